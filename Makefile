@@ -1,0 +1,38 @@
+# Kehu CRM. `make help` lists the targets.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTEST_WORKERS ?= 2
+
+.DEFAULT_GOAL := help
+.PHONY: help bootstrap run test lint format messages bench clean
+
+help: ## show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+bootstrap: ## venv, packages, PostgreSQL and Redis, database, migrations, catalogues
+	@bash scripts/bootstrap.sh
+
+run: bootstrap ## demo data if the database is empty, then web + worker + beat on http://127.0.0.1:8000
+	@$(PY) manage.py seed_demo --if-empty
+	@echo "==> Kehu CRM on http://127.0.0.1:8000 (Ctrl-C stops web, worker and beat)"
+	@$(VENV)/bin/honcho start -f Procfile
+
+test: ## bootstrap (with Chromium), then the whole test suite, browser tests included
+	@bash scripts/bootstrap.sh --test
+	@$(VENV)/bin/pytest -n $(PYTEST_WORKERS)
+
+lint: ## ruff check and format check
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
+
+format: ## ruff fix and format
+	@$(VENV)/bin/ruff check --fix .
+	@$(VENV)/bin/ruff format .
+
+messages: ## refresh both catalogues from the source (then translate what is new in zh_Hans)
+	@$(PY) manage.py makemessages -l zh_Hans -l en --no-obsolete --ignore "$(VENV)/*" --ignore "staticfiles/*" --ignore "bench/*"
+	@msgen --no-wrap -o locale/en/LC_MESSAGES/django.po locale/en/LC_MESSAGES/django.po
+	@$(PY) manage.py compilemessages -v 0 --ignore "$(VENV)"
+
+clean: ## remove the virtualenv and collected static files
+	rm -rf $(VENV) staticfiles

@@ -1,0 +1,86 @@
+"""Fixtures shared by every app's tests: one user per role, on a real PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+from crm import roles
+
+PASSWORD = "kehu-test-pw-1"
+
+
+def pytest_configure(config):
+    # Tests share the developer's Redis; their keys and queue get their own names.
+    settings.CACHES["default"]["KEY_PREFIX"] = "kehu-test"
+    settings.CELERY_TASK_DEFAULT_QUEUE = "kehu-test"
+
+
+@pytest.fixture
+def make_user(db):
+    from django.contrib.auth.models import Group
+
+    from crm.models import User
+
+    def make(username: str, role: str | None = None, team=None, **fields):
+        user = User(username=username, team=team, email=f"{username}@kehu.test", **fields)
+        user.set_password(PASSWORD)
+        user.save()
+        if role:
+            user.groups.add(Group.objects.get(name=role))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def team(db):
+    from crm.models import Team
+
+    return Team.objects.create(name="华东销售一组")
+
+
+@pytest.fixture
+def other_team(db):
+    from crm.models import Team
+
+    return Team.objects.create(name="华南销售二组")
+
+
+@pytest.fixture
+def rep(make_user, team):
+    return make_user("rep1", roles.SALES_REP, team, last_name="李", first_name="娜")
+
+
+@pytest.fixture
+def other_rep(make_user, team):
+    return make_user("rep2", roles.SALES_REP, team, last_name="张", first_name="伟")
+
+
+@pytest.fixture
+def far_rep(make_user, other_team):
+    """A rep of another team."""
+    return make_user("rep3", roles.SALES_REP, other_team, last_name="赵", first_name="敏")
+
+
+@pytest.fixture
+def manager(make_user, team):
+    user = make_user("manager", roles.SALES_MANAGER, team, last_name="王", first_name="经理")
+    team.manager = user
+    team.save(update_fields=["manager"])
+    return user
+
+
+@pytest.fixture
+def steward(make_user):
+    return make_user("steward", roles.DATA_STEWARD)
+
+
+@pytest.fixture
+def auditor(make_user):
+    return make_user("auditor", roles.AUDITOR)
+
+
+@pytest.fixture
+def admin_user(make_user):
+    return make_user("admin", None, is_staff=True, is_superuser=True)

@@ -1,0 +1,40 @@
+import django_filters
+from django.contrib.contenttypes.models import ContentType
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import AuditAction, AuditEvent, Team, User
+
+
+class AuditEventFilter(django_filters.FilterSet):
+    actor = django_filters.ModelChoiceFilter(
+        label=_("Actor"), queryset=User.objects.order_by("username")
+    )
+    action = django_filters.ChoiceFilter(label=_("Action"), choices=AuditAction.choices)
+    target_type = django_filters.ModelChoiceFilter(
+        label=_("Target type"), queryset=ContentType.objects.order_by("app_label", "model")
+    )
+    target_id = django_filters.CharFilter(label=_("Target id"))
+    created_after = django_filters.DateFilter(
+        label=_("From"), field_name="created_at", lookup_expr="date__gte"
+    )
+    created_before = django_filters.DateFilter(
+        label=_("To"), field_name="created_at", lookup_expr="date__lte"
+    )
+
+    class Meta:
+        model = AuditEvent
+        fields = ["actor", "action", "target_type", "target_id"]
+
+
+class PersonFilter(django_filters.FilterSet):
+    team = django_filters.ModelChoiceFilter(label=_("Team"), queryset=Team.objects.none())
+
+    class Meta:
+        model = User
+        fields = ["team"]
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        from crm.selectors import visible_teams
+
+        self.filters["team"].queryset = visible_teams(user)

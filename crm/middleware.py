@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.http import HttpResponse
+from django.template.loader import render_to_string
+from django.utils import translation
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.translation import gettext as _
+
+from crm.errors import service_down_message
+from crm.signals import SESSION_STARTED_KEY
+
+LAST_SEEN_KEY = "kehu_last_seen"
+# The idle deadline is pushed back at most this often, so an active user costs
+# one session write a minute rather than one per request.
+SEEN_GRANULARITY = 60
+
+
+class ServiceUnavailableMiddleware:
+    """A database or Redis outage becomes a clear 503 page, never a traceback."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exc):
+        message = service_down_message(exc)
+        if message is None:
+            return None
+        return HttpResponse(render_to_string("503.html", {"message": message}), status=503)
+
+
+class SessionLifetimeMiddleware:
+    """Ends a session after SESSION_IDLE_MINUTES idle or SESSION_MAX_HOURS in all."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            session = request.session
+            now = int(time.time())
+            started = session.get(SESSION_STARTED_KEY, now)
+            seen = session.get(LAST_SEEN_KEY, now)
+            if now - started > settings.SESSION_MAX_HOURS * 3600:
+                logout(request)
+                messages.info(request, _("Your session has ended. Please log in again."))
+            elif now - seen > settings.SESSION_IDLE_MINUTES * 60:
+                logout(request)
+                messages.info(request, _("You were logged out after a period of inactivity."))
+            else:
+                if SESSION_STARTED_KEY not in session:
+                    session[SESSION_STARTED_KEY] = started
+                if now - seen >= SEEN_GRANULARITY or LAST_SEEN_KEY not in session:
+                    session[LAST_SEEN_KEY] = now
+        return self.get_response(request)
+
+
+class UserLanguageMiddleware:
+    """Chooses the language: the user's own, else the language cookie, else the
+    site default. Browser preferences count only with LANGUAGE_FROM_BROWSER, since
+    Kehu is Chinese-first and many browsers here are set to English."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        language = self._choose(request)
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", language)
+        patch_vary_headers(response, ("Cookie", "Accept-Language"))
+        return response
+
+    @staticmethod
+    def _choose(request) -> str:
+        available = dict(settings.LANGUAGES)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.language in available:
+            return user.language
+        cookie = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+        if cookie in available:
+            return cookie
+        if getattr(settings, "LANGUAGE_FROM_BROWSER", False):
+            return translation.get_language_from_request(request)
+        return settings.LANGUAGE_CODE
+
+
+class NoStoreMiddleware:
+    """Pages may show personal data: no browser or proxy keeps a copy."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.static_prefix = "/" + settings.STATIC_URL.lstrip("/")
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not request.path.startswith(self.static_prefix):
+            patch_cache_control(response, no_store=True, private=True)
+        return response

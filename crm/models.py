@@ -1,0 +1,196 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from crm.fields import BlindIndexField, EncryptedTextField
+
+
+class Team(models.Model):
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    manager = models.ForeignKey(
+        "crm.User",
+        verbose_name=_("manager"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="managed_teams",
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("team_detail", args=[self.pk])
+
+
+class User(AbstractUser):
+    language = models.CharField(
+        _("language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default=settings.LANGUAGE_CODE,
+        help_text=_("The language the pages are shown in."),
+    )
+    mobile = EncryptedTextField(
+        _("mobile phone"),
+        blank=True,
+        default="",
+        help_text=_("Colleagues see it in the people directory."),
+    )
+    mobile_index = BlindIndexField(_("mobile phone index"))
+    team = models.ForeignKey(
+        Team,
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="members",
+    )
+
+    class Meta(AbstractUser.Meta):
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+        ordering = ["username"]
+        permissions = [("view_all_users", _("Can see every user and team"))]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    def get_absolute_url(self) -> str:
+        return reverse("person_detail", args=[self.pk])
+
+    def get_full_name(self) -> str:
+        # Chinese names read family name first, without a space.
+        last, first = self.last_name.strip(), self.first_name.strip()
+        if last and first and not (last.isascii() and first.isascii()):
+            return f"{last}{first}"
+        return " ".join(part for part in (first, last) if part)
+
+
+class AuditAction(models.TextChoices):
+    CREATE = "create", pgettext_lazy("audit action", "Create")
+    UPDATE = "update", pgettext_lazy("audit action", "Update")
+    DELETE = "delete", pgettext_lazy("audit action", "Delete")
+    RESTORE = "restore", pgettext_lazy("audit action", "Restore")
+    VIEW_SENSITIVE = "view_sensitive", pgettext_lazy("audit action", "View sensitive data")
+    EXPORT = "export", pgettext_lazy("audit action", "Export")
+    LOGIN = "login", pgettext_lazy("audit action", "Log in")
+    LOGIN_FAILED = "login_failed", pgettext_lazy("audit action", "Failed log-in")
+    LOGOUT = "logout", pgettext_lazy("audit action", "Log out")
+    PERMISSION_CHANGE = "permission_change", pgettext_lazy("audit action", "Permission change")
+
+
+class AuditEvent(models.Model):
+    """One thing somebody did. Rows are never changed or deleted (a trigger enforces it)."""
+
+    created_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor_repr = models.CharField(_("actor name"), max_length=150, blank=True, default="")
+    action = models.CharField(_("action"), max_length=32, choices=AuditAction.choices)
+    target_type = models.ForeignKey(
+        ContentType,
+        verbose_name=_("target type"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    target_id = models.CharField(_("target id"), max_length=64, blank=True, default="")
+    target_repr = models.CharField(_("target"), max_length=255, blank=True, default="")
+    changes = models.JSONField(_("changes"), default=dict, blank=True)
+    extra = models.JSONField(_("details"), default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["target_type", "target_id", "-created_at"]),
+            models.Index(fields=["actor", "-created_at"]),
+            models.Index(fields=["action", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_repr} {self.action} {self.target_repr}"
+        )
+
+
+class NotificationKind(models.TextChoices):
+    INFO = "info", pgettext_lazy("notification kind", "Information")
+    TASK = "task", pgettext_lazy("notification kind", "Task")
+    ALERT = "alert", pgettext_lazy("notification kind", "Alert")
+    SECURITY = "security", pgettext_lazy("notification kind", "Security")
+
+
+class Notification(models.Model):
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    kind = models.CharField(
+        _("kind"), max_length=32, choices=NotificationKind.choices, default=NotificationKind.INFO
+    )
+    text = models.CharField(_("text"), max_length=500)
+    link = models.CharField(_("link"), max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(
+                fields=["recipient", "-created_at"],
+                name="crm_notif_unread_idx",
+                condition=models.Q(read_at__isnull=True),
+            ),
+            models.Index(fields=["recipient", "-created_at"], name="crm_notif_recipient_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class LoginFailure(models.Model):
+    """A failed log-in; the throttle counts these (crm.auth)."""
+
+    username = models.CharField(_("username"), max_length=150)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(_("time"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("failed log-in")
+        verbose_name_plural = _("failed log-ins")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["username", "ip_address", "-created_at"]),
+            models.Index(fields=["username", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} @ {self.ip_address}"

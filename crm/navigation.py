@@ -1,0 +1,108 @@
+"""The side navigation. Each later issue adds its URL name here; an entry whose
+URL is not installed yet, or that the user may not use, is simply not shown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.functional import Promise
+from django.utils.translation import pgettext_lazy
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: Promise
+    url_name: str
+    icon: str
+    permission: str | None = None
+    staff_only: bool = False
+
+
+@dataclass(frozen=True)
+class NavSection:
+    label: Promise
+    items: tuple[NavItem, ...]
+
+
+NAVIGATION: tuple[NavSection, ...] = (
+    NavSection(
+        pgettext_lazy("nav section", "Work"),
+        (
+            NavItem(pgettext_lazy("nav", "Home"), "home", "house"),
+            NavItem(pgettext_lazy("nav", "Tasks"), "interactions:task_list", "check2-square"),
+            NavItem(pgettext_lazy("nav", "Notifications"), "notification_list", "bell"),
+        ),
+    ),
+    NavSection(
+        pgettext_lazy("nav section", "Customers"),
+        (
+            NavItem(pgettext_lazy("nav", "Customers"), "customers:list", "people"),
+            NavItem(pgettext_lazy("nav", "Customer pool"), "customers:pool", "inboxes"),
+            NavItem(pgettext_lazy("nav", "Segments"), "customers:segment_list", "diagram-3"),
+        ),
+    ),
+    NavSection(
+        pgettext_lazy("nav section", "Sales"),
+        (
+            NavItem(pgettext_lazy("nav", "Opportunities"), "sales:opportunity_list", "funnel"),
+            NavItem(pgettext_lazy("nav", "Orders"), "sales:order_list", "receipt"),
+            NavItem(pgettext_lazy("nav", "Contracts"), "sales:contract_list", "file-earmark-text"),
+            NavItem(pgettext_lazy("nav", "Products"), "sales:product_list", "box-seam"),
+        ),
+    ),
+    NavSection(
+        pgettext_lazy("nav section", "Service"),
+        (
+            NavItem(pgettext_lazy("nav", "Interactions"), "interactions:list", "chat-dots"),
+            NavItem(pgettext_lazy("nav", "Tickets"), "interactions:ticket_list", "life-preserver"),
+            NavItem(pgettext_lazy("nav", "Feedback"), "feedback:list", "emoji-smile"),
+        ),
+    ),
+    NavSection(
+        pgettext_lazy("nav section", "Insight"),
+        (
+            NavItem(pgettext_lazy("nav", "Dashboards"), "dashboard", "speedometer2"),
+            NavItem(pgettext_lazy("nav", "Data quality"), "customers:quality", "clipboard-check"),
+        ),
+    ),
+    NavSection(
+        pgettext_lazy("nav section", "Organisation"),
+        (
+            NavItem(pgettext_lazy("nav", "People"), "person_list", "person-badge"),
+            NavItem(
+                pgettext_lazy("nav", "Audit log"),
+                "audit_list",
+                "journal-text",
+                "crm.view_auditevent",
+            ),
+            NavItem(pgettext_lazy("nav", "Administration"), "admin:index", "gear", staff_only=True),
+        ),
+    ),
+)
+
+
+def _url(url_name: str) -> str | None:
+    try:
+        return reverse(url_name)
+    except NoReverseMatch:
+        return None
+
+
+def navigation_for(user, current_path: str) -> list[dict]:
+    sections = []
+    for section in NAVIGATION:
+        items = []
+        for item in section.items:
+            if item.staff_only and not user.is_staff:
+                continue
+            if item.permission and not user.has_perm(item.permission):
+                continue
+            url = _url(item.url_name)
+            if url is None:
+                continue
+            active = current_path == url if url == "/" else current_path.startswith(url)
+            items.append({"label": item.label, "url": url, "icon": item.icon, "active": active})
+        if items:
+            sections.append({"label": section.label, "items": items})
+    return sections

@@ -1,0 +1,105 @@
+"""The roles of DESIGN §1 as groups, and exactly the permissions each one holds.
+
+The table below is the one source of truth. Data migrations call `roles_sync`
+so that a fresh database and an upgraded one end with the same groups; a later
+issue that adds permissions edits the table and adds a migration that calls
+`roles_sync` again. Admins are staff/superusers and need no group.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+SALES_REP = "sales_rep"
+SALES_MANAGER = "sales_manager"
+DATA_STEWARD = "data_steward"
+AUDITOR = "auditor"
+
+ROLE_LABELS = {
+    SALES_REP: pgettext_lazy("role", "Sales rep"),
+    SALES_MANAGER: pgettext_lazy("role", "Sales manager"),
+    DATA_STEWARD: pgettext_lazy("role", "Data steward"),
+    AUDITOR: pgettext_lazy("role", "Auditor"),
+}
+ADMIN_LABEL = pgettext_lazy("role", "Administrator")
+NO_ROLE_LABEL = _("No role yet")
+
+# "app_label.codename" per role. A permission whose model is not migrated yet is
+# skipped by roles_sync and picked up by the later migration that calls it again.
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    SALES_REP: frozenset(
+        {
+            "crm.view_team",
+            "crm.view_user",
+        }
+    ),
+    SALES_MANAGER: frozenset(
+        {
+            "crm.view_team",
+            "crm.view_user",
+        }
+    ),
+    DATA_STEWARD: frozenset(
+        {
+            "crm.view_team",
+            "crm.view_user",
+            "crm.view_all_users",
+        }
+    ),
+    AUDITOR: frozenset(
+        {
+            "crm.view_team",
+            "crm.view_user",
+            "crm.view_all_users",
+            "crm.view_auditevent",
+        }
+    ),
+}
+
+
+def role_label(group_name: str) -> str:
+    return str(ROLE_LABELS.get(group_name, group_name))
+
+
+def user_role_labels(user) -> list[str]:
+    """The user's roles in display order, for greetings and the people directory."""
+    if user.is_superuser:
+        return [str(ADMIN_LABEL)]
+    names = {group.name for group in user.groups.all()}
+    labels = [str(ROLE_LABELS[name]) for name in ROLE_LABELS if name in names]
+    if user.is_staff and not labels:
+        labels.append(str(ADMIN_LABEL))
+    return labels or [str(NO_ROLE_LABEL)]
+
+
+def roles_sync(apps, schema_editor=None) -> None:
+    """Create the role groups and give each exactly its permissions.
+
+    Works with the historical app registry of a migration as well as the live one.
+    """
+    from django.contrib.auth.management import create_permissions
+
+    # Permissions are normally created after `migrate` (post_migrate); a data
+    # migration runs before that, so create them here for the models that exist.
+    for app_config in apps.get_app_configs():
+        models_module = getattr(app_config, "models_module", None)
+        app_config.models_module = models_module or True  # historical configs have none
+        try:
+            create_permissions(app_config, apps=apps, verbosity=0)
+        finally:
+            app_config.models_module = models_module
+
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, wanted in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role)
+        permissions = []
+        for dotted in sorted(wanted):
+            app_label, codename = dotted.split(".", 1)
+            permission = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if permission is not None:
+                permissions.append(permission)
+        group.permissions.set(permissions)

@@ -1,0 +1,74 @@
+"""Reads of the core app: people, teams, notifications, the audit log."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from crm.access import register_scope
+from crm.fields import blind_index
+from crm.models import AuditEvent, Notification, Team, User
+
+
+def sees_everyone(user: User) -> bool:
+    return user.is_superuser or user.has_perm("crm.view_all_users")
+
+
+@register_scope(User)
+def visible_users(user: User) -> QuerySet[User]:
+    """Everyone for admins, stewards and auditors; otherwise oneself, one's team
+    and the teams one manages."""
+    qs = User.objects.select_related("team")
+    if sees_everyone(user):
+        return qs
+    teams = Q(team__manager=user)
+    if user.team_id is not None:
+        teams |= Q(team_id=user.team_id)
+    return qs.filter(Q(pk=user.pk) | teams)
+
+
+@register_scope(Team)
+def visible_teams(user: User) -> QuerySet[Team]:
+    qs = Team.objects.select_related("manager")
+    if sees_everyone(user):
+        return qs
+    own = Q(manager=user)
+    if user.team_id is not None:
+        own |= Q(pk=user.team_id)
+    return qs.filter(own)
+
+
+def user_search(*, user: User, query: str) -> QuerySet[User]:
+    """People the user may see, by name, username, e-mail or exact mobile number."""
+    query = query.strip()
+    qs = visible_users(user).filter(is_active=True)
+    if not query:
+        return qs.none()
+    text = (
+        Q(username__icontains=query)
+        | Q(first_name__icontains=query)
+        | Q(last_name__icontains=query)
+        | Q(email__iexact=query)
+    )
+    digits = "".join(ch for ch in query if ch.isdigit() or ch == "+")
+    if len(digits) >= 5:
+        from crm.services import mobile_normalise
+
+        text |= Q(mobile_index=blind_index(mobile_normalise(query)))
+    return qs.filter(text)
+
+
+def unread_notification_count(user: User) -> int:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+
+
+def audit_events_for(user: User) -> QuerySet[AuditEvent]:
+    """The audit log, for those allowed to read it; nobody else sees a row."""
+    if not (user.is_superuser or user.has_perm("crm.view_auditevent")):
+        return AuditEvent.objects.none()
+    return AuditEvent.objects.select_related("actor", "target_type")
+
+
+@register_scope(Notification)
+def visible_notifications(user: User) -> QuerySet[Notification]:
+    """A notification is its recipient's alone, whatever the role."""
+    return Notification.objects.filter(recipient=user)

@@ -1,0 +1,96 @@
+"""Row access: one scoping selector per owned model; out of scope answers 404."""
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.urls import reverse
+
+from crm.access import registered_models, scoped
+from crm.models import Notification, Team, User
+from crm.services import notify
+
+pytestmark = pytest.mark.django_db
+
+
+def _visible(user) -> set[str]:
+    return set(scoped(User, user).values_list("username", flat=True))
+
+
+def test_rep_sees_self_and_own_team_only(rep, other_rep, far_rep, manager, steward):
+    assert _visible(rep) == {"rep1", "rep2", "manager"}
+
+
+def test_manager_sees_the_teams_they_manage(rep, other_rep, far_rep, manager):
+    assert _visible(manager) == {"rep1", "rep2", "manager"}
+
+
+def test_manager_of_two_teams_sees_both(rep, far_rep, manager, other_team):
+    other_team.manager = manager
+    other_team.save()
+    assert _visible(manager) == {"rep1", "rep3", "manager"}
+
+
+@pytest.mark.parametrize("fixture", ["steward", "auditor", "admin_user"])
+def test_steward_auditor_and_admin_see_everyone(request, fixture, rep, far_rep):
+    user = request.getfixturevalue(fixture)
+    assert {"rep1", "rep3", user.username} <= _visible(user)
+
+
+def test_inactive_or_anonymous_users_see_nothing(rep, other_rep):
+    rep.is_active = False
+    assert _visible(rep) == set()
+    assert _visible(AnonymousUser()) == set()
+
+
+def test_every_owned_model_has_a_scope():
+    assert {User, Team, Notification} <= set(registered_models())
+
+
+def test_unregistered_model_is_refused(rep):
+    from django.contrib.auth.models import Group
+
+    with pytest.raises(LookupError):
+        scoped(Group, rep)
+
+
+def test_rep_gets_404_on_a_person_of_another_team(client, rep, far_rep):
+    client.force_login(rep)
+    assert client.get(reverse("person_detail", args=[far_rep.pk])).status_code == 404
+    assert client.get(reverse("person_detail", args=[rep.pk])).status_code == 200
+
+
+def test_rep_gets_404_on_another_team(client, rep, far_rep):
+    client.force_login(rep)
+    assert client.get(reverse("team_detail", args=[far_rep.team_id])).status_code == 404
+    assert client.get(reverse("team_detail", args=[rep.team_id])).status_code == 200
+
+
+def test_missing_and_forbidden_look_the_same(client, rep, far_rep):
+    client.force_login(rep)
+    forbidden = client.get(reverse("person_detail", args=[far_rep.pk]))
+    missing = client.get(reverse("person_detail", args=[999999]))
+    assert forbidden.status_code == missing.status_code == 404
+    assert forbidden.content == missing.content
+
+
+def test_people_list_shows_only_the_scope(
+    client, rep, other_rep, far_rep, django_assert_max_num_queries
+):
+    client.force_login(rep)
+    with django_assert_max_num_queries(12):
+        response = client.get(reverse("person_list"))
+    names = {person.username for person in response.context["page_obj"]}
+    assert names == {"rep1", "rep2"}
+
+
+def test_search_respects_scope(client, rep, far_rep):
+    client.force_login(rep)
+    response = client.get(reverse("search"), {"q": "rep"})
+    assert {p.username for p in response.context["people"]} == {"rep1"}
+
+
+def test_someone_elses_notification_answers_404(client, rep, other_rep):
+    note = notify(recipient=other_rep, text="秘密")
+    client.force_login(rep)
+    assert client.post(reverse("notification_open", args=[note.pk])).status_code == 404
+    note.refresh_from_db()
+    assert note.read_at is None

@@ -1,0 +1,191 @@
+from __future__ import annotations
+
+import sys
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse, reverse_lazy
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import DetailView, ListView, TemplateView, UpdateView
+from django_filters.views import FilterView
+
+from crm.access import ScopedQuerysetMixin, scoped_get_or_404
+from crm.errors import service_down_message
+from crm.filters import AuditEventFilter, PersonFilter
+from crm.forms import LanguageForm, LoginForm, ProfileForm
+from crm.models import Notification, Team, User
+from crm.roles import user_role_labels
+from crm.selectors import audit_events_for, user_search
+from crm.services import (
+    notification_open,
+    notifications_mark_all_read,
+    user_set_language,
+    user_update_profile,
+)
+
+
+def _safe_next(request, candidate: str | None, default: str) -> str:
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return default
+
+
+class HomeView(LoginRequiredMixin, TemplateView):
+    template_name = "crm/home.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        return super().get_context_data(
+            roles=user_role_labels(user),
+            team=user.team,
+            managed_teams=list(user.managed_teams.all()),
+            **kwargs,
+        )
+
+
+class LoginView(auth_views.LoginView):
+    form_class = LoginForm
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+
+class SetLanguageView(View):
+    """Switches the language; a signed-in user keeps the choice on their profile."""
+
+    def post(self, request):
+        form = LanguageForm(request.POST)
+        target = _safe_next(request, request.POST.get("next"), reverse("home"))
+        if not form.is_valid():
+            return HttpResponseRedirect(target)
+        language = form.cleaned_data["language"]
+        if request.user.is_authenticated:
+            user_set_language(user=request.user, language=language, request=request)
+        response = HttpResponseRedirect(target)
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            language,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
+        return response
+
+
+class AccountView(LoginRequiredMixin, UpdateView):
+    form_class = ProfileForm
+    template_name = "crm/account.html"
+    success_url = reverse_lazy("account")
+
+    def get_object(self, queryset=None):
+        return self.request.user
+
+    def form_valid(self, form):
+        try:
+            user_update_profile(
+                actor=self.request.user,
+                user_id=self.request.user.pk,
+                data=form.cleaned_data,
+                request=self.request,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            return self.form_invalid(form)
+        messages.success(self.request, _("Your profile is saved."))
+        return redirect(self.success_url)
+
+
+class PersonListView(LoginRequiredMixin, ScopedQuerysetMixin, FilterView):
+    model = User
+    filterset_class = PersonFilter
+    template_name = "crm/person_list.html"
+    paginate_by = 50
+
+    def get_filterset_kwargs(self, filterset_class):
+        return {**super().get_filterset_kwargs(filterset_class), "user": self.request.user}
+
+    def get_queryset(self):
+        return super().get_queryset().filter(is_active=True).prefetch_related("groups")
+
+
+class PersonDetailView(LoginRequiredMixin, ScopedQuerysetMixin, DetailView):
+    model = User
+    template_name = "crm/person_detail.html"
+    context_object_name = "person"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(roles=user_role_labels(self.object), **kwargs)
+
+
+class TeamDetailView(LoginRequiredMixin, ScopedQuerysetMixin, DetailView):
+    model = Team
+    template_name = "crm/team_detail.html"
+
+    def get_context_data(self, **kwargs):
+        members = self.object.members.filter(is_active=True).prefetch_related("groups")
+        return super().get_context_data(members=members, **kwargs)
+
+
+class SearchView(LoginRequiredMixin, TemplateView):
+    """The top-bar search. People now; the customers issue adds customers first."""
+
+    template_name = "crm/search.html"
+
+    def get_context_data(self, **kwargs):
+        query = self.request.GET.get("q", "").strip()[:100]
+        people = user_search(user=self.request.user, query=query)[:20] if query else []
+        return super().get_context_data(query=query, people=people, **kwargs)
+
+
+class NotificationListView(LoginRequiredMixin, ScopedQuerysetMixin, ListView):
+    model = Notification
+    template_name = "crm/notification_list.html"
+    paginate_by = 30
+
+
+class NotificationOpenView(LoginRequiredMixin, View):
+    def post(self, request, pk: int):
+        notification = scoped_get_or_404(Notification, request.user, pk=pk)
+        notification_open(actor=request.user, notification=notification)
+        return redirect(_safe_next(request, notification.link, reverse("notification_list")))
+
+
+class NotificationReadAllView(LoginRequiredMixin, View):
+    def post(self, request):
+        count = notifications_mark_all_read(actor=request.user)
+        if count:
+            messages.success(request, _("All notifications are marked as read."))
+        return redirect("notification_list")
+
+
+class AuditListView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
+    permission_required = "crm.view_auditevent"
+    filterset_class = AuditEventFilter
+    template_name = "crm/audit_list.html"
+    paginate_by = 50
+
+    def get_queryset(self):
+        return audit_events_for(self.request.user)
+
+
+def error_404(request, exception=None):
+    return render(request, "404.html", status=404)
+
+
+def error_500(request):
+    """The last resort: no context processors, so no query that could fail again.
+    A database or Redis outage gets its own sentence."""
+    message = service_down_message(sys.exc_info()[1])
+    if message:
+        return HttpResponse(render_to_string("503.html", {"message": message}), status=503)
+    return HttpResponse(render_to_string("500.html"), status=500)

@@ -1,0 +1,1 @@
+"""Models of the customers app arrive with its issue."""

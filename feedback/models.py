@@ -1,0 +1,1 @@
+"""Models of the feedback app arrive with its issue."""

@@ -1,0 +1,1 @@
+"""Models of the interactions app arrive with its issue."""

@@ -1,0 +1,1 @@
+"""Models of the sales app arrive with its issue."""
