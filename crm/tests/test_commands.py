@@ -73,7 +73,7 @@ def test_unlock_login_command_lifts_the_lock(rep):
     assert not LoginFailure.objects.exists()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_real_worker_runs_the_prune_task_sent_through_redis():
     from crm.tasks import login_failures_prune_task
 
