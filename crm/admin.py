@@ -12,10 +12,10 @@ from django.utils.translation import ngettext
 from crm.audit import audit_record, diff, snapshot
 from crm.fields import blind_index
 from crm.models import AuditAction, AuditEvent, LoginFailure, Notification, Team, User
+from crm.normalise import mobile_normalise
 from crm.services import (
     group_permission_snapshot,
     login_unlock,
-    mobile_normalise,
     permission_changes_record,
     user_permission_snapshot,
 )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
 from crm.access import register_scope
 from crm.fields import blind_index
 from crm.models import AuditEvent, Notification, Team, User
+from crm.normalise import mobile_normalise
 
 
 def sees_everyone(user: User) -> bool:
@@ -49,11 +51,12 @@ def user_search(*, user: User, query: str) -> QuerySet[User]:
         | Q(last_name__icontains=query)
         | Q(email__iexact=query)
     )
-    digits = "".join(ch for ch in query if ch.isdigit() or ch == "+")
-    if len(digits) >= 5:
-        from crm.services import mobile_normalise
-
-        text |= Q(mobile_index=blind_index(mobile_normalise(query)))
+    try:
+        mobile = mobile_normalise(query)
+    except ValidationError:
+        mobile = ""  # not a phone number: the text conditions alone
+    if mobile:
+        text |= Q(mobile_index=blind_index(mobile))
     return qs.filter(text)
 
 

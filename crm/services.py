@@ -4,7 +4,6 @@ writes the audit event and returns the object, or raises ValidationError."""
 from __future__ import annotations
 
 import datetime
-import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -19,34 +18,9 @@ from django.utils.translation import gettext_lazy as _
 from crm.audit import audit_record, diff, snapshot
 from crm.fields import blind_index
 from crm.models import AuditAction, LoginFailure, Notification, NotificationKind, User
+from crm.normalise import mobile_normalise
 
 PROFILE_FIELDS = ("first_name", "last_name", "email", "mobile", "language")
-
-
-def mobile_normalise(raw: str) -> str:
-    """A staff mobile number in one spelling: '+' and digits, Chinese numbers as +86….
-
-    Customer phones get the full phonenumbers treatment in the customers app;
-    this covers the people directory.
-    """
-    value = unicodedata.normalize("NFKC", raw or "").strip()
-    if not value:
-        return ""
-    plus = value.startswith("+")
-    digits = "".join(ch for ch in value if ch.isdigit())
-    if value.startswith("00"):
-        plus, digits = True, digits[2:]
-    if not plus and len(digits) == 11 and digits.startswith("1"):
-        digits = "86" + digits
-        plus = True
-    if not plus and len(digits) == 13 and digits.startswith("861"):
-        plus = True
-    if not 6 <= len(digits) <= 15 or not plus:
-        raise ValidationError(
-            {"mobile": _("Enter a mobile number such as 138 0013 8000 or +86 138 0013 8000.")},
-            code="invalid_mobile",
-        )
-    return "+" + digits
 
 
 @transaction.atomic

@@ -82,6 +82,12 @@ def test_people_list_shows_only_the_scope(
     assert names == {"rep1", "rep2"}
 
 
+@pytest.mark.parametrize("query", ["12345", "138001", "+", "x" * 100, "王"])
+def test_search_answers_any_input(client, rep, query):
+    client.force_login(rep)
+    assert client.get(reverse("search"), {"q": query}).status_code == 200
+
+
 def test_search_respects_scope(client, rep, far_rep):
     client.force_login(rep)
     response = client.get(reverse("search"), {"q": "rep"})

@@ -1,0 +1,45 @@
+"""Django admin: every page an admin needs opens; passwords are Argon2."""
+
+import pytest
+from django.urls import reverse
+
+from crm.services import notify
+
+pytestmark = pytest.mark.django_db
+
+ADMIN_PAGES = [
+    "admin:crm_user_changelist",
+    "admin:crm_user_add",
+    "admin:crm_team_changelist",
+    "admin:crm_team_add",
+    "admin:auth_group_changelist",
+    "admin:crm_auditevent_changelist",
+    "admin:crm_notification_changelist",
+    "admin:crm_loginfailure_changelist",
+    "admin:django_celery_beat_periodictask_changelist",
+    "admin:django_celery_beat_crontabschedule_changelist",
+]
+
+
+@pytest.mark.parametrize("name", ADMIN_PAGES)
+def test_admin_page_opens(admin_client, rep, name):
+    notify(recipient=rep, text="hello")
+    assert admin_client.get(reverse(name)).status_code == 200
+
+
+def test_user_change_page_opens_and_hides_the_blind_index(admin_client, rep):
+    response = admin_client.get(reverse("admin:crm_user_change", args=[rep.pk]))
+    assert response.status_code == 200
+    assert "mobile_index" not in response.content.decode()
+
+
+def test_housekeeping_schedule_is_created_by_migration():
+    from django_celery_beat.models import PeriodicTask
+
+    task = PeriodicTask.objects.get(name="crm.login_failures_prune")
+    assert task.task == "crm.login_failures_prune"
+    assert task.enabled
+
+
+def test_passwords_are_hashed_with_argon2(rep):
+    assert rep.password.startswith("argon2")
