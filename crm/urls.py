@@ -1,6 +1,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import path
+from django.utils.functional import lazy
+from django.views.generic import RedirectView
 
 from crm import views
 from crm.forms import AdminLoginForm
@@ -58,6 +61,7 @@ urlpatterns = [
     ),
     path("audit/", views.AuditListView.as_view(), name="audit_list"),
     path("admin/", admin.site.urls),
+    path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("favicon.svg"), permanent=True)),
 ]
 
 handler404 = "crm.views.error_404"
