@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone, translation
@@ -119,21 +119,6 @@ def user_set_roles(*, actor: User, user: User, groups: Iterable[Group], request=
         target=user,
         before=before,
         after=user_permission_snapshot(user),
-        request=request,
-    )
-
-
-@transaction.atomic
-def group_set_permissions(
-    *, actor: User, group: Group, permissions: Iterable[Permission], request=None
-) -> bool:
-    before = group_permission_snapshot(group)
-    group.permissions.set(list(permissions))
-    return permission_changes_record(
-        actor=actor,
-        target=group,
-        before=before,
-        after=group_permission_snapshot(group),
         request=request,
     )
 
