@@ -16,6 +16,24 @@ def pytest_configure(config):
     settings.CELERY_TASK_DEFAULT_QUEUE = "kehu-test"
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Keep the serialized migration data reachable from every connection object.
+
+    Once Playwright runs, its event loop makes Django hand this thread a new
+    connection wrapper, which lacks the data serialized at set-up; a transactional
+    test would then start from an empty database (no role groups, no schedules).
+    """
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        connection = connections["default"]
+        contents = getattr(connection, "_test_serialized_contents", None)
+        if contents is not None:
+            type(connection)._test_serialized_contents = contents
+    yield
+
+
 @pytest.fixture
 def make_user(db):
     from django.contrib.auth.models import Group

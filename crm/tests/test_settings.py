@@ -11,14 +11,21 @@ from pathlib import Path
 from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parents[2]
+# The environment of the test run itself (a developer's shell, the browser tests'
+# async switch) must not leak into the process whose settings are under test.
+INHERITED_BUT_NOT_WANTED = {
+    "DEBUG",
+    "SECRET_KEY",
+    "FIELD_ENCRYPTION_KEYS",
+    "BLIND_INDEX_KEY",
+    "ALLOWED_HOSTS",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+}
 
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     full_env = {
-        key: value
-        for key, value in os.environ.items()
-        if key
-        not in {"DEBUG", "SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "BLIND_INDEX_KEY", "ALLOWED_HOSTS"}
+        key: value for key, value in os.environ.items() if key not in INHERITED_BUT_NOT_WANTED
     }
     full_env.update(env)
     return subprocess.run(
