@@ -92,6 +92,10 @@ fi
 if [ "$WANT_BROWSER" = 1 ] && [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
   apt_install chromium || die "Chromium is needed for the browser tests. Run: sudo apt-get install chromium"
 fi
+# A Chinese font, so the screenshots of the browser tests show text, not boxes.
+if [ "$WANT_BROWSER" = 1 ] && ! fc-list :lang=zh 2>/dev/null | grep -q .; then
+  apt_install fonts-wqy-microhei || say "No Chinese font: screenshots will show boxes (apt-get install fonts-wqy-microhei)."
+fi
 
 # --- Django ----------------------------------------------------------------
 say "Migrating the database"

@@ -1,6 +1,8 @@
 """A sales rep logs in, sees the shell in Chinese, switches to English and back,
 and logs out; the same shell works on a phone-sized screen."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -81,6 +83,8 @@ def test_shell_works_on_a_phone(browser, live_server, rep1, shots):
         expect(sidenav).to_be_hidden()
         page.screenshot(path=shots / "01-phone-home.png", full_page=True)
         page.click("button[aria-controls='sidenav']")
+        expect(sidenav).to_have_class(re.compile(r"\bshow\b"))
+        page.wait_for_function("!document.querySelector('#sidenav').classList.contains('showing')")
         expect(sidenav).to_be_visible()
         expect(sidenav).to_contain_text("成员")
         page.screenshot(path=shots / "02-phone-menu.png")
