@@ -4,6 +4,7 @@ URL is not installed yet, or that the user may not use, is simply not shown."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import Promise
@@ -82,7 +83,10 @@ NAVIGATION: tuple[NavSection, ...] = (
 )
 
 
+@cache
 def _url(url_name: str) -> str | None:
+    """The entry's URL, or None while its app has not installed it (URLs are fixed
+    for the life of the process, so each name is resolved once)."""
     try:
         return reverse(url_name)
     except NoReverseMatch:
