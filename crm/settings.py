@@ -130,8 +130,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "crm.middleware.SessionLifetimeMiddleware",
-    "crm.middleware.UserLanguageMiddleware",
+    "crm.middleware.UserLanguageMiddleware",  # before the lifetime check: its message
+    "crm.middleware.SessionLifetimeMiddleware",  # speaks the user's language
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

@@ -131,6 +131,15 @@ def test_session_ends_after_idle_time(client, rep, settings):
     assert response.url.startswith(reverse("login"))
 
 
+def test_idle_log_out_is_explained_in_the_users_language(client, rep, settings):
+    rep.language = "en"
+    rep.save(update_fields=["language"])
+    _login(client, PASSWORD)
+    _age_session(client, LAST_SEEN_KEY, settings.SESSION_IDLE_MINUTES * 60 + 5)
+    response = client.get(reverse("home"), follow=True)
+    assert "You were logged out after a period of inactivity." in response.content.decode()
+
+
 def test_activity_keeps_the_session_alive(client, rep, settings):
     _login(client, PASSWORD)
     _age_session(client, LAST_SEEN_KEY, settings.SESSION_IDLE_MINUTES * 60 - 60)
