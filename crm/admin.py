@@ -12,7 +12,7 @@ from django.utils.translation import ngettext
 from crm.audit import audit_record, diff, snapshot
 from crm.fields import blind_index
 from crm.models import AuditAction, AuditEvent, LoginFailure, Notification, Team, User
-from crm.normalise import mobile_normalise
+from crm.normalise import phone_normalise
 from crm.services import (
     group_permission_snapshot,
     login_unlock,
@@ -70,7 +70,7 @@ class KehuUserChangeForm(UserChangeForm):
         fields = "__all__"
 
     def clean_mobile(self):
-        return mobile_normalise(self.cleaned_data.get("mobile", ""))
+        return phone_normalise(self.cleaned_data.get("mobile", ""))
 
 
 class KehuUserCreationForm(UserCreationForm):

@@ -1,34 +1,115 @@
-"""Standard spellings of what people type, shared by forms, services and search."""
+"""One spelling for what people type, used by forms, imports, search and jobs
+alike: phones as E.164, e-mails lower-cased, names with their spaces tidied.
+Each function returns the standard form or raises ValidationError with a code
+and a translated message fit to show next to the field."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
+import phonenumbers
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
+DEFAULT_REGION = "CN"
+_SEPARATORS = re.compile(r"[\s\-‐‑‒–—―.·/()（）]+")
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_SPACE_BETWEEN_CJK = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
+_VALID_TYPES = {
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    phonenumbers.PhoneNumberType.TOLL_FREE,
+    phonenumbers.PhoneNumberType.SHARED_COST,
+    phonenumbers.PhoneNumberType.VOIP,
+    phonenumbers.PhoneNumberType.UAN,
+    phonenumbers.PhoneNumberType.PERSONAL_NUMBER,
+}
 
-def mobile_normalise(raw: str) -> str:
-    """A staff mobile number in one spelling: '+' and digits, Chinese numbers as +86….
 
-    Customer phones get the full phonenumbers treatment in the customers app;
-    this covers the people directory.
-    """
-    value = unicodedata.normalize("NFKC", raw or "").strip()
+def _invalid_phone(raw: str) -> ValidationError:
+    return ValidationError(
+        _("“%(value)s” is not a phone number. Enter e.g. 138 0013 8000 or 010-8888 8888."),
+        code="invalid_phone",
+        params={"value": raw[:40]},
+    )
+
+
+def phone_normalise(raw: str, *, region: str = DEFAULT_REGION) -> str:
+    """Any usual spelling of a phone number → E.164 ("+8613800138000")."""
+    text = unicodedata.normalize("NFKC", raw or "").strip()
+    if not text:
+        return ""
+    compact = _SEPARATORS.sub("", text)
+    if compact.startswith("00"):
+        compact = "+" + compact[2:]
+    elif re.fullmatch(r"861[3-9]\d{9}", compact):
+        compact = "+" + compact  # "86" typed without the plus
+    if not re.fullmatch(r"\+?\d{5,17}", compact):
+        raise _invalid_phone(raw)
+    try:
+        number = phonenumbers.parse(compact, region)
+    except phonenumbers.NumberParseException:
+        raise _invalid_phone(raw) from None
+    if not phonenumbers.is_valid_number(number) or (
+        phonenumbers.number_type(number) not in _VALID_TYPES
+    ):
+        raise _invalid_phone(raw)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_display(e164: str) -> str:
+    """ "+8613800138000" → "+86 138 0013 8000"."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def phone_mask(e164: str) -> str:
+    """ "+8613800138000" → "138****8000": enough to recognise, not to call."""
+    if not e164:
+        return ""
+    try:
+        national = str(phonenumbers.parse(e164, None).national_number)
+    except phonenumbers.NumberParseException:
+        national = re.sub(r"\D", "", e164)
+    if len(national) <= 4:
+        return "*" * len(national)
+    keep = 3 if len(national) >= 10 else 2
+    return national[:keep] + "****" + national[-4:]
+
+
+def email_normalise(raw: str) -> str:
+    value = unicodedata.normalize("NFKC", raw or "").strip().lower()
     if not value:
         return ""
-    plus = value.startswith("+")
-    digits = "".join(ch for ch in value if ch.isdigit())
-    if value.startswith("00"):
-        plus, digits = True, digits[2:]
-    if not plus and len(digits) == 11 and digits.startswith("1"):
-        digits = "86" + digits
-        plus = True
-    if not plus and len(digits) == 13 and digits.startswith("861"):
-        plus = True
-    if not 6 <= len(digits) <= 15 or not plus:
+    try:
+        validate_email(value)
+    except ValidationError:
         raise ValidationError(
-            {"mobile": _("Enter a mobile number such as 138 0013 8000 or +86 138 0013 8000.")},
-            code="invalid_mobile",
-        )
-    return "+" + digits
+            _("“%(value)s” is not an e-mail address."),
+            code="invalid_email",
+            params={"value": raw[:60]},
+        ) from None
+    return value
+
+
+def email_mask(email: str) -> str:
+    """ "zhangsan@example.com" → "z***@example.com"."""
+    if not email or "@" not in email:
+        return email and "***"
+    local, domain = email.split("@", 1)
+    return f"{local[:1]}***@{domain}"
+
+
+def name_normalise(raw: str) -> str:
+    """Trim, fold full-width forms and runs of spaces; no space between Chinese characters."""
+    value = unicodedata.normalize("NFKC", raw or "")
+    value = " ".join(value.split())
+    return _SPACE_BETWEEN_CJK.sub("", value)

@@ -8,7 +8,7 @@ from django.db.models import Q, QuerySet
 from crm.access import register_scope
 from crm.fields import blind_index
 from crm.models import AuditEvent, Notification, Team, User
-from crm.normalise import mobile_normalise
+from crm.normalise import phone_normalise
 
 
 def sees_everyone(user: User) -> bool:
@@ -52,7 +52,7 @@ def user_search(*, user: User, query: str) -> QuerySet[User]:
         | Q(email__iexact=query)
     )
     try:
-        mobile = mobile_normalise(query)
+        mobile = phone_normalise(query)
     except ValidationError:
         mobile = ""  # not a phone number: the text conditions alone
     if mobile:

@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.audit import audit_record, diff, snapshot
 from crm.fields import blind_index
 from crm.models import AuditAction, LoginFailure, Notification, NotificationKind, User
-from crm.normalise import mobile_normalise
+from crm.normalise import phone_normalise
 
 PROFILE_FIELDS = ("first_name", "last_name", "email", "mobile", "language")
 
@@ -33,7 +33,10 @@ def user_update_profile(
         raise ValidationError(_("You may only change your own profile."), code="forbidden")
     values = {name: data[name] for name in PROFILE_FIELDS if name in data}
     if "mobile" in values:
-        values["mobile"] = mobile_normalise(values["mobile"])
+        try:
+            values["mobile"] = phone_normalise(values["mobile"])
+        except ValidationError as exc:
+            raise ValidationError({"mobile": exc}) from None
     if "email" in values:
         values["email"] = values["email"].strip().lower()
     if "language" in values and values["language"] not in dict(settings.LANGUAGES):

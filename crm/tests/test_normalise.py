@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from customers.normalise import (
+from crm.normalise import (
     email_mask,
     email_normalise,
     name_normalise,
