@@ -103,6 +103,16 @@ def _longest_unique(matches: list[tuple[str, int]]) -> tuple[str, int] | None:
     return best.pop(), longest
 
 
+def division_tree() -> dict[str, dict[str, list[str]]]:
+    """Province → city → districts (municipalities are their own city)."""
+    return _divisions()
+
+
+def provinces() -> list[str]:
+    """The provinces, municipalities and regions, in the official order."""
+    return list(_divisions())
+
+
 def address_split(text: str) -> AddressParts:
     """Best unambiguous split; what cannot be placed stays in `street`."""
     value = unicodedata.normalize("NFKC", text or "")

@@ -1,1 +1,550 @@
-"""Models of the customers app arrive with its issue."""
+"""The customer record (DESIGN §4): profile, phones and e-mails, contacts, tags,
+collaborators and the stage history.
+
+Phones, e-mails, the street address and the financial profile are encrypted at
+rest; phones and e-mails live in child rows, each with a blind index, so a
+customer may have several and an exact search finds any of them. Writes go
+through `customers.services`, which keeps the derived search columns (pinyin,
+n-grams) in step and audits every change.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from crm.fields import BlindIndexField, EncryptedTextField
+from crm.normalise import email_mask, phone_display, phone_mask
+
+
+class CustomerKind(models.TextChoices):
+    PERSON = "person", pgettext_lazy("customer kind", "Person")
+    COMPANY = "company", pgettext_lazy("customer kind", "Company")
+
+
+class Gender(models.TextChoices):
+    UNKNOWN = "", pgettext_lazy("gender", "Not given")
+    FEMALE = "female", pgettext_lazy("gender", "Female")
+    MALE = "male", pgettext_lazy("gender", "Male")
+
+
+class Stage(models.TextChoices):
+    LEAD = "lead", pgettext_lazy("lifecycle stage", "Lead")
+    ACTIVE = "active", pgettext_lazy("lifecycle stage", "Active")
+    AT_RISK = "at_risk", pgettext_lazy("lifecycle stage", "At risk")
+    CHURNED = "churned", pgettext_lazy("lifecycle stage", "Churned")
+
+
+class Source(models.TextChoices):
+    WEBSITE = "website", pgettext_lazy("source channel", "Website")
+    REFERRAL = "referral", pgettext_lazy("source channel", "Referral")
+    EXHIBITION = "exhibition", pgettext_lazy("source channel", "Trade show")
+    COLD_CALL = "cold_call", pgettext_lazy("source channel", "Cold call")
+    ADVERTISING = "advertising", pgettext_lazy("source channel", "Advertising")
+    WECHAT = "wechat", pgettext_lazy("source channel", "WeChat")
+    WALK_IN = "walk_in", pgettext_lazy("source channel", "Walk-in")
+    PARTNER = "partner", pgettext_lazy("source channel", "Partner")
+    IMPORT = "import", pgettext_lazy("source channel", "Import")
+    OTHER = "other", pgettext_lazy("source channel", "Other")
+
+
+class Industry(models.TextChoices):
+    NONE = "", pgettext_lazy("industry", "Not given")
+    MANUFACTURING = "manufacturing", pgettext_lazy("industry", "Manufacturing")
+    RETAIL = "retail", pgettext_lazy("industry", "Retail and wholesale")
+    IT = "it", pgettext_lazy("industry", "IT and software")
+    FINANCE = "finance", pgettext_lazy("industry", "Finance and insurance")
+    EDUCATION = "education", pgettext_lazy("industry", "Education")
+    HEALTHCARE = "healthcare", pgettext_lazy("industry", "Healthcare")
+    REAL_ESTATE = "real_estate", pgettext_lazy("industry", "Real estate and construction")
+    LOGISTICS = "logistics", pgettext_lazy("industry", "Logistics")
+    CATERING = "catering", pgettext_lazy("industry", "Hotels and catering")
+    GOVERNMENT = "government", pgettext_lazy("industry", "Government and non-profit")
+    OTHER = "other", pgettext_lazy("industry", "Other")
+
+
+class ConsentSource(models.TextChoices):
+    NONE = "", pgettext_lazy("consent source", "Not given")
+    WEB_FORM = "web_form", pgettext_lazy("consent source", "Web form")
+    PAPER = "paper", pgettext_lazy("consent source", "Signed paper form")
+    PHONE = "phone", pgettext_lazy("consent source", "By phone (recorded)")
+    WECHAT = "wechat", pgettext_lazy("consent source", "WeChat")
+    EMAIL = "email", pgettext_lazy("consent source", "E-mail")
+    IMPORT = "import", pgettext_lazy("consent source", "Import")
+
+
+class FinancialStatus(models.TextChoices):
+    NONE = "", pgettext_lazy("financial status", "Not assessed")
+    SOUND = "sound", pgettext_lazy("financial status", "Sound")
+    AVERAGE = "average", pgettext_lazy("financial status", "Average")
+    STRAINED = "strained", pgettext_lazy("financial status", "Strained")
+
+
+class RiskPreference(models.TextChoices):
+    NONE = "", pgettext_lazy("risk preference", "Not assessed")
+    CONSERVATIVE = "conservative", pgettext_lazy("risk preference", "Conservative")
+    BALANCED = "balanced", pgettext_lazy("risk preference", "Balanced")
+    AGGRESSIVE = "aggressive", pgettext_lazy("risk preference", "Aggressive")
+
+
+class TagColour(models.TextChoices):
+    GREY = "secondary", pgettext_lazy("colour", "Grey")
+    BLUE = "primary", pgettext_lazy("colour", "Blue")
+    GREEN = "success", pgettext_lazy("colour", "Green")
+    ORANGE = "warning", pgettext_lazy("colour", "Orange")
+    RED = "danger", pgettext_lazy("colour", "Red")
+    CYAN = "info", pgettext_lazy("colour", "Cyan")
+
+
+class Tag(models.Model):
+    name = models.CharField(_("name"), max_length=20)
+    colour = models.CharField(
+        _("colour"), max_length=16, choices=TagColour.choices, default=TagColour.GREY
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(Lower("name"), name="customers_tag_name_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustomerQuerySet(models.QuerySet):
+    def alive(self):
+        return self.filter(deleted_at__isnull=True)
+
+    def deleted(self):
+        return self.filter(deleted_at__isnull=False)
+
+
+class Customer(models.Model):
+    number = models.CharField(_("customer number"), max_length=20, unique=True)
+    kind = models.CharField(
+        _("kind"), max_length=10, choices=CustomerKind.choices, default=CustomerKind.PERSON
+    )
+    name = models.CharField(_("name"), max_length=100)
+    # Derived by the service on every save, for sorting and searching.
+    name_pinyin = models.CharField(_("name in pinyin"), max_length=400, editable=False)
+    name_initials = models.CharField(_("pinyin initials"), max_length=100, editable=False)
+    search_grams = ArrayField(
+        models.CharField(max_length=8), verbose_name=_("search n-grams"), default=list, blank=True
+    )
+    gender = models.CharField(
+        _("gender"), max_length=10, choices=Gender.choices, blank=True, default=""
+    )
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    company = models.CharField(_("company"), max_length=200, blank=True, default="")
+    title = models.CharField(_("job title"), max_length=100, blank=True, default="")
+    industry = models.CharField(
+        _("industry"), max_length=20, choices=Industry.choices, blank=True, default=""
+    )
+    source = models.CharField(
+        _("source channel"), max_length=20, choices=Source.choices, default=Source.OTHER
+    )
+    uscc = models.CharField(
+        _("unified social credit code"),
+        max_length=18,
+        blank=True,
+        default="",
+        help_text=_("统一社会信用代码: 18 characters, for company customers."),
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="owned_customers",
+        help_text=_("Empty means the customer is in the shared pool."),
+    )
+    team = models.ForeignKey(
+        "crm.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="customers",
+    )
+    is_key_account = models.BooleanField(_("key account"), default=False)
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="customers")
+    preferred_categories = ArrayField(
+        models.CharField(max_length=50),
+        verbose_name=_("preferred product categories"),
+        default=list,
+        blank=True,
+    )
+    preferred_brands = ArrayField(
+        models.CharField(max_length=50),
+        verbose_name=_("preferred brands"),
+        default=list,
+        blank=True,
+    )
+    preferred_colours = ArrayField(
+        models.CharField(max_length=50),
+        verbose_name=_("preferred colours"),
+        default=list,
+        blank=True,
+    )
+    preference_notes = models.TextField(_("other preferences"), blank=True, default="")
+    needs = models.TextField(_("needs"), blank=True, default="")
+    notes = models.TextField(_("notes"), blank=True, default="")
+    stage = models.CharField(
+        _("lifecycle stage"), max_length=10, choices=Stage.choices, default=Stage.LEAD
+    )
+    stage_changed_at = models.DateTimeField(_("stage since"), default=timezone.now)
+    province = models.CharField(_("province"), max_length=20, blank=True, default="")
+    city = models.CharField(_("city"), max_length=30, blank=True, default="")
+    district = models.CharField(_("district"), max_length=30, blank=True, default="")
+    street = EncryptedTextField(_("street address"), blank=True, default="")
+    postcode = models.CharField(_("postcode"), max_length=6, blank=True, default="")
+    financial_status = EncryptedTextField(
+        _("financial status"), choices=FinancialStatus.choices, blank=True, default=""
+    )
+    risk_preference = EncryptedTextField(
+        _("risk preference"), choices=RiskPreference.choices, blank=True, default=""
+    )
+    marketing_consent = models.BooleanField(_("marketing consent"), default=False)
+    consent_at = models.DateTimeField(_("consent given at"), null=True, blank=True)
+    consent_source = models.CharField(
+        _("consent source"), max_length=20, choices=ConsentSource.choices, blank=True, default=""
+    )
+    privacy_notice_version = models.CharField(
+        _("privacy notice version"), max_length=20, blank=True, default=""
+    )
+    verified_at = models.DateTimeField(_("last verified"), null=True, blank=True)
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("verified by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    version = models.PositiveIntegerField(_("version"), default=1)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    deleted_at = models.DateTimeField(_("deleted at"), null=True, blank=True)
+    deleted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("deleted by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    objects = CustomerQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        ordering = ["name_pinyin", "id"]
+        permissions = [
+            ("view_all_customers", _("Can see every customer")),
+            ("view_team_customers", _("Can see the customers of the teams one manages")),
+            (
+                "reveal_customer_contact",
+                _("Can reveal the phones and e-mails of others' customers"),
+            ),
+            ("view_financial_profile", _("Can see and edit the financial profile")),
+            ("assign_customer_owner", _("Can assign customers to a sales rep")),
+            ("view_customer_history", _("Can see a customer's change history")),
+            ("restore_customer", _("Can see and restore deleted customers")),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["uscc"],
+                condition=~models.Q(uscc="") & models.Q(deleted_at__isnull=True),
+                name="customers_customer_uscc_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=CustomerKind.values), name="customers_customer_kind"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(stage__in=Stage.values), name="customers_customer_stage"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(version__gte=1), name="customers_customer_version_positive"
+            ),
+        ]
+        indexes = [
+            # The default list order, among live customers only.
+            models.Index(
+                fields=["name_pinyin", "id"],
+                name="customers_live_pinyin_idx",
+                condition=models.Q(deleted_at__isnull=True),
+            ),
+            # Prefix search by pinyin ("zhangsan", "zs"): pattern ops serve LIKE 'x%'.
+            models.Index(
+                fields=["name_pinyin"],
+                name="customers_pinyin_prefix_idx",
+                opclasses=["varchar_pattern_ops"],
+                condition=models.Q(deleted_at__isnull=True),
+            ),
+            models.Index(
+                fields=["name_initials"],
+                name="customers_initials_prefix_idx",
+                opclasses=["varchar_pattern_ops"],
+                condition=models.Q(deleted_at__isnull=True),
+            ),
+            # One- and two-character Chinese searches, which trigrams cannot serve.
+            GinIndex(
+                fields=["search_grams"],
+                name="customers_search_grams_gin",
+                condition=models.Q(deleted_at__isnull=True),
+            ),
+            models.Index(fields=["owner", "name_pinyin", "id"], name="customers_owner_pinyin_idx"),
+            models.Index(fields=["team", "name_pinyin", "id"], name="customers_team_pinyin_idx"),
+            models.Index(fields=["stage"], name="customers_stage_idx"),
+            models.Index(fields=["province", "city"], name="customers_region_idx"),
+            models.Index(fields=["updated_at"], name="customers_updated_idx"),
+            models.Index(fields=["verified_at"], name="customers_verified_idx"),
+            models.Index(
+                fields=["-deleted_at"],
+                name="customers_deleted_idx",
+                condition=models.Q(deleted_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.number})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("customers:detail", args=[self.pk])
+
+    @property
+    def is_company(self) -> bool:
+        return self.kind == CustomerKind.COMPANY
+
+    @property
+    def in_pool(self) -> bool:
+        return self.owner_id is None
+
+    @property
+    def age(self) -> int | None:
+        if self.birth_date is None:
+            return None
+        return age_on(self.birth_date, timezone.localdate())
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+    def region_display(self) -> str:
+        return " ".join(part for part in (self.province, self.city, self.district) if part)
+
+
+class Contact(models.Model):
+    """A person at a company customer."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="contacts"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    title = models.CharField(_("job title"), max_length=100, blank=True, default="")
+    is_primary = models.BooleanField(_("primary contact"), default=False)
+    notes = models.CharField(_("notes"), max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
+        ordering = ["-is_primary", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(is_primary=True),
+                name="customers_contact_one_primary",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PhoneLabel(models.TextChoices):
+    MOBILE = "mobile", pgettext_lazy("phone label", "Mobile")
+    WORK = "work", pgettext_lazy("phone label", "Work")
+    HOME = "home", pgettext_lazy("phone label", "Home")
+    OTHER = "other", pgettext_lazy("phone label", "Other")
+
+
+class CustomerPhone(models.Model):
+    """A phone of the customer (contact empty) or of one of its contacts."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="phones"
+    )
+    contact = models.ForeignKey(
+        Contact,
+        verbose_name=_("contact"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="phones",
+    )
+    number = EncryptedTextField(_("phone"))
+    number_index = BlindIndexField(_("phone index"))
+    label = models.CharField(
+        _("label"), max_length=10, choices=PhoneLabel.choices, default=PhoneLabel.MOBILE
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("phone")
+        verbose_name_plural = _("phones")
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return phone_mask(self.number)
+
+    @property
+    def display(self) -> str:
+        return phone_display(self.number)
+
+    @property
+    def masked(self) -> str:
+        return phone_mask(self.number)
+
+
+class CustomerEmail(models.Model):
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="emails"
+    )
+    contact = models.ForeignKey(
+        Contact,
+        verbose_name=_("contact"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="emails",
+    )
+    address = EncryptedTextField(_("e-mail"))
+    address_index = BlindIndexField(_("e-mail index"))
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("e-mail")
+        verbose_name_plural = _("e-mails")
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return email_mask(self.address)
+
+    @property
+    def display(self) -> str:
+        return self.address
+
+    @property
+    def masked(self) -> str:
+        return email_mask(self.address)
+
+
+class CollaboratorAccess(models.TextChoices):
+    READ = "read", pgettext_lazy("collaborator access", "Read")
+    EDIT = "edit", pgettext_lazy("collaborator access", "Edit")
+
+
+class CollaboratorRole(models.TextChoices):
+    CO_FOLLOW = "co_follow", pgettext_lazy("collaborator role", "Co-follow-up")
+    AFTER_SALES = "after_sales", pgettext_lazy("collaborator role", "After-sales")
+    OTHER = "other", pgettext_lazy("collaborator role", "Other")
+
+
+class Collaborator(models.Model):
+    """Someone besides the owner who works on the customer (联合跟进人)."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="collaborators"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("colleague"),
+        on_delete=models.CASCADE,
+        related_name="collaborations",
+    )
+    role = models.CharField(
+        _("role"),
+        max_length=20,
+        choices=CollaboratorRole.choices,
+        default=CollaboratorRole.CO_FOLLOW,
+    )
+    access = models.CharField(
+        _("access"),
+        max_length=10,
+        choices=CollaboratorAccess.choices,
+        default=CollaboratorAccess.READ,
+    )
+    created_at = models.DateTimeField(_("added at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("collaborator")
+        verbose_name_plural = _("collaborators")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "user"], name="customers_collaborator_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["user", "customer"], name="customers_collab_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.customer_id}"
+
+
+class StageChange(models.Model):
+    """One move of the lifecycle stage, kept for ever (lead → active → …)."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="stage_changes"
+    )
+    from_stage = models.CharField(
+        _("from"), max_length=10, choices=Stage.choices, blank=True, default=""
+    )
+    to_stage = models.CharField(_("to"), max_length=10, choices=Stage.choices)
+    changed_at = models.DateTimeField(_("changed at"), default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("stage change")
+        verbose_name_plural = _("stage changes")
+        ordering = ["-changed_at", "-id"]
+        indexes = [
+            models.Index(fields=["customer", "-changed_at"], name="customers_stage_hist_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.from_stage} → {self.to_stage}"
+
+
+def age_on(born: datetime.date, today: datetime.date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))

@@ -1,0 +1,399 @@
+"""Standardisation of customer data on the way in: one service for the forms, the
+Excel import and any API, so a phone typed three ways is stored one way.
+
+`customer_standardise(data)` takes raw values (strings from a form or a sheet,
+or already typed values) and returns clean ones, or raises one ValidationError
+keyed by field with every problem found, in the user's language.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import unicodedata
+from collections.abc import Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from pypinyin import lazy_pinyin
+from stdnum.cn import uscc as stdnum_uscc
+from stdnum.exceptions import ValidationError as StdnumError
+
+from crm.normalise import email_normalise, name_normalise, phone_normalise
+from customers.address import address_split
+from customers.models import (
+    ConsentSource,
+    Customer,
+    CustomerKind,
+    FinancialStatus,
+    Gender,
+    Industry,
+    RiskPreference,
+    Source,
+    Stage,
+    Tag,
+)
+
+MAX_PHONES = 5
+MAX_EMAILS = 5
+MAX_TAGS = 20
+MAX_PREFERENCES = 20
+_LIST_SPLIT = re.compile(r"[,，;；、\n\r]+")
+_TAG_FORBIDDEN = re.compile(r"[<>&\"'`{}\\/\x00-\x1f]")
+_NUMBER = re.compile(r"[A-Z0-9][A-Z0-9\-_]{0,19}")
+_POSTCODE = re.compile(r"\d{6}")
+
+# Family names read differently from the same character elsewhere (曾经 ceng, 曾先生 zeng).
+SURNAME_PINYIN = {
+    "曾": "zeng",
+    "单": "shan",
+    "解": "xie",
+    "仇": "qiu",
+    "区": "ou",
+    "查": "zha",
+    "朴": "piao",
+    "乐": "yue",
+    "覃": "qin",
+    "盖": "ge",
+    "缪": "miao",
+    "翟": "zhai",
+    "秘": "bi",
+    "种": "chong",
+    "尉": "yu",
+    "长": "chang",
+    "重": "chong",
+    "柏": "bai",
+    "宿": "su",
+    "員": "yun",
+}
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    return unicodedata.normalize("NFKC", str(value)).strip()
+
+
+def split_list(value: Any) -> list[str]:
+    """A list, or text separated by commas, semicolons, 、 or new lines."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list | tuple) else _LIST_SPLIT.split(str(value))
+    out: list[str] = []
+    for item in items:
+        text = " ".join(_text(item).split())
+        if text and text not in out:
+            out.append(text)
+    return out
+
+
+def name_pinyin(name: str, *, kind: str = CustomerKind.PERSON) -> tuple[str, str]:
+    """ "张三" → ("zhangsan", "zs"); Latin letters and digits pass through, lower-cased."""
+    syllables = lazy_pinyin(name, errors=lambda chars: list(chars))
+    if kind == CustomerKind.PERSON and name and name[0] in SURNAME_PINYIN:
+        syllables[0] = SURNAME_PINYIN[name[0]]
+    full, initials = [], []
+    for syllable in syllables:
+        cleaned = re.sub(r"[^0-9a-z]", "", syllable.lower())
+        if not cleaned:
+            continue
+        full.append(cleaned)
+        initials.append(cleaned[0])
+    return "".join(full)[:400], "".join(initials)[:100]
+
+
+def search_key(text: str) -> str:
+    """What n-grams are cut from: folded, lower-cased, without white space."""
+    return "".join(unicodedata.normalize("NFKC", text or "").casefold().split())
+
+
+def grams_of(text: str) -> list[str]:
+    """Every single character and every pair of neighbours of the text."""
+    key = search_key(text)
+    grams = set(key)
+    grams.update(key[i : i + 2] for i in range(len(key) - 1))
+    return sorted(grams)
+
+
+def search_grams(name: str, company: str = "") -> list[str]:
+    return sorted(set(grams_of(name)) | set(grams_of(company)))
+
+
+def query_grams(query: str) -> list[str]:
+    """The grams a row must hold to contain the query: the query itself when it is
+    one or two characters, else its pairs (rows are then re-checked by substring)."""
+    key = search_key(query)
+    if len(key) <= 2:
+        return [key] if key else []
+    return sorted({key[i : i + 2] for i in range(len(key) - 1)})
+
+
+def phones_parse(value: Any) -> list[str]:
+    phones, bad = [], []
+    for raw in split_list(value):
+        try:
+            phone = phone_normalise(raw)
+        except ValidationError:
+            bad.append(raw)
+            continue
+        if phone and phone not in phones:
+            phones.append(phone)
+    if bad:
+        raise ValidationError(
+            _("Not a phone number: %(values)s. Enter e.g. 138 0013 8000 or 010-8888 8888."),
+            code="invalid_phone",
+            params={"values": "、".join(bad)[:80]},
+        )
+    if len(phones) > MAX_PHONES:
+        raise ValidationError(
+            _("At most %(count)d phone numbers."), code="too_many", params={"count": MAX_PHONES}
+        )
+    return phones
+
+
+def emails_parse(value: Any) -> list[str]:
+    emails, bad = [], []
+    for raw in split_list(value):
+        try:
+            email = email_normalise(raw)
+        except ValidationError:
+            bad.append(raw)
+            continue
+        if email and email not in emails:
+            emails.append(email)
+    if bad:
+        raise ValidationError(
+            _("Not an e-mail address: %(values)s."),
+            code="invalid_email",
+            params={"values": "、".join(bad)[:80]},
+        )
+    if len(emails) > MAX_EMAILS:
+        raise ValidationError(
+            _("At most %(count)d e-mail addresses."), code="too_many", params={"count": MAX_EMAILS}
+        )
+    return emails
+
+
+def tag_name_clean(raw: Any) -> str:
+    name = " ".join(_text(raw).split())
+    if not name:
+        raise ValidationError(_("Enter a tag."), code="required")
+    if _TAG_FORBIDDEN.search(name):
+        raise ValidationError(
+            _("“%(tag)s”: a tag is plain text, without < > & \" ' / or \\."),
+            code="invalid_tag",
+            params={"tag": name[:30]},
+        )
+    max_length = Tag._meta.get_field("name").max_length
+    if len(name) > max_length:
+        raise ValidationError(
+            _("“%(tag)s” is too long: a tag has at most %(max)d characters."),
+            code="tag_too_long",
+            params={"tag": name[:30], "max": max_length},
+        )
+    return name
+
+
+def tags_parse(value: Any) -> list[str]:
+    names: list[str] = []
+    for raw in split_list(value):
+        name = tag_name_clean(raw)
+        if name.casefold() not in {existing.casefold() for existing in names}:
+            names.append(name)
+    if len(names) > MAX_TAGS:
+        raise ValidationError(
+            _("At most %(count)d tags."), code="too_many", params={"count": MAX_TAGS}
+        )
+    return names
+
+
+def uscc_clean(raw: Any) -> str:
+    value = re.sub(r"[\s\-]", "", _text(raw)).upper()
+    if not value:
+        return ""
+    try:
+        return stdnum_uscc.validate(value)
+    except StdnumError:
+        raise ValidationError(
+            _(
+                "“%(value)s” is not a valid unified social credit code: it has 18 "
+                "characters and the last one is a check character."
+            ),
+            code="invalid_uscc",
+            params={"value": value[:20]},
+        ) from None
+
+
+def number_clean(raw: Any) -> str:
+    value = _text(raw).upper()
+    if value and not _NUMBER.fullmatch(value):
+        raise ValidationError(
+            _("A customer number has up to 20 letters, digits, - or _."), code="invalid_number"
+        )
+    return value
+
+
+def _choice(value: Any, choices: type, field: str, errors: dict) -> str:
+    text = _text(value)
+    if text in choices.values:
+        return text
+    by_label = {str(label).casefold(): key for key, label in choices.choices}
+    if text.casefold() in by_label:
+        return by_label[text.casefold()]
+    errors.setdefault(field, []).append(
+        ValidationError(
+            _("“%(value)s” is not one of the choices."),
+            code="invalid_choice",
+            params={"value": text},
+        )
+    )
+    return ""
+
+
+def _max_length(value: str, field: str, errors: dict) -> str:
+    model_field = Customer._meta.get_field(field)
+    limit = getattr(model_field, "max_length", None)
+    if limit and len(value) > limit:
+        errors.setdefault(field, []).append(
+            ValidationError(
+                _("At most %(max)d characters (it has %(length)d)."),
+                code="max_length",
+                params={"max": limit, "length": len(value)},
+            )
+        )
+    return value
+
+
+TEXT_FIELDS = ("title", "province", "city", "district", "street", "privacy_notice_version")
+LONG_TEXT_FIELDS = ("preference_notes", "needs", "notes")
+PREFERENCE_FIELDS = ("preferred_categories", "preferred_brands", "preferred_colours")
+CHOICE_FIELDS = {
+    "kind": CustomerKind,
+    "gender": Gender,
+    "industry": Industry,
+    "source": Source,
+    "stage": Stage,
+    "consent_source": ConsentSource,
+    "financial_status": FinancialStatus,
+    "risk_preference": RiskPreference,
+}
+
+
+def customer_standardise(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Clean the customer fields present in `data`; absent fields stay absent.
+
+    Raises ValidationError({field: [errors]}) naming every bad field at once.
+    """
+    errors: dict[str, list[ValidationError]] = {}
+    out: dict[str, Any] = {}
+
+    def attempt(field: str, function, value):
+        try:
+            out[field] = function(value)
+        except ValidationError as exc:
+            errors.setdefault(field, []).append(exc)
+
+    if "number" in data:
+        attempt("number", number_clean, data["number"])
+    for field, choices in CHOICE_FIELDS.items():
+        if field in data:
+            out[field] = _choice(data[field], choices, field, errors)
+    if "name" in data:
+        name = name_normalise(_text(data["name"]))
+        if not name:
+            errors.setdefault("name", []).append(
+                ValidationError(_("Enter the customer's name."), code="required")
+            )
+        out["name"] = _max_length(name, "name", errors)
+    if "company" in data:
+        out["company"] = _max_length(name_normalise(_text(data["company"])), "company", errors)
+    for field in TEXT_FIELDS:
+        if field in data:
+            out[field] = _max_length(" ".join(_text(data[field]).split()), field, errors)
+    for field in LONG_TEXT_FIELDS:
+        if field in data:
+            value = _text(data[field])
+            if len(value) > 5000:
+                errors.setdefault(field, []).append(
+                    ValidationError(
+                        _("At most %(max)d characters (it has %(length)d)."),
+                        code="max_length",
+                        params={"max": 5000, "length": len(value)},
+                    )
+                )
+            out[field] = value
+    for field in PREFERENCE_FIELDS:
+        if field in data:
+            items = split_list(data[field])
+            if len(items) > MAX_PREFERENCES or any(len(item) > 50 for item in items):
+                errors.setdefault(field, []).append(
+                    ValidationError(
+                        _("At most %(count)d entries of up to 50 characters each."),
+                        code="max_length",
+                        params={"count": MAX_PREFERENCES},
+                    )
+                )
+            out[field] = items
+    if "postcode" in data:
+        postcode = re.sub(r"\s", "", _text(data["postcode"]))
+        if postcode and not _POSTCODE.fullmatch(postcode):
+            errors.setdefault("postcode", []).append(
+                ValidationError(_("A postcode has six digits."), code="invalid_postcode")
+            )
+        out["postcode"] = postcode
+    free_text = _text(data.get("address"))
+    if (
+        not free_text
+        and "street" in data
+        and not any(out.get(field) for field in ("province", "city", "district"))
+    ):
+        free_text = out.get("street", "")  # a whole address pasted into the street box
+    if free_text:
+        # A free-text address fills the parts it can place unambiguously.
+        parts = address_split(free_text)
+        if parts.province or "address" in data:
+            for field in ("province", "city", "district"):
+                if not out.get(field):
+                    out[field] = getattr(parts, field)
+            out["street"] = parts.street
+    if "uscc" in data:
+        attempt("uscc", uscc_clean, data["uscc"])
+    if "phones" in data:
+        attempt("phones", phones_parse, data["phones"])
+    if "emails" in data:
+        attempt("emails", emails_parse, data["emails"])
+    if "tags" in data:
+        attempt("tags", tags_parse, data["tags"])
+    if "birth_date" in data:
+        birth_date = data["birth_date"] or None
+        if isinstance(birth_date, datetime.datetime):
+            birth_date = birth_date.date()
+        if birth_date is not None and not isinstance(birth_date, datetime.date):
+            errors.setdefault("birth_date", []).append(
+                ValidationError(_("Enter a valid date."), code="invalid_date")
+            )
+            birth_date = None
+        if birth_date is not None and birth_date > timezone.localdate():
+            errors.setdefault("birth_date", []).append(
+                ValidationError(_("A birth date cannot be in the future."), code="future_date")
+            )
+        if birth_date is not None and birth_date.year < 1900:
+            errors.setdefault("birth_date", []).append(
+                ValidationError(_("A birth date before 1900 is surely a typo."), code="too_old")
+            )
+        out["birth_date"] = birth_date
+    for field in ("is_key_account", "marketing_consent"):
+        if field in data:
+            out[field] = bool(data[field])
+    if out.get("kind") == CustomerKind.PERSON and out.get("uscc"):
+        errors.setdefault("uscc", []).append(
+            ValidationError(
+                _("Only company customers have a unified social credit code."),
+                code="uscc_for_person",
+            )
+        )
+    if errors:
+        raise ValidationError(errors)
+    return out
