@@ -27,32 +27,72 @@ NO_ROLE_LABEL = _("No role yet")
 
 # "app_label.codename" per role. A permission whose model is not migrated yet is
 # skipped by roles_sync and picked up by the later migration that calls it again.
+_CUSTOMER_BASICS = {
+    "customers.view_customer",
+    "customers.add_customer",
+    "customers.change_customer",
+    "customers.delete_customer",
+    "customers.view_tag",
+    "customers.add_tag",
+    "customers.view_contact",
+    "customers.add_contact",
+    "customers.change_contact",
+    "customers.delete_contact",
+    "customers.view_collaborator",
+    "customers.add_collaborator",
+    "customers.delete_collaborator",
+}
+
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    # Own customers, customers they collaborate on, and the pool (read only).
     SALES_REP: frozenset(
         {
             "crm.view_team",
             "crm.view_user",
+            *_CUSTOMER_BASICS,
         }
     ),
+    # The team's customers and the pool; assigns owners; the narrow financial profile.
     SALES_MANAGER: frozenset(
         {
             "crm.view_team",
             "crm.view_user",
+            *_CUSTOMER_BASICS,
+            "customers.view_team_customers",
+            "customers.reveal_customer_contact",
+            "customers.assign_customer_owner",
+            "customers.view_customer_history",
+            "customers.view_financial_profile",
         }
     ),
+    # Every customer: cleans, reassigns, restores what was deleted.
     DATA_STEWARD: frozenset(
         {
             "crm.view_team",
             "crm.view_user",
             "crm.view_all_users",
+            *_CUSTOMER_BASICS,
+            "customers.change_tag",
+            "customers.view_all_customers",
+            "customers.reveal_customer_contact",
+            "customers.assign_customer_owner",
+            "customers.view_customer_history",
+            "customers.restore_customer",
         }
     ),
+    # Reads everything, changes nothing; personal values stay masked.
     AUDITOR: frozenset(
         {
             "crm.view_team",
             "crm.view_user",
             "crm.view_all_users",
             "crm.view_auditevent",
+            "customers.view_customer",
+            "customers.view_all_customers",
+            "customers.view_customer_history",
+            "customers.view_contact",
+            "customers.view_tag",
+            "customers.view_collaborator",
         }
     ),
 }

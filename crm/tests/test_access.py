@@ -91,7 +91,8 @@ def test_search_answers_any_input(client, rep, query):
 def test_search_respects_scope(client, rep, far_rep):
     client.force_login(rep)
     response = client.get(reverse("search"), {"q": "rep"})
-    assert {p.username for p in response.context["people"]} == {"rep1"}
+    found = {entry["section"].key: entry["results"] for entry in response.context["sections"]}
+    assert {person.username for person in found["people"]} == {"rep1"}
 
 
 def test_someone_elses_notification_answers_404(client, rep, other_rep):

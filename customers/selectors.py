@@ -1,0 +1,302 @@
+"""Reads of customer data. Every one starts from `visible_customers(user)`."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, Q, QuerySet
+
+from crm.access import register_scope
+from crm.fields import blind_index
+from crm.models import AuditEvent, User
+from crm.normalise import email_normalise, phone_normalise
+from customers.models import (
+    Collaborator,
+    CollaboratorAccess,
+    Contact,
+    Customer,
+    CustomerEmail,
+    CustomerPhone,
+    StageChange,
+)
+from customers.standardise import query_grams, search_key
+
+SEARCH_LIMIT = 20
+
+
+def _sees_all(user: User) -> bool:
+    return user.is_superuser or user.has_perm("customers.view_all_customers")
+
+
+def _managed_team_ids(user: User) -> list[int]:
+    if not user.has_perm("customers.view_team_customers"):
+        return []
+    return list(user.managed_teams.values_list("pk", flat=True))
+
+
+def _collaborations(user: User, *, edit_only: bool = False) -> QuerySet:
+    rows = Collaborator.objects.filter(user=user)
+    if edit_only:
+        rows = rows.filter(access=CollaboratorAccess.EDIT)
+    return rows.values("customer_id")
+
+
+@register_scope(Customer)
+def visible_customers(user: User) -> QuerySet[Customer]:
+    """Rep: own, collaborating and the pool. Manager: also the teams managed.
+    Steward, auditor, admin: every live customer."""
+    qs = Customer.objects.alive()
+    if not user.has_perm("customers.view_customer"):
+        return qs.none()
+    if _sees_all(user):
+        return qs
+    rule = Q(owner=user) | Q(owner__isnull=True) | Q(pk__in=_collaborations(user))
+    teams = _managed_team_ids(user)
+    if teams:
+        rule |= Q(team_id__in=teams)
+    return qs.filter(rule)
+
+
+def editable_customers(user: User) -> QuerySet[Customer]:
+    """What the user may change: own and edit-collaborations; a manager's teams;
+    everything for stewards and admins. Pool customers are claimed before edited."""
+    qs = Customer.objects.alive()
+    if not user.has_perm("customers.change_customer"):
+        return qs.none()
+    if _sees_all(user):
+        return qs
+    rule = Q(owner=user) | Q(pk__in=_collaborations(user, edit_only=True))
+    teams = _managed_team_ids(user)
+    if teams:
+        rule |= Q(team_id__in=teams) | Q(owner__isnull=True)
+    return qs.filter(rule)
+
+
+def deleted_customers(user: User) -> QuerySet[Customer]:
+    if not user.has_perm("customers.restore_customer"):
+        return Customer.objects.none()
+    return Customer.objects.deleted().select_related("owner", "deleted_by").order_by("-deleted_at")
+
+
+@dataclass(frozen=True)
+class CustomerAccess:
+    """What one user may do with one customer they can already see."""
+
+    can_edit: bool = False
+    sees_contact: bool = False  # full phones, e-mails, street without revealing
+    can_reveal: bool = False
+    can_delete: bool = False
+    can_assign: bool = False
+    sees_history: bool = False
+    sees_financial: bool = False
+    can_manage_collaborators: bool = False
+
+
+def customer_access(
+    user: User, customer: Customer, collaborators: list[Collaborator] | None = None
+) -> CustomerAccess:
+    if collaborators is None:
+        collaborators = list(customer.collaborators.all())
+    mine = next((c for c in collaborators if c.user_id == user.pk), None)
+    owns = customer.owner_id is not None and customer.owner_id == user.pk
+    sees_all = _sees_all(user)
+    manages = customer.team_id is not None and customer.team_id in _managed_team_ids(user)
+    may_change = user.has_perm("customers.change_customer")
+    can_edit = may_change and (
+        sees_all
+        or owns
+        or (mine is not None and mine.access == CollaboratorAccess.EDIT)
+        or manages
+        or (customer.owner_id is None and bool(_managed_team_ids(user)))
+    )
+    sees_contact = owns or mine is not None
+    return CustomerAccess(
+        can_edit=can_edit,
+        sees_contact=sees_contact,
+        can_reveal=not sees_contact and user.has_perm("customers.reveal_customer_contact"),
+        can_delete=can_edit and user.has_perm("customers.delete_customer"),
+        can_assign=can_edit and user.has_perm("customers.assign_customer_owner"),
+        sees_history=owns or can_edit or user.has_perm("customers.view_customer_history"),
+        sees_financial=user.has_perm("customers.view_financial_profile"),
+        can_manage_collaborators=may_change and (owns or sees_all or manages),
+    )
+
+
+def customer_list(user: User) -> QuerySet[Customer]:
+    """The list page's rows: owner, team, tags and the first phone in fixed queries."""
+    return (
+        visible_customers(user)
+        .select_related("owner", "team")
+        .prefetch_related(
+            "tags",
+            Prefetch(
+                "phones",
+                queryset=CustomerPhone.objects.filter(contact__isnull=True),
+                to_attr="own_phones",
+            ),
+        )
+    )
+
+
+def _phone_or_none(query: str) -> str:
+    try:
+        return phone_normalise(query)
+    except ValidationError:
+        return ""
+
+
+def _email_or_none(query: str) -> str:
+    if "@" not in query:
+        return ""
+    try:
+        return email_normalise(query)
+    except ValidationError:
+        return ""
+
+
+def customers_matching(qs: QuerySet[Customer], query: str) -> QuerySet[Customer]:
+    """Filter by the search box: number, exact phone or e-mail (blind index), name
+    or company substring (n-gram index), or pinyin prefix."""
+    query = query.strip()[:100]
+    key = search_key(query)
+    if not key:
+        return qs
+    rule = Q(number=query.upper())
+    phone = _phone_or_none(query)
+    if phone:
+        rule |= Q(
+            pk__in=CustomerPhone.objects.filter(number_index=blind_index(phone)).values(
+                "customer_id"
+            )
+        )
+    email = _email_or_none(query)
+    if email:
+        rule |= Q(
+            pk__in=CustomerEmail.objects.filter(address_index=blind_index(email)).values(
+                "customer_id"
+            )
+        )
+    grams = query_grams(query)
+    if grams:
+        text = Q(search_grams__contains=grams)
+        if len(key) > 2:
+            text &= Q(name__icontains=query) | Q(company__icontains=query)
+        rule |= text
+    if key.isascii() and key.isalnum():
+        rule |= Q(name_pinyin__startswith=key) | Q(name_initials__startswith=key)
+    return qs.filter(rule)
+
+
+def customer_search(*, user: User, query: str, limit: int = SEARCH_LIMIT) -> list[Customer]:
+    """The top bar's customers, best first: exact number/phone/e-mail, then names
+    that start with the query, then the rest. Unordered in SQL, so a one-letter
+    search over a million rows stops at the first matches instead of sorting all."""
+    query = query.strip()[:100]
+    if not search_key(query):
+        return []
+    rows = list(
+        customers_matching(visible_customers(user), query)
+        .select_related("owner")
+        .prefetch_related("tags")[: limit * 3]
+    )
+    key = search_key(query)
+
+    def rank(customer: Customer) -> tuple:
+        name = search_key(customer.name)
+        return (
+            customer.number != query.upper(),
+            name != key and customer.name_pinyin != key,
+            not (name.startswith(key) or customer.name_pinyin.startswith(key)),
+            customer.name_pinyin,
+            customer.pk,
+        )
+
+    return sorted(rows, key=rank)[:limit]
+
+
+@dataclass
+class ContactCard:
+    contact: Contact
+    phones: list[CustomerPhone] = field(default_factory=list)
+    emails: list[CustomerEmail] = field(default_factory=list)
+
+
+@dataclass
+class Customer360:
+    customer: Customer
+    access: CustomerAccess
+    phones: list[CustomerPhone]
+    emails: list[CustomerEmail]
+    contacts: list[ContactCard]
+    collaborators: list[Collaborator]
+    stage_changes: list[StageChange]
+    history: list[AuditEvent]
+
+
+def customer_360(*, user: User, customer_id: int) -> Customer360:
+    """Everything the customer page shows, in a fixed number of queries."""
+    customer = (
+        visible_customers(user)
+        .select_related("owner", "team", "created_by", "verified_by")
+        .prefetch_related("tags")
+        .get(pk=customer_id)
+    )
+    collaborators = list(customer.collaborators.select_related("user"))
+    access = customer_access(user, customer, collaborators)
+    phones = list(customer.phones.all())
+    emails = list(customer.emails.all())
+    cards = {c.pk: ContactCard(c) for c in customer.contacts.all()}
+    own_phones = [p for p in phones if p.contact_id is None]
+    own_emails = [e for e in emails if e.contact_id is None]
+    for phone in phones:
+        if phone.contact_id in cards:
+            cards[phone.contact_id].phones.append(phone)
+    for email in emails:
+        if email.contact_id in cards:
+            cards[email.contact_id].emails.append(email)
+    stage_changes = list(customer.stage_changes.select_related("actor")[:20])
+    history = customer_history(customer)[:50] if access.sees_history else []
+    return Customer360(
+        customer=customer,
+        access=access,
+        phones=own_phones,
+        emails=own_emails,
+        contacts=list(cards.values()),
+        collaborators=collaborators,
+        stage_changes=stage_changes,
+        history=list(history),
+    )
+
+
+def customer_history(customer: Customer) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.filter(
+        target_type=ContentType.objects.get_for_model(Customer), target_id=str(customer.pk)
+    ).select_related("actor")
+
+
+def customer_changes_since(customer: Customer, version: int) -> dict[str, list]:
+    """Fields changed by others after `version`: {field: [who, …]} from the audit log."""
+    changed: dict[str, list] = defaultdict(list)
+    events = customer_history(customer).filter(extra__version__gt=version).order_by("created_at")
+    for event in events:
+        for name in event.changes:
+            who = event.actor_repr
+            if who not in changed[name]:
+                changed[name].append(who)
+    return dict(changed)
+
+
+def assignable_owners(user: User) -> QuerySet[User]:
+    """Whom the user may hand customers to: the active reps and managers they see."""
+    from crm import roles
+    from crm.selectors import visible_users
+
+    return (
+        visible_users(user)
+        .filter(is_active=True, groups__name__in=[roles.SALES_REP, roles.SALES_MANAGER])
+        .distinct()
+        .order_by("username")
+    )

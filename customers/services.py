@@ -1,0 +1,678 @@
+"""Every write to a customer: standardised, checked against the actor's rights,
+locked, versioned and audited. Views, imports and jobs all come through here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.audit import audit_record, diff, snapshot
+from crm.fields import blind_index
+from crm.models import AuditAction, User
+from crm.normalise import email_mask, phone_mask
+from customers.models import (
+    Collaborator,
+    CollaboratorAccess,
+    CollaboratorRole,
+    Contact,
+    Customer,
+    CustomerEmail,
+    CustomerKind,
+    CustomerPhone,
+    StageChange,
+    Tag,
+)
+from customers.selectors import customer_access, customer_changes_since, editable_customers
+from customers.standardise import (
+    customer_standardise,
+    emails_parse,
+    name_pinyin,
+    phones_parse,
+    search_grams,
+    tag_name_clean,
+)
+
+NUMBER_PREFIX = "KH"
+
+# Plain columns a form or import may set; phones, e-mails and tags are handled apart.
+PROFILE_FIELDS = (
+    "kind",
+    "name",
+    "gender",
+    "birth_date",
+    "company",
+    "title",
+    "industry",
+    "source",
+    "uscc",
+    "is_key_account",
+    "preferred_categories",
+    "preferred_brands",
+    "preferred_colours",
+    "preference_notes",
+    "needs",
+    "notes",
+    "stage",
+    "province",
+    "city",
+    "district",
+    "street",
+    "postcode",
+    "marketing_consent",
+    "consent_source",
+    "privacy_notice_version",
+)
+FINANCIAL_FIELDS = ("financial_status", "risk_preference")
+
+
+class CustomerConflict(ValidationError):
+    """Somebody saved the customer after the form was opened."""
+
+    def __init__(self, *, customer: Customer, changed: dict[str, list]):
+        super().__init__(
+            _(
+                "Someone else saved this customer while you were editing. Nothing of "
+                "yours is lost: check the changes below, then save again."
+            ),
+            code="stale",
+        )
+        self.customer = customer
+        self.changed = changed
+
+
+def customer_numbers_next(count: int) -> list[str]:
+    """`count` fresh customer numbers (KH00000001…) from the database sequence."""
+    if count <= 0:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval('customers_customer_number_seq') FROM generate_series(1, %s)",
+            [count],
+        )
+        return [f"{NUMBER_PREFIX}{value:08d}" for (value,) in cursor.fetchall()]
+
+
+def customer_derive(customer: Customer) -> None:
+    """Keep the search columns in step with the name and company."""
+    customer.name_pinyin, customer.name_initials = name_pinyin(customer.name, kind=customer.kind)
+    customer.search_grams = search_grams(customer.name, customer.company)
+
+
+def _who(user: User | None) -> str | None:
+    """A person as the audit log keeps them: readable after a rename, unique."""
+    return f"{user} ({user.get_username()})" if user is not None else None
+
+
+def _masked_phones(phones: Iterable[str]) -> list[str]:
+    return [phone_mask(phone) for phone in phones]
+
+
+def _masked_emails(emails: Iterable[str]) -> list[str]:
+    return [email_mask(email) for email in emails]
+
+
+def _personal_replace(
+    model: type[CustomerPhone | CustomerEmail],
+    field: str,
+    customer: Customer,
+    values: list[str],
+    contact: Contact | None = None,
+) -> None:
+    """Replace a customer's (or contact's) phones or e-mails, each with its blind index."""
+    model.objects.filter(customer=customer, contact=contact).delete()
+    model.objects.bulk_create(
+        model(
+            customer=customer,
+            contact=contact,
+            position=position,
+            **{field: value, f"{field}_index": blind_index(value)},
+        )
+        for position, value in enumerate(values)
+    )
+
+
+def _phones_replace(customer: Customer, phones: list[str], contact: Contact | None = None) -> None:
+    _personal_replace(CustomerPhone, "number", customer, phones, contact)
+
+
+def _emails_replace(customer: Customer, emails: list[str], contact: Contact | None = None) -> None:
+    _personal_replace(CustomerEmail, "address", customer, emails, contact)
+
+
+def tags_get_or_create(names: Iterable[str]) -> list[Tag]:
+    tags = []
+    for name in names:
+        tag = Tag.objects.filter(name__iexact=name).first()
+        if tag is None:
+            try:
+                with transaction.atomic():
+                    tag = Tag.objects.create(name=name)
+            except IntegrityError:  # created by someone else this instant
+                tag = Tag.objects.get(name__iexact=name)
+        tags.append(tag)
+    return tags
+
+
+def _check_uscc_free(uscc: str, customer_id: int | None) -> None:
+    if not uscc:
+        return
+    taken = Customer.objects.alive().filter(uscc=uscc).exclude(pk=customer_id).exists()
+    if taken:
+        raise ValidationError(
+            {
+                "uscc": ValidationError(
+                    _("Another customer already has this code; ask a data steward to merge them."),
+                    code="duplicate_uscc",
+                )
+            }
+        )
+
+
+def _check_financial_allowed(actor: User, values: Mapping[str, Any]) -> None:
+    if any(values.get(f) for f in FINANCIAL_FIELDS) and not actor.has_perm(
+        "customers.view_financial_profile"
+    ):
+        raise ValidationError(
+            _("You may not set the financial profile."), code="forbidden_financial"
+        )
+
+
+def _owner_clean(actor: User, owner: User | None) -> User | None:
+    from customers.selectors import assignable_owners
+
+    if owner is None or owner.pk == actor.pk:
+        return owner
+    if not assignable_owners(actor).filter(pk=owner.pk).exists():
+        raise ValidationError(
+            {"owner": ValidationError(_("Choose a sales rep from the list."), code="bad_owner")}
+        )
+    return owner
+
+
+def _stage_record(customer: Customer, old: str, actor: User, now) -> None:
+    customer.stage_changed_at = now
+    StageChange.objects.create(
+        customer=customer, from_stage=old, to_stage=customer.stage, changed_at=now, actor=actor
+    )
+
+
+@transaction.atomic
+def customer_create(*, actor: User, data: Mapping[str, Any], request=None) -> Customer:
+    """Create a customer. The creator owns it unless an allowed actor chooses an
+    owner, or chooses none (the pool)."""
+    if not actor.has_perm("customers.add_customer"):
+        raise ValidationError(_("You may not create customers."), code="forbidden")
+    values = customer_standardise(data)
+    _check_financial_allowed(actor, values)
+    if "owner" in data and actor.has_perm("customers.assign_customer_owner"):
+        owner = _owner_clean(actor, data["owner"])
+    else:
+        owner = actor
+    _check_uscc_free(values.get("uscc", ""), None)
+    number = values.pop("number", "") or customer_numbers_next(1)[0]
+    if Customer.objects.filter(number=number).exists():
+        raise ValidationError(
+            {
+                "number": ValidationError(
+                    _("Customer number %(number)s is taken; leave it empty to get a new one."),
+                    code="duplicate_number",
+                    params={"number": number},
+                )
+            }
+        )
+    now = timezone.now()
+    customer = Customer(
+        number=number,
+        owner=owner,
+        team=owner.team if owner is not None else None,
+        created_by=actor,
+        created_at=now,
+        updated_at=now,
+        stage_changed_at=now,
+    )
+    for name in (*PROFILE_FIELDS, *FINANCIAL_FIELDS):
+        if name in values:
+            setattr(customer, name, values[name])
+    if values.get("marketing_consent"):
+        customer.consent_at = now
+    customer_derive(customer)
+    try:
+        with transaction.atomic():
+            customer.save()
+    except IntegrityError:
+        raise ValidationError(
+            {
+                "number": ValidationError(
+                    _("Customer number %(number)s is taken; leave it empty to get a new one."),
+                    code="duplicate_number",
+                    params={"number": number},
+                )
+            }
+        ) from None
+    _phones_replace(customer, values.get("phones", []))
+    _emails_replace(customer, values.get("emails", []))
+    if values.get("tags"):
+        customer.tags.set(tags_get_or_create(values["tags"]))
+    StageChange.objects.create(
+        customer=customer, to_stage=customer.stage, changed_at=now, actor=actor
+    )
+    changes = {name: (None, value) for name, value in snapshot(customer, PROFILE_FIELDS).items()}
+    changes.update(
+        owner=(None, _who(customer.owner)),
+        phones=(None, _masked_phones(values.get("phones", []))),
+        emails=(None, _masked_emails(values.get("emails", []))),
+        tags=(None, values.get("tags", [])),
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        target=customer,
+        changes={k: v for k, v in changes.items() if v[1] not in (None, "", [], False)},
+        extra={"version": customer.version},
+        request=request,
+    )
+    return customer
+
+
+def _locked_editable(actor: User, customer_id: int) -> Customer:
+    customer = (
+        editable_customers(actor).select_for_update(of=("self",)).filter(pk=customer_id).first()
+    )
+    if customer is None:
+        raise ValidationError(_("You may not change this customer."), code="forbidden")
+    return customer
+
+
+def _save_changes(
+    customer: Customer, actor: User, changes: dict, fields: list[str], request=None
+) -> Customer:
+    customer.version += 1
+    customer.updated_at = timezone.now()
+    customer.save(update_fields=[*fields, "version", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        target=customer,
+        changes=changes,
+        extra={"version": customer.version},
+        request=request,
+    )
+    return customer
+
+
+@transaction.atomic
+def customer_update(
+    *, actor: User, customer_id: int, data: Mapping[str, Any], version: int, request=None
+) -> Customer:
+    """Apply an edit made on `version`; a later save by someone else refuses it."""
+    customer = _locked_editable(actor, customer_id)
+    if customer.version != version:
+        raise CustomerConflict(customer=customer, changed=customer_changes_since(customer, version))
+    values = customer_standardise({k: v for k, v in data.items() if k != "number"})
+    _check_financial_allowed(actor, values)
+    if "uscc" in values:
+        _check_uscc_free(values["uscc"], customer.pk)
+    fields = [name for name in (*PROFILE_FIELDS, *FINANCIAL_FIELDS) if name in values]
+    changes = diff(snapshot(customer, fields), {name: values[name] for name in fields})
+    update_fields = set(changes)
+    now = timezone.now()
+    old_stage = customer.stage
+    for name in changes:
+        setattr(customer, name, values[name])
+    if "marketing_consent" in changes:
+        customer.consent_at = now if customer.marketing_consent else None
+        update_fields.add("consent_at")
+    if "stage" in changes:
+        _stage_record(customer, old_stage, actor, now)
+        update_fields.add("stage_changed_at")
+    if update_fields & {"name", "company", "kind"}:
+        customer_derive(customer)
+        update_fields |= {"name_pinyin", "name_initials", "search_grams"}
+    if "phones" in values:
+        old = [p.number for p in customer.phones.filter(contact__isnull=True)]
+        if old != values["phones"]:
+            _phones_replace(customer, values["phones"])
+            changes["phones"] = (_masked_phones(old), _masked_phones(values["phones"]))
+    if "emails" in values:
+        old = [e.address for e in customer.emails.filter(contact__isnull=True)]
+        if old != values["emails"]:
+            _emails_replace(customer, values["emails"])
+            changes["emails"] = (_masked_emails(old), _masked_emails(values["emails"]))
+    if "tags" in values:
+        old_tags = sorted(t.name for t in customer.tags.all())
+        new_tags = tags_get_or_create(values["tags"])
+        if old_tags != sorted(t.name for t in new_tags):
+            customer.tags.set(new_tags)
+            changes["tags"] = (old_tags, sorted(t.name for t in new_tags))
+    if "owner" in data and actor.has_perm("customers.assign_customer_owner"):
+        owner = _owner_clean(actor, data["owner"])
+        if owner != customer.owner:
+            changes["owner"] = (_who(customer.owner), _who(owner))
+            customer.owner = owner
+            customer.team = owner.team if owner else None
+            update_fields |= {"owner", "team"}
+    if not changes:
+        return customer
+    return _save_changes(customer, actor, changes, sorted(update_fields), request)
+
+
+@transaction.atomic
+def customer_verify(*, actor: User, customer_id: int, request=None) -> Customer:
+    """Record that somebody has just confirmed the record with the customer."""
+    customer = _locked_editable(actor, customer_id)
+    now = timezone.now()
+    changes = {"verified_at": (customer.verified_at, now)}
+    customer.verified_at, customer.verified_by = now, actor
+    return _save_changes(customer, actor, changes, ["verified_at", "verified_by"], request)
+
+
+@transaction.atomic
+def customer_delete(*, actor: User, customer_id: int, request=None) -> Customer:
+    customer = _locked_editable(actor, customer_id)
+    if not actor.has_perm("customers.delete_customer"):
+        raise ValidationError(_("You may not delete customers."), code="forbidden")
+    customer.deleted_at, customer.deleted_by = timezone.now(), actor
+    customer.version += 1
+    customer.save(update_fields=["deleted_at", "deleted_by", "version"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.DELETE,
+        target=customer,
+        changes={"deleted_at": (None, customer.deleted_at)},
+        extra={"version": customer.version},
+        request=request,
+    )
+    return customer
+
+
+@transaction.atomic
+def customer_restore(*, actor: User, customer_id: int, request=None) -> Customer:
+    if not actor.has_perm("customers.restore_customer"):
+        raise ValidationError(_("Only data stewards restore customers."), code="forbidden")
+    customer = Customer.objects.deleted().select_for_update().filter(pk=customer_id).first()
+    if customer is None:
+        raise ValidationError(_("This customer is not deleted."), code="not_deleted")
+    _check_uscc_free(customer.uscc, customer.pk)
+    deleted_at = customer.deleted_at
+    customer.deleted_at, customer.deleted_by = None, None
+    customer.version += 1
+    customer.save(update_fields=["deleted_at", "deleted_by", "version"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.RESTORE,
+        target=customer,
+        changes={"deleted_at": (deleted_at, None)},
+        extra={"version": customer.version},
+        request=request,
+    )
+    return customer
+
+
+def customer_reveal(*, actor: User, customer: Customer, reason: str = "reveal", request=None):
+    """Log that the actor has seen a customer's full personal values."""
+    access = customer_access(actor, customer)
+    if not (access.sees_contact or access.can_reveal or access.can_edit):
+        raise ValidationError(_("You may not see these details."), code="forbidden")
+    if access.sees_contact:
+        return None  # the owner's own record: nothing to log
+    return audit_record(
+        actor=actor,
+        action=AuditAction.VIEW_SENSITIVE,
+        target=customer,
+        extra={"fields": ["phones", "emails", "street"], "reason": reason},
+        request=request,
+    )
+
+
+@transaction.atomic
+def customers_assign_owner(
+    *, actor: User, customer_ids: Iterable[int], owner: User | None, request=None
+) -> int:
+    """Hand customers to `owner` (None: back to the pool). Returns how many moved."""
+    if not actor.has_perm("customers.assign_customer_owner"):
+        raise ValidationError(_("You may not assign customers."), code="forbidden")
+    owner = _owner_clean(actor, owner) if owner is not None and owner.pk != actor.pk else owner
+    ids = list(customer_ids)
+    customers = list(editable_customers(actor).select_for_update(of=("self",)).filter(pk__in=ids))
+    if len(customers) != len(set(ids)):
+        raise ValidationError(
+            _("Some of the chosen customers are not yours to change."), code="forbidden"
+        )
+    moved = 0
+    for customer in customers:
+        if customer.owner_id == (owner.pk if owner else None):
+            continue
+        changes = {"owner": (_who(customer.owner), _who(owner))}
+        customer.owner, customer.team = owner, owner.team if owner else None
+        _save_changes(customer, actor, changes, ["owner", "team"], request)
+        moved += 1
+    return moved
+
+
+@transaction.atomic
+def customers_tag(
+    *, actor: User, customer_ids: Iterable[int], tag_name: str, remove: bool = False, request=None
+) -> int:
+    """Add a tag to (or remove it from) several customers. Returns how many changed."""
+    try:
+        name = tag_name_clean(tag_name)
+    except ValidationError as exc:
+        raise ValidationError({"tag": exc}) from None
+    ids = list(customer_ids)
+    customers = list(
+        editable_customers(actor)
+        .select_for_update(of=("self",))
+        .filter(pk__in=ids)
+        .prefetch_related("tags")
+    )
+    if len(customers) != len(set(ids)):
+        raise ValidationError(
+            _("Some of the chosen customers are not yours to change."), code="forbidden"
+        )
+    if remove:
+        tag = Tag.objects.filter(name__iexact=name).first()
+        if tag is None:
+            return 0
+    else:
+        (tag,) = tags_get_or_create([name])
+    changed = 0
+    for customer in customers:
+        names = sorted(t.name for t in customer.tags.all())
+        has = any(t.pk == tag.pk for t in customer.tags.all())
+        if has != remove:
+            continue
+        if remove:
+            customer.tags.remove(tag)
+            after = [n for n in names if n != tag.name]
+        else:
+            customer.tags.add(tag)
+            after = sorted([*names, tag.name])
+        _save_changes(customer, actor, {"tags": (names, after)}, [], request)
+        changed += 1
+    return changed
+
+
+def _contact_values(data: Mapping[str, Any]) -> dict[str, Any]:
+    from crm.normalise import name_normalise
+
+    errors: dict[str, list] = {}
+    values: dict[str, Any] = {
+        "name": name_normalise(str(data.get("name") or "")),
+        "title": " ".join(str(data.get("title") or "").split()),
+        "notes": str(data.get("notes") or "").strip(),
+        "is_primary": bool(data.get("is_primary")),
+    }
+    if not values["name"]:
+        errors["name"] = [ValidationError(_("Enter the contact's name."), code="required")]
+    for field, limit in (("name", 100), ("title", 100), ("notes", 500)):
+        if len(values[field]) > limit:
+            errors.setdefault(field, []).append(
+                ValidationError(
+                    _("At most %(max)d characters (it has %(length)d)."),
+                    code="max_length",
+                    params={"max": limit, "length": len(values[field])},
+                )
+            )
+    for field, parse in (("phones", phones_parse), ("emails", emails_parse)):
+        try:
+            values[field] = parse(data.get(field))
+        except ValidationError as exc:
+            errors.setdefault(field, []).append(exc)
+    if errors:
+        raise ValidationError(errors)
+    return values
+
+
+@transaction.atomic
+def contact_save(
+    *,
+    actor: User,
+    customer_id: int,
+    data: Mapping[str, Any],
+    contact_id: int | None = None,
+    request=None,
+) -> Contact:
+    """Add or change a contact of a company customer."""
+    customer = _locked_editable(actor, customer_id)
+    if customer.kind != CustomerKind.COMPANY:
+        raise ValidationError(_("Only company customers have contacts."), code="not_company")
+    values = _contact_values(data)
+    if contact_id is None:
+        contact = Contact(customer=customer)
+        old = {"phones": [], "emails": []}
+    else:
+        contact = customer.contacts.filter(pk=contact_id).first()
+        if contact is None:
+            raise ValidationError(_("This contact does not exist any more."), code="gone")
+        old = {
+            "phones": [p.number for p in contact.phones.all()],
+            "emails": [e.address for e in contact.emails.all()],
+        }
+    before = snapshot(contact, ["name", "title", "notes", "is_primary"])
+    if values["is_primary"]:
+        customer.contacts.exclude(pk=contact.pk).filter(is_primary=True).update(is_primary=False)
+    for name in ("name", "title", "notes", "is_primary"):
+        setattr(contact, name, values[name])
+    contact.save()
+    changes = {
+        f"contact.{name}": change
+        for name, change in diff(
+            {} if contact_id is None else before,
+            {k: values[k] for k in ("name", "title", "notes", "is_primary")},
+        ).items()
+    }
+    if old["phones"] != values["phones"]:
+        _phones_replace(customer, values["phones"], contact)
+        changes["contact.phones"] = (
+            _masked_phones(old["phones"]),
+            _masked_phones(values["phones"]),
+        )
+    if old["emails"] != values["emails"]:
+        _emails_replace(customer, values["emails"], contact)
+        changes["contact.emails"] = (
+            _masked_emails(old["emails"]),
+            _masked_emails(values["emails"]),
+        )
+    if changes:
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            target=customer,
+            changes=changes,
+            extra={"contact_id": contact.pk, "contact": contact.name},
+            request=request,
+        )
+    return contact
+
+
+@transaction.atomic
+def contact_delete(*, actor: User, customer_id: int, contact_id: int, request=None) -> None:
+    customer = _locked_editable(actor, customer_id)
+    contact = customer.contacts.filter(pk=contact_id).first()
+    if contact is None:
+        return
+    phones = [p.number for p in contact.phones.all()]
+    emails = [e.address for e in contact.emails.all()]
+    name = contact.name
+    contact.delete()
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        target=customer,
+        changes={
+            "contact.name": (name, None),
+            "contact.phones": (_masked_phones(phones), []),
+            "contact.emails": (_masked_emails(emails), []),
+        },
+        extra={"contact_id": contact_id, "contact": name, "removed": True},
+        request=request,
+    )
+
+
+@transaction.atomic
+def collaborator_add(
+    *,
+    actor: User,
+    customer_id: int,
+    user: User,
+    access: str = CollaboratorAccess.READ,
+    role: str = CollaboratorRole.CO_FOLLOW,
+    request=None,
+) -> Collaborator:
+    from crm.selectors import visible_users
+
+    customer = _locked_editable(actor, customer_id)
+    if not customer_access(actor, customer).can_manage_collaborators:
+        raise ValidationError(
+            _("Only the owner or a manager adds collaborators."), code="forbidden"
+        )
+    if not visible_users(actor).filter(pk=user.pk, is_active=True).exists():
+        raise ValidationError({"user": _("Choose a colleague from the list.")}, code="bad_user")
+    if user.pk == customer.owner_id:
+        raise ValidationError(
+            {"user": _("The owner already works on this customer.")}, code="owner"
+        )
+    if access not in CollaboratorAccess.values or role not in CollaboratorRole.values:
+        raise ValidationError(
+            _("Choose the access and role from the lists."), code="invalid_choice"
+        )
+    collaborator, created = Collaborator.objects.update_or_create(
+        customer=customer, user=user, defaults={"access": access, "role": role}
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        target=customer,
+        changes={"collaborators": (None, f"{user.get_username()} ({access}, {role})")},
+        extra={"collaborator": user.pk, "added": created},
+        request=request,
+    )
+    return collaborator
+
+
+@transaction.atomic
+def collaborator_remove(
+    *, actor: User, customer_id: int, collaborator_id: int, request=None
+) -> None:
+    customer = _locked_editable(actor, customer_id)
+    collaborator = customer.collaborators.select_related("user").filter(pk=collaborator_id).first()
+    if collaborator is None:
+        return
+    if not customer_access(actor, customer).can_manage_collaborators:
+        raise ValidationError(
+            _("Only the owner or a manager removes collaborators."), code="forbidden"
+        )
+    collaborator.delete()
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        target=customer,
+        changes={"collaborators": (collaborator.user.get_username(), None)},
+        extra={"collaborator": collaborator.user_id, "removed": True},
+        request=request,
+    )
