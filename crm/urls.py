@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.templatetags.static import static
-from django.urls import path
+from django.urls import include, path
 from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
@@ -60,6 +60,7 @@ urlpatterns = [
         name="notification_read_all",
     ),
     path("audit/", views.AuditListView.as_view(), name="audit_list"),
+    path("customers/", include("customers.urls")),
     path("admin/", admin.site.urls),
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("favicon.svg"), permanent=True)),
 ]

@@ -23,7 +23,8 @@ from crm.filters import AuditEventFilter, PersonFilter
 from crm.forms import LanguageForm, LoginForm, ProfileForm
 from crm.models import Notification, Team, User
 from crm.roles import user_role_labels
-from crm.selectors import audit_events_for, user_search
+from crm.search import search_sections
+from crm.selectors import audit_events_for
 from crm.services import (
     notification_open,
     notifications_mark_all_read,
@@ -137,14 +138,19 @@ class TeamDetailView(LoginRequiredMixin, ScopedQuerysetMixin, DetailView):
 
 
 class SearchView(LoginRequiredMixin, TemplateView):
-    """The top-bar search. People now; the customers issue adds customers first."""
+    """The top-bar search: every registered section (customers first), scoped."""
 
     template_name = "crm/search.html"
 
     def get_context_data(self, **kwargs):
         query = self.request.GET.get("q", "").strip()[:100]
-        people = user_search(user=self.request.user, query=query)[:20] if query else []
-        return super().get_context_data(query=query, people=people, **kwargs)
+        sections = []
+        if query:
+            for section in search_sections():
+                results = section.find(user=self.request.user, query=query)
+                more = reverse(section.more_url_name) if section.more_url_name else ""
+                sections.append({"section": section, "results": results, "more_url": more})
+        return super().get_context_data(query=query, sections=sections, **kwargs)
 
 
 class NotificationListView(LoginRequiredMixin, ScopedQuerysetMixin, ListView):

@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from crm.models import Team
+from customers.address import provinces
+from customers.models import Customer, CustomerKind, Source, Stage, Tag
+from customers.selectors import customers_matching
+
+MINE = "me"
+POOL = "pool"
+
+
+class DateRangeWidget(django_filters.widgets.DateRangeWidget):
+    def __init__(self, attrs=None):
+        super().__init__(attrs={"type": "date", **(attrs or {})})
+
+
+class CustomerFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("Search"), method="filter_q")
+    owner = django_filters.ChoiceFilter(label=_("Owner"), method="filter_owner", choices=())
+    team = django_filters.ModelChoiceFilter(label=_("Team"), queryset=Team.objects.none())
+    stage = django_filters.ChoiceFilter(label=_("Stage"), choices=Stage.choices)
+    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=CustomerKind.choices)
+    tags = django_filters.ModelMultipleChoiceFilter(
+        label=_("Tags"), queryset=Tag.objects.all(), widget=forms.SelectMultiple
+    )
+    source = django_filters.ChoiceFilter(label=_("Source channel"), choices=Source.choices)
+    province = django_filters.ChoiceFilter(label=_("Province"), choices=())
+    city = django_filters.CharFilter(label=_("City"))
+    is_key_account = django_filters.BooleanFilter(
+        label=_("Key account"),
+        widget=forms.Select(
+            choices=(("", _("Any")), ("true", _("Key accounts")), ("false", _("Others")))
+        ),
+    )
+    created = django_filters.DateFromToRangeFilter(
+        label=_("Created"), field_name="created_at", widget=DateRangeWidget
+    )
+    verified = django_filters.DateFromToRangeFilter(
+        label=_("Last verified"), field_name="verified_at", widget=DateRangeWidget
+    )
+    sort = django_filters.OrderingFilter(
+        label=_("Sort by"),
+        fields=(
+            ("name_pinyin", "name"),
+            ("number", "number"),
+            ("created_at", "created"),
+            ("updated_at", "updated"),
+            ("verified_at", "verified"),
+        ),
+        field_labels={
+            "name_pinyin": _("Name"),
+            "number": _("Customer number"),
+            "created_at": _("Created"),
+            "updated_at": _("Last change"),
+            "verified_at": _("Last verified"),
+        },
+        empty_label=None,
+        null_label=None,
+    )
+
+    class Meta:
+        model = Customer
+        fields = ["q", "owner", "team", "stage", "kind", "tags", "source", "province", "city"]
+
+    def __init__(self, *args, user, **kwargs):
+        from crm.selectors import visible_teams
+        from customers.selectors import assignable_owners
+
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.filters["owner"].extra["choices"] = [
+            (MINE, pgettext_lazy("owner filter", "Mine")),
+            (POOL, pgettext_lazy("owner filter", "Shared pool")),
+            *((str(u.pk), str(u)) for u in assignable_owners(user)),
+        ]
+        self.filters["team"].queryset = visible_teams(user)
+        self.filters["province"].extra["choices"] = [(p, p) for p in provinces()]
+
+    @property
+    def qs(self):
+        queryset = super().qs
+        # Ties in every sort fall back to the id, so pages never overlap.
+        ordering = list(queryset.query.order_by) or ["name_pinyin"]
+        if "id" not in ordering and "-id" not in ordering:
+            ordering.append("-id" if ordering[0].startswith("-") else "id")
+        return queryset.order_by(*ordering)
+
+    def filter_q(self, queryset, name, value):
+        return customers_matching(queryset, value)
+
+    def filter_owner(self, queryset, name, value):
+        if value == MINE:
+            return queryset.filter(owner=self.user)
+        if value == POOL:
+            return queryset.filter(owner__isnull=True)
+        return queryset.filter(owner_id=value)

@@ -1,0 +1,230 @@
+"""Input shapes only: the rules and the standardisation live in the services."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from crm.models import User
+from crm.normalise import phone_display
+from customers.models import (
+    CollaboratorAccess,
+    CollaboratorRole,
+    ConsentSource,
+    Customer,
+    CustomerKind,
+    FinancialStatus,
+    Gender,
+    Industry,
+    RiskPreference,
+    Source,
+    Stage,
+)
+
+
+def _max(field: str) -> int:
+    return Customer._meta.get_field(field).max_length
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class CustomerForm(forms.Form):
+    number = forms.CharField(
+        label=_("Customer number"),
+        required=False,
+        max_length=20,
+        help_text=_("Leave empty to get the next number (KH…)."),
+    )
+    kind = forms.ChoiceField(label=_("Kind"), choices=CustomerKind.choices)
+    name = forms.CharField(label=_("Name"), max_length=_max("name"))
+    gender = forms.ChoiceField(label=_("Gender"), choices=Gender.choices, required=False)
+    birth_date = forms.DateField(label=_("Birth date"), required=False, widget=DateInput())
+    company = forms.CharField(label=_("Company"), max_length=_max("company"), required=False)
+    title = forms.CharField(label=_("Job title"), max_length=_max("title"), required=False)
+    uscc = forms.CharField(
+        label=_("Unified social credit code"),
+        max_length=30,
+        required=False,
+        help_text=_("统一社会信用代码, for company customers."),
+    )
+    industry = forms.ChoiceField(label=_("Industry"), choices=Industry.choices, required=False)
+    source = forms.ChoiceField(label=_("Source channel"), choices=Source.choices)
+    owner = forms.ModelChoiceField(
+        label=_("Owner"),
+        queryset=User.objects.none(),
+        required=False,
+        empty_label=pgettext_lazy("owner", "Nobody: shared pool"),
+    )
+    stage = forms.ChoiceField(label=_("Lifecycle stage"), choices=Stage.choices)
+    is_key_account = forms.BooleanField(label=_("Key account"), required=False)
+    tags = forms.CharField(
+        label=_("Tags"),
+        required=False,
+        max_length=500,
+        help_text=_("Separate tags with commas."),
+    )
+    phones = forms.CharField(
+        label=_("Phones"),
+        required=False,
+        max_length=200,
+        help_text=_("Mobile or landline, any format; separate several with commas."),
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off"}),
+    )
+    emails = forms.CharField(
+        label=_("E-mails"),
+        required=False,
+        max_length=300,
+        help_text=_("Separate several with commas."),
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    province = forms.CharField(label=_("Province"), max_length=_max("province"), required=False)
+    city = forms.CharField(label=_("City"), max_length=_max("city"), required=False)
+    district = forms.CharField(label=_("District"), max_length=_max("district"), required=False)
+    street = forms.CharField(
+        label=_("Street address"),
+        max_length=200,
+        required=False,
+        help_text=_("A whole address pasted here is split into province, city and district."),
+    )
+    postcode = forms.CharField(label=_("Postcode"), max_length=10, required=False)
+    preferred_categories = forms.CharField(
+        label=_("Preferred product categories"), max_length=500, required=False
+    )
+    preferred_brands = forms.CharField(label=_("Preferred brands"), max_length=500, required=False)
+    preferred_colours = forms.CharField(
+        label=_("Preferred colours"), max_length=500, required=False
+    )
+    preference_notes = forms.CharField(
+        label=_("Other preferences"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    needs = forms.CharField(
+        label=_("Needs"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    notes = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    marketing_consent = forms.BooleanField(label=_("Agrees to marketing"), required=False)
+    consent_source = forms.ChoiceField(
+        label=_("Consent source"), choices=ConsentSource.choices, required=False
+    )
+    privacy_notice_version = forms.CharField(
+        label=_("Privacy notice version"), max_length=20, required=False
+    )
+    financial_status = forms.ChoiceField(
+        label=_("Financial status"), choices=FinancialStatus.choices, required=False
+    )
+    risk_preference = forms.ChoiceField(
+        label=_("Risk preference"), choices=RiskPreference.choices, required=False
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, user: User, customer: Customer | None = None, **kwargs):
+        from customers.selectors import assignable_owners
+
+        self.customer = customer
+        super().__init__(*args, **kwargs)
+        if customer is not None:
+            del self.fields["number"]
+        if user.has_perm("customers.assign_customer_owner"):
+            self.fields["owner"].queryset = assignable_owners(user)
+        else:
+            del self.fields["owner"]
+        if not user.has_perm("customers.view_financial_profile"):
+            del self.fields["financial_status"], self.fields["risk_preference"]
+
+    @classmethod
+    def initial_for(cls, customer: Customer, phones, emails) -> dict:
+        initial = {
+            name: getattr(customer, name)
+            for name in cls.base_fields
+            if name not in ("number", "owner", "tags", "phones", "emails", "version")
+            and hasattr(customer, name)
+        }
+        for name in ("preferred_categories", "preferred_brands", "preferred_colours"):
+            initial[name] = ", ".join(getattr(customer, name))
+        initial.update(
+            owner=customer.owner_id,
+            tags=", ".join(tag.name for tag in customer.tags.all()),
+            phones=", ".join(phone_display(p.number) for p in phones),
+            emails=", ".join(e.address for e in emails),
+            version=customer.version,
+        )
+        return initial
+
+    def service_data(self) -> dict:
+        data = dict(self.cleaned_data)
+        data.pop("version", None)
+        if self.customer is not None:
+            data.pop("number", None)
+        return data
+
+
+class ContactForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100)
+    title = forms.CharField(label=_("Job title"), max_length=100, required=False)
+    phones = forms.CharField(
+        label=_("Phones"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "tel"}),
+    )
+    emails = forms.CharField(label=_("E-mails"), max_length=300, required=False)
+    is_primary = forms.BooleanField(label=_("Primary contact"), required=False)
+    notes = forms.CharField(label=_("Notes"), max_length=500, required=False)
+
+
+class CollaboratorForm(forms.Form):
+    user = forms.ModelChoiceField(label=_("Colleague"), queryset=User.objects.none())
+    role = forms.ChoiceField(label=_("Role"), choices=CollaboratorRole.choices)
+    access = forms.ChoiceField(label=_("Access"), choices=CollaboratorAccess.choices)
+
+    def __init__(self, *args, user: User, **kwargs):
+        from crm.selectors import visible_users
+
+        super().__init__(*args, **kwargs)
+        self.fields["user"].queryset = visible_users(user).filter(is_active=True)
+
+
+class BulkAction(forms.Form):
+    ASSIGN = "assign"
+    TAG_ADD = "tag_add"
+    TAG_REMOVE = "tag_remove"
+
+    ids = forms.TypedMultipleChoiceField(coerce=int, choices=())
+    action = forms.ChoiceField(
+        label=_("With the selected"),
+        choices=(
+            (ASSIGN, _("Assign owner")),
+            (TAG_ADD, _("Add tag")),
+            (TAG_REMOVE, _("Remove tag")),
+        ),
+    )
+    owner = forms.ModelChoiceField(
+        label=_("Owner"),
+        queryset=User.objects.none(),
+        required=False,
+        empty_label=pgettext_lazy("owner", "Nobody: shared pool"),
+    )
+    tag = forms.CharField(label=_("Tag"), max_length=40, required=False)
+
+    def __init__(self, *args, user: User, **kwargs):
+        from customers.selectors import assignable_owners
+
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = assignable_owners(user)
+        if not user.has_perm("customers.assign_customer_owner"):
+            self.fields["action"].choices = self.fields["action"].choices[1:]
+        # Any ids may be posted; the service refuses those outside the user's scope.
+        self.fields["ids"].valid_value = lambda value: True
+
+    def clean(self):
+        data = super().clean()
+        if data.get("action") in (self.TAG_ADD, self.TAG_REMOVE) and not data.get("tag"):
+            self.add_error("tag", _("Enter the tag."))
+        return data

@@ -1,0 +1,69 @@
+"""Masking in templates: who sees a personal value in full, and in what form."""
+
+from __future__ import annotations
+
+from django import template
+from django.core.exceptions import FieldDoesNotExist
+from django.utils.translation import gettext_lazy as _
+
+from crm.normalise import phone_display, phone_mask
+from customers.models import Customer
+
+register = template.Library()
+
+STAGE_COLOURS = {"lead": "info", "active": "success", "at_risk": "warning", "churned": "secondary"}
+
+
+@register.filter
+def list_phone(customer, user) -> str:
+    """The first phone on a list row: full for the owner, masked for everyone else."""
+    phones = getattr(customer, "own_phones", None) or []
+    if not phones:
+        return ""
+    number = phones[0].number
+    if customer.owner_id is not None and customer.owner_id == user.pk:
+        return phone_display(number)
+    return phone_mask(number)
+
+
+@register.filter
+def stage_colour(stage: str) -> str:
+    return STAGE_COLOURS.get(stage, "secondary")
+
+
+_SPECIAL_LABELS = {
+    "phones": _("phones"),
+    "emails": _("e-mails"),
+    "tags": _("tags"),
+    "collaborators": _("collaborators"),
+    "contact.name": _("contact"),
+    "contact.title": _("contact's job title"),
+    "contact.notes": _("contact's notes"),
+    "contact.is_primary": _("primary contact"),
+    "contact.phones": _("contact's phones"),
+    "contact.emails": _("contact's e-mails"),
+}
+
+
+@register.filter
+def change_label(name: str) -> str:
+    """An audit change key → the field's name in the user's language."""
+    if name in _SPECIAL_LABELS:
+        return str(_SPECIAL_LABELS[name])
+    try:
+        return str(Customer._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:
+        return name
+
+
+@register.filter
+def change_value(value) -> str:
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, list):
+        return "、".join(str(item) for item in value) or "—"
+    if value is True:
+        return str(_("yes"))
+    if value is False:
+        return str(_("no"))
+    return str(value)

@@ -1,0 +1,39 @@
+from django.urls import path
+
+from customers import views
+
+app_name = "customers"
+
+urlpatterns = [
+    path("", views.CustomerListView.as_view(), name="list"),
+    path("new/", views.CustomerCreateView.as_view(), name="create"),
+    path("bulk/", views.CustomerBulkView.as_view(), name="bulk"),
+    path("deleted/", views.DeletedCustomerListView.as_view(), name="deleted"),
+    path("<int:pk>/", views.CustomerDetailView.as_view(), name="detail"),
+    path("<int:pk>/edit/", views.CustomerUpdateView.as_view(), name="update"),
+    path("<int:pk>/reveal/", views.CustomerRevealView.as_view(), name="reveal"),
+    path("<int:pk>/verify/", views.CustomerVerifyView.as_view(), name="verify"),
+    path("<int:pk>/delete/", views.CustomerDeleteView.as_view(), name="delete"),
+    path("<int:pk>/restore/", views.CustomerRestoreView.as_view(), name="restore"),
+    path("<int:pk>/contacts/new/", views.ContactFormView.as_view(), name="contact_create"),
+    path(
+        "<int:pk>/contacts/<int:contact_id>/edit/",
+        views.ContactFormView.as_view(),
+        name="contact_update",
+    ),
+    path(
+        "<int:pk>/contacts/<int:contact_id>/delete/",
+        views.ContactDeleteView.as_view(),
+        name="contact_delete",
+    ),
+    path(
+        "<int:pk>/collaborators/add/",
+        views.CollaboratorAddView.as_view(),
+        name="collaborator_add",
+    ),
+    path(
+        "<int:pk>/collaborators/<int:collaborator_id>/remove/",
+        views.CollaboratorRemoveView.as_view(),
+        name="collaborator_remove",
+    ),
+]

@@ -1,0 +1,424 @@
+"""Customer pages. Reads through the selectors, writes through the services; a
+customer outside the user's scope answers 404."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views import View
+from django.views.decorators.vary import vary_on_headers
+from django.views.generic import FormView, ListView, TemplateView
+from django_filters.views import FilterView
+
+from crm.normalise import phone_display
+from crm.pagination import PeekPaginator
+from customers import services
+from customers.filters import CustomerFilter
+from customers.forms import BulkAction, CollaboratorForm, ContactForm, CustomerForm
+from customers.models import Customer
+from customers.selectors import (
+    customer_360,
+    customer_list,
+    deleted_customers,
+    editable_customers,
+    visible_customers,
+)
+
+
+def _get_visible(user, pk: int) -> Customer:
+    try:
+        return visible_customers(user).get(pk=pk)
+    except Customer.DoesNotExist:
+        raise Http404 from None
+
+
+def _get_editable(user, pk: int) -> Customer:
+    try:
+        return editable_customers(user).get(pk=pk)
+    except Customer.DoesNotExist:
+        raise Http404 from None
+
+
+@method_decorator(vary_on_headers("HX-Request"), name="dispatch")
+class CustomerListView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
+    permission_required = "customers.view_customer"
+    filterset_class = CustomerFilter
+    template_name = "customers/customer_list.html"
+    paginate_by = 50
+    paginator_class = PeekPaginator
+
+    def get_queryset(self):
+        return customer_list(self.request.user)
+
+    def get_filterset_kwargs(self, filterset_class):
+        return {**super().get_filterset_kwargs(filterset_class), "user": self.request.user}
+
+    def get_template_names(self):
+        return [self.template_name + ("#results" if self.request.htmx else "")]
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        return super().get_context_data(
+            bulk_form=BulkAction(user=user),
+            can_bulk=user.has_perm("customers.change_customer"),
+            can_add=user.has_perm("customers.add_customer"),
+            **kwargs,
+        )
+
+
+class CustomerBulkView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    permission_required = "customers.change_customer"
+
+    def post(self, request):
+        form = BulkAction(request.POST, user=request.user)
+        back = request.POST.get("back", "")
+        target = reverse("customers:list") + (f"?{back}" if back and "\n" not in back else "")
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, error)
+            return redirect(target)
+        data = form.cleaned_data
+        try:
+            if data["action"] == BulkAction.ASSIGN:
+                count = services.customers_assign_owner(
+                    actor=request.user,
+                    customer_ids=data["ids"],
+                    owner=data["owner"],
+                    request=request,
+                )
+            else:
+                count = services.customers_tag(
+                    actor=request.user,
+                    customer_ids=data["ids"],
+                    tag_name=data["tag"],
+                    remove=data["action"] == BulkAction.TAG_REMOVE,
+                    request=request,
+                )
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+            return redirect(target)
+        messages.success(
+            request,
+            ngettext("%(count)d customer changed.", "%(count)d customers changed.", count)
+            % {"count": count},
+        )
+        return redirect(target)
+
+
+class CustomerCreateView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
+    permission_required = "customers.add_customer"
+    form_class = CustomerForm
+    template_name = "customers/customer_form.html"
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def get_initial(self):
+        return {"owner": self.request.user.pk, "kind": self.request.GET.get("kind", "person")}
+
+    def form_valid(self, form):
+        try:
+            customer = services.customer_create(
+                actor=self.request.user, data=form.service_data(), request=self.request
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            return self.form_invalid(form)
+        messages.success(
+            self.request, _("Customer %(number)s is created.") % {"number": customer.number}
+        )
+        return redirect(customer)
+
+
+class CustomerDetailView(LoginRequiredMixin, TemplateView):
+    template_name = "customers/customer_detail.html"
+
+    def get_context_data(self, **kwargs):
+        try:
+            view = customer_360(user=self.request.user, customer_id=self.kwargs["pk"])
+        except Customer.DoesNotExist:
+            raise Http404 from None
+        return super().get_context_data(
+            view=view,
+            customer=view.customer,
+            access=view.access,
+            contact_form=ContactForm(),
+            collaborator_form=CollaboratorForm(user=self.request.user),
+            **kwargs,
+        )
+
+
+class CustomerRevealView(LoginRequiredMixin, View):
+    """Shows the full phones, e-mails and street to those allowed, and logs it."""
+
+    def post(self, request, pk: int):
+        try:
+            view = customer_360(user=request.user, customer_id=pk)
+        except Customer.DoesNotExist:
+            raise Http404 from None
+        try:
+            services.customer_reveal(actor=request.user, customer=view.customer, request=request)
+        except ValidationError:
+            raise Http404 from None
+        context = {"view": view, "customer": view.customer, "access": view.access, "revealed": True}
+        if request.htmx:
+            return render(request, "customers/customer_detail.html#contact-details", context)
+        return redirect(view.customer)
+
+
+class CustomerUpdateView(LoginRequiredMixin, FormView):
+    form_class = CustomerForm
+    template_name = "customers/customer_form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return super().dispatch(request, *args, **kwargs)
+        self.customer = _get_editable(request.user, kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request, *args, **kwargs):
+        # The form shows full personal values: for a non-owner that is a reveal.
+        services.customer_reveal(
+            actor=request.user, customer=self.customer, reason="edit", request=request
+        )
+        return super().get(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user, "customer": self.customer}
+
+    def get_initial(self):
+        phones = self.customer.phones.filter(contact__isnull=True)
+        emails = self.customer.emails.filter(contact__isnull=True)
+        return CustomerForm.initial_for(self.customer, phones, emails)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(customer=self.customer, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            customer = services.customer_update(
+                actor=self.request.user,
+                customer_id=self.customer.pk,
+                data=form.service_data(),
+                version=form.cleaned_data.get("version") or 0,
+                request=self.request,
+            )
+        except services.CustomerConflict as conflict:
+            return self._conflict(form, conflict)
+        except ValidationError as exc:
+            form.add_error(None, exc)
+            return self.form_invalid(form)
+        messages.success(self.request, _("Your changes are saved."))
+        return redirect(customer)
+
+    def _conflict(self, form, conflict):
+        current = conflict.customer
+        form.data = form.data.copy()
+        form.data["version"] = current.version  # saving again applies the user's values
+        form.add_error(None, conflict)
+        rows = []
+        for name, who in conflict.changed.items():
+            field = form.fields.get(name)
+            label = field.label if field else Customer._meta.get_field(name).verbose_name
+            if name in ("phones", "emails", "tags", "owner") or field is None:
+                now = ""
+            else:
+                now = getattr(current, name, "")
+                if hasattr(current, f"get_{name}_display"):
+                    now = getattr(current, f"get_{name}_display")()
+            rows.append(
+                {
+                    "label": label,
+                    "who": "、".join(who),
+                    "now": now,
+                    "yours": form.data.get(name, ""),
+                }
+            )
+        return self.render_to_response(self.get_context_data(form=form, conflict_rows=rows))
+
+
+class CustomerVerifyView(LoginRequiredMixin, View):
+    def post(self, request, pk: int):
+        customer = _get_editable(request.user, pk)
+        services.customer_verify(actor=request.user, customer_id=customer.pk, request=request)
+        messages.success(request, _("The record is marked as verified today."))
+        return redirect(customer)
+
+
+def _get_deletable(user, pk: int) -> Customer:
+    if not user.has_perm("customers.delete_customer"):
+        raise Http404
+    return _get_editable(user, pk)
+
+
+class CustomerDeleteView(LoginRequiredMixin, TemplateView):
+    template_name = "customers/customer_confirm_delete.html"
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            customer=_get_deletable(self.request.user, self.kwargs["pk"]), **kwargs
+        )
+
+    def post(self, request, pk: int):
+        customer = _get_deletable(request.user, pk)
+        services.customer_delete(actor=request.user, customer_id=customer.pk, request=request)
+        messages.success(
+            request,
+            _("%(customer)s is deleted. A data steward can restore it.") % {"customer": customer},
+        )
+        return redirect("customers:list")
+
+
+class DeletedCustomerListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
+    permission_required = "customers.restore_customer"
+    template_name = "customers/customer_deleted_list.html"
+    paginate_by = 50
+    paginator_class = PeekPaginator
+
+    def get_queryset(self):
+        return deleted_customers(self.request.user)
+
+
+class CustomerRestoreView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    permission_required = "customers.restore_customer"
+
+    def post(self, request, pk: int):
+        try:
+            customer = services.customer_restore(
+                actor=request.user, customer_id=pk, request=request
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+            return redirect("customers:deleted")
+        messages.success(request, _("%(customer)s is restored.") % {"customer": customer})
+        return redirect(customer)
+
+
+class ContactFormView(LoginRequiredMixin, View):
+    """Add or edit a contact in place on the customer page (htmx), or as a page."""
+
+    template_name = "customers/contact_form.html"
+
+    def _contact(self, customer, contact_id):
+        if contact_id is None:
+            return None
+        contact = customer.contacts.filter(pk=contact_id).first()
+        if contact is None:
+            raise Http404
+        return contact
+
+    def get(self, request, pk: int, contact_id: int | None = None):
+        customer = _get_editable(request.user, pk)
+        contact = self._contact(customer, contact_id)
+        initial = {}
+        if contact is not None:
+            services.customer_reveal(
+                actor=request.user, customer=customer, reason="edit", request=request
+            )
+            initial = {
+                "name": contact.name,
+                "title": contact.title,
+                "notes": contact.notes,
+                "is_primary": contact.is_primary,
+                "phones": ", ".join(phone_display(p.number) for p in contact.phones.all()),
+                "emails": ", ".join(e.address for e in contact.emails.all()),
+            }
+        form = ContactForm(initial=initial)
+        return self._render(request, customer, contact, form)
+
+    def post(self, request, pk: int, contact_id: int | None = None):
+        customer = _get_editable(request.user, pk)
+        contact = self._contact(customer, contact_id)
+        form = ContactForm(request.POST)
+        if form.is_valid():
+            try:
+                services.contact_save(
+                    actor=request.user,
+                    customer_id=customer.pk,
+                    contact_id=contact.pk if contact else None,
+                    data=form.cleaned_data,
+                    request=request,
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+            else:
+                messages.success(request, _("The contact is saved."))
+                return _htmx_redirect(request, customer.get_absolute_url() + "#contacts")
+        return self._render(request, customer, contact, form)
+
+    def _render(self, request, customer, contact, form):
+        template = self.template_name + ("#contact-form" if request.htmx else "")
+        return render(request, template, {"customer": customer, "contact": contact, "form": form})
+
+
+def _htmx_redirect(request, url: str):
+    if request.htmx:
+        response = render(request, "partials/_empty.html")
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)
+
+
+class ContactDeleteView(LoginRequiredMixin, View):
+    def post(self, request, pk: int, contact_id: int):
+        customer = _get_editable(request.user, pk)
+        services.contact_delete(
+            actor=request.user, customer_id=customer.pk, contact_id=contact_id, request=request
+        )
+        messages.success(request, _("The contact is removed."))
+        return redirect(customer.get_absolute_url() + "#contacts")
+
+
+class CollaboratorAddView(LoginRequiredMixin, View):
+    def post(self, request, pk: int):
+        customer = _get_editable(request.user, pk)
+        form = CollaboratorForm(request.POST, user=request.user)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, error)
+            return redirect(customer.get_absolute_url() + "#collaborators")
+        try:
+            services.collaborator_add(
+                actor=request.user,
+                customer_id=customer.pk,
+                user=form.cleaned_data["user"],
+                access=form.cleaned_data["access"],
+                role=form.cleaned_data["role"],
+                request=request,
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        else:
+            messages.success(
+                request,
+                _("%(user)s now works on this customer.") % {"user": form.cleaned_data["user"]},
+            )
+        return redirect(customer.get_absolute_url() + "#collaborators")
+
+
+class CollaboratorRemoveView(LoginRequiredMixin, View):
+    def post(self, request, pk: int, collaborator_id: int):
+        customer = _get_editable(request.user, pk)
+        try:
+            services.collaborator_remove(
+                actor=request.user,
+                customer_id=customer.pk,
+                collaborator_id=collaborator_id,
+                request=request,
+            )
+        except ValidationError as exc:
+            for message in exc.messages:
+                messages.error(request, message)
+        return redirect(customer.get_absolute_url() + "#collaborators")
