@@ -1,0 +1,232 @@
+"""Customers in Django admin: for looking things up and fixing tags.
+
+Customer and contact records change only through the CRM's own pages, whose
+services standardise the input, keep the search columns and the version in step
+and audit every change; admin shows them read-only with personal fields masked,
+and links to the CRM page for edits. Tags are edited here (renaming a tag or
+changing its colour is a steward's everyday chore), audited like all admin writes.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Count
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from crm.admin import AuditedAdminMixin
+from customers.models import Contact, Customer, Tag
+from customers.selectors import customers_matching
+from customers.standardise import tag_name_clean
+
+MASKED_NOTE = _("Personal fields are masked here; reveal them on the customer page.")
+
+
+class ReadOnlyAdminMixin:
+    """Viewing only: writes go through the CRM pages and their services."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+def _masked_list(items) -> str:
+    return format_html_join(", ", "{}", ((item.masked,) for item in items)) or "—"
+
+
+class ContactInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Contact
+    fields = ("name", "title", "is_primary", "phones_masked")
+    readonly_fields = fields
+    extra = 0
+    show_change_link = True
+
+    @admin.display(description=_("phones"))
+    def phones_masked(self, contact: Contact) -> str:
+        return _masked_list(contact.phones.all())
+
+
+@admin.register(Customer)
+class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "number",
+        "name",
+        "kind",
+        "stage",
+        "owner",
+        "team",
+        "city",
+        "is_key_account",
+        "phones_masked",
+        "deleted_at",
+    )
+    list_select_related = ("owner", "team")
+    list_filter = (
+        "stage",
+        "kind",
+        "is_key_account",
+        "source",
+        "industry",
+        "team",
+        ("owner", admin.RelatedOnlyFieldListFilter),
+        ("deleted_at", admin.EmptyFieldListFilter),
+        "province",
+    )
+    search_fields = ("number",)  # the search box goes through customers_matching
+    search_help_text = _(
+        "Customer number, name or company (any part), pinyin, or an exact phone or e-mail."
+    )
+    show_full_result_count = False
+    date_hierarchy = "created_at"
+    ordering = ("-created_at", "-id")
+    inlines = (ContactInline,)
+    fieldsets = (
+        (None, {"fields": ("open_in_crm", "number", "kind", "name", "stage", "stage_changed_at")}),
+        (
+            _("Profile"),
+            {
+                "fields": (
+                    "gender",
+                    "birth_date",
+                    "company",
+                    "title",
+                    "industry",
+                    "source",
+                    "uscc",
+                    "owner",
+                    "team",
+                    "is_key_account",
+                    "tag_list",
+                )
+            },
+        ),
+        (
+            _("Contact details"),
+            {
+                "description": MASKED_NOTE,
+                "fields": ("phones_masked", "emails_masked", "region", "street_masked"),
+            },
+        ),
+        (
+            _("Consent and verification"),
+            {
+                "fields": (
+                    "marketing_consent",
+                    "consent_at",
+                    "consent_source",
+                    "privacy_notice_version",
+                    "verified_at",
+                    "verified_by",
+                )
+            },
+        ),
+        (
+            _("Record"),
+            {
+                "fields": (
+                    "version",
+                    "created_at",
+                    "created_by",
+                    "updated_at",
+                    "deleted_at",
+                    "deleted_by",
+                )
+            },
+        ),
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        return [name for _title, options in self.fieldsets for name in options["fields"]]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("phones", "tags")
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        return customers_matching(queryset, search_term), False
+
+    @admin.display(description=_("phones"))
+    def phones_masked(self, customer: Customer) -> str:
+        return _masked_list(phone for phone in customer.phones.all() if phone.contact_id is None)
+
+    @admin.display(description=_("e-mails"))
+    def emails_masked(self, customer: Customer) -> str:
+        return _masked_list(email for email in customer.emails.all() if email.contact_id is None)
+
+    @admin.display(description=_("street address"))
+    def street_masked(self, customer: Customer) -> str:
+        return "••••" if customer.street else "—"
+
+    @admin.display(description=_("region"))
+    def region(self, customer: Customer) -> str:
+        return customer.region_display() or "—"
+
+    @admin.display(description=_("tags"))
+    def tag_list(self, customer: Customer) -> str:
+        return ", ".join(tag.name for tag in customer.tags.all()) or "—"
+
+    @admin.display(description=_("in the CRM"))
+    def open_in_crm(self, customer: Customer) -> str:
+        if customer.is_deleted:
+            return _("Deleted; a data steward can restore it from “Recently deleted”.")
+        return format_html(
+            '<a href="{}">{}</a>', customer.get_absolute_url(), _("Open the customer page to edit")
+        )
+
+
+@admin.register(Contact)
+class ContactAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "title", "customer", "is_primary", "phones_masked")
+    list_select_related = ("customer",)
+    list_filter = ("is_primary",)
+    search_fields = ("name", "title", "customer__name", "customer__number")
+    show_full_result_count = False
+    fields = ("customer", "name", "title", "is_primary", "notes", "phones_masked", "emails_masked")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("phones", "emails")
+
+    @admin.display(description=_("phones"))
+    def phones_masked(self, contact: Contact) -> str:
+        return _masked_list(contact.phones.all())
+
+    @admin.display(description=_("e-mails"))
+    def emails_masked(self, contact: Contact) -> str:
+        return _masked_list(contact.emails.all())
+
+
+class TagAdminForm(forms.ModelForm):
+    class Meta:
+        model = Tag
+        fields = ("name", "colour")
+
+    def clean_name(self) -> str:
+        name = tag_name_clean(self.cleaned_data.get("name", ""))
+        clash = Tag.objects.filter(name__iexact=name).exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise forms.ValidationError(_("A tag with this name already exists."), code="duplicate")
+        return name
+
+
+@admin.register(Tag)
+class TagAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    form = TagAdminForm
+    list_display = ("name", "colour", "customer_count", "created_at")
+    list_filter = ("colour",)
+    search_fields = ("name",)
+    ordering = ("name",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(customer_total=Count("customers"))
+
+    @admin.display(description=_("customers"), ordering="customer_total")
+    def customer_count(self, tag: Tag) -> int:
+        return tag.customer_total

@@ -1,0 +1,41 @@
+"""Customers made through the service, as the pages make them."""
+
+from __future__ import annotations
+
+import pytest
+
+from customers.services import customer_create
+
+
+@pytest.fixture
+def customer_make(db, steward):
+    """customer_make(owner, **data): a customer owned by `owner` (None: the pool)."""
+
+    def make(owner=None, **data):
+        data.setdefault("name", "张三")
+        data.setdefault("kind", "person")
+        return customer_create(actor=steward, data={"owner": owner, **data})
+
+    return make
+
+
+@pytest.fixture
+def own_customer(customer_make, rep):
+    return customer_make(rep, name="张三", phones="138 0013 8000", emails="zhangsan@example.com")
+
+
+@pytest.fixture
+def pool_customer(customer_make):
+    return customer_make(None, name="王芳", phones="13912345678", emails="wangfang@example.com")
+
+
+@pytest.fixture
+def colleague_customer(customer_make, other_rep):
+    """Owned by another rep of the same team."""
+    return customer_make(other_rep, name="李雷", phones="13700001111")
+
+
+@pytest.fixture
+def far_customer(customer_make, far_rep):
+    """Owned by a rep of another team."""
+    return customer_make(far_rep, name="赵六", phones="13600002222")
