@@ -25,6 +25,7 @@ from customers.models import (
 from customers.standardise import query_grams, search_key
 
 SEARCH_LIMIT = 20
+MAX_EXACT_MATCHES = 200  # customers sharing one phone or e-mail, at most shown
 
 
 def _sees_all(user: User) -> bool:
@@ -157,28 +158,32 @@ def _email_or_none(query: str) -> str:
         return ""
 
 
+def _blind_matches(model, field: str, value: str) -> list[int]:
+    """Customer ids holding this exact phone or e-mail: one small indexed query, so
+    the customer query that follows is a plain id list the planner cannot misjudge."""
+    rows = model.objects.filter(**{f"{field}_index": blind_index(value)})
+    return list(rows.values_list("customer_id", flat=True)[:MAX_EXACT_MATCHES])
+
+
 def customers_matching(qs: QuerySet[Customer], query: str) -> QuerySet[Customer]:
-    """Filter by the search box: number, exact phone or e-mail (blind index), name
-    or company substring (n-gram index), or pinyin prefix."""
+    """Filter by the search box. A whole phone number or e-mail address is looked up
+    by its blind index (in any accepted spelling); anything else matches the
+    customer number, a name or company substring (n-gram index), or a pinyin prefix."""
     query = query.strip()[:100]
     key = search_key(query)
     if not key:
         return qs
-    rule = Q(number=query.upper())
-    phone = _phone_or_none(query)
-    if phone:
-        rule |= Q(
-            pk__in=CustomerPhone.objects.filter(number_index=blind_index(phone)).values(
-                "customer_id"
-            )
+    rule = Q(pk__in=[])  # matches nothing; each kind of match below adds to it
+    if query.isascii() and any(char.isdigit() for char in query):
+        rule |= Q(number=query.upper())
+    phone, email = _phone_or_none(query), _email_or_none(query)
+    if phone or email:
+        ids = (
+            _blind_matches(CustomerPhone, "number", phone)
+            if phone
+            else _blind_matches(CustomerEmail, "address", email)
         )
-    email = _email_or_none(query)
-    if email:
-        rule |= Q(
-            pk__in=CustomerEmail.objects.filter(address_index=blind_index(email)).values(
-                "customer_id"
-            )
-        )
+        return qs.filter(rule | Q(pk__in=ids))
     grams = query_grams(query)
     if grams:
         text = Q(search_grams__contains=grams)
@@ -199,6 +204,7 @@ def customer_search(*, user: User, query: str, limit: int = SEARCH_LIMIT) -> lis
         return []
     rows = list(
         customers_matching(visible_customers(user), query)
+        .order_by()  # no sort: the first matches found are enough to rank
         .select_related("owner")
         .prefetch_related("tags")[: limit * 3]
     )
@@ -282,8 +288,8 @@ def customer_changes_since(customer: Customer, version: int) -> dict[str, list]:
     changed: dict[str, list] = defaultdict(list)
     events = customer_history(customer).filter(extra__version__gt=version).order_by("created_at")
     for event in events:
+        who = str(event.actor) if event.actor is not None else event.actor_repr
         for name in event.changes:
-            who = event.actor_repr
             if who not in changed[name]:
                 changed[name].append(who)
     return dict(changed)
