@@ -42,7 +42,7 @@ class CustomerForm(forms.Form):
         help_text=_("Leave empty to get the next number (KH…)."),
     )
     kind = forms.ChoiceField(label=_("Kind"), choices=CustomerKind.choices)
-    name = forms.CharField(label=_("Name"), max_length=_max("name"))
+    name = forms.CharField(label=pgettext_lazy("customer", "Name"), max_length=_max("name"))
     gender = forms.ChoiceField(label=_("Gender"), choices=Gender.choices, required=False)
     birth_date = forms.DateField(label=_("Birth date"), required=False, widget=DateInput())
     company = forms.CharField(label=_("Company"), max_length=_max("company"), required=False)

@@ -106,7 +106,7 @@ class TagColour(models.TextChoices):
 
 
 class Tag(models.Model):
-    name = models.CharField(_("name"), max_length=20)
+    name = models.CharField(pgettext_lazy("tag", "name"), max_length=20)
     colour = models.CharField(
         _("colour"), max_length=16, choices=TagColour.choices, default=TagColour.GREY
     )
@@ -135,7 +135,7 @@ class Customer(models.Model):
     kind = models.CharField(
         _("kind"), max_length=10, choices=CustomerKind.choices, default=CustomerKind.PERSON
     )
-    name = models.CharField(_("name"), max_length=100)
+    name = models.CharField(pgettext_lazy("customer", "name"), max_length=100)
     # Derived by the service on every save, for sorting and searching.
     name_pinyin = models.CharField(_("name in pinyin"), max_length=400, editable=False)
     name_initials = models.CharField(_("pinyin initials"), max_length=100, editable=False)

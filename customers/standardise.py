@@ -8,14 +8,17 @@ keyed by field with every problem found, in the user's language.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from pypinyin import lazy_pinyin
 from stdnum.cn import uscc as stdnum_uscc
@@ -235,11 +238,21 @@ def number_clean(raw: Any) -> str:
     return value
 
 
+@functools.cache
+def _labels(choices: type) -> dict[str, str]:
+    """Label → code, in both languages: imports carry labels as people type them."""
+    by_label = {}
+    for language in ("en", "zh-hans"):
+        with translation.override(language):
+            by_label.update({str(label).casefold(): key for key, label in choices.choices})
+    return by_label
+
+
 def _choice(value: Any, choices: type, field: str, errors: dict) -> str:
     text = _text(value)
     if text in choices.values:
         return text
-    by_label = {str(label).casefold(): key for key, label in choices.choices}
+    by_label = _labels(choices)
     if text.casefold() in by_label:
         return by_label[text.casefold()]
     errors.setdefault(field, []).append(
@@ -370,6 +383,10 @@ def customer_standardise(data: Mapping[str, Any]) -> dict[str, Any]:
         birth_date = data["birth_date"] or None
         if isinstance(birth_date, datetime.datetime):
             birth_date = birth_date.date()
+        if isinstance(birth_date, str):
+            # A well-formed but impossible date (1990-02-30) stays a string: refused below.
+            with contextlib.suppress(ValueError):
+                birth_date = parse_date(birth_date.strip().replace("/", "-")) or birth_date
         if birth_date is not None and not isinstance(birth_date, datetime.date):
             errors.setdefault("birth_date", []).append(
                 ValidationError(_("Enter a valid date."), code="invalid_date")

@@ -57,11 +57,19 @@ def change_label(name: str) -> str:
 
 
 @register.filter
-def change_value(value) -> str:
+def change_value(value, name: str = "") -> str:
+    """An audited value as the user reads it: choice codes become their labels."""
     if value is None or value == "" or value == []:
         return "—"
     if isinstance(value, list):
         return "、".join(str(item) for item in value) or "—"
+    try:
+        field = Customer._meta.get_field(name) if name else None
+    except FieldDoesNotExist:
+        field = None
+    choices = dict(getattr(field, "flatchoices", None) or ())
+    if value in choices:
+        return str(choices[value])
     if value is True:
         return str(_("yes"))
     if value is False:
