@@ -31,7 +31,10 @@ format: ## ruff fix and format
 
 messages: ## refresh both catalogues from the source (then translate what is new in zh_Hans)
 	@$(PY) manage.py makemessages -l zh_Hans -l en --no-obsolete --ignore "$(VENV)/*" --ignore "staticfiles/*" --ignore "bench/*"
-	@msgen --no-wrap -o locale/en/LC_MESSAGES/django.po locale/en/LC_MESSAGES/django.po
+	@# English is the source language: every msgstr is its msgid (no fuzzy guesses).
+	@msgfilter --keep-header --no-wrap -i locale/en/LC_MESSAGES/django.po sed -e d \
+		| msgen --no-wrap - | msgattrib --no-wrap --clear-fuzzy --clear-previous \
+		-o locale/en/LC_MESSAGES/django.po -
 	@$(PY) manage.py compilemessages -v 0 --ignore "$(VENV)"
 
 clean: ## remove the virtualenv and collected static files
