@@ -39,3 +39,21 @@ def colleague_customer(customer_make, other_rep):
 def far_customer(customer_make, far_rep):
     """Owned by a rep of another team."""
     return customer_make(far_rep, name="赵六", phones="13600002222")
+
+
+def edit_form_data(customer, **changes) -> dict:
+    """What the edit page posts when the user changes `changes` and nothing else."""
+    from customers.forms import CustomerForm
+
+    customer.refresh_from_db()
+    initial = CustomerForm.initial_for(
+        customer,
+        customer.phones.filter(contact__isnull=True),
+        customer.emails.filter(contact__isnull=True),
+    )
+    data = {**initial, **changes}
+    return {
+        name: "" if value is None else value
+        for name, value in data.items()
+        if value is not False  # an unticked checkbox is not posted
+    }

@@ -1,0 +1,119 @@
+"""The scoping matrix: each role × list, detail, edit, delete and search.
+
+Four customers: rep1's own, one in the shared pool, one of rep2 (same team as
+rep1, managed by `manager`) and one of rep3 (another team). What a user may not
+see answers 404, never 403: the page does not tell that the customer exists.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from customers.tests.conftest import edit_form_data
+
+SEES = {
+    "rep": {"own", "pool"},
+    "manager": {"own", "pool", "colleague"},
+    "steward": {"own", "pool", "colleague", "far"},
+    "auditor": {"own", "pool", "colleague", "far"},
+    "admin_user": {"own", "pool", "colleague", "far"},
+}
+EDITS = {
+    "rep": {"own"},
+    "manager": {"own", "pool", "colleague"},
+    "steward": {"own", "pool", "colleague", "far"},
+    "auditor": set(),
+    "admin_user": {"own", "pool", "colleague", "far"},
+}
+ROLES = list(SEES)
+CUSTOMERS = ("own", "pool", "colleague", "far")
+
+
+@pytest.fixture
+def world(own_customer, pool_customer, colleague_customer, far_customer, manager):
+    return {
+        "own": own_customer,
+        "pool": pool_customer,
+        "colleague": colleague_customer,
+        "far": far_customer,
+    }
+
+
+def _login(client, request, role):
+    user = request.getfixturevalue(role)
+    client.force_login(user)
+    return user
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_list_shows_exactly_the_scope(client, request, world, role):
+    _login(client, request, role)
+    response = client.get(reverse("customers:list"))
+    assert response.status_code == 200
+    shown = {customer.pk for customer in response.context["object_list"]}
+    assert shown == {world[key].pk for key in SEES[role]}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("key", CUSTOMERS)
+def test_detail_is_404_outside_the_scope(client, request, world, role, key):
+    _login(client, request, role)
+    response = client.get(reverse("customers:detail", args=[world[key].pk]))
+    assert response.status_code == (200 if key in SEES[role] else 404)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("key", CUSTOMERS)
+def test_edit_is_404_unless_editable(client, request, world, role, key):
+    _login(client, request, role)
+    customer = world[key]
+    url = reverse("customers:update", args=[customer.pk])
+    assert client.get(url).status_code == (200 if key in EDITS[role] else 404)
+    response = client.post(url, edit_form_data(customer, name="改名"))
+    customer.refresh_from_db()
+    if key in EDITS[role]:
+        assert response.status_code == 302 and customer.name == "改名"
+    else:
+        assert response.status_code == 404 and customer.name != "改名"
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("key", CUSTOMERS)
+def test_delete_is_404_unless_allowed(client, request, world, role, key):
+    _login(client, request, role)
+    customer = world[key]
+    url = reverse("customers:delete", args=[customer.pk])
+    assert client.get(url).status_code == (200 if key in EDITS[role] else 404)
+    response = client.post(url)
+    customer.refresh_from_db()
+    assert (response.status_code == 302) == (key in EDITS[role])
+    assert customer.is_deleted == (key in EDITS[role])
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("key", CUSTOMERS)
+def test_search_finds_only_the_scope(client, request, world, role, key):
+    _login(client, request, role)
+    customer = world[key]
+    for query in (customer.number, customer.name, customer.phones.first().number):
+        response = client.get(reverse("search"), {"q": query})
+        found = {e["section"].key: e["results"] for e in response.context["sections"]}
+        assert (customer in found["customers"]) == (key in SEES[role]), query
+
+
+def test_the_deleted_page_is_for_stewards(client, rep, steward, own_customer):
+    client.force_login(rep)
+    assert client.get(reverse("customers:deleted")).status_code == 403
+    assert client.post(reverse("customers:restore", args=[own_customer.pk])).status_code == 403
+    client.force_login(steward)
+    assert client.get(reverse("customers:deleted")).status_code == 200
+
+
+def test_contacts_of_a_customer_out_of_scope_are_404(client, rep, customer_make, far_rep):
+    company = customer_make(far_rep, name="远方公司", kind="company")
+    client.force_login(rep)
+    url = reverse("customers:contact_create", args=[company.pk])
+    assert client.get(url).status_code == 404
+    assert client.post(url, {"name": "李经理"}).status_code == 404
+    assert not company.contacts.exists()
