@@ -236,3 +236,14 @@ def test_the_change_history_speaks_in_labels_not_codes(client, rep, own_customer
     page = client.get(own_customer.get_absolute_url()).content.decode()
     history = page[page.index('id="history-heading"') :]
     assert "Lead → At risk" in history and "at_risk" not in history
+
+
+def test_search_results_on_the_list_come_newest_first(client, rep, customer_make):
+    older = customer_make(rep, name="王一")
+    newer = customer_make(rep, name="王二")
+    client.force_login(rep)
+    response = client.get(reverse("customers:list"), {"q": "王"})
+    assert list(response.context["object_list"]) == [newer, older]
+    assert response.context["filter"].form["sort"].value() == ["-added"]  # shown as chosen
+    response = client.get(reverse("customers:list"), {"q": "王", "sort": "name"})
+    assert list(response.context["object_list"]) == [newer, older]  # 王二 wanger < 王一 wangyi
