@@ -1,0 +1,91 @@
+"""Fill the benchmark database with demo customers.
+
+    .venv/bin/python bench/generate.py --customers 1000000 [--fresh]
+
+Creates `kehu_bench` when missing (`--fresh` drops it first), migrates it, loads
+the demo users (`seed_demo --customers 0`), then adds customers in chunks until
+the table holds the requested count, so an interrupted run resumes where it
+stopped. Ends with VACUUM ANALYZE, as autovacuum would eventually.
+"""
+
+# ruff: noqa: T201
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import psycopg2
+from benchenv import DB_NAME, PG_SERVER, bench_env_apply, database_name_check
+
+SEED = 20261124
+CHUNK = 50_000
+
+
+def database_ensure(*, fresh: bool) -> None:
+    database_name_check()
+    conn = psycopg2.connect(f"{PG_SERVER}/postgres")
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cursor:
+            if fresh:
+                cursor.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+                print(f"Dropped {DB_NAME}.")
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME])
+            if cursor.fetchone() is None:
+                cursor.execute(f'CREATE DATABASE "{DB_NAME}"')
+                print(f"Created {DB_NAME}.")
+    finally:
+        conn.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--fresh", action="store_true", help="drop and recreate the database")
+    args = parser.parse_args()
+    started = time.perf_counter()
+
+    def elapsed() -> str:
+        return f"{time.perf_counter() - started:7.1f} s"
+
+    database_ensure(fresh=args.fresh)
+    bench_env_apply()
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from crm.models import User
+    from customers.models import Customer
+    from customers.seed import customers_generate
+
+    call_command("migrate", interactive=False, verbosity=0)
+    print(f"[{elapsed()}] {DB_NAME} migrated.")
+    call_command("seed_demo", customers=0, force=True, verbosity=0)
+    owners = list(User.objects.filter(username__in=("rep1", "rep2", "manager")).order_by("pk"))
+    team_of = {user.pk: user.team_id for user in owners}
+
+    have = Customer.objects.count()
+    print(f"[{elapsed()}] {have:,} customers present, {args.customers:,} wanted.")
+    chunk_started = time.perf_counter()
+    made = 0
+    while have < args.customers:
+        size = min(CHUNK, args.customers - have)
+        # A seed per chunk: a resumed run adds new names, not the same ones again.
+        customers_generate(size, owners=owners, team_of=team_of, seed=SEED + have)
+        have += size
+        made += size
+        rate = made / (time.perf_counter() - chunk_started)
+        left = (args.customers - have) / rate
+        print(f"[{elapsed()}] {have:,} customers ({rate:,.0f}/s, about {left:.0f} s left)")
+
+    print(f"[{elapsed()}] VACUUM ANALYZE …")
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    print(f"[{elapsed()}] Done: {Customer.objects.count():,} customers in {DB_NAME}.")
+
+
+if __name__ == "__main__":
+    main()
