@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django import forms
+from django.core import signing
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -21,6 +23,8 @@ from customers.models import (
     Source,
     Stage,
 )
+
+ORIGINAL_SALT = "customers.edit-original"
 
 
 def _max(field: str) -> int:
@@ -123,16 +127,26 @@ class CustomerForm(forms.Form):
         label=_("Risk preference"), choices=RiskPreference.choices, required=False
     )
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+    # The values the edit form was opened with (signed), so a save sends only what
+    # this user changed and never writes back a colleague's newer values.
+    original = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, user: User, customer: Customer | None = None, **kwargs):
         from customers.selectors import assignable_owners
 
         self.customer = customer
+        self.user = user
         super().__init__(*args, **kwargs)
         if customer is not None:
             del self.fields["number"]
         if user.has_perm("customers.assign_customer_owner"):
-            self.fields["owner"].queryset = assignable_owners(user)
+            # The current owner (or the creator) stays choosable even when not
+            # assignable (left, moved, a steward): else the form would fall back
+            # to "shared pool" and move the customer on an unrelated save.
+            keep = [customer.owner_id if customer is not None else user.pk]
+            self.fields["owner"].queryset = User.objects.filter(
+                Q(pk__in=assignable_owners(user).values("pk")) | Q(pk__in=keep)
+            ).order_by("username")
         else:
             del self.fields["owner"]
         if not user.has_perm("customers.view_financial_profile"):
@@ -155,13 +169,40 @@ class CustomerForm(forms.Form):
             emails=", ".join(e.address for e in emails),
             version=customer.version,
         )
+        initial["original"] = cls.original_sign(initial)
         return initial
+
+    @staticmethod
+    def original_sign(initial: dict) -> str:
+        as_posted = {
+            name: value.isoformat() if hasattr(value, "isoformat") else value
+            for name, value in initial.items()
+            if value not in (None, False) and name not in ("version", "original")
+        }
+        return signing.dumps(as_posted, salt=ORIGINAL_SALT)
+
+    def _original_cleaned(self) -> dict | None:
+        try:
+            posted = signing.loads(self.cleaned_data.get("original") or "", salt=ORIGINAL_SALT)
+        except signing.BadSignature:
+            return None
+        form = CustomerForm(posted, user=self.user, customer=self.customer)
+        form.is_valid()
+        return form.cleaned_data
 
     def service_data(self) -> dict:
         data = dict(self.cleaned_data)
         data.pop("version", None)
+        data.pop("original", None)
         if self.customer is not None:
             data.pop("number", None)
+            original = self._original_cleaned()
+            if original is not None:
+                data = {
+                    name: value
+                    for name, value in data.items()
+                    if name not in original or original[name] != value
+                }
         return data
 
 

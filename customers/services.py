@@ -349,8 +349,13 @@ def customer_update(
         if old_tags != sorted(t.name for t in new_tags):
             customer.tags.set(new_tags)
             changes["tags"] = (old_tags, sorted(t.name for t in new_tags))
-    if "owner" in data and actor.has_perm("customers.assign_customer_owner"):
-        owner = _owner_clean(actor, data["owner"])
+    new_owner = data.get("owner")
+    if (
+        "owner" in data
+        and actor.has_perm("customers.assign_customer_owner")
+        and (new_owner.pk if new_owner else None) != customer.owner_id
+    ):
+        owner = _owner_clean(actor, new_owner)
         if owner != customer.owner:
             changes["owner"] = (_who(customer.owner), _who(owner))
             customer.owner = owner

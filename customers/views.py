@@ -11,7 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 from django.views import View
 from django.views.decorators.vary import vary_on_headers
 from django.views.generic import FormView, ListView, TemplateView
@@ -225,12 +225,21 @@ class CustomerUpdateView(LoginRequiredMixin, FormView):
         form.data = form.data.copy()
         form.data["version"] = current.version  # saving again applies the user's values
         form.add_error(None, conflict)
+        current_values = CustomerForm.initial_for(
+            current,
+            current.phones.filter(contact__isnull=True),
+            current.emails.filter(contact__isnull=True),
+        )
         rows = []
         for name, who in conflict.changed.items():
             field = form.fields.get(name)
             label = field.label if field else Customer._meta.get_field(name).verbose_name
-            if name in ("phones", "emails", "tags", "owner") or field is None:
+            if field is None:
                 now = ""
+            elif name == "owner":
+                now = current.owner or pgettext("owner", "Nobody: shared pool")
+            elif name in ("phones", "emails", "tags"):
+                now = current_values[name]
             else:
                 now = getattr(current, name, "")
                 if hasattr(current, f"get_{name}_display"):
@@ -249,7 +258,10 @@ class CustomerUpdateView(LoginRequiredMixin, FormView):
 class CustomerVerifyView(LoginRequiredMixin, View):
     def post(self, request, pk: int):
         customer = _get_editable(request.user, pk)
-        services.customer_verify(actor=request.user, customer_id=customer.pk, request=request)
+        try:
+            services.customer_verify(actor=request.user, customer_id=customer.pk, request=request)
+        except ValidationError:
+            raise Http404 from None  # deleted or reassigned a moment ago
         messages.success(request, _("The record is marked as verified today."))
         return redirect(customer)
 
@@ -270,7 +282,10 @@ class CustomerDeleteView(LoginRequiredMixin, TemplateView):
 
     def post(self, request, pk: int):
         customer = _get_deletable(request.user, pk)
-        services.customer_delete(actor=request.user, customer_id=customer.pk, request=request)
+        try:
+            services.customer_delete(actor=request.user, customer_id=customer.pk, request=request)
+        except ValidationError:
+            raise Http404 from None  # deleted or reassigned a moment ago
         messages.success(
             request,
             _("%(customer)s is deleted. A data steward can restore it.") % {"customer": customer},

@@ -247,3 +247,43 @@ def test_search_results_on_the_list_come_newest_first(client, rep, customer_make
     assert response.context["filter"].form["sort"].value() == ["-added"]  # shown as chosen
     response = client.get(reverse("customers:list"), {"q": "王", "sort": "name"})
     assert list(response.context["object_list"]) == [newer, older]  # 王二 wanger < 王一 wangyi
+
+
+def test_saving_after_a_conflict_keeps_the_colleagues_other_changes(
+    client, rep, manager, own_customer
+):
+    client.force_login(rep)
+    mine = edit_form_data(own_customer, needs="我的修改")
+    services.customer_update(
+        actor=manager,
+        customer_id=own_customer.pk,
+        data={"stage": "active", "phones": "13911112222", "tags": "VIP"},
+        version=1,
+    )
+    url = reverse("customers:update", args=[own_customer.pk])
+    response = client.post(url, mine)
+    page = response.content.decode()
+    assert "+86 139 1111 2222" in page and "VIP" in page  # what the colleague saved
+    response = client.post(url, response.context["form"].data)
+    assert response.status_code == 302
+    own_customer.refresh_from_db()
+    assert own_customer.needs == "我的修改"
+    assert own_customer.stage == "active"  # the colleague's changes stand
+    assert [p.number for p in own_customer.phones.all()] == ["+8613911112222"]
+    assert [t.name for t in own_customer.tags.all()] == ["VIP"]
+
+
+def test_saving_never_moves_a_customer_whose_owner_has_left(
+    client, manager, other_rep, colleague_customer
+):
+    other_rep.is_active = False  # left the company; no longer assignable
+    other_rep.save(update_fields=["is_active"])
+    client.force_login(manager)
+    url = reverse("customers:update", args=[colleague_customer.pk])
+    form = client.get(url).context["form"]
+    assert form["owner"].value() == other_rep.pk
+    assert other_rep in form.fields["owner"].queryset  # still shown, so still selected
+    response = client.post(url, edit_form_data(colleague_customer, needs="补充需求"))
+    assert response.status_code == 302
+    colleague_customer.refresh_from_db()
+    assert colleague_customer.owner == other_rep and colleague_customer.needs == "补充需求"
