@@ -10,7 +10,7 @@ class CrmConfig(AppConfig):
         from django.utils.translation import pgettext_lazy
 
         from crm import selectors, signals  # noqa: F401  (scopes and receivers register)
-        from crm.search import SearchSection, register_search
+        from crm.search import RESULTS_PER_SECTION, SearchSection, register_search
 
         register_search(
             SearchSection(
@@ -18,7 +18,7 @@ class CrmConfig(AppConfig):
                 label=pgettext_lazy("search section", "People"),
                 template="crm/_search_person.html",
                 find=lambda *, user, query: list(
-                    selectors.user_search(user=user, query=query)[:20]
+                    selectors.user_search(user=user, query=query)[:RESULTS_PER_SECTION]
                 ),
                 order=900,
             )

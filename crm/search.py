@@ -15,10 +15,12 @@ class SearchSection:
     key: str
     label: Promise
     template: str  # renders one result, as `item`
-    find: Callable[..., list]  # find(user=…, query=…) -> up to 20 results
+    find: Callable[..., list]  # find(user=…, query=…) -> up to RESULTS_PER_SECTION results
     order: int = 100
     more_url_name: str = ""  # a list page that takes ?q= for "see all"
 
+
+RESULTS_PER_SECTION = 20
 
 _SECTIONS: dict[str, SearchSection] = {}
 

@@ -23,7 +23,7 @@ from crm.filters import AuditEventFilter, PersonFilter
 from crm.forms import LanguageForm, LoginForm, ProfileForm
 from crm.models import Notification, Team, User
 from crm.roles import user_role_labels
-from crm.search import search_sections
+from crm.search import RESULTS_PER_SECTION, search_sections
 from crm.selectors import audit_events_for
 from crm.services import (
     notification_open,
@@ -148,7 +148,8 @@ class SearchView(LoginRequiredMixin, TemplateView):
         if query:
             for section in search_sections():
                 results = section.find(user=self.request.user, query=query)
-                more = reverse(section.more_url_name) if section.more_url_name else ""
+                full = len(results) >= RESULTS_PER_SECTION
+                more = reverse(section.more_url_name) if section.more_url_name and full else ""
                 sections.append({"section": section, "results": results, "more_url": more})
         return super().get_context_data(query=query, sections=sections, **kwargs)
 

@@ -13,6 +13,7 @@ from crm.access import register_scope
 from crm.fields import blind_index
 from crm.models import AuditEvent, User
 from crm.normalise import email_normalise, phone_normalise
+from crm.search import RESULTS_PER_SECTION
 from customers.models import (
     Collaborator,
     CollaboratorAccess,
@@ -24,7 +25,6 @@ from customers.models import (
 )
 from customers.standardise import query_grams, search_key
 
-SEARCH_LIMIT = 20
 MAX_EXACT_MATCHES = 200  # customers sharing one phone or e-mail, at most shown
 
 
@@ -104,14 +104,15 @@ def customer_access(
     mine = next((c for c in collaborators if c.user_id == user.pk), None)
     owns = customer.owner_id is not None and customer.owner_id == user.pk
     sees_all = _sees_all(user)
-    manages = customer.team_id is not None and customer.team_id in _managed_team_ids(user)
+    managed_teams = _managed_team_ids(user)
+    manages = customer.team_id is not None and customer.team_id in managed_teams
     may_change = user.has_perm("customers.change_customer")
     can_edit = may_change and (
         sees_all
         or owns
         or (mine is not None and mine.access == CollaboratorAccess.EDIT)
         or manages
-        or (customer.owner_id is None and bool(_managed_team_ids(user)))
+        or (customer.owner_id is None and bool(managed_teams))
     )
     sees_contact = owns or mine is not None
     return CustomerAccess(
@@ -195,12 +196,13 @@ def customers_matching(qs: QuerySet[Customer], query: str) -> QuerySet[Customer]
     return qs.filter(rule)
 
 
-def customer_search(*, user: User, query: str, limit: int = SEARCH_LIMIT) -> list[Customer]:
+def customer_search(*, user: User, query: str, limit: int = RESULTS_PER_SECTION) -> list[Customer]:
     """The top bar's customers, best first: exact number/phone/e-mail, then names
     that start with the query, then the rest. Unordered in SQL, so a one-letter
     search over a million rows stops at the first matches instead of sorting all."""
     query = query.strip()[:100]
-    if not search_key(query):
+    key = search_key(query)
+    if not key:
         return []
     rows = list(
         customers_matching(visible_customers(user), query)
@@ -208,7 +210,6 @@ def customer_search(*, user: User, query: str, limit: int = SEARCH_LIMIT) -> lis
         .select_related("owner")
         .prefetch_related("tags")[: limit * 3]
     )
-    key = search_key(query)
 
     def rank(customer: Customer) -> tuple:
         name = search_key(customer.name)
