@@ -62,8 +62,8 @@ def _column_default(field: models.Field, now: datetime.datetime) -> Any:
     return None if field.null else ""
 
 
-def ids_reserve(model: type[models.Model], count: int, *, using: str = "default") -> list[int]:
-    """Take `count` values from the table's id sequence, so rows can be linked before COPY."""
+def _ids_reserve(model: type[models.Model], count: int, *, using: str = "default") -> list[int]:
+    """Take `count` values from the table's id sequence."""
     if count <= 0:
         return []
     table = model._meta.db_table
@@ -87,7 +87,7 @@ def copy_insert(
     if not rows:
         return
     missing = [row for row in rows if "id" not in row]
-    for row, pk in zip(missing, ids_reserve(model, len(missing), using=using), strict=True):
+    for row, pk in zip(missing, _ids_reserve(model, len(missing), using=using), strict=True):
         row["id"] = pk
     now = timezone.now()
     fields = list(model._meta.concrete_fields)

@@ -38,6 +38,14 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
 
+def _personal_text(phones, emails) -> dict[str, str]:
+    """Phones and e-mails as the form's text boxes hold them."""
+    return {
+        "phones": ", ".join(phone_display(phone.number) for phone in phones),
+        "emails": ", ".join(email.address for email in emails),
+    }
+
+
 class CustomerForm(forms.Form):
     number = forms.CharField(
         label=_("Customer number"),
@@ -153,7 +161,8 @@ class CustomerForm(forms.Form):
             del self.fields["financial_status"], self.fields["risk_preference"]
 
     @classmethod
-    def initial_for(cls, customer: Customer, phones, emails) -> dict:
+    def initial_for(cls, customer: Customer) -> dict:
+        """The edit form's values: the customer's own phones and e-mails, not its contacts'."""
         initial = {
             name: getattr(customer, name)
             for name in cls.base_fields
@@ -165,8 +174,10 @@ class CustomerForm(forms.Form):
         initial.update(
             owner=customer.owner_id,
             tags=", ".join(tag.name for tag in customer.tags.all()),
-            phones=", ".join(phone_display(p.number) for p in phones),
-            emails=", ".join(e.address for e in emails),
+            **_personal_text(
+                customer.phones.filter(contact__isnull=True),
+                customer.emails.filter(contact__isnull=True),
+            ),
             version=customer.version,
         )
         initial["original"] = cls.original_sign(initial)
@@ -218,6 +229,16 @@ class ContactForm(forms.Form):
     emails = forms.CharField(label=_("E-mails"), max_length=300, required=False)
     is_primary = forms.BooleanField(label=_("Primary contact"), required=False)
     notes = forms.CharField(label=_("Notes"), max_length=500, required=False)
+
+    @staticmethod
+    def initial_for(contact) -> dict:
+        return {
+            "name": contact.name,
+            "title": contact.title,
+            "notes": contact.notes,
+            "is_primary": contact.is_primary,
+            **_personal_text(contact.phones.all(), contact.emails.all()),
+        }
 
 
 class CollaboratorForm(forms.Form):

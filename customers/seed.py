@@ -16,7 +16,7 @@ from faker import Faker
 from faker.providers.person.en_US import Provider as EnPerson
 from faker.providers.person.zh_CN import Provider as ZhPerson
 
-from crm.bulkcopy import copy_insert, ids_reserve
+from crm.bulkcopy import copy_insert
 from crm.fields import blind_index
 from customers.address import division_tree
 from customers.models import (
@@ -245,6 +245,17 @@ def _customer_row(rng, pools, regions, owners, team_of, now, pool_share) -> dict
     }
 
 
+def _phone_row(rng, customer_id: int, *, contact_id: int | None = None, position: int = 0):
+    phone = random_mobile(rng)
+    return {
+        "customer_id": customer_id,
+        "contact_id": contact_id,
+        "number": phone,
+        "number_index": blind_index(phone),
+        "position": position,
+    }
+
+
 def _batch(size, rng, pools, regions, tags, owners, team_of, now, pool_share):
     customers = []
     for number in customer_numbers_next(size):
@@ -256,15 +267,7 @@ def _batch(size, rng, pools, regions, tags, owners, team_of, now, pool_share):
     phones, emails, stages, contacts, links = [], [], [], [], []
     for customer in customers:
         for position in range(rng.choice((1, 1, 1, 2))):
-            phone = random_mobile(rng)
-            phones.append(
-                {
-                    "customer_id": customer["id"],
-                    "number": phone,
-                    "number_index": blind_index(phone),
-                    "position": position,
-                }
-            )
+            phones.append(_phone_row(rng, customer["id"], position=position))
         if rng.random() < 0.5:
             local = customer["name_pinyin"].replace(" ", "") or "kehu"
             domain = rng.choice(EMAIL_DOMAINS)
@@ -296,18 +299,9 @@ def _batch(size, rng, pools, regions, tags, owners, team_of, now, pool_share):
             )
         for tag in rng.sample(tags, rng.choice((0, 0, 1, 1, 2))):
             links.append({"customer_id": customer["id"], "tag_id": tag.pk})
-    for contact, pk in zip(contacts, ids_reserve(Contact, len(contacts)), strict=True):
-        contact["id"] = pk
-        phone = random_mobile(rng)
-        phones.append(
-            {
-                "customer_id": contact["customer_id"],
-                "contact_id": pk,
-                "number": phone,
-                "number_index": blind_index(phone),
-            }
-        )
-    copy_insert(Contact, contacts)
+    copy_insert(Contact, contacts)  # gives each contact its id
+    for contact in contacts:
+        phones.append(_phone_row(rng, contact["customer_id"], contact_id=contact["id"]))
     copy_insert(CustomerPhone, phones)
     copy_insert(CustomerEmail, emails)
     copy_insert(StageChange, stages)

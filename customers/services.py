@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from crm.audit import audit_record, diff, snapshot
 from crm.fields import blind_index
 from crm.models import AuditAction, User
-from crm.normalise import email_mask, phone_mask
+from crm.normalise import email_mask, name_normalise, phone_mask
 from customers.models import (
     Collaborator,
     CollaboratorAccess,
@@ -27,7 +27,12 @@ from customers.models import (
     StageChange,
     Tag,
 )
-from customers.selectors import customer_access, customer_changes_since, editable_customers
+from customers.selectors import (
+    assignable_owners,
+    customer_access,
+    customer_changes_since,
+    editable_customers,
+)
 from customers.standardise import (
     customer_standardise,
     emails_parse,
@@ -173,6 +178,18 @@ def _check_uscc_free(uscc: str, customer_id: int | None) -> None:
         )
 
 
+def _number_taken(number: str) -> ValidationError:
+    return ValidationError(
+        {
+            "number": ValidationError(
+                _("Customer number %(number)s is taken; leave it empty to get a new one."),
+                code="duplicate_number",
+                params={"number": number},
+            )
+        }
+    )
+
+
 def _check_financial_allowed(actor: User, values: Mapping[str, Any]) -> None:
     if any(values.get(f) for f in FINANCIAL_FIELDS) and not actor.has_perm(
         "customers.view_financial_profile"
@@ -183,8 +200,6 @@ def _check_financial_allowed(actor: User, values: Mapping[str, Any]) -> None:
 
 
 def _owner_clean(actor: User, owner: User | None) -> User | None:
-    from customers.selectors import assignable_owners
-
     if owner is None or owner.pk == actor.pk:
         return owner
     if not assignable_owners(actor).filter(pk=owner.pk).exists():
@@ -216,15 +231,7 @@ def customer_create(*, actor: User, data: Mapping[str, Any], request=None) -> Cu
     _check_uscc_free(values.get("uscc", ""), None)
     number = values.pop("number", "") or customer_numbers_next(1)[0]
     if Customer.objects.filter(number=number).exists():
-        raise ValidationError(
-            {
-                "number": ValidationError(
-                    _("Customer number %(number)s is taken; leave it empty to get a new one."),
-                    code="duplicate_number",
-                    params={"number": number},
-                )
-            }
-        )
+        raise _number_taken(number)
     now = timezone.now()
     customer = Customer(
         number=number,
@@ -245,15 +252,7 @@ def customer_create(*, actor: User, data: Mapping[str, Any], request=None) -> Cu
         with transaction.atomic():
             customer.save()
     except IntegrityError:
-        raise ValidationError(
-            {
-                "number": ValidationError(
-                    _("Customer number %(number)s is taken; leave it empty to get a new one."),
-                    code="duplicate_number",
-                    params={"number": number},
-                )
-            }
-        ) from None
+        raise _number_taken(number) from None
     _phones_replace(customer, values.get("phones", []))
     _emails_replace(customer, values.get("emails", []))
     if values.get("tags"):
@@ -286,6 +285,24 @@ def _locked_editable(actor: User, customer_id: int) -> Customer:
     if customer is None:
         raise ValidationError(_("You may not change this customer."), code="forbidden")
     return customer
+
+
+def _locked_editable_many(
+    actor: User, customer_ids: Iterable[int], *, prefetch: tuple[str, ...] = ()
+) -> list[Customer]:
+    """Lock the chosen customers; refuse all of them if any is not the actor's to change."""
+    ids = set(customer_ids)
+    customers = list(
+        editable_customers(actor)
+        .select_for_update(of=("self",))
+        .filter(pk__in=ids)
+        .prefetch_related(*prefetch)
+    )
+    if len(customers) != len(ids):
+        raise ValidationError(
+            _("Some of the chosen customers are not yours to change."), code="forbidden"
+        )
+    return customers
 
 
 def _save_changes(
@@ -441,13 +458,8 @@ def customers_assign_owner(
     """Hand customers to `owner` (None: back to the pool). Returns how many moved."""
     if not actor.has_perm("customers.assign_customer_owner"):
         raise ValidationError(_("You may not assign customers."), code="forbidden")
-    owner = _owner_clean(actor, owner) if owner is not None and owner.pk != actor.pk else owner
-    ids = list(customer_ids)
-    customers = list(editable_customers(actor).select_for_update(of=("self",)).filter(pk__in=ids))
-    if len(customers) != len(set(ids)):
-        raise ValidationError(
-            _("Some of the chosen customers are not yours to change."), code="forbidden"
-        )
+    owner = _owner_clean(actor, owner)
+    customers = _locked_editable_many(actor, customer_ids)
     moved = 0
     for customer in customers:
         if customer.owner_id == (owner.pk if owner else None):
@@ -468,17 +480,7 @@ def customers_tag(
         name = tag_name_clean(tag_name)
     except ValidationError as exc:
         raise ValidationError({"tag": exc}) from None
-    ids = list(customer_ids)
-    customers = list(
-        editable_customers(actor)
-        .select_for_update(of=("self",))
-        .filter(pk__in=ids)
-        .prefetch_related("tags")
-    )
-    if len(customers) != len(set(ids)):
-        raise ValidationError(
-            _("Some of the chosen customers are not yours to change."), code="forbidden"
-        )
+    customers = _locked_editable_many(actor, customer_ids, prefetch=("tags",))
     if remove:
         tag = Tag.objects.filter(name__iexact=name).first()
         if tag is None:
@@ -503,8 +505,6 @@ def customers_tag(
 
 
 def _contact_values(data: Mapping[str, Any]) -> dict[str, Any]:
-    from crm.normalise import name_normalise
-
     errors: dict[str, list] = {}
     values: dict[str, Any] = {
         "name": name_normalise(str(data.get("name") or "")),

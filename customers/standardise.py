@@ -133,16 +133,22 @@ def query_grams(query: str) -> list[str]:
     return sorted({key[i : i + 2] for i in range(len(key) - 1)})
 
 
-def phones_parse(value: Any) -> list[str]:
-    phones, bad = [], []
+def _normalised_list(value: Any, normalise) -> tuple[list[str], list[str]]:
+    """Split a list box and normalise each entry: (clean values, deduplicated; refused)."""
+    clean, bad = [], []
     for raw in split_list(value):
         try:
-            phone = phone_normalise(raw)
+            item = normalise(raw)
         except ValidationError:
             bad.append(raw)
             continue
-        if phone and phone not in phones:
-            phones.append(phone)
+        if item and item not in clean:
+            clean.append(item)
+    return clean, bad
+
+
+def phones_parse(value: Any) -> list[str]:
+    phones, bad = _normalised_list(value, phone_normalise)
     if bad:
         raise ValidationError(
             _("Not a phone number: %(values)s. Enter e.g. 138 0013 8000 or 010-8888 8888."),
@@ -157,15 +163,7 @@ def phones_parse(value: Any) -> list[str]:
 
 
 def emails_parse(value: Any) -> list[str]:
-    emails, bad = [], []
-    for raw in split_list(value):
-        try:
-            email = email_normalise(raw)
-        except ValidationError:
-            bad.append(raw)
-            continue
-        if email and email not in emails:
-            emails.append(email)
+    emails, bad = _normalised_list(value, email_normalise)
     if bad:
         raise ValidationError(
             _("Not an e-mail address: %(values)s."),

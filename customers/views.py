@@ -17,7 +17,6 @@ from django.views.decorators.vary import vary_on_headers
 from django.views.generic import FormView, ListView, TemplateView
 from django_filters.views import FilterView
 
-from crm.normalise import phone_display
 from crm.pagination import PeekPaginator
 from customers import services
 from customers.filters import CustomerFilter
@@ -196,9 +195,7 @@ class CustomerUpdateView(LoginRequiredMixin, FormView):
         return {**super().get_form_kwargs(), "user": self.request.user, "customer": self.customer}
 
     def get_initial(self):
-        phones = self.customer.phones.filter(contact__isnull=True)
-        emails = self.customer.emails.filter(contact__isnull=True)
-        return CustomerForm.initial_for(self.customer, phones, emails)
+        return CustomerForm.initial_for(self.customer)
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(customer=self.customer, **kwargs)
@@ -225,11 +222,7 @@ class CustomerUpdateView(LoginRequiredMixin, FormView):
         form.data = form.data.copy()
         form.data["version"] = current.version  # saving again applies the user's values
         form.add_error(None, conflict)
-        current_values = CustomerForm.initial_for(
-            current,
-            current.phones.filter(contact__isnull=True),
-            current.emails.filter(contact__isnull=True),
-        )
+        current_values = CustomerForm.initial_for(current)
         rows = []
         for name, who in conflict.changed.items():
             field = form.fields.get(name)
@@ -340,14 +333,7 @@ class ContactFormView(LoginRequiredMixin, View):
             services.customer_reveal(
                 actor=request.user, customer=customer, reason="edit", request=request
             )
-            initial = {
-                "name": contact.name,
-                "title": contact.title,
-                "notes": contact.notes,
-                "is_primary": contact.is_primary,
-                "phones": ", ".join(phone_display(p.number) for p in contact.phones.all()),
-                "emails": ", ".join(e.address for e in contact.emails.all()),
-            }
+            initial = ContactForm.initial_for(contact)
         form = ContactForm(initial=initial)
         return self._render(request, customer, contact, form)
 

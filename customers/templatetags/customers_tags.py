@@ -6,7 +6,6 @@ from django import template
 from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext_lazy as _
 
-from crm.normalise import phone_display, phone_mask
 from customers.models import Customer
 
 register = template.Library()
@@ -20,10 +19,9 @@ def list_phone(customer, user) -> str:
     phones = getattr(customer, "own_phones", None) or []
     if not phones:
         return ""
-    number = phones[0].number
     if customer.owner_id is not None and customer.owner_id == user.pk:
-        return phone_display(number)
-    return phone_mask(number)
+        return phones[0].display
+    return phones[0].masked
 
 
 @register.filter

@@ -46,11 +46,7 @@ def edit_form_data(customer, **changes) -> dict:
     from customers.forms import CustomerForm
 
     customer.refresh_from_db()
-    initial = CustomerForm.initial_for(
-        customer,
-        customer.phones.filter(contact__isnull=True),
-        customer.emails.filter(contact__isnull=True),
-    )
+    initial = CustomerForm.initial_for(customer)
     data = {**initial, **changes}
     return {
         name: "" if value is None else value
