@@ -102,3 +102,39 @@ def auditor(make_user):
 @pytest.fixture
 def admin_user(make_user):
     return make_user("admin", None, is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def celery_worker_queue(transactional_db):
+    """A real Celery worker (a child process, solo pool) on a queue of its own;
+    yields the queue name. Tasks sent there run against the test database."""
+    import os
+    import subprocess
+    import sys
+    import uuid
+    from pathlib import Path
+
+    from django.db import connection
+
+    queue = f"kehu-test-{uuid.uuid4().hex[:8]}"
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_QUEUE": queue,
+    }
+    worker = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        [sys.executable, "-m", "celery", "-A", "crm", "worker", "--pool=solo", "-Q", queue,
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
+        cwd=Path(__file__).resolve().parent, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    worker.queue = queue
+    try:
+        yield worker
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()

@@ -52,6 +52,8 @@ def _jsonable(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
+    if isinstance(value, Mapping):
+        return {str(key): _jsonable(item) for key, item in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
         items = [_jsonable(item) for item in value]
         return sorted(items, key=str) if isinstance(value, set | frozenset) else items

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -47,6 +48,8 @@ def _formatter(field: models.Field) -> Callable[[Any], str]:
     """The COPY text cell for a value of this field: escaped, or NULL."""
     if isinstance(field, EncryptedTextField):
         as_text = lambda value: encrypt_text(str(value))  # noqa: E731
+    elif isinstance(field, models.JSONField):
+        as_text = lambda value: json.dumps(value, ensure_ascii=False, default=str)  # noqa: E731
     elif isinstance(field, ArrayField):
         as_text = _array
     else:

@@ -90,6 +90,9 @@ class AuditAction(models.TextChoices):
     LOGIN_FAILED = "login_failed", pgettext_lazy("audit action", "Failed log-in")
     LOGOUT = "logout", pgettext_lazy("audit action", "Log out")
     PERMISSION_CHANGE = "permission_change", pgettext_lazy("audit action", "Permission change")
+    IMPORT = "import", pgettext_lazy("audit action", "Import")
+    MERGE = "merge", pgettext_lazy("audit action", "Merge")
+    UNMERGE = "unmerge", pgettext_lazy("audit action", "Undo merge")
 
 
 class AuditEvent(models.Model):
@@ -194,3 +197,81 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} @ {self.ip_address}"
+
+
+class ImportKind(models.TextChoices):
+    CUSTOMERS = "customers", pgettext_lazy("import kind", "Customers")
+
+
+class ImportStatus(models.TextChoices):
+    UPLOADED = "uploaded", pgettext_lazy("import status", "Waiting for column mapping")
+    QUEUED = "queued", pgettext_lazy("import status", "Queued")
+    RUNNING = "running", pgettext_lazy("import status", "Importing")
+    SUCCEEDED = "succeeded", pgettext_lazy("import status", "Finished")
+    FAILED = "failed", pgettext_lazy("import status", "Failed, nothing imported")
+
+
+class ImportJob(models.Model):
+    """One upload through the import wizard, from mapping to its outcome.
+
+    The upload is kept encrypted only until the job finishes; the rejected rows
+    (also encrypted) stay so they can be downloaded, fixed and imported again.
+    """
+
+    kind = models.CharField(_("kind"), max_length=20, choices=ImportKind.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("uploaded by"),
+        on_delete=models.PROTECT,
+        related_name="import_jobs",
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    language = models.CharField(_("language"), max_length=10, default=settings.LANGUAGE_CODE)
+    file_name = models.CharField(_("file"), max_length=255)
+    file_size = models.PositiveBigIntegerField(_("size"), default=0)
+    content = models.BinaryField(_("encrypted upload"), null=True, editable=False)
+    sheet_name = models.CharField(_("sheet"), max_length=100, blank=True, default="")
+    header_rows = models.JSONField(_("header rows"), default=list, blank=True)
+    columns = models.JSONField(_("columns"), default=list, blank=True)
+    mapping = models.JSONField(_("column mapping"), default=list, blank=True)
+    options = models.JSONField(_("options"), default=dict, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=ImportStatus.choices, default=ImportStatus.UPLOADED
+    )
+    counts = models.JSONField(_("counts"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True, default="")
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["created_by", "-created_at"], name="crm_import_user_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {ImportStatus.SUCCEEDED, ImportStatus.FAILED}
+
+
+class ImportRejectedRow(models.Model):
+    """A row the import refused: its original cells (encrypted) and the reason."""
+
+    job = models.ForeignKey(
+        ImportJob, verbose_name=_("import"), on_delete=models.CASCADE, related_name="rejected"
+    )
+    row_number = models.PositiveIntegerField(_("row"))
+    cells = EncryptedTextField(_("cells"), blank=True, default="")
+    reason = models.TextField(_("reason"))
+
+    class Meta:
+        verbose_name = _("rejected row")
+        verbose_name_plural = _("rejected rows")
+        ordering = ["job", "row_number"]
+        indexes = [models.Index(fields=["job", "row_number"], name="crm_import_rejected_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}:{self.row_number}"

@@ -63,6 +63,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "customers.assign_customer_owner",
             "customers.view_customer_history",
             "customers.view_financial_profile",
+            "customers.export_customers",
         }
     ),
     # Every customer: cleans, reassigns, restores what was deleted.
@@ -78,6 +79,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "customers.assign_customer_owner",
             "customers.view_customer_history",
             "customers.restore_customer",
+            "customers.export_customers",
         }
     ),
     # Reads everything, changes nothing; personal values stay masked.
@@ -93,6 +95,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "customers.view_contact",
             "customers.view_tag",
             "customers.view_collaborator",
+            "customers.export_customers",
         }
     ),
 }

@@ -290,3 +290,54 @@ class BulkAction(forms.Form):
         if data.get("action") in (self.TAG_ADD, self.TAG_REMOVE) and not data.get("tag"):
             self.add_error("tag", _("Enter the tag."))
         return data
+
+
+class ImportUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Register file"),
+        help_text=_("An Excel workbook (.xlsx) or a CSV file (UTF-8 or GBK)."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv,.txt"}),
+    )
+
+
+class ImportMappingForm(forms.Form):
+    """One drop-down per column of the sheet, plus the owner and the update mode."""
+
+    mode = forms.ChoiceField(
+        label=_("When a row matches a customer Kehu already has"),
+        choices=(
+            ("fill", _("Fill only the customer's empty fields")),
+            ("overwrite", _("Replace the customer's fields with the file's values")),
+        ),
+    )
+    owner = forms.ChoiceField(label=_("Owner of the new customers"), choices=())
+
+    def __init__(self, *args, job, user: User, **kwargs):
+        from customers.columns import COLUMNS
+        from customers.import_jobs import OWNER_POOL, OWNER_SELF
+        from customers.selectors import assignable_owners
+
+        initial = {"mode": job.options.get("mode", "fill"), "owner": job.options.get("owner")}
+        initial.update({f"col_{i}": key for i, key in enumerate(job.mapping)})
+        super().__init__(*args, initial=initial, **kwargs)
+        targets = [
+            ("", pgettext_lazy("import column", "— ignore —")),
+            ("notes", _("Keep in the notes")),
+            *((column.key, column.label) for column in COLUMNS),
+        ]
+        self.columns = []
+        for index, header in enumerate(job.columns):
+            name = f"col_{index}"
+            self.fields[name] = forms.ChoiceField(label=header, choices=targets, required=False)
+            self.columns.append(name)
+        owners = [(OWNER_SELF, _("Me"))]
+        if user.has_perm("customers.assign_customer_owner"):
+            owners.append((OWNER_POOL, pgettext_lazy("owner", "Nobody: shared pool")))
+            owners += [(str(u.pk), str(u)) for u in assignable_owners(user) if u.pk != user.pk]
+        self.fields["owner"].choices = owners
+
+    def column_fields(self):
+        return [self[name] for name in self.columns]
+
+    def mapping(self) -> list[str]:
+        return [self.cleaned_data.get(name, "") for name in self.columns]

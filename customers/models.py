@@ -233,6 +233,8 @@ class Customer(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    # Derived by customers.quality after every write; 0–100.
+    quality = models.PositiveSmallIntegerField(_("data quality"), default=0, editable=False)
     version = models.PositiveIntegerField(_("version"), default=1)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, db_index=True)
     created_by = models.ForeignKey(
@@ -271,6 +273,7 @@ class Customer(models.Model):
             ("assign_customer_owner", _("Can assign customers to a sales rep")),
             ("view_customer_history", _("Can see a customer's change history")),
             ("restore_customer", _("Can see and restore deleted customers")),
+            ("export_customers", _("Can export customer lists")),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -320,6 +323,11 @@ class Customer(models.Model):
             models.Index(fields=["province", "city"], name="customers_region_idx"),
             models.Index(fields=["updated_at"], name="customers_updated_idx"),
             models.Index(fields=["verified_at"], name="customers_verified_idx"),
+            models.Index(
+                fields=["quality", "id"],
+                name="customers_quality_idx",
+                condition=models.Q(deleted_at__isnull=True),
+            ),
             models.Index(
                 fields=["-deleted_at"],
                 name="customers_deleted_idx",

@@ -33,6 +33,7 @@ from customers.models import (
     Tag,
     TagColour,
 )
+from customers.quality import quality_refresh
 from customers.services import customer_numbers_next
 from customers.standardise import name_pinyin, search_grams
 
@@ -306,6 +307,7 @@ def _batch(size, rng, pools, regions, tags, owners, team_of, now, pool_share):
     copy_insert(CustomerEmail, emails)
     copy_insert(StageChange, stages)
     copy_insert(Customer.tags.through, links)
+    quality_refresh([customer["id"] for customer in customers])
 
 
 def seed(*, context, stdout) -> None:

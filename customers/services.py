@@ -27,6 +27,7 @@ from customers.models import (
     StageChange,
     Tag,
 )
+from customers.quality import quality_refresh
 from customers.selectors import (
     assignable_owners,
     customer_access,
@@ -260,6 +261,7 @@ def customer_create(*, actor: User, data: Mapping[str, Any], request=None) -> Cu
     StageChange.objects.create(
         customer=customer, to_stage=customer.stage, changed_at=now, actor=actor
     )
+    quality_refresh([customer.pk])
     changes = {name: (None, value) for name, value in snapshot(customer, PROFILE_FIELDS).items()}
     changes.update(
         owner=(None, _who(customer.owner)),
@@ -311,6 +313,7 @@ def _save_changes(
     customer.version += 1
     customer.updated_at = timezone.now()
     customer.save(update_fields=[*fields, "version", "updated_at"])
+    quality_refresh([customer.pk])
     audit_record(
         actor=actor,
         action=AuditAction.UPDATE,
@@ -584,6 +587,7 @@ def contact_save(
             _masked_emails(values["emails"]),
         )
     if changes:
+        quality_refresh([customer.pk])
         audit_record(
             actor=actor,
             action=AuditAction.UPDATE,
@@ -605,6 +609,7 @@ def contact_delete(*, actor: User, customer_id: int, contact_id: int, request=No
     emails = [e.address for e in contact.emails.all()]
     name = contact.name
     contact.delete()
+    quality_refresh([customer.pk])
     audit_record(
         actor=actor,
         action=AuditAction.UPDATE,

@@ -18,7 +18,6 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
-from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
 from pypinyin import lazy_pinyin
 from stdnum.cn import uscc as stdnum_uscc
@@ -71,6 +70,56 @@ SURNAME_PINYIN = {
     "宿": "su",
     "員": "yun",
 }
+
+
+INVALID = object()  # what date_parse and boolean_parse return for unreadable input
+_DATE_PARTS = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?")
+_DATE_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_TRUE = frozenset({"1", "y", "yes", "true", "是", "对", "有", "√", "✓", "✔", "x"})
+_FALSE = frozenset({"0", "n", "no", "false", "否", "不", "无", "×", "✗"})
+# Excel's day numbers for 1900-01-01 and 9999-12-31: a date typed into a General cell.
+_EXCEL_SERIALS = range(1, 2_958_466)
+
+
+def date_parse(value: Any) -> datetime.date | object | None:
+    """A date from a form, a sheet cell or text (2024/3/5, 2024-03-05, 2024年3月5日,
+    2024.3.5, 20240305, or an Excel day number); None when empty, INVALID when not a date."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if int(value) in _EXCEL_SERIALS and int(value) > 366:
+            return datetime.date(1899, 12, 30) + datetime.timedelta(days=int(value))
+        return INVALID
+    text = _text(value)
+    if not text:
+        return None
+    match = _DATE_PARTS.fullmatch(text) or _DATE_COMPACT.fullmatch(text)
+    if match is None:
+        # An ISO date-time ("1990-03-05T00:00:00", "1990-03-05 00:00") keeps its date.
+        with contextlib.suppress(ValueError):
+            return datetime.datetime.fromisoformat(text).date()
+        return INVALID
+    try:
+        return datetime.date(*(int(part) for part in match.groups()))
+    except ValueError:
+        return INVALID
+
+
+def boolean_parse(value: Any) -> bool | object:
+    if isinstance(value, bool):
+        return value
+    if value is None:
+        return False
+    text = _text(value).casefold()
+    if text == "" or text in _FALSE:
+        return False
+    if text in _TRUE:
+        return True
+    return INVALID
 
 
 def _text(value: Any) -> str:
@@ -236,13 +285,43 @@ def number_clean(raw: Any) -> str:
     return value
 
 
+# Words people type in registers for a choice, besides its labels in both languages.
+CHOICE_SYNONYMS: dict[type, dict[str, str]] = {
+    Gender: {
+        "男性": "male", "m": "male", "先生": "male",
+        "女性": "female", "f": "female", "女士": "female", "小姐": "female",
+        "未知": "", "保密": "", "unknown": "",
+    },
+    Source: {
+        "网站": "website", "网络": "website", "官网询盘": "website", "online": "website",
+        "web": "website", "介绍": "referral", "转介绍": "referral", "老客户介绍": "referral",
+        "推荐": "referral", "会展": "exhibition", "展览": "exhibition", "exhibition": "exhibition",
+        "电话": "cold_call", "陌拜": "cold_call", "电销": "cold_call", "广告": "advertising",
+        "微信": "wechat", "公众号": "wechat", "上门": "walk_in", "到店": "walk_in",
+        "自然到店": "walk_in", "渠道": "partner", "代理商": "partner", "其它": "other",
+    },
+    Stage: {
+        "潜在": "lead", "潜在客户": "lead", "线索": "lead", "意向客户": "lead",
+        "活跃": "active", "成交": "active", "成交客户": "active", "已成交": "active",
+        "有风险": "at_risk", "风险": "at_risk", "流失": "churned", "已流失": "churned",
+    },
+    CustomerKind: {
+        "个人客户": "person", "个体": "person", "individual": "person",
+        "企业": "company", "公司": "company", "企业客户": "company", "单位": "company",
+        "organisation": "company", "organization": "company", "business": "company",
+    },
+}  # fmt: skip
+
+
 @functools.cache
 def _labels(choices: type) -> dict[str, str]:
-    """Label → code, in both languages: imports carry labels as people type them."""
+    """Label → code, in both languages and the usual synonyms: imports carry labels
+    as people type them."""
     by_label = {}
     for language in ("en", "zh-hans"):
         with translation.override(language):
             by_label.update({str(label).casefold(): key for key, label in choices.choices})
+    by_label.update(CHOICE_SYNONYMS.get(choices, {}))
     return by_label
 
 
@@ -378,16 +457,14 @@ def customer_standardise(data: Mapping[str, Any]) -> dict[str, Any]:
     if "tags" in data:
         attempt("tags", tags_parse, data["tags"])
     if "birth_date" in data:
-        birth_date = data["birth_date"] or None
-        if isinstance(birth_date, datetime.datetime):
-            birth_date = birth_date.date()
-        if isinstance(birth_date, str):
-            # A well-formed but impossible date (1990-02-30) stays a string: refused below.
-            with contextlib.suppress(ValueError):
-                birth_date = parse_date(birth_date.strip().replace("/", "-")) or birth_date
-        if birth_date is not None and not isinstance(birth_date, datetime.date):
+        birth_date = date_parse(data["birth_date"])
+        if birth_date is INVALID:
             errors.setdefault("birth_date", []).append(
-                ValidationError(_("Enter a valid date."), code="invalid_date")
+                ValidationError(
+                    _("“%(value)s” is not a date; write it as 1990-03-05."),
+                    code="invalid_date",
+                    params={"value": _text(data["birth_date"])[:30]},
+                )
             )
             birth_date = None
         if birth_date is not None and birth_date > timezone.localdate():
@@ -401,7 +478,17 @@ def customer_standardise(data: Mapping[str, Any]) -> dict[str, Any]:
         out["birth_date"] = birth_date
     for field in ("is_key_account", "marketing_consent"):
         if field in data:
-            out[field] = bool(data[field])
+            value = boolean_parse(data[field])
+            if value is INVALID:
+                errors.setdefault(field, []).append(
+                    ValidationError(
+                        _("“%(value)s” is neither yes nor no."),
+                        code="invalid_boolean",
+                        params={"value": _text(data[field])[:30]},
+                    )
+                )
+                value = False
+            out[field] = value
     if out.get("kind") == CustomerKind.PERSON and out.get("uscc"):
         errors.setdefault("uscc", []).append(
             ValidationError(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers import views
+from customers import io_views, views
 
 app_name = "customers"
 
@@ -9,6 +9,15 @@ urlpatterns = [
     path("new/", views.CustomerCreateView.as_view(), name="create"),
     path("bulk/", views.CustomerBulkView.as_view(), name="bulk"),
     path("deleted/", views.DeletedCustomerListView.as_view(), name="deleted"),
+    path("export/", io_views.CustomerExportView.as_view(), name="export"),
+    path("template/", io_views.TemplateDownloadView.as_view(), name="template"),
+    path("import/", io_views.ImportUploadView.as_view(), name="import"),
+    path("import/<int:pk>/", io_views.ImportJobView.as_view(), name="import_job"),
+    path("import/<int:pk>/columns/", io_views.ImportMappingView.as_view(), name="import_mapping"),
+    path("import/<int:pk>/preview/", io_views.ImportPreviewView.as_view(), name="import_preview"),
+    path(
+        "import/<int:pk>/rejected/", io_views.ImportRejectedView.as_view(), name="import_rejected"
+    ),
     path("<int:pk>/", views.CustomerDetailView.as_view(), name="detail"),
     path("<int:pk>/edit/", views.CustomerUpdateView.as_view(), name="update"),
     path("<int:pk>/reveal/", views.CustomerRevealView.as_view(), name="reveal"),

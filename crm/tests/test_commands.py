@@ -2,23 +2,15 @@
 
 import datetime
 import io
-import os
-import subprocess
-import sys
 import time
-import uuid
-from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
 from crm import roles
 from crm.models import LoginFailure, User
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -74,7 +66,7 @@ def test_unlock_login_command_lifts_the_lock(rep):
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_real_worker_runs_the_prune_task_sent_through_redis():
+def test_a_real_worker_runs_the_prune_task_sent_through_redis(celery_worker_queue):
     from crm.tasks import login_failures_prune_task
 
     old = LoginFailure.objects.create(username="old", ip_address="10.0.0.1")
@@ -82,49 +74,11 @@ def test_a_real_worker_runs_the_prune_task_sent_through_redis():
         created_at=timezone.now() - datetime.timedelta(days=40)
     )
     fresh = LoginFailure.objects.create(username="fresh", ip_address="10.0.0.1")
-
-    queue = f"kehu-test-{uuid.uuid4().hex[:8]}"
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-        "CELERY_QUEUE": queue,
-    }
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "crm",
-            "worker",
-            "--pool=solo",
-            "-Q",
-            queue,
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel=INFO",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        login_failures_prune_task.apply_async(queue=queue)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and LoginFailure.objects.filter(pk=old.pk).exists():
-            assert worker.poll() is None, worker.stdout.read()
-            time.sleep(0.3)
-        assert not LoginFailure.objects.filter(pk=old.pk).exists(), (
-            "the worker did not run the task"
-        )
-        assert LoginFailure.objects.filter(pk=fresh.pk).exists()
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+    worker = celery_worker_queue
+    login_failures_prune_task.apply_async(queue=worker.queue)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and LoginFailure.objects.filter(pk=old.pk).exists():
+        assert worker.poll() is None, worker.stdout.read()
+        time.sleep(0.3)
+    assert not LoginFailure.objects.filter(pk=old.pk).exists(), "the worker did not run the task"
+    assert LoginFailure.objects.filter(pk=fresh.pk).exists()

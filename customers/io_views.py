@@ -1,0 +1,212 @@
+"""Import wizard, export and the register template. Thin: the work is in
+customers.import_jobs, customers.imports, customers.exports and customers.template."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views import View
+
+from crm.models import ImportJob, ImportStatus
+from crm.sheets.reader import SheetError, size_check
+from crm.sheets.writer import csv_stream, xlsx_bytes, xlsx_stream
+from customers import import_jobs
+from customers.exports import EXPORT_COLUMNS, customers_export_rows, export_language
+from customers.filters import CustomerFilter
+from customers.forms import ImportMappingForm, ImportUploadForm
+from customers.imports import counts_line, rejected_rows
+from customers.selectors import customer_list
+from customers.template import register_template
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _attachment(name: str) -> str:
+    from urllib.parse import quote
+
+    return f"attachment; filename*=UTF-8''{quote(name)}"
+
+
+def _job(user, pk: int) -> ImportJob:
+    job = import_jobs.import_jobs_visible(user).filter(pk=pk).first()
+    if job is None:
+        raise Http404
+    return job
+
+
+class TemplateDownloadView(LoginRequiredMixin, View):
+    def get(self, request):
+        language = export_language(translation.get_language() or "zh-hans")
+        response = HttpResponse(register_template(language), content_type=XLSX)
+        name = "客户管理簿模板.xlsx" if language != "en" else "customer-register-template.xlsx"
+        response["Content-Disposition"] = _attachment(name)
+        return response
+
+
+class ImportUploadView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    permission_required = "customers.add_customer"
+    template_name = "customers/import_upload.html"
+
+    def _render(self, request, form):
+        jobs = import_jobs.import_jobs_visible(request.user)[:20]
+        return render(request, self.template_name, {"form": form, "jobs": jobs})
+
+    def get(self, request):
+        return self._render(request, ImportUploadForm())
+
+    def post(self, request):
+        form = ImportUploadForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return self._render(request, form)
+        upload = form.cleaned_data["file"]
+        try:
+            size_check(upload.size)
+            job = import_jobs.import_job_create(
+                actor=request.user, name=upload.name, data=upload.read()
+            )
+        except SheetError as exc:
+            form.add_error("file", exc.message)
+            return self._render(request, form)
+        return redirect("customers:import_mapping", pk=job.pk)
+
+
+class ImportMappingView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    permission_required = "customers.add_customer"
+    template_name = "customers/import_mapping.html"
+
+    def _editable(self, request, pk):
+        job = _job(request.user, pk)
+        if job.status != ImportStatus.UPLOADED:
+            return job, redirect("customers:import_job", pk=job.pk)
+        return job, None
+
+    def get(self, request, pk):
+        job, done = self._editable(request, pk)
+        if done:
+            return done
+        form = ImportMappingForm(job=job, user=request.user)
+        return render(request, self.template_name, {"job": job, "form": form})
+
+    def post(self, request, pk):
+        job, done = self._editable(request, pk)
+        if done:
+            return done
+        form = ImportMappingForm(request.POST, job=job, user=request.user)
+        if form.is_valid():
+            errors = import_jobs.import_job_configure(
+                actor=request.user,
+                job=job,
+                mapping=form.mapping(),
+                owner=form.cleaned_data["owner"],
+                mode=form.cleaned_data["mode"],
+            )
+            if not errors:
+                return redirect("customers:import_preview", pk=job.pk)
+            for error in errors:
+                form.add_error(None, error)
+        return render(request, self.template_name, {"job": job, "form": form})
+
+
+class ImportPreviewView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    permission_required = "customers.add_customer"
+    template_name = "customers/import_preview.html"
+
+    def get(self, request, pk):
+        job = _job(request.user, pk)
+        if job.status != ImportStatus.UPLOADED:
+            return redirect("customers:import_job", pk=job.pk)
+        try:
+            result = import_jobs.import_job_preview(job=job)
+        except SheetError as exc:
+            messages.error(request, exc.message)
+            return redirect("customers:import_mapping", pk=job.pk)
+        mapped = [(index, job.columns[index]) for index, key in enumerate(job.mapping) if key]
+        rows = [
+            {
+                "result": row,
+                "cells": [row.cells[i] if i < len(row.cells) else "" for i, _ in mapped],
+            }
+            for row in result.preview
+        ]
+        return render(
+            request,
+            self.template_name,
+            {"job": job, "result": result, "rows": rows, "headers": [h for _, h in mapped]},
+        )
+
+    def post(self, request, pk):
+        job = _job(request.user, pk)
+        job = import_jobs.import_job_start(actor=request.user, job=job)
+        return redirect("customers:import_job", pk=job.pk)
+
+
+class ImportJobView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    permission_required = "customers.add_customer"
+    template_name = "customers/import_job.html"
+
+    def get(self, request, pk):
+        job = _job(request.user, pk)
+        percent, rows = import_jobs.import_job_progress(job)
+        context = {
+            "job": job,
+            "percent": percent,
+            "rows": rows,
+            "summary": counts_line(job.counts) if job.counts else "",
+            "counts": job.counts,
+        }
+        name = self.template_name + ("#status" if request.htmx else "")
+        return render(request, name, context)
+
+
+class ImportRejectedView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    permission_required = "customers.add_customer"
+
+    def get(self, request, pk):
+        job = _job(request.user, pk)
+        rows = rejected_rows(job.columns, import_jobs.import_job_rejected(job))
+        response = HttpResponse(xlsx_bytes(rows), content_type=XLSX)
+        stem = job.file_name.rsplit(".", 1)[0]
+        response["Content-Disposition"] = _attachment(f"{stem}.rejected.xlsx")
+        return response
+
+
+class CustomerExportView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    """The customer list as filtered on the page, streamed as xlsx or CSV."""
+
+    permission_required = "customers.export_customers"
+
+    def get(self, request):
+        params = request.GET.copy()
+        file_format = "csv" if params.pop("format", ["xlsx"])[-1] == "csv" else "xlsx"
+        params.pop("page", None)
+        filterset = CustomerFilter(params, queryset=customer_list(request.user), user=request.user)
+        if not filterset.is_valid():
+            messages.error(request, _("The filter is not valid; nothing was exported."))
+            return redirect("customers:list")
+        language = export_language(translation.get_language() or "zh-hans")
+        rows = customers_export_rows(
+            actor=request.user,
+            queryset=filterset.qs,
+            language=language,
+            filters={k: params.getlist(k) for k in params},
+            file_format=file_format,
+            request=request,
+        )
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        if file_format == "csv":
+            response = StreamingHttpResponse(
+                csv_stream(rows), content_type="text/csv; charset=utf-8"
+            )
+        else:
+            response = StreamingHttpResponse(
+                xlsx_stream(
+                    rows, sheet_name=_("Customers"), widths=[c.width for c in EXPORT_COLUMNS]
+                ),
+                content_type=XLSX,
+            )
+        response["Content-Disposition"] = _attachment(f"customers-{stamp}.{file_format}")
+        return response

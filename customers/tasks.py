@@ -1,0 +1,17 @@
+"""Thin Celery wrappers around customer services."""
+
+from celery import shared_task
+
+
+@shared_task(
+    name="customers.import_job_run",
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(ConnectionError,),
+    retry_backoff=True,
+    max_retries=3,
+)
+def import_job_run_task(job_id: int) -> None:
+    from customers.import_jobs import import_job_run
+
+    import_job_run(job_id)

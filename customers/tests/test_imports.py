@@ -1,0 +1,203 @@
+"""Importing a messy, hand-kept register: every row accounted for, values cleaned."""
+
+from __future__ import annotations
+
+import datetime
+import io
+
+import openpyxl
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import translation
+from openpyxl.styles import numbers
+
+from crm.models import AuditAction, AuditEvent
+from crm.sheets.reader import sheet_open
+from crm.sheets.writer import xlsx_bytes
+from customers.imports import Options, customers_import, layout_detect
+from customers.models import Customer, CustomerPhone
+
+pytestmark = pytest.mark.django_db
+
+
+def messy_register() -> bytes:
+    """A register as sales teams keep them: a title, merged group headings, mixed
+    phone formats, full-width digits, duplicates, blank rows, formulas and dates."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "客户"
+    ws["A1"] = "2024年华东区客户管理簿"
+    ws.merge_cells("A1:H1")
+    ws["A2"] = "客户信息"
+    ws.merge_cells("A2:C2")
+    ws["D2"] = "联系方式"
+    ws.merge_cells("D2:E2")
+    ws.append(["姓名", "性别", "生日", "手机号", "E-mail", "公司", "来源", "微信号"])
+    rows = [
+        # 4: a clean row, a real Excel date
+        ["张伟", "男", datetime.date(1985, 6, 1), "138 0013 8000", "zhang.wei@example.com",
+         "云帆贸易", "展会", "zw1985"],
+        # 5: full-width digits, text date with 年月日, stray spaces
+        ["  李娜 ", "女", "1990年3月5日", "１３９１２３４５６７８", " LiNa@Example.COM ",
+         "", "网站", ""],
+        # 6: blank
+        [None] * 8,
+        # 7: the same person as row 4 (same phone, other format): merged, fills the source
+        ["张伟", None, "1985/6/1", "+86-138-0013-8000", None, None, None, "zw-work"],
+        # 8: a bad phone: rejected with the reason
+        ["王芳", "女", "1988-02-30", "12345", None, None, None, None],
+        # 9: a formula without a saved value: rejected, never evaluated
+        ["赵敏", None, None, "=CONCAT(\"138\",\"00001111\")", None, None, None, None],
+        # 10: a formula whose cached value openpyxl cannot write is the same case;
+        # a plain text date with slashes and a landline
+        ["孙丽", "Female", "2024/3/5", "010-8888 8888", None, None, "Referral", None],
+        # 11, 12: blank rows, then data again
+        [None] * 8,
+        [None] * 8,
+        ["周杰", "男", None, "13700001111", None, None, None, None],
+    ]  # fmt: skip
+    for row in rows:
+        ws.append(row)
+    ws["C4"].number_format = numbers.FORMAT_DATE_YYYYMMDD2
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def run(actor, data: bytes, name="register.xlsx", **kwargs):
+    with translation.override("en"):
+        sheet = sheet_open(data, name=name)
+        layout = layout_detect(sheet)
+        return layout, customers_import(actor=actor, sheet=sheet, layout=layout, **kwargs)
+
+
+def test_header_found_under_title_and_merged_group_headings(steward):
+    layout = layout_detect(sheet_open(messy_register(), name="r.xlsx"))
+    assert layout.header_rows == [2, 3]  # the group headings belong to the header
+    assert layout.mapping == [
+        "name", "gender", "birth_date", "phones", "emails", "company", "source", "notes",
+    ]  # fmt: skip
+    assert layout.columns[7] == "微信号"
+
+
+def test_messy_register_imports_with_every_row_accounted_for(steward):
+    _layout, result = run(steward, messy_register(), options=Options(owner=steward))
+    assert result.counts == {
+        "created": 4, "updated": 0, "merged": 1, "rejected": 2, "skipped": 3,
+    }  # fmt: skip
+    assert result.rows == 10  # rows 4–13 of the sheet
+    reasons = {r.row_number: r.reason for r in result.rejected}
+    assert "12345" in reasons[8]
+    assert "formula" in reasons[9]
+    assert "1988-02-30" in reasons[8]  # every problem of the row, not just the first
+
+    zhang = Customer.objects.get(name="张伟")
+    assert zhang.birth_date == datetime.date(1985, 6, 1)
+    assert zhang.source == "exhibition"
+    assert [p.number for p in zhang.phones.all()] == ["+8613800138000"]
+    assert [e.address for e in zhang.emails.all()] == ["zhang.wei@example.com"]
+    # Unknown columns are kept as notes; the duplicate row's other value too.
+    assert "微信号: zw1985" in zhang.notes
+    assert "zw-work" in zhang.notes
+
+    li = Customer.objects.get(name="李娜")
+    assert li.birth_date == datetime.date(1990, 3, 5)
+    assert [p.number for p in li.phones.all()] == ["+8613912345678"]
+    assert [e.address for e in li.emails.all()] == ["lina@example.com"]
+    assert li.source == "website"
+
+    sun = Customer.objects.get(name="孙丽")
+    assert sun.gender == "female" and sun.source == "referral"
+    assert sun.birth_date == datetime.date(2024, 3, 5)
+    assert [p.number for p in sun.phones.all()] == ["+861088888888"]
+    assert not Customer.objects.filter(name__in=["王芳", "赵敏"]).exists()
+    # Searchable and scored like any customer made on the page.
+    assert zhang.name_pinyin == "zhangwei" and "张" in zhang.search_grams
+    assert zhang.quality > 0
+    assert AuditEvent.objects.filter(action=AuditAction.CREATE).count() == 4
+    assert AuditEvent.objects.filter(action=AuditAction.IMPORT).count() == 1
+
+
+def test_matching_an_existing_customer_updates_it_and_fills_gaps(steward, customer_make, rep):
+    existing = customer_make(rep, name="张伟", phones="13800138000", company="")
+    _layout, result = run(steward, messy_register(), options=Options(owner=steward))
+    assert result.counts["updated"] == 1 and result.counts["created"] == 3
+    existing.refresh_from_db()
+    assert existing.company == "云帆贸易"  # filled: it was empty
+    assert existing.owner == rep  # imports never move customers between owners
+    assert existing.version == 2
+    assert Customer.objects.filter(name="张伟").count() == 1
+
+
+def test_a_rep_cannot_update_a_colleagues_customer_by_import(rep, customer_make, other_rep):
+    customer_make(other_rep, name="张伟", phones="13800138000")
+    _layout, result = run(rep, messy_register())
+    reasons = [r.reason for r in result.rejected]
+    assert any("not yours to change" in reason for reason in reasons)
+    assert Customer.objects.filter(owner=rep).count() == 3
+
+
+def test_dry_run_writes_nothing_and_counts_the_same(steward):
+    before = AuditEvent.objects.count()
+    _layout, dry = run(steward, messy_register(), dry_run=True)
+    assert not Customer.objects.exists()
+    assert AuditEvent.objects.count() == before
+    _layout, real = run(steward, messy_register())
+    assert dry.counts == real.counts
+
+
+def test_rejected_rows_workbook_round_trips(admin_user, tmp_path):
+    path = tmp_path / "register.xlsx"
+    path.write_bytes(messy_register())
+    out = io.StringIO()
+    call_command("import_customers", str(path), "--lang", "en", stdout=out)
+    assert "4 created" in out.getvalue() and "2 rejected" in out.getvalue()
+    rejected = tmp_path / "register.rejected.xlsx"
+    ws = openpyxl.load_workbook(rejected).active
+    rows = list(ws.iter_rows(values_only=True))
+    assert rows[0][-1] == "Reason rejected"
+    assert [row[0] for row in rows[1:]] == ["王芳", "赵敏"]
+    # Fix the rows in the rejected workbook and import it again.
+    wb = openpyxl.load_workbook(rejected)
+    ws = wb.active
+    ws["D2"] = "13512345678"
+    ws["C2"] = "1988-02-28"
+    ws["D3"] = "13600001111"
+    fixed = tmp_path / "fixed.xlsx"
+    wb.save(fixed)
+    out = io.StringIO()
+    call_command("import_customers", str(fixed), "--lang", "en", stdout=out)
+    assert "2 created" in out.getvalue() and "0 rejected" in out.getvalue()
+    assert Customer.objects.get(name="王芳").birth_date == datetime.date(1988, 2, 28)
+    # The reason column came back as a column of its own: kept as a note, not a field.
+    assert Customer.objects.filter(notes__contains="Reason rejected").count() == 2
+
+
+def test_customer_number_column_is_kept_and_the_sequence_moves_past_it(steward, customer_make):
+    data = xlsx_bytes([["客户编号", "姓名", "手机"], ["KH90000001", "钱七", "13511112222"]])
+    _layout, result = run(steward, data)
+    assert result.counts["created"] == 1
+    assert Customer.objects.get(name="钱七").number == "KH90000001"
+    assert customer_make(None, name="新客户").number == "KH90000002"
+
+
+def test_csv_in_gbk_with_excel_serial_dates_and_a_second_header_row(steward):
+    text = (
+        "客户编号,姓名,性别,手机\n"
+        "Customer number,Name,Gender,Phone\n"
+        ",吴刚,男,13811112222\n"
+        "\n"
+        ",郑爽,女,13822223333\n"
+    )
+    _layout, result = run(steward, text.encode("gbk"), name="register.csv")
+    assert result.counts == {
+        "created": 2, "updated": 0, "merged": 0, "rejected": 0, "skipped": 1,
+    }  # fmt: skip
+    assert CustomerPhone.objects.count() == 2
+
+
+def test_command_refuses_an_unreadable_file_with_a_clear_message(admin_user, tmp_path):
+    path = tmp_path / "scan.xlsx"
+    path.write_bytes(b"%PDF-1.7 not a sheet")
+    with pytest.raises(CommandError, match="PDF"):
+        call_command("import_customers", str(path), "--lang", "en", stdout=io.StringIO())

@@ -1,0 +1,237 @@
+"""The import wizard, the template download and the export, as users meet them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+
+import openpyxl
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from conftest import PASSWORD
+from crm.models import AuditAction, AuditEvent, ImportJob, ImportStatus
+from crm.sheets.writer import xlsx_bytes
+from customers.import_jobs import import_job_run
+from customers.models import Customer
+from customers.tests.test_imports import messy_register
+
+
+def _login(client, user, language="en"):
+    user.language = language
+    user.save(update_fields=["language"])
+    assert client.login(username=user.username, password=PASSWORD)
+    return client
+
+
+def _upload(client, data: bytes, name="register.xlsx"):
+    return client.post(
+        reverse("customers:import"), {"file": SimpleUploadedFile(name, data)}, follow=False
+    )
+
+
+@pytest.mark.django_db
+def test_template_has_both_header_rows_lists_and_instructions(client, rep):
+    _login(client, rep, language="zh-hans")
+    response = client.get(reverse("customers:template"))
+    assert response.status_code == 200
+    wb = openpyxl.load_workbook(io.BytesIO(response.content))
+    sheet = wb.worksheets[0]
+    assert sheet["A1"].value == "客户编号" and sheet["A2"].value == "Customer number"
+    assert sheet["B1"].value == "姓名*" and sheet["E2"].value == "Phone"
+    validations = {str(v.sqref).split(":")[0] for v in sheet.data_validations.dataValidation}
+    assert {"C3", "Q3", "T3"} <= validations  # gender, source, stage
+    assert len(wb.sheetnames) == 3
+    # The template imports as it is: its example row becomes one customer.
+    from crm.sheets.reader import sheet_open
+    from customers.imports import customers_import, layout_detect
+
+    upload = sheet_open(response.content, name="t.xlsx")
+    layout = layout_detect(upload)
+    assert layout.header_rows == [1, 2]
+    result = customers_import(actor=rep, sheet=upload, layout=layout, dry_run=True)
+    assert result.counts["created"] == 1 and result.counts["rejected"] == 0
+
+
+@pytest.mark.django_db
+def test_wizard_upload_mapping_preview_then_commit(client, steward):
+    _login(client, steward)
+    response = _upload(client, messy_register())
+    job = ImportJob.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("customers:import_mapping", args=[job.pk])
+    page = client.get(response["Location"])
+    assert "微信号" in page.content.decode()
+    # Map the WeChat column to nothing, and the company column to the title.
+    mapping = {f"col_{i}": key for i, key in enumerate(job.mapping)}
+    mapping["col_7"] = ""
+    response = client.post(
+        reverse("customers:import_mapping", args=[job.pk]),
+        {**mapping, "owner": "self", "mode": "fill"},
+    )
+    assert response.status_code == 302
+    preview = client.get(reverse("customers:import_preview", args=[job.pk]))
+    text = preview.content.decode()
+    assert "12345" in text and preview.context["result"].counts["rejected"] == 2
+    assert not Customer.objects.exists()  # the preview writes nothing
+    response = client.post(reverse("customers:import_preview", args=[job.pk]))
+    job.refresh_from_db()
+    assert job.status == ImportStatus.QUEUED
+    import_job_run(job.pk)  # what the worker does (a real worker: test below)
+    job.refresh_from_db()
+    assert job.status == ImportStatus.SUCCEEDED and job.content is None
+    assert job.counts == {"created": 4, "updated": 0, "merged": 1, "rejected": 2, "skipped": 3}
+    assert not Customer.objects.filter(notes__contains="微信号").exists()
+    page = client.get(reverse("customers:import_job", args=[job.pk]))
+    assert "rejected-download" in page.content.decode()
+    rejected = client.get(reverse("customers:import_rejected", args=[job.pk]))
+    rows = list(openpyxl.load_workbook(io.BytesIO(rejected.content)).active.values)
+    assert [row[0] for row in rows[1:]] == ["王芳", "赵敏"]
+    assert rows[1][-1]  # the reason
+
+
+@pytest.mark.django_db
+def test_mapping_without_a_name_column_is_refused_next_to_the_form(client, steward):
+    _login(client, steward)
+    _upload(client, messy_register())
+    job = ImportJob.objects.get()
+    mapping = {f"col_{i}": key for i, key in enumerate(job.mapping)}
+    mapping["col_0"] = ""
+    response = client.post(
+        reverse("customers:import_mapping", args=[job.pk]),
+        {**mapping, "owner": "self", "mode": "fill"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 200
+    assert "Choose the column that holds the customer" in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("data", "name", "message"),
+    [
+        (b"%PDF-1.4", "scan.xlsx", "PDF"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512, "old.xls", ".xls"),
+        (xlsx_bytes([["随便写写"], ["x"]]), "notes.xlsx", "No column heading"),
+        (xlsx_bytes([]), "empty.xlsx", "empty"),
+    ],
+    ids=["pdf", "xls", "no-headers", "empty-sheet"],
+)
+def test_bad_uploads_get_a_message_next_to_the_field(client, steward, data, name, message):
+    _login(client, steward)
+    response = client.post(
+        reverse("customers:import"),
+        {"file": SimpleUploadedFile(name, data)},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert response.status_code == 200
+    assert message in response.context["form"].errors["file"][0]
+    assert not ImportJob.objects.exists()
+
+
+@pytest.mark.django_db
+def test_other_users_import_jobs_are_not_found(client, steward, rep):
+    _login(client, steward)
+    _upload(client, messy_register())
+    job = ImportJob.objects.get()
+    client.logout()
+    _login(client, rep)
+    assert client.get(reverse("customers:import_job", args=[job.pk])).status_code == 404
+    assert client.get(reverse("customers:import_rejected", args=[job.pk])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_auditor_may_not_import(client, auditor):
+    _login(client, auditor)
+    assert client.get(reverse("customers:import")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_export_masks_per_role_neutralises_formulas_and_is_audited(
+    client, manager, customer_make, rep, other_rep
+):
+    mine = customer_make(manager, name='=HYPERLINK("x")', phones="13800138000")
+    customer_make(rep, name="团队客户", phones="13900001111", emails="team@example.com")
+    _login(client, manager)
+    response = client.get(reverse("customers:export"), {"q": ""}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    wb = openpyxl.load_workbook(io.BytesIO(b"".join(response.streaming_content)))
+    rows = list(wb.active.values)
+    header = rows[0]
+    assert header[:6] == ("Customer number", "Name", "Gender", "Birth date", "Phone", "E-mail")
+    by_name = {row[1]: dict(zip(header, row, strict=True)) for row in rows[1:]}
+    assert by_name[mine.name]["Phone"] == "+8613800138000"  # own customer: full
+    assert by_name["团队客户"]["Phone"] != "+8613900001111"  # the team's: masked
+    assert "****" in by_name["团队客户"]["Phone"]
+    assert wb.active["B2"].quotePrefix or wb.active["B3"].quotePrefix
+    event = AuditEvent.objects.get(action=AuditAction.EXPORT)
+    assert event.extra["rows"] == 2 and event.extra["format"] == "xlsx"
+
+    csv_response = client.get(reverse("customers:export"), {"format": "csv", "q": "团队"})
+    text = b"".join(csv_response.streaming_content).decode("utf-8-sig")
+    lines = list(csv.reader(io.StringIO(text)))
+    assert len(lines) == 2 and lines[1][1] == "团队客户"
+    assert AuditEvent.objects.filter(action=AuditAction.EXPORT).order_by("-id").first().extra[
+        "filters"
+    ] == {"q": ["团队"]}
+
+
+@pytest.mark.django_db
+def test_reps_may_not_export_by_default(client, rep):
+    _login(client, rep)
+    assert client.get(reverse("customers:export")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_export_command_writes_full_values_with_the_english_header(
+    admin_user, customer_make, rep, tmp_path
+):
+    from django.core.management import call_command
+
+    customer_make(rep, name="张三", phones="+86 138 0013 8000; 010-8888 8888", tags="VIP")
+    path = tmp_path / "all.xlsx"
+    out = io.StringIO()
+    call_command("export_customers", str(path), "--lang", "en", stdout=out)
+    assert "1 customers" in out.getvalue()
+    rows = list(openpyxl.load_workbook(path).active.values)
+    assert rows[0][:19] == (
+        "Customer number", "Name", "Gender", "Birth date", "Phone", "E-mail", "Company",
+        "Title", "Province", "City", "District", "Address", "Source", "Owner", "Tags",
+        "Lifecycle stage", "Created", "Verified", "Data quality",
+    )  # fmt: skip
+    assert rows[1][4] == "+8613800138000; +861088888888"
+    assert rows[1][14] == "VIP"
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_real_worker_runs_the_import_job(client, steward, celery_worker_queue, monkeypatch):
+    from customers.tasks import import_job_run_task
+
+    worker = celery_worker_queue
+    _login(client, steward)
+    _upload(client, messy_register())
+    job = ImportJob.objects.get()
+    client.post(reverse("customers:import_mapping", args=[job.pk]), {
+        **{f"col_{i}": key for i, key in enumerate(job.mapping)}, "owner": "self", "mode": "fill"
+    })  # fmt: skip
+    # The page enqueues on commit; here the task goes to the test worker's queue.
+    monkeypatch.setattr(
+        import_job_run_task,
+        "delay",
+        lambda pk: import_job_run_task.apply_async((pk,), queue=worker.queue),
+    )
+    client.post(reverse("customers:import_preview", args=[job.pk]))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        job.refresh_from_db()
+        if job.is_finished:
+            break
+        assert worker.poll() is None, worker.stdout.read()
+        page = client.get(reverse("customers:import_job", args=[job.pk]), HTTP_HX_REQUEST="true")
+        assert page.status_code == 200
+        assert "import-status" in page.content.decode()
+        time.sleep(0.3)
+    assert job.status == ImportStatus.SUCCEEDED, job.error
+    assert Customer.objects.count() == 4
