@@ -53,8 +53,13 @@ def _formatter(field: models.Field) -> Callable[[Any], str]:
     elif isinstance(field, ArrayField):
         as_text = _array
     else:
-        as_text = _scalar
-    return lambda value: NULL if value is None else as_text(value).translate(_COPY_ESCAPES)
+
+        def as_text(value: Any) -> str:
+            # Most cells are text already: skip the conversion for them.
+            return value if value.__class__ is str else _scalar(value)
+
+    escapes = _COPY_ESCAPES
+    return lambda value: NULL if value is None else as_text(value).translate(escapes)
 
 
 def _column_default(field: models.Field, now: datetime.datetime) -> Any:
@@ -95,21 +100,20 @@ def copy_insert(
     now = timezone.now()
     fields = list(model._meta.concrete_fields)
     columns = []
+    missing_value = object()
     for field in fields:
-        columns.append(
-            (
-                field.attname,
-                _formatter(field),
-                None if field.primary_key else _column_default(field, now),
-            )
-        )
+        format_cell = _formatter(field)
+        default = None if field.primary_key else _column_default(field, now)
+        # A column the row leaves out takes its default, formatted once for all rows.
+        columns.append((field.attname, format_cell, format_cell(default)))
     buffer = io.StringIO()
     write = buffer.write
     for row in rows:
+        get = row.get
         cells = []
-        for attname, format_cell, default in columns:
-            value = row.get(attname, default)
-            cells.append(format_cell(value))
+        for attname, format_cell, default_text in columns:
+            value = get(attname, missing_value)
+            cells.append(default_text if value is missing_value else format_cell(value))
         write("\t".join(cells))
         write("\n")
     buffer.seek(0)

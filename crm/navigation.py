@@ -65,6 +65,12 @@ NAVIGATION: tuple[NavSection, ...] = (
         (
             NavItem(pgettext_lazy("nav", "Dashboards"), "dashboard", "speedometer2"),
             NavItem(pgettext_lazy("nav", "Data quality"), "customers:quality", "clipboard-check"),
+            NavItem(
+                pgettext_lazy("nav", "Duplicates"),
+                "customers:duplicates",
+                "intersect",
+                permission="customers.merge_customers",
+            ),
         ),
     ),
     NavSection(

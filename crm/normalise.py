@@ -5,6 +5,7 @@ and a translated message fit to show next to the field."""
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -37,6 +38,18 @@ def _invalid_phone(raw: str) -> ValidationError:
     )
 
 
+_CN_MOBILE = re.compile(r"(?:\+86)?(1\d{10})")
+
+
+@functools.lru_cache(maxsize=4096)
+def _cn_mobile_block_valid(block: str) -> bool:
+    """Whether the mobiles starting with these seven digits are valid (any last four)."""
+    number = phonenumbers.parse(block + "0000", "CN")
+    return phonenumbers.is_valid_number(number) and (
+        phonenumbers.number_type(number) in _VALID_TYPES
+    )
+
+
 def phone_normalise(raw: str, *, region: str = DEFAULT_REGION) -> str:
     """Any usual spelling of a phone number → E.164 ("+8613800138000")."""
     text = unicodedata.normalize("NFKC", raw or "").strip()
@@ -49,6 +62,14 @@ def phone_normalise(raw: str, *, region: str = DEFAULT_REGION) -> str:
         compact = "+" + compact  # "86" typed without the plus
     if not re.fullmatch(r"\+?\d{5,17}", compact):
         raise _invalid_phone(raw)
+    mobile = _CN_MOBILE.fullmatch(compact) if region == "CN" else None
+    if mobile is not None:
+        # Imports parse a hundred thousand mobiles; whether one is valid depends
+        # only on its first seven digits (the 号段), so ask phonenumbers once per 号段.
+        national = mobile.group(1)
+        if not _cn_mobile_block_valid(national[:7]):
+            raise _invalid_phone(raw)
+        return "+86" + national
     try:
         number = phonenumbers.parse(compact, region)
     except phonenumbers.NumberParseException:
@@ -75,14 +96,19 @@ def phone_mask(e164: str) -> str:
     """ "+8613800138000" → "138****8000": enough to recognise, not to call."""
     if not e164:
         return ""
-    try:
-        national = str(phonenumbers.parse(e164, None).national_number)
-    except phonenumbers.NumberParseException:
-        national = re.sub(r"\D", "", e164)
+    # A Chinese mobile needs no parsing.
+    national = e164[3:] if e164.startswith("+861") and len(e164) == 14 else _national(e164)
     if len(national) <= 4:
         return "*" * len(national)
     keep = 3 if len(national) >= 10 else 2
     return national[:keep] + "****" + national[-4:]
+
+
+def _national(e164: str) -> str:
+    try:
+        return str(phonenumbers.parse(e164, None).national_number)
+    except phonenumbers.NumberParseException:
+        return re.sub(r"\D", "", e164)
 
 
 def email_normalise(raw: str) -> str:

@@ -80,6 +80,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "customers.view_customer_history",
             "customers.restore_customer",
             "customers.export_customers",
+            "customers.merge_customers",
         }
     ),
     # Reads everything, changes nothing; personal values stay masked.

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -46,6 +47,15 @@ class CustomerFilter(django_filters.FilterSet):
     verified = django_filters.DateFromToRangeFilter(
         label=_("Last verified"), field_name="verified_at", widget=DateRangeWidget
     )
+    quality = django_filters.ChoiceFilter(
+        label=_("Data quality"),
+        method="filter_quality",
+        choices=(
+            ("good", _("Good (80 and above)")),
+            ("fair", _("Fair (50–79)")),
+            ("poor", _("Poor (below 50)")),
+        ),
+    )
     sort = django_filters.OrderingFilter(
         label=_("Sort by"),
         fields=(
@@ -55,6 +65,7 @@ class CustomerFilter(django_filters.FilterSet):
             ("updated_at", "updated"),
             ("verified_at", "verified"),
             ("id", "added"),
+            ("quality", "quality"),
         ),
         field_labels={
             "name_pinyin": _("Name"),
@@ -63,6 +74,7 @@ class CustomerFilter(django_filters.FilterSet):
             "updated_at": _("Last change"),
             "verified_at": _("Last verified"),
             "id": _("Added to Kehu"),
+            "quality": _("Data quality"),
         },
         empty_label=pgettext_lazy("sort", "Default order"),
         null_label=None,
@@ -102,6 +114,12 @@ class CustomerFilter(django_filters.FilterSet):
         if "id" not in ordering and "-id" not in ordering:
             ordering.append("-id" if ordering[0].startswith("-") else "id")
         return queryset.order_by(*ordering)
+
+    def filter_quality(self, queryset, name, value):
+        from customers.quality import FAIR, GOOD
+
+        bands = {"good": Q(quality__gte=GOOD), "fair": Q(quality__gte=FAIR, quality__lt=GOOD)}
+        return queryset.filter(bands.get(value, Q(quality__lt=FAIR)))
 
     def filter_q(self, queryset, name, value):
         return customers_matching(queryset, value)

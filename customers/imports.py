@@ -22,10 +22,12 @@ are exactly what the import would do.
 from __future__ import annotations
 
 import datetime
+import functools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -56,7 +58,7 @@ from customers.models import (
     Source,
     StageChange,
 )
-from customers.quality import quality_refresh
+from customers.quality import quality_refresh, quality_score
 from customers.selectors import assignable_owners, editable_customers
 from customers.services import (
     FINANCIAL_FIELDS,
@@ -79,6 +81,12 @@ LIST_FIELDS += ("preferred_colours",)
 # What an update may change: everything on the register but the number and owner.
 UPDATABLE = tuple(name for name in PROFILE_FIELDS if name != "kind")
 SENSITIVE = {"street", *FINANCIAL_FIELDS}
+# What the quality rules read of a new customer the row leaves empty.
+_QUALITY_DEFAULTS = {
+    "name": "", "kind": CustomerKind.PERSON, "province": "", "city": "", "district": "",
+    "street": "", "uscc": "", "gender": "", "industry": "", "birth_date": None,
+    "source": "", "company": "", "title": "", "postcode": "",
+}  # fmt: skip
 
 
 class Outcome:
@@ -174,6 +182,11 @@ def _cell_text(value: object) -> str:
     if isinstance(value, CellError):
         return value.code
     return str(value)
+
+
+def cells_text(cells: dict[int, object], width: int) -> list[str]:
+    """A row's cells as the text a person would see, first column first."""
+    return [_cell_text(cells.get(col)) for col in range(1, width + 1)]
 
 
 def _header_score(cells: dict[int, object]) -> int:
@@ -275,7 +288,7 @@ def mapping_errors(layout: Layout) -> list[str]:
 @dataclass
 class _Clean:
     row_number: int
-    cells: list[str]
+    cells: dict[int, object]
     values: dict[str, Any] | None
     problems: list[str]
     keys: list[tuple[str, str]]
@@ -317,13 +330,17 @@ def _keys_of(values: dict[str, Any]) -> list[tuple[str, str]]:
         keys.append(("uscc", values["uscc"]))
     keys.extend(("phone", blind_index(phone)) for phone in values.get("phones", []))
     keys.extend(("email", blind_index(email)) for email in values.get("emails", []))
-    if values.get("company") and values.get("name"):
+    if values.get("kind") == CustomerKind.COMPANY:
+        keys.append(("name", name_key(values["name"], "")))
+    elif values.get("company") and not (values.get("phones") or values.get("emails")):
+        # A person known only by name and employer; with a phone or e-mail those
+        # decide (two 张伟 at one large company are two people).
         keys.append(("name", name_key(values["name"], values["company"])))
     return keys
 
 
 def _clean_row(row_number: int, cells: dict[int, object], layout: Layout) -> _Clean:
-    texts = [_cell_text(cells.get(col)) for col in range(1, len(layout.columns) + 1)]
+    texts = cells  # turned into text only for the rows shown or rejected (cells_text)
     problems: list[str] = []
     raw: dict[str, Any] = {}
     notes: list[str] = []
@@ -445,12 +462,17 @@ def _existing_matches(keys: set[tuple[str, str]]) -> dict[tuple[str, str], set[i
             found[("email", index)].add(pk)
     names = by_kind["name"]
     if names:
+        # Companies by their name; people by name and company (see _keys_of).
+        key_sql = (
+            "lower(regexp_replace(name || '|' || CASE WHEN kind = 'company' THEN '' "
+            "ELSE company END, '\\s', '', 'g'))"
+        )
         with connection.cursor() as cursor:
             for part in chunks(names):
                 cursor.execute(
-                    "SELECT id, lower(regexp_replace(name || '|' || company, '\\s', '', 'g')) "
-                    "FROM customers_customer WHERE deleted_at IS NULL AND company <> '' AND "
-                    "lower(regexp_replace(name || '|' || company, '\\s', '', 'g')) = ANY(%s)",
+                    f"SELECT id, {key_sql} FROM customers_customer "  # noqa: S608 - constant
+                    f"WHERE deleted_at IS NULL AND (kind = 'company' OR company <> '') "
+                    f"AND {key_sql} = ANY(%s)",
                     [part],
                 )
                 for pk, key in cursor.fetchall():
@@ -696,8 +718,11 @@ def customers_import(
     results, entities = _decide(cleaned, actor, options)
     counts = dict.fromkeys(Outcome.ALL, 0)
     counts[Outcome.SKIPPED] = skipped
-    for result in results:
+    width = len(layout.columns)
+    for index, result in enumerate(results):
         counts[result.outcome] += 1
+        keep = result.outcome == Outcome.REJECTED or index < preview
+        result.cells = cells_text(result.cells, width) if keep else []
     rejected = [r for r in results if r.outcome == Outcome.REJECTED]
     if not dry_run and not preview:
         with transaction.atomic():
@@ -740,33 +765,27 @@ def _audit_rows(actor: User, action: str, items: list[tuple[int, str, dict]], ex
 
 
 def _children_rows(customer_id: int, values: dict[str, Any], skip: set[str] = frozenset()):
-    phones = [
-        {
-            "customer_id": customer_id,
-            "contact_id": None,
-            "number": phone,
-            "number_index": blind_index(phone),
-            "label": "mobile",
-            "position": position,
-        }
-        for position, phone in enumerate(values.get("phones", []))
-        if blind_index(phone) not in skip
-    ]
-    emails = [
-        {
-            "customer_id": customer_id,
-            "contact_id": None,
-            "address": email,
-            "address_index": blind_index(email),
-            "position": position,
-        }
-        for position, email in enumerate(values.get("emails", []))
-        if blind_index(email) not in skip
-    ]
+    """Phone and e-mail rows with their blind indexes, leaving out those in `skip`."""
+    phones, emails = [], []
+    for position, phone in enumerate(values.get("phones", [])):
+        index = blind_index(phone)
+        if index not in skip:
+            phones.append(
+                {"customer_id": customer_id, "contact_id": None, "number": phone,
+                 "number_index": index, "label": "mobile", "position": position}
+            )  # fmt: skip
+    for position, email in enumerate(values.get("emails", [])):
+        index = blind_index(email)
+        if index not in skip:
+            emails.append(
+                {"customer_id": customer_id, "contact_id": None, "address": email,
+                 "address_index": index, "position": position}
+            )  # fmt: skip
     return phones, emails
 
 
 def _write(actor, entities, options, counts, source, progress) -> None:
+    """Everything decided, in batches (memory stays flat), inside the caller's transaction."""
     now = timezone.now()
     tag_names = {name for e in entities for name in e.values.get("tags", [])}
     tags = {tag.name.casefold(): tag.pk for tag in tags_get_or_create(sorted(tag_names))}
@@ -774,69 +793,35 @@ def _write(actor, entities, options, counts, source, progress) -> None:
     updates = [e for e in entities if e.existing_id is not None]
     fresh_numbers = iter(customer_numbers_next(sum(1 for e in new if not e.number)))
     extra = {"import": source}
-    customers, phones, emails, links, stages, audits = [], [], [], [], [], []
-    for entity in new:
-        values = entity.values
-        if entity.notes:
-            values["notes"] = "\n".join(filter(None, [values.get("notes", ""), *entity.notes]))
-        entity.number = entity.number or next(fresh_numbers)
-        kind = values.get("kind") or CustomerKind.PERSON
-        pinyin, initials = name_pinyin(values["name"], kind=kind)
-        row = {name: values[name] for name in PROFILE_FIELDS if name in values}
-        row.update(
-            number=entity.number,
-            kind=kind,
-            name_pinyin=pinyin,
-            name_initials=initials,
-            search_grams=search_grams(values["name"], values.get("company", "")),
-            source=values.get("source") or Source.IMPORT,
-            owner_id=entity.owner.pk if entity.owner else None,
-            team_id=entity.owner.team_id if entity.owner else None,
-            created_by_id=actor.pk,
-            created_at=now,
-            updated_at=now,
-            stage_changed_at=now,
-        )
-        if values.get("marketing_consent"):
-            row.update(
-                consent_at=now, consent_source=values.get("consent_source") or ConsentSource.IMPORT
-            )
-        customers.append(row)
-    copy_insert(Customer, customers)
-    if progress:
-        progress(0.8, len(customers))
-    for entity, row in zip(new, customers, strict=True):
-        pk = row["id"]
-        own_phones, own_emails = _children_rows(pk, entity.values)
-        phones += own_phones
-        emails += own_emails
-        links += [
-            {"customer_id": pk, "tag_id": tags[t.casefold()]} for t in entity.values.get("tags", [])
-        ]
-        stages.append(
-            {
-                "customer_id": pk,
-                "from_stage": "",
-                "to_stage": row.get("stage") or "lead",
-                "changed_at": now,
-                "actor_id": actor.pk,
-            }
-        )
-        changes = {
-            name: [None, value.isoformat() if isinstance(value, datetime.date) else value]
-            for name, value in row.items()
-            if name in PROFILE_FIELDS and not _is_empty(value)
-        }
-        for name in SENSITIVE & changes.keys():
-            changes[name] = [None, "***"]
-        changes["owner"] = [None, _who(entity.owner)]
-        if entity.values.get("phones"):
-            changes["phones"] = [None, _masked_phones(entity.values["phones"])]
-        if entity.values.get("emails"):
-            changes["emails"] = [None, _masked_emails(entity.values["emails"])]
-        if entity.values.get("tags"):
-            changes["tags"] = [None, entity.values["tags"]]
-        audits.append((pk, f"{row['name']} ({row['number']})", changes))
+    highest = 0
+    for start in range(0, len(new), BATCH):
+        batch = new[start : start + BATCH]
+        customers = [_new_row(entity, actor, now, fresh_numbers) for entity in batch]
+        copy_insert(Customer, customers)
+        phones, emails, links, stages, audits = [], [], [], [], []
+        for entity, row in zip(batch, customers, strict=True):
+            pk = row["id"]
+            own_phones, own_emails = _children_rows(pk, entity.values)
+            phones += own_phones
+            emails += own_emails
+            links += [
+                {"customer_id": pk, "tag_id": tags[t.casefold()]}
+                for t in entity.values.get("tags", [])
+            ]
+            stages.append(
+                {"customer_id": pk, "from_stage": "", "to_stage": row.get("stage") or "lead",
+                 "changed_at": now, "actor_id": actor.pk}
+            )  # fmt: skip
+            audits.append((pk, f"{row['name']} ({row['number']})", _created_changes(entity, row)))
+        copy_insert(CustomerPhone, phones)
+        copy_insert(CustomerEmail, emails)
+        copy_insert(Customer.tags.through, links)
+        copy_insert(StageChange, stages)
+        _audit_rows(actor, AuditAction.CREATE, audits, {**extra, "version": 1})
+        highest = max(highest, _highest_number(customers))
+        if progress:
+            progress(0.6 + 0.35 * (start + len(batch)) / max(len(new), 1), start + len(batch))
+    phones, emails, links, stages = [], [], [], []
     updated_audits = _apply_updates(
         actor, updates, options, tags, now, phones, emails, links, stages
     )
@@ -844,13 +829,71 @@ def _write(actor, entities, options, counts, source, progress) -> None:
     copy_insert(CustomerEmail, emails)
     copy_insert(Customer.tags.through, links)
     copy_insert(StageChange, stages)
-    _audit_rows(actor, AuditAction.CREATE, audits, {**extra, "version": 1})
     _audit_rows(actor, AuditAction.UPDATE, updated_audits, extra)
-    _numbers_follow(customers)
-    quality_refresh([row["id"] for row in customers] + [e.existing_id for e in updates])
+    quality_refresh([e.existing_id for e in updates])
+    _numbers_follow(highest)
     audit_record(actor=actor, action=AuditAction.IMPORT, extra={"file": source, **counts})
     if progress:
         progress(1.0, sum(counts.values()))
+
+
+@functools.lru_cache(maxsize=100_000)
+def _derived(name: str, kind: str, company: str) -> tuple[str, str, list[str]]:
+    """Pinyin and search grams; registers repeat names and companies, so cached."""
+    pinyin, initials = name_pinyin(name, kind=kind)
+    return pinyin, initials, search_grams(name, company)
+
+
+def _new_row(entity: _Entity, actor: User, now, fresh_numbers) -> dict[str, Any]:
+    values = entity.values
+    if entity.notes:
+        values["notes"] = "\n".join(filter(None, [values.get("notes", ""), *entity.notes]))
+    entity.number = entity.number or next(fresh_numbers)
+    kind = values.get("kind") or CustomerKind.PERSON
+    pinyin, initials, grams = _derived(values["name"], kind, values.get("company", ""))
+    row = {name: values[name] for name in PROFILE_FIELDS if name in values}
+    row.update(
+        number=entity.number,
+        kind=kind,
+        name_pinyin=pinyin,
+        name_initials=initials,
+        search_grams=list(grams),
+        source=values.get("source") or Source.IMPORT,
+        owner_id=entity.owner.pk if entity.owner else None,
+        team_id=entity.owner.team_id if entity.owner else None,
+        created_by_id=actor.pk,
+        created_at=now,
+        updated_at=now,
+        stage_changed_at=now,
+    )
+    if values.get("marketing_consent"):
+        row.update(
+            consent_at=now, consent_source=values.get("consent_source") or ConsentSource.IMPORT
+        )
+    row["quality"] = quality_score(
+        SimpleNamespace(**{**_QUALITY_DEFAULTS, **row}),
+        len(values.get("phones", [])),
+        len(values.get("emails", [])),
+    )
+    return row
+
+
+def _created_changes(entity: _Entity, row: dict[str, Any]) -> dict[str, list]:
+    changes = {
+        name: [None, value.isoformat() if isinstance(value, datetime.date) else value]
+        for name, value in row.items()
+        if name in PROFILE_FIELDS and not _is_empty(value)
+    }
+    for name in SENSITIVE & changes.keys():
+        changes[name] = [None, "***"]
+    changes["owner"] = [None, _who(entity.owner)]
+    if entity.values.get("phones"):
+        changes["phones"] = [None, _masked_phones(entity.values["phones"])]
+    if entity.values.get("emails"):
+        changes["emails"] = [None, _masked_emails(entity.values["emails"])]
+    if entity.values.get("tags"):
+        changes["tags"] = [None, entity.values["tags"]]
+    return changes
 
 
 def _apply_updates(actor, updates, options, tags, now, phones, emails, links, stages):
@@ -948,13 +991,17 @@ def _apply_updates(actor, updates, options, tags, now, phones, emails, links, st
     return audits
 
 
-def _numbers_follow(customers: list[dict]) -> None:
-    """Numbers kept from the file (KH00012345) push the sequence past them."""
+def _highest_number(customers: list[dict]) -> int:
     highest = 0
     for row in customers:
         number = row["number"]
         if number.startswith(NUMBER_PREFIX) and number[len(NUMBER_PREFIX) :].isdigit():
             highest = max(highest, int(number[len(NUMBER_PREFIX) :]))
+    return highest
+
+
+def _numbers_follow(highest: int) -> None:
+    """Numbers kept from the file (KH00012345) push the sequence past them."""
     if highest:
         with connection.cursor() as cursor:
             cursor.execute(

@@ -94,6 +94,11 @@ SCORE_SQL = " + ".join(f"(CASE WHEN {rule.sql} THEN {rule.weight} ELSE 0 END)" f
 GOOD, FAIR = 80, 50  # bands: good ≥ 80, fair 50–79, poor below
 
 
+def quality_score(customer, phones: int, emails: int) -> int:
+    """The score of a customer not yet saved (imports); saved ones use quality_refresh."""
+    return sum(rule.weight for rule in RULES if rule.check(customer, phones, emails))
+
+
 def quality_missing(customer, phones: int, emails: int) -> list[tuple[object, int]]:
     """What the customer lacks, with the points each would add."""
     return [(rule.label, rule.weight) for rule in RULES if not rule.check(customer, phones, emails)]

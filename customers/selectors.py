@@ -241,6 +241,7 @@ class Customer360:
     collaborators: list[Collaborator]
     stage_changes: list[StageChange]
     history: list[AuditEvent]
+    quality_missing: list = field(default_factory=list)
 
 
 def customer_360(*, user: User, customer_id: int) -> Customer360:
@@ -266,7 +267,10 @@ def customer_360(*, user: User, customer_id: int) -> Customer360:
             cards[email.contact_id].emails.append(email)
     stage_changes = list(customer.stage_changes.select_related("actor")[:20])
     history = customer_history(customer)[:50] if access.sees_history else []
+    from customers.quality import quality_missing
+
     return Customer360(
+        quality_missing=quality_missing(customer, len(phones), len(emails)),
         customer=customer,
         access=access,
         phones=own_phones,
@@ -307,3 +311,52 @@ def assignable_owners(user: User) -> QuerySet[User]:
         .distinct()
         .order_by("username")
     )
+
+
+@dataclass
+class QualityRow:
+    owner: User | None
+    team_name: str
+    customers: int
+    average: float
+    good: int
+    poor: int
+
+    @property
+    def good_share(self) -> int:
+        return round(100 * self.good / self.customers) if self.customers else 0
+
+    @property
+    def poor_share(self) -> int:
+        return round(100 * self.poor / self.customers) if self.customers else 0
+
+
+def quality_by_owner(user: User) -> list[QualityRow]:
+    """Data quality per owner (the pool as one row) among the customers the user sees."""
+    from django.db.models import Avg, Count, Q
+
+    from customers.quality import FAIR, GOOD
+
+    rows = (
+        visible_customers(user)
+        .values("owner", "owner__team__name")
+        .annotate(
+            customers=Count("id"),
+            average=Avg("quality"),
+            good=Count("id", filter=Q(quality__gte=GOOD)),
+            poor=Count("id", filter=Q(quality__lt=FAIR)),
+        )
+        .order_by("average")
+    )
+    owners = {u.pk: u for u in User.objects.filter(pk__in=[r["owner"] for r in rows if r["owner"]])}
+    return [
+        QualityRow(
+            owner=owners.get(row["owner"]),
+            team_name=row["owner__team__name"] or "",
+            customers=row["customers"],
+            average=round(row["average"] or 0, 1),
+            good=row["good"],
+            poor=row["poor"],
+        )
+        for row in rows
+    ]

@@ -313,8 +313,11 @@ CHOICE_SYNONYMS: dict[type, dict[str, str]] = {
 }  # fmt: skip
 
 
+_CODES = object()  # key of the set of codes in _labels' answer
+
+
 @functools.cache
-def _labels(choices: type) -> dict[str, str]:
+def _labels(choices: type) -> dict:
     """Label → code, in both languages and the usual synonyms: imports carry labels
     as people type them."""
     by_label = {}
@@ -322,14 +325,15 @@ def _labels(choices: type) -> dict[str, str]:
         with translation.override(language):
             by_label.update({str(label).casefold(): key for key, label in choices.choices})
     by_label.update(CHOICE_SYNONYMS.get(choices, {}))
+    by_label[_CODES] = frozenset(choices.values)
     return by_label
 
 
 def _choice(value: Any, choices: type, field: str, errors: dict) -> str:
     text = _text(value)
-    if text in choices.values:
-        return text
     by_label = _labels(choices)
+    if text in by_label[_CODES]:
+        return text
     if text.casefold() in by_label:
         return by_label[text.casefold()]
     errors.setdefault(field, []).append(

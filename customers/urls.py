@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers import io_views, views
+from customers import io_views, merge_views, views
 
 app_name = "customers"
 
@@ -9,6 +9,11 @@ urlpatterns = [
     path("new/", views.CustomerCreateView.as_view(), name="create"),
     path("bulk/", views.CustomerBulkView.as_view(), name="bulk"),
     path("deleted/", views.DeletedCustomerListView.as_view(), name="deleted"),
+    path("quality/", views.QualityView.as_view(), name="quality"),
+    path("duplicates/", merge_views.DuplicateListView.as_view(), name="duplicates"),
+    path("duplicates/merge/", merge_views.MergeView.as_view(), name="merge"),
+    path("duplicates/dismiss/", merge_views.DismissView.as_view(), name="dismiss"),
+    path("merges/<int:pk>/undo/", merge_views.UnmergeView.as_view(), name="unmerge"),
     path("export/", io_views.CustomerExportView.as_view(), name="export"),
     path("template/", io_views.TemplateDownloadView.as_view(), name="template"),
     path("import/", io_views.ImportUploadView.as_view(), name="import"),

@@ -17,6 +17,7 @@ from django.views.decorators.vary import vary_on_headers
 from django.views.generic import FormView, ListView, TemplateView
 from django_filters.views import FilterView
 
+from crm.messages import messages_error
 from crm.pagination import PeekPaginator
 from customers import services
 from customers.filters import CustomerFilter
@@ -102,8 +103,7 @@ class CustomerBulkView(LoginRequiredMixin, PermissionRequiredMixin, View):
                     request=request,
                 )
         except ValidationError as exc:
-            for message in exc.messages:
-                messages.error(request, message)
+            messages_error(request, exc)
             return redirect(target)
         messages.success(
             request,
@@ -150,6 +150,7 @@ class CustomerDetailView(LoginRequiredMixin, TemplateView):
             view=view,
             customer=view.customer,
             access=view.access,
+            quality_missing=view.quality_missing,
             contact_form=ContactForm(),
             collaborator_form=CollaboratorForm(user=self.request.user),
             **kwargs,
@@ -305,8 +306,7 @@ class CustomerRestoreView(LoginRequiredMixin, PermissionRequiredMixin, View):
                 actor=request.user, customer_id=pk, request=request
             )
         except ValidationError as exc:
-            for message in exc.messages:
-                messages.error(request, message)
+            messages_error(request, exc)
             return redirect("customers:deleted")
         messages.success(request, _("%(customer)s is restored.") % {"customer": customer})
         return redirect(customer)
@@ -399,8 +399,7 @@ class CollaboratorAddView(LoginRequiredMixin, View):
                 request=request,
             )
         except ValidationError as exc:
-            for message in exc.messages:
-                messages.error(request, message)
+            messages_error(request, exc)
         else:
             messages.success(
                 request,
@@ -420,6 +419,20 @@ class CollaboratorRemoveView(LoginRequiredMixin, View):
                 request=request,
             )
         except ValidationError as exc:
-            for message in exc.messages:
-                messages.error(request, message)
+            messages_error(request, exc)
         return redirect(customer.get_absolute_url() + "#collaborators")
+
+
+class QualityView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
+    """Data quality per owner, for stewards (every owner) and managers (their teams)."""
+
+    permission_required = "customers.view_customer"
+    template_name = "customers/quality.html"
+
+    def get_context_data(self, **kwargs):
+        from customers.quality import RULES
+        from customers.selectors import quality_by_owner
+
+        return super().get_context_data(
+            rows=quality_by_owner(self.request.user), rules=RULES, **kwargs
+        )

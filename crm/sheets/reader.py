@@ -50,7 +50,6 @@ _ENCRYPTED_OOXML = "EncryptionInfo".encode("utf-16-le")
 # Date formats that the Chinese, Japanese and Korean builds of Excel number
 # without a format code in styles.xml (yyyy"年"m"月"d"日" and friends).
 _CJK_DATE_FORMAT_IDS = frozenset({*range(27, 37), *range(50, 59)})
-_CELL_REF = re.compile(r"([A-Z]+)")
 _EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 
@@ -159,9 +158,18 @@ def _forbid_doctype(*_args) -> None:
     )
 
 
-def _expat_parser() -> expat.XMLParserType:
+class _RowState:
+    __slots__ = ("col", "collect", "count", "formula", "in_is", "kind", "row", "skip", "style")
+
+    def __init__(self):
+        self.row = self.col = self.style = self.skip = self.count = 0
+        self.kind = "n"
+        self.formula = self.collect = self.in_is = False
+
+
+def _expat_parser(*, namespaces: bool = True) -> expat.XMLParserType:
     """An expat parser that refuses DTDs and entities (defusedxml's rules)."""
-    parser = expat.ParserCreate(namespace_separator="}")
+    parser = expat.ParserCreate(namespace_separator="}" if namespaces else None)
     parser.StartDoctypeDeclHandler = _forbid_doctype
     parser.EntityDeclHandler = _forbid_doctype
     parser.UnparsedEntityDeclHandler = _forbid_doctype
@@ -442,83 +450,72 @@ class XlsxSheet(Sheet):
         epoch = self.epoch
         limit_cols = max_col or 16_384
         max_rows = self._limits["rows"]
-        parser = _expat_parser()
+        # No namespace processing: element names arrive as written ("c", or "x:c"
+        # in files that prefix the namespace), which is cheaper per event.
+        parser = _expat_parser(namespaces=False)
         ready: list[tuple[int, dict[int, object]]] = []
-        letters_cache: dict[str, int] = {}
-        state = {
-            "row": 0,
-            "col": 0,
-            "type": "n",
-            "style": 0,
-            "formula": False,
-            "collect": False,
-            "skip": 0,
-            "in_is": False,
-            "count": 0,
-        }
+        columns: dict[str, int] = {}
+        local: dict[str, str] = {}
+        st = _RowState()
         cells: dict[int, object] = {}
         text: list[str] = []
+        digits = "0123456789"
 
         def start(name, attrs):
-            tag = name[name.rfind("}") + 1 :]
+            tag = local.get(name) or local.setdefault(name, name.rpartition(":")[2])
             if tag == "c":
                 ref = attrs.get("r")
                 if ref:
-                    letters = _CELL_REF.match(ref).group(1)
-                    col = letters_cache.get(letters)
+                    letters = ref.rstrip(digits)
+                    col = columns.get(letters)
                     if col is None:
-                        col = letters_cache[letters] = column_index(letters)
-                    state["col"] = col
+                        col = columns[letters] = column_index(letters)
+                    st.col = col
                 else:
-                    state["col"] += 1
-                state["type"] = attrs.get("t", "n")
-                state["style"] = int(attrs.get("s", 0))
-                state["formula"] = False
+                    st.col += 1
+                st.kind = attrs.get("t", "n")
+                style = attrs.get("s")
+                st.style = int(style) if style else 0
+                st.formula = False
                 text.clear()
-            elif tag == "v" or (tag == "t" and state["in_is"] and not state["skip"]):
-                state["collect"] = True
-            elif tag == "is":
-                state["in_is"] = True
-            elif tag == "f":
-                state["formula"] = True
-            elif tag == "rPh":
-                state["skip"] += 1
+            elif tag == "v" or (tag == "t" and st.in_is and not st.skip):
+                st.collect = True
             elif tag == "row":
                 ref = attrs.get("r")
-                state["row"] = int(ref) if ref else state["row"] + 1
-                state["col"] = 0
+                st.row = int(ref) if ref else st.row + 1
+                st.col = 0
                 cells.clear()
+            elif tag == "is":
+                st.in_is = True
+            elif tag == "f":
+                st.formula = True
+            elif tag == "rPh":
+                st.skip += 1
 
         def end(name):
-            tag = name[name.rfind("}") + 1 :]
+            tag = local.get(name) or local.setdefault(name, name.rpartition(":")[2])
             if tag == "c":
-                col = state["col"]
-                if col <= limit_cols:
+                if st.col <= limit_cols and (text or st.formula or st.kind == "inlineStr"):
                     value = _cell_value(
-                        state["type"],
-                        state["style"],
-                        text,
-                        state["formula"],
-                        shared,
-                        date_styles,
-                        epoch,
+                        st.kind, st.style, text, st.formula, shared, date_styles, epoch
                     )
                     if value is not None and value != "":
-                        cells[col] = value
-            elif tag in {"v", "t"}:
-                state["collect"] = False
+                        cells[st.col] = value
+            elif tag == "v" or tag == "t":
+                st.collect = False
+            elif tag == "row":
+                if cells:
+                    st.count += 1
+                    if st.count > max_rows + HEADER_ALLOWANCE:
+                        raise _too_many_rows(max_rows)
+                    ready.append((st.row, dict(cells)))
             elif tag == "is":
-                state["in_is"] = False
+                st.in_is = False
             elif tag == "rPh":
-                state["skip"] -= 1
-            elif tag == "row" and cells:
-                state["count"] += 1
-                if state["count"] > max_rows + HEADER_ALLOWANCE:
-                    raise _too_many_rows(max_rows)
-                ready.append((state["row"], dict(cells)))
+                st.skip -= 1
 
         def chardata(data):
-            if state["collect"]:
+            if st.collect:
                 text.append(data)
 
         parser.StartElementHandler = start

@@ -112,3 +112,30 @@ def test_email_mask():
 )
 def test_names_are_tidied(raw, clean):
     assert name_normalise(raw) == clean
+
+
+def test_the_mobile_fast_path_agrees_with_phonenumbers_on_random_numbers():
+    """Imports check Chinese mobiles by their 号段 (first seven digits); any
+    eleven-digit number starting with 1 must get the same answer as a full parse."""
+    import random
+
+    import phonenumbers
+
+    from crm import normalise
+
+    rng = random.Random(20261125)  # noqa: S311 - test data
+    for _ in range(20_000):
+        number = "1" + "".join(rng.choice("0123456789") for _ in range(10))
+        try:
+            fast = normalise.phone_normalise(number)
+        except ValidationError:
+            fast = None
+        try:
+            parsed = phonenumbers.parse(number, "CN")
+        except phonenumbers.NumberParseException:
+            parsed = None
+        valid = parsed is not None and (
+            phonenumbers.is_valid_number(parsed)
+            and phonenumbers.number_type(parsed) in normalise._VALID_TYPES
+        )
+        assert fast == ("+86" + number if valid else None), number

@@ -16,6 +16,7 @@ from crm.sheets.reader import sheet_open
 from crm.sheets.writer import xlsx_bytes
 from customers.imports import Options, customers_import, layout_detect
 from customers.models import Customer, CustomerPhone
+from customers.quality import quality_refresh
 
 pytestmark = pytest.mark.django_db
 
@@ -114,6 +115,8 @@ def test_messy_register_imports_with_every_row_accounted_for(steward):
     # Searchable and scored like any customer made on the page.
     assert zhang.name_pinyin == "zhangwei" and "张" in zhang.search_grams
     assert zhang.quality > 0
+    # Scored in Python on the way in, exactly as the SQL rules score a saved customer.
+    assert quality_refresh() == 0
     assert AuditEvent.objects.filter(action=AuditAction.CREATE).count() == 4
     assert AuditEvent.objects.filter(action=AuditAction.IMPORT).count() == 1
 

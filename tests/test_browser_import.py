@@ -1,0 +1,82 @@
+"""A steward imports a messy register through the wizard, watches the progress bar
+while a real Celery worker runs the job, and downloads the rejected rows."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import openpyxl
+import pytest
+from playwright.sync_api import expect
+
+from conftest import PASSWORD
+from crm import roles
+from customers.models import Customer
+from customers.tests.test_imports import messy_register
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+
+
+def test_steward_imports_a_register_through_the_wizard(
+    browser, live_server, make_user, celery_worker_queue, monkeypatch, tmp_path, shots
+):
+    from customers.tasks import import_job_run_task
+
+    make_user("steward", roles.DATA_STEWARD, language="en")
+    worker = celery_worker_queue
+    monkeypatch.setattr(
+        import_job_run_task,
+        "delay",
+        lambda pk: import_job_run_task.apply_async((pk,), queue=worker.queue),
+    )
+    register = tmp_path / "客户管理簿.xlsx"
+    register.write_bytes(messy_register())
+
+    base = live_server.url
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", "steward")
+    page.fill("#id_password", PASSWORD)
+    page.click("#login-submit")
+    expect(page.locator("#greeting")).to_be_visible()
+
+    page.goto(f"{base}/customers/")
+    page.click("#import-customers")
+    with page.expect_download() as template:
+        page.click("#template-download")
+    assert template.value.suggested_filename.endswith(".xlsx")
+    page.set_input_files("#id_file", str(register))
+    page.click("#import-upload button[type=submit]")
+
+    # Columns: recognised from Chinese headers under a title and merged headings.
+    expect(page.locator("#import-mapping")).to_be_visible()
+    expect(page.locator("#id_col_3")).to_have_value("phones")
+    expect(page.locator("#id_col_7")).to_have_value("notes")
+    page.screenshot(path=shots / "mapping.png", full_page=True)
+    page.click("#import-mapping button[type=submit]")
+
+    # Preview: the bad rows are marked with their reasons; nothing written yet.
+    expect(page.locator("#preview-rows")).to_contain_text("12345")
+    page.screenshot(path=shots / "preview.png", full_page=True)
+    assert not Customer.objects.exists()
+    page.click("#import-commit button[type=submit]")
+
+    # The job page polls until the worker is done, then shows the counts.
+    expect(page.locator("#count-created")).to_have_text("4", timeout=60_000)
+    expect(page.locator("#count-merged")).to_have_text("1")
+    expect(page.locator("#count-rejected")).to_have_text("2")
+    expect(page.locator("#count-skipped")).to_have_text("3")
+    page.screenshot(path=shots / "done.png", full_page=True)
+    with page.expect_download() as rejected:
+        page.click("#rejected-download")
+    data = Path(rejected.value.path()).read_bytes()
+    workbook = openpyxl.load_workbook(io.BytesIO(data))
+    rows = list(workbook.active.values)
+    assert [row[0] for row in rows[1:]] == ["王芳", "赵敏"]
+    assert Customer.objects.count() == 4
+    context.close()
