@@ -37,9 +37,10 @@ messages: ## refresh both catalogues from the source (then translate what is new
 		-o locale/en/LC_MESSAGES/django.po -
 	@$(PY) manage.py compilemessages -v 0 --ignore "$(VENV)"
 
-bench: ## fill kehu_bench to BENCH_CUSTOMERS (default 1000000) customers, then time the customer pages
+bench: ## fill kehu_bench to BENCH_CUSTOMERS (default 1000000) customers, then time the customer pages, import and export
 	@$(PY) bench/generate.py --customers $(or $(BENCH_CUSTOMERS),1000000)
 	@$(PY) bench/run.py
+	@$(PY) bench/transfer.py
 
 clean: ## remove the virtualenv and collected static files
 	rm -rf $(VENV) staticfiles
