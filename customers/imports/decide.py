@@ -1,0 +1,440 @@
+"""Phase 1: read and clean every row, match it, and decide its outcome (writes nothing)."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.db import connection
+from django.utils.translation import gettext as _
+
+from crm.fields import blind_index
+from crm.models import User
+from crm.sheets.reader import (
+    FORMULA_WITHOUT_VALUE,
+    TOO_LONG,
+    CellError,
+    Sheet,
+    column_letters,
+)
+from customers.columns import BY_KEY, NOTES
+from customers.imports.base import (
+    BATCH,
+    LIST_FIELDS,
+    SENSITIVE,
+    Layout,
+    Options,
+    Outcome,
+    RowResult,
+    _Entity,
+)
+from customers.imports.layout import _cell_text
+from customers.models import (
+    Customer,
+    CustomerEmail,
+    CustomerKind,
+    CustomerPhone,
+)
+from customers.selectors import assignable_owners, editable_customers
+from customers.standardise import customer_standardise
+
+# --- phase 1: read, clean, decide --------------------------------------------
+
+
+@dataclass
+class _Clean:
+    row_number: int
+    cells: dict[int, object]
+    values: dict[str, Any] | None
+    problems: list[str]
+    keys: list[tuple[str, str]]
+    owner_text: str = ""
+
+
+def _field_label(key: str) -> str:
+    column = BY_KEY.get(key)
+    if column is not None:
+        return str(column.label)
+    try:
+        return str(Customer._meta.get_field(key).verbose_name).capitalize()
+    except FieldDoesNotExist:
+        return key
+
+
+def _problems_of(exc: ValidationError) -> list[str]:
+    if hasattr(exc, "error_dict"):
+        out = []
+        for key, errors in exc.error_dict.items():
+            label = _field_label("address" if key == "street" else key)
+            for error in errors:
+                for message in error.messages:
+                    out.append(f"{label}: {message}")
+        return out
+    return list(exc.messages)
+
+
+def name_key(name: str, company: str) -> str:
+    """Name and company as compared for duplicates: pinyin-free, case- and space-folded."""
+    return "".join(f"{name}|{company}".casefold().split())
+
+
+def _keys_of(values: dict[str, Any]) -> list[tuple[str, str]]:
+    keys = []
+    if values.get("number"):
+        keys.append(("number", values["number"]))
+    if values.get("uscc"):
+        keys.append(("uscc", values["uscc"]))
+    keys.extend(("phone", blind_index(phone)) for phone in values.get("phones", []))
+    keys.extend(("email", blind_index(email)) for email in values.get("emails", []))
+    if values.get("kind") == CustomerKind.COMPANY:
+        keys.append(("name", name_key(values["name"], "")))
+    elif values.get("company") and not (values.get("phones") or values.get("emails")):
+        # A person known only by name and employer; with a phone or e-mail those
+        # decide (two 张伟 at one large company are two people).
+        keys.append(("name", name_key(values["name"], values["company"])))
+    return keys
+
+
+def _clean_row(row_number: int, cells: dict[int, object], layout: Layout) -> _Clean:
+    texts = cells  # turned into text only for the rows shown or rejected (cells_text)
+    problems: list[str] = []
+    raw: dict[str, Any] = {}
+    notes: list[str] = []
+    for col, key in enumerate(layout.mapping, start=1):
+        if not key:
+            continue
+        value = cells.get(col)
+        header = layout.columns[col - 1]
+        where = f"{header} ({column_letters(col)}{row_number})"
+        if value is FORMULA_WITHOUT_VALUE:
+            problems.append(
+                _(
+                    "%(cell)s holds a formula without a saved result; Kehu never runs "
+                    "formulas. Open the file in Excel or WPS, save it, and import again "
+                    "(or paste the values)."
+                )
+                % {"cell": where}
+            )
+            continue
+        if value is TOO_LONG:
+            problems.append(
+                _("%(cell)s is longer than Excel's limit of 32,767 characters.") % {"cell": where}
+            )
+            continue
+        if isinstance(value, CellError):
+            problems.append(
+                _("%(cell)s holds the Excel error %(error)s.")
+                % {"cell": where, "error": value.code}
+            )
+            continue
+        if value is None or (isinstance(value, str) and not value.strip()):
+            continue
+        if key == NOTES:
+            notes.append(f"{header}: {_cell_text(value).strip()}")
+        elif key in {"birth_date", "is_key_account", "marketing_consent"}:
+            raw[key] = value
+        elif BY_KEY[key].many:
+            raw[key] = f"{raw[key]}\n{_cell_text(value)}" if key in raw else _cell_text(value)
+        else:
+            raw[key] = _cell_text(value)
+    if notes:
+        raw["notes"] = "\n".join(filter(None, [raw.get("notes", ""), *notes]))
+    if not raw and not problems:
+        return _Clean(
+            row_number, texts, None, [_("The row has no value in the imported columns.")], []
+        )
+    owner_text = raw.pop("owner", "").strip()
+    if "name" not in raw and not problems:
+        problems.append(
+            _("%(field)s: Enter the customer's name.") % {"field": _field_label("name")}
+        )
+    if raw.get("uscc") and "kind" not in raw:
+        raw["kind"] = CustomerKind.COMPANY
+    values = None
+    try:
+        values = customer_standardise(raw)
+    except ValidationError as exc:
+        problems.extend(_problems_of(exc))
+    if problems:
+        return _Clean(row_number, texts, None, problems, [])
+    return _Clean(row_number, texts, values, [], _keys_of(values), owner_text)
+
+
+class _Owners:
+    """Resolves the Owner column (username or full name) against whom the actor may assign."""
+
+    def __init__(self, actor: User, options: Options):
+        self.actor = actor
+        self.default = None if options.pool else (options.owner or actor)
+        self.may_assign = actor.has_perm("customers.assign_customer_owner")
+        self._cache: dict[str, User | None] = {}
+
+    def resolve(self, text: str) -> tuple[User | None, str]:
+        if not text:
+            return self.default, ""
+        key = text.casefold()
+        if key not in self._cache:
+            users = [self.actor, *(assignable_owners(self.actor) if self.may_assign else [])]
+            match = [u for u in users if key in {u.username.casefold(), str(u).casefold()}]
+            self._cache[key] = match[0] if len({u.pk for u in match}) == 1 else None
+        user = self._cache[key]
+        if user is None:
+            if not self.may_assign:
+                return None, _("You may import only your own customers; leave Owner empty.")
+            return None, _("Owner “%(owner)s” is not a sales rep you may assign to.") % {
+                "owner": text[:40]
+            }
+        return user, ""
+
+
+def _existing_matches(keys: set[tuple[str, str]]) -> dict[tuple[str, str], set[int]]:
+    """Live customers holding any of the keys, and the deleted ones holding a number."""
+    by_kind: dict[str, list[str]] = defaultdict(list)
+    for kind, value in keys:
+        by_kind[kind].append(value)
+    found: dict[tuple[str, str], set[int]] = defaultdict(set)
+    alive = Customer.objects.alive()
+
+    def chunks(values: list[str]) -> Iterable[list[str]]:
+        for start in range(0, len(values), BATCH):
+            yield values[start : start + BATCH]
+
+    for part in chunks(by_kind["number"]):
+        for pk, number, deleted in Customer.objects.filter(number__in=part).values_list(
+            "pk", "number", "deleted_at"
+        ):
+            found[("number", number)].add(-pk if deleted else pk)
+    for part in chunks(by_kind["uscc"]):
+        for pk, uscc in alive.filter(uscc__in=part).values_list("pk", "uscc"):
+            found[("uscc", uscc)].add(pk)
+    alive_ids = alive.values("pk")
+    for part in chunks(by_kind["phone"]):
+        rows = CustomerPhone.objects.filter(number_index__in=part, customer__in=alive_ids)
+        for pk, index in rows.values_list("customer_id", "number_index"):
+            found[("phone", index)].add(pk)
+    for part in chunks(by_kind["email"]):
+        rows = CustomerEmail.objects.filter(address_index__in=part, customer__in=alive_ids)
+        for pk, index in rows.values_list("customer_id", "address_index"):
+            found[("email", index)].add(pk)
+    names = by_kind["name"]
+    if names:
+        # Companies by their name; people by name and company (see _keys_of).
+        key_sql = (
+            "lower(regexp_replace(name || '|' || CASE WHEN kind = 'company' THEN '' "
+            "ELSE company END, '\\s', '', 'g'))"
+        )
+        with connection.cursor() as cursor:
+            for part in chunks(names):
+                cursor.execute(
+                    f"SELECT id, {key_sql} FROM customers_customer "  # noqa: S608 - constant
+                    f"WHERE deleted_at IS NULL AND (kind = 'company' OR company <> '') "
+                    f"AND {key_sql} = ANY(%s)",
+                    [part],
+                )
+                for pk, key in cursor.fetchall():
+                    found[("name", key)].add(pk)
+    return found
+
+
+_KEY_LABELS = {
+    "number": lambda: _("customer number"),
+    "uscc": lambda: _("credit code"),
+    "phone": lambda: _("phone"),
+    "email": lambda: _("e-mail"),
+    "name": lambda: _("name and company"),
+}
+
+
+def _is_empty(value: Any) -> bool:
+    return value in (None, "", [], False)
+
+
+def _merge_into(target: dict[str, Any], values: dict[str, Any], row: int, notes: list[str]) -> None:
+    """A later row of the same customer: fill gaps, join lists, keep conflicts as notes."""
+    for key, value in values.items():
+        if _is_empty(value) or key == "number":
+            continue
+        if key in LIST_FIELDS:
+            current = list(target.get(key) or [])
+            seen = {str(v).casefold() for v in current}
+            current.extend(v for v in value if str(v).casefold() not in seen)
+            target[key] = current
+        elif key == "notes":
+            if value not in (target.get("notes") or ""):
+                target["notes"] = "\n".join(filter(None, [target.get("notes", ""), value]))
+        elif _is_empty(target.get(key)):
+            target[key] = value
+        elif target[key] != value:
+            label = _field_label(key)
+            if key in SENSITIVE:
+                notes.append(
+                    _("Row %(row)s gave a different %(field)s.") % {"row": row, "field": label}
+                )
+            else:
+                shown = value.isoformat() if isinstance(value, datetime.date) else value
+                notes.append(
+                    _("Row %(row)s also gave %(field)s: %(value)s")
+                    % {"row": row, "field": label, "value": shown}
+                )
+
+
+def _decide(
+    cleaned: list[_Clean], actor: User, options: Options
+) -> tuple[list[RowResult], list[_Entity]]:
+    keys = {key for row in cleaned if row.values for key in row.keys}
+    existing = _existing_matches(keys)
+    candidate_ids = {pk for ids in existing.values() for pk in ids if pk > 0}
+    editable: set[int] = set()
+    numbers: dict[int, str] = {}
+    for start in range(0, len(candidate_ids), BATCH):
+        part = list(candidate_ids)[start : start + BATCH]
+        editable.update(editable_customers(actor).filter(pk__in=part).values_list("pk", flat=True))
+        numbers.update(Customer.objects.filter(pk__in=part).values_list("pk", "number"))
+    owners = _Owners(actor, options)
+    results: list[RowResult] = []
+    entities: list[_Entity] = []
+    by_key: dict[tuple[str, str], _Entity] = {}
+    by_existing: dict[int, _Entity] = {}
+
+    def reject(row: _Clean, reason: str) -> None:
+        results.append(RowResult(row.row_number, Outcome.REJECTED, reason, cells=row.cells))
+
+    for row in cleaned:
+        if row.values is None:
+            reject(row, "; ".join(row.problems))
+            continue
+        matched: dict[int, str] = {}
+        deleted_number = False
+        for key in row.keys:
+            for pk in existing.get(key, ()):
+                if pk < 0:
+                    deleted_number = True
+                else:
+                    matched.setdefault(pk, key[0])
+        if deleted_number:
+            reject(
+                row,
+                _(
+                    "Customer number %(number)s belongs to a deleted customer; a data "
+                    "steward can restore it, or leave the number empty."
+                )
+                % {"number": row.values["number"]},
+            )
+            continue
+        if len(matched) > 1:
+            found = "、".join(
+                f"{numbers.get(pk, pk)} ({_KEY_LABELS[how]()})" for pk, how in matched.items()
+            )
+            reject(
+                row,
+                _(
+                    "The row matches several customers (%(found)s); merge them in the "
+                    "duplicate finder first."
+                )
+                % {"found": found},
+            )
+            continue
+        in_file = {id(by_key[k]): by_key[k] for k in row.keys if k in by_key}
+        existing_id = next(iter(matched), None)
+        if existing_id is not None and existing_id in by_existing:
+            in_file[id(by_existing[existing_id])] = by_existing[existing_id]
+        if len(in_file) > 1:
+            rows = "、".join(str(e.first_row) for e in in_file.values())
+            reject(
+                row,
+                _("The row matches rows %(rows)s, which are different customers.") % {"rows": rows},
+            )
+            continue
+        if in_file:
+            entity = next(iter(in_file.values()))
+            if existing_id is not None and entity.existing_id not in (None, existing_id):
+                reject(
+                    row,
+                    _("The row matches a different customer than row %(row)s.")
+                    % {"row": entity.first_row},
+                )
+                continue
+            _merge_into(entity.values, row.values, row.row_number, entity.notes)
+            entity.keys.update(row.keys)
+            for key in row.keys:
+                by_key.setdefault(key, entity)
+            results.append(
+                RowResult(
+                    row.row_number,
+                    Outcome.MERGED,
+                    number=entity.number,
+                    cells=row.cells,
+                    values=row.values,
+                )
+            )
+            continue
+        if existing_id is not None:
+            if existing_id not in editable:
+                reject(
+                    row,
+                    _(
+                        "The row matches customer %(number)s (by %(how)s), which is not "
+                        "yours to change."
+                    )
+                    % {
+                        "number": numbers.get(existing_id),
+                        "how": _KEY_LABELS[matched[existing_id]](),
+                    },
+                )
+                continue
+            entity = _Entity(
+                row.row_number, dict(row.values), set(row.keys), existing_id=existing_id
+            )
+            entity.number = numbers[existing_id]
+            by_existing[existing_id] = entity
+            outcome = Outcome.UPDATED
+        else:
+            owner, problem = owners.resolve(row.owner_text)
+            if problem:
+                reject(row, problem)
+                continue
+            entity = _Entity(row.row_number, dict(row.values), set(row.keys), owner=owner)
+            entity.number = row.values.get("number", "")
+            outcome = Outcome.CREATED
+        entities.append(entity)
+        for key in row.keys:
+            by_key.setdefault(key, entity)
+        results.append(
+            RowResult(
+                row.row_number, outcome, number=entity.number, cells=row.cells, values=row.values
+            )
+        )
+    return results, entities
+
+
+def import_read(
+    sheet: Sheet,
+    layout: Layout,
+    *,
+    limit: int | None = None,
+    progress: Callable[[float, int], None] | None = None,
+) -> tuple[list[_Clean], int]:
+    """Clean every data row (or the first `limit`); returns them and the blank rows skipped."""
+    cleaned: list[_Clean] = []
+    skipped = 0
+    previous = max(layout.header_rows)
+    width = len(layout.columns)
+    for row_number, cells in sheet.rows(sheet=layout.sheet or None, max_col=width):
+        if row_number <= previous:
+            continue
+        if all(isinstance(v, str) and not v.strip() for v in cells.values()):
+            skipped += 1
+            previous = row_number
+            continue
+        skipped += row_number - previous - 1
+        previous = row_number
+        cleaned.append(_clean_row(row_number, cells, layout))
+        if limit is not None and len(cleaned) >= limit:
+            break
+        if progress is not None and len(cleaned) % 1000 == 0:
+            progress(sheet.progress, len(cleaned))
+    return cleaned, skipped

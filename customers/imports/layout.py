@@ -1,0 +1,142 @@
+"""Finding the header of a register and mapping its columns."""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from decimal import Decimal
+
+from django.utils.translation import gettext as _
+
+from crm.sheets.reader import (
+    FORMULA_WITHOUT_VALUE,
+    TOO_LONG,
+    CellError,
+    Sheet,
+    SheetError,
+    column_letters,
+)
+from customers.columns import BY_KEY, IGNORE, NOTES, column_for_header
+from customers.imports.base import SCAN_ROWS, Layout
+
+# --- layout ------------------------------------------------------------------
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, datetime.datetime):
+        return value.isoformat(sep=" ", timespec="minutes" if value.second == 0 else "seconds")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        if value == value.to_integral_value():
+            return str(value.quantize(Decimal(1)))
+        return format(value.normalize(), "f")
+    if value is FORMULA_WITHOUT_VALUE:
+        return "=?"
+    if value is TOO_LONG:
+        return ""
+    if isinstance(value, CellError):
+        return value.code
+    return str(value)
+
+
+def cells_text(cells: dict[int, object], width: int) -> list[str]:
+    """A row's cells as the text a person would see, first column first."""
+    return [_cell_text(cells.get(col)) for col in range(1, width + 1)]
+
+
+def _header_score(cells: dict[int, object]) -> int:
+    return sum(1 for value in cells.values() if column_for_header(_cell_text(value)))
+
+
+def _is_header_like(cells: dict[int, object]) -> bool:
+    texts = [v for v in cells.values() if isinstance(v, str)]
+    return bool(texts) and _header_score(cells) * 2 >= len(cells)
+
+
+def layout_detect(sheet: Sheet, *, sheet_name: str = "") -> Layout:
+    """Find the header (rows of column names, perhaps under a title and merged
+    group headings, perhaps in two languages) and map each column."""
+    top: list[tuple[int, dict[int, object]]] = []
+    for row_number, cells in sheet.rows(sheet=sheet_name or None):
+        top.append((row_number, cells))
+        if len(top) >= SCAN_ROWS:
+            break
+    if not top:
+        raise SheetError(_("The sheet is empty: there is nothing to import."), "empty_sheet")
+    scores = [_header_score(cells) for _, cells in top]
+    best = max(range(len(top)), key=lambda i: (scores[i], -i))
+    if scores[best] == 0:
+        found = "、".join(_cell_text(v) for v in top[0][1].values())[:120]
+        raise SheetError(
+            _(
+                "No column heading names a customer field (found: %(found)s). Put the "
+                "headings in the first row, e.g. 姓名 / Name and 手机 / Phone, or start "
+                "from the register template."
+            )
+            % {"found": found},
+            "no_headers",
+        )
+    start = best
+    while (
+        start > 0 and top[start - 1][0] == top[start][0] - 1 and _is_header_like(top[start - 1][1])
+    ):
+        start -= 1
+    end = best
+    while end + 1 < len(top) and _is_header_like(top[end + 1][1]):
+        end += 1
+    block = top[start : end + 1]
+    width = max(max(cells) for _, cells in block)
+    columns, mapping = [], []
+    for col in range(1, width + 1):
+        texts = [_cell_text(cells.get(col)).strip() for _, cells in block]
+        recognised = [t for t in texts if t and column_for_header(t)]
+        present = [t for t in texts if t]
+        name = (recognised or present or [""])[-1]
+        columns.append(name or column_letters(col))
+        key = column_for_header(name) if name else None
+        mapping.append(key if key else (NOTES if name else IGNORE))
+    return Layout(
+        sheet=sheet_name or sheet.sheet_names[0],
+        header_rows=[number for number, _ in block],
+        columns=columns,
+        mapping=_dedupe_single(mapping, columns),
+    )
+
+
+def _dedupe_single(mapping: list[str], columns: list[str]) -> list[str]:
+    """A second column for a one-value field (a second “Name”) is kept as notes."""
+    seen: set[str] = set()
+    out = []
+    for key in mapping:
+        if key and key != NOTES and not BY_KEY[key].many:
+            if key in seen:
+                key = NOTES
+            seen.add(key)
+        out.append(key)
+    return out
+
+
+def mapping_errors(layout: Layout) -> list[str]:
+    """What is wrong with a (hand-edited) mapping, in words."""
+    errors = []
+    if "name" not in layout.mapping:
+        errors.append(_("Choose the column that holds the customer's name."))
+    counts: dict[str, list[str]] = defaultdict(list)
+    for key, header in zip(layout.mapping, layout.columns, strict=True):
+        if key and key != NOTES:
+            if key not in BY_KEY or not BY_KEY[key].importable:
+                errors.append(_("“%(column)s” is mapped to an unknown field.") % {"column": header})
+                continue
+            counts[key].append(header)
+    for key, headers in counts.items():
+        if len(headers) > 1 and not BY_KEY[key].many:
+            errors.append(
+                _("%(field)s comes from more than one column (%(columns)s); choose one.")
+                % {"field": BY_KEY[key].label, "columns": "、".join(headers)}
+            )
+    return errors

@@ -1,0 +1,322 @@
+"""Phase 2: write what phase 1 decided, in batches of COPY, in one transaction."""
+
+from __future__ import annotations
+
+import datetime
+import functools
+from types import SimpleNamespace
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.utils import timezone
+
+from crm.audit import audit_record
+from crm.bulkcopy import copy_insert
+from crm.fields import blind_index
+from crm.models import AuditAction, AuditEvent, User
+from customers.imports.base import (
+    _QUALITY_DEFAULTS,
+    BATCH,
+    SENSITIVE,
+    UPDATABLE,
+    Mode,
+    _Entity,
+)
+from customers.imports.decide import _is_empty
+from customers.models import (
+    ConsentSource,
+    Customer,
+    CustomerEmail,
+    CustomerKind,
+    CustomerPhone,
+    Source,
+    StageChange,
+)
+from customers.quality import quality_refresh, quality_score
+from customers.services import (
+    NUMBER_PREFIX,
+    PROFILE_FIELDS,
+    _masked_emails,
+    _masked_phones,
+    _who,
+    customer_derive,
+    customer_numbers_next,
+    tags_get_or_create,
+)
+from customers.standardise import name_pinyin, search_grams
+
+# --- phase 2: write ----------------------------------------------------------
+
+
+def _audit_rows(actor: User, action: str, items: list[tuple[int, str, dict]], extra: dict) -> None:
+    """AuditEvent rows through COPY (JSON as text); the trigger allows inserts."""
+    if not items:
+        return
+    content_type = ContentType.objects.get_for_model(Customer).pk
+    now = timezone.now()
+    copy_insert(
+        AuditEvent,
+        [
+            {
+                "created_at": now,
+                "actor_id": actor.pk,
+                "actor_repr": actor.get_username(),
+                "action": action,
+                "target_type_id": content_type,
+                "target_id": str(pk),
+                "target_repr": label[:255],
+                "changes": changes,
+                "extra": extra,
+                "ip_address": None,
+            }
+            for pk, label, changes in items
+        ],
+    )
+
+
+def _children_rows(customer_id: int, values: dict[str, Any], skip: set[str] = frozenset()):
+    """Phone and e-mail rows with their blind indexes, leaving out those in `skip`."""
+    phones, emails = [], []
+    for position, phone in enumerate(values.get("phones", [])):
+        index = blind_index(phone)
+        if index not in skip:
+            phones.append(
+                {"customer_id": customer_id, "contact_id": None, "number": phone,
+                 "number_index": index, "label": "mobile", "position": position}
+            )  # fmt: skip
+    for position, email in enumerate(values.get("emails", [])):
+        index = blind_index(email)
+        if index not in skip:
+            emails.append(
+                {"customer_id": customer_id, "contact_id": None, "address": email,
+                 "address_index": index, "position": position}
+            )  # fmt: skip
+    return phones, emails
+
+
+def _write(actor, entities, options, counts, source, progress) -> None:
+    """Everything decided, in batches (memory stays flat), inside the caller's transaction."""
+    now = timezone.now()
+    tag_names = {name for e in entities for name in e.values.get("tags", [])}
+    tags = {tag.name.casefold(): tag.pk for tag in tags_get_or_create(sorted(tag_names))}
+    new = [e for e in entities if e.existing_id is None]
+    updates = [e for e in entities if e.existing_id is not None]
+    fresh_numbers = iter(customer_numbers_next(sum(1 for e in new if not e.number)))
+    extra = {"import": source}
+    highest = 0
+    for start in range(0, len(new), BATCH):
+        batch = new[start : start + BATCH]
+        customers = [_new_row(entity, actor, now, fresh_numbers) for entity in batch]
+        copy_insert(Customer, customers)
+        phones, emails, links, stages, audits = [], [], [], [], []
+        for entity, row in zip(batch, customers, strict=True):
+            pk = row["id"]
+            own_phones, own_emails = _children_rows(pk, entity.values)
+            phones += own_phones
+            emails += own_emails
+            links += [
+                {"customer_id": pk, "tag_id": tags[t.casefold()]}
+                for t in entity.values.get("tags", [])
+            ]
+            stages.append(
+                {"customer_id": pk, "from_stage": "", "to_stage": row.get("stage") or "lead",
+                 "changed_at": now, "actor_id": actor.pk}
+            )  # fmt: skip
+            audits.append((pk, f"{row['name']} ({row['number']})", _created_changes(entity, row)))
+        copy_insert(CustomerPhone, phones)
+        copy_insert(CustomerEmail, emails)
+        copy_insert(Customer.tags.through, links)
+        copy_insert(StageChange, stages)
+        _audit_rows(actor, AuditAction.CREATE, audits, {**extra, "version": 1})
+        highest = max(highest, _highest_number(customers))
+        if progress:
+            progress(0.6 + 0.35 * (start + len(batch)) / max(len(new), 1), start + len(batch))
+    phones, emails, links, stages = [], [], [], []
+    updated_audits = _apply_updates(
+        actor, updates, options, tags, now, phones, emails, links, stages
+    )
+    copy_insert(CustomerPhone, phones)
+    copy_insert(CustomerEmail, emails)
+    copy_insert(Customer.tags.through, links)
+    copy_insert(StageChange, stages)
+    _audit_rows(actor, AuditAction.UPDATE, updated_audits, extra)
+    quality_refresh([e.existing_id for e in updates])
+    _numbers_follow(highest)
+    audit_record(actor=actor, action=AuditAction.IMPORT, extra={"file": source, **counts})
+    if progress:
+        progress(1.0, sum(counts.values()))
+
+
+@functools.lru_cache(maxsize=100_000)
+def _derived(name: str, kind: str, company: str) -> tuple[str, str, list[str]]:
+    """Pinyin and search grams; registers repeat names and companies, so cached."""
+    pinyin, initials = name_pinyin(name, kind=kind)
+    return pinyin, initials, search_grams(name, company)
+
+
+def _new_row(entity: _Entity, actor: User, now, fresh_numbers) -> dict[str, Any]:
+    values = entity.values
+    if entity.notes:
+        values["notes"] = "\n".join(filter(None, [values.get("notes", ""), *entity.notes]))
+    entity.number = entity.number or next(fresh_numbers)
+    kind = values.get("kind") or CustomerKind.PERSON
+    pinyin, initials, grams = _derived(values["name"], kind, values.get("company", ""))
+    row = {name: values[name] for name in PROFILE_FIELDS if name in values}
+    row.update(
+        number=entity.number,
+        kind=kind,
+        name_pinyin=pinyin,
+        name_initials=initials,
+        search_grams=list(grams),
+        source=values.get("source") or Source.IMPORT,
+        owner_id=entity.owner.pk if entity.owner else None,
+        team_id=entity.owner.team_id if entity.owner else None,
+        created_by_id=actor.pk,
+        created_at=now,
+        updated_at=now,
+        stage_changed_at=now,
+    )
+    if values.get("marketing_consent"):
+        row.update(
+            consent_at=now, consent_source=values.get("consent_source") or ConsentSource.IMPORT
+        )
+    row["quality"] = quality_score(
+        SimpleNamespace(**{**_QUALITY_DEFAULTS, **row}),
+        len(values.get("phones", [])),
+        len(values.get("emails", [])),
+    )
+    return row
+
+
+def _created_changes(entity: _Entity, row: dict[str, Any]) -> dict[str, list]:
+    changes = {
+        name: [None, value.isoformat() if isinstance(value, datetime.date) else value]
+        for name, value in row.items()
+        if name in PROFILE_FIELDS and not _is_empty(value)
+    }
+    for name in SENSITIVE & changes.keys():
+        changes[name] = [None, "***"]
+    changes["owner"] = [None, _who(entity.owner)]
+    if entity.values.get("phones"):
+        changes["phones"] = [None, _masked_phones(entity.values["phones"])]
+    if entity.values.get("emails"):
+        changes["emails"] = [None, _masked_emails(entity.values["emails"])]
+    if entity.values.get("tags"):
+        changes["tags"] = [None, entity.values["tags"]]
+    return changes
+
+
+def _apply_updates(actor, updates, options, tags, now, phones, emails, links, stages):
+    """Fill (or overwrite) existing customers; returns their audit items."""
+    audits = []
+    by_id = {e.existing_id: e for e in updates}
+    for start in range(0, len(updates), BATCH):
+        part = [e.existing_id for e in updates[start : start + BATCH]]
+        locked = (
+            Customer.objects.select_for_update(of=("self",))
+            .filter(pk__in=part)
+            .prefetch_related("phones", "emails", "tags")
+        )
+        changed_objects, fields = [], set()
+        for customer in locked:
+            entity = by_id[customer.pk]
+            values = entity.values
+            changes: dict[str, list] = {}
+            for name in UPDATABLE:
+                if name not in values or _is_empty(values[name]):
+                    continue
+                old, new = getattr(customer, name), values[name]
+                if name in ("preferred_categories", "preferred_brands", "preferred_colours"):
+                    new = old + [v for v in new if v not in old]
+                elif name == "notes":
+                    new = old if new in old else "\n".join(filter(None, [old, new]))
+                elif not (
+                    options.mode == Mode.OVERWRITE
+                    or _is_empty(old)
+                    or (name == "source" and old == Source.OTHER)
+                ):
+                    continue
+                if old != new:
+                    masked = name in SENSITIVE
+                    changes[name] = ["***" if masked and old else old, "***" if masked else new]
+                    setattr(customer, name, new)
+            if entity.notes:
+                customer.notes = "\n".join(filter(None, [customer.notes, *entity.notes]))
+                changes.setdefault("notes", [None, "…"])
+            if "stage" in changes:
+                stages.append(
+                    {
+                        "customer_id": customer.pk,
+                        "from_stage": changes["stage"][0],
+                        "to_stage": customer.stage,
+                        "changed_at": now,
+                        "actor_id": actor.pk,
+                    }
+                )
+                customer.stage_changed_at = now
+            if "marketing_consent" in changes:
+                customer.consent_at = now
+            have = {p.number_index for p in customer.phones.all()} | {
+                e.address_index for e in customer.emails.all()
+            }
+            own_phones, own_emails = _children_rows(customer.pk, values, skip=have)
+            for rows, offset in (
+                (own_phones, len(customer.phones.all())),
+                (own_emails, len(customer.emails.all())),
+            ):
+                for position, row in enumerate(rows, start=offset):
+                    row["position"] = position
+            if own_phones:
+                changes["phones"] = [None, _masked_phones(r["number"] for r in own_phones)]
+            if own_emails:
+                changes["emails"] = [None, _masked_emails(r["address"] for r in own_emails)]
+            phones += own_phones
+            emails += own_emails
+            current_tags = {t.pk for t in customer.tags.all()}
+            added = [n for n in values.get("tags", []) if tags[n.casefold()] not in current_tags]
+            links += [{"customer_id": customer.pk, "tag_id": tags[n.casefold()]} for n in added]
+            if added:
+                changes["tags"] = [None, added]
+            if not changes:
+                continue
+            if changes.keys() & {"name", "company"}:
+                customer_derive(customer)
+            customer.version += 1
+            customer.updated_at = now
+            changed_objects.append(customer)
+            fields.update(k for k in changes if k in UPDATABLE)
+            audits.append((customer.pk, str(customer), changes))
+        if changed_objects:
+            fields |= {
+                "version",
+                "updated_at",
+                "stage_changed_at",
+                "consent_at",
+                "name_pinyin",
+                "name_initials",
+                "search_grams",
+                "notes",
+            }
+            Customer.objects.bulk_update(changed_objects, sorted(fields), batch_size=1000)
+    return audits
+
+
+def _highest_number(customers: list[dict]) -> int:
+    highest = 0
+    for row in customers:
+        number = row["number"]
+        if number.startswith(NUMBER_PREFIX) and number[len(NUMBER_PREFIX) :].isdigit():
+            highest = max(highest, int(number[len(NUMBER_PREFIX) :]))
+    return highest
+
+
+def _numbers_follow(highest: int) -> None:
+    """Numbers kept from the file (KH00012345) push the sequence past them."""
+    if highest:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT setval('customers_customer_number_seq', "
+                "GREATEST(%s, (SELECT last_value FROM customers_customer_number_seq)))",
+                [highest],
+            )
