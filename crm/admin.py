@@ -11,7 +11,15 @@ from django.utils.translation import ngettext
 
 from crm.audit import audit_record, diff, snapshot
 from crm.fields import blind_index
-from crm.models import AuditAction, AuditEvent, LoginFailure, Notification, Team, User
+from crm.models import (
+    AuditAction,
+    AuditEvent,
+    ImportJob,
+    LoginFailure,
+    Notification,
+    Team,
+    User,
+)
 from crm.normalise import phone_normalise
 from crm.services import (
     group_permission_snapshot,
@@ -197,6 +205,20 @@ class AuditEventAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("target_type",)
     show_full_result_count = False
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(ReadOnlyAdmin):
+    """Imports, read-only: the outcome of each (the rows themselves stay private)."""
+
+    list_display = ("created_at", "file_name", "created_by", "kind", "status", "finished_at")
+    list_filter = ("kind", "status", "created_at")
+    search_fields = ("file_name", "created_by__username")
+    list_select_related = ("created_by",)
+    fields = (
+        "kind", "file_name", "file_size", "created_by", "created_at", "status", "counts",
+        "error", "started_at", "finished_at", "sheet_name", "columns", "mapping", "options",
+    )  # fmt: skip
 
 
 @admin.register(Notification)

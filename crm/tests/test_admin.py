@@ -16,6 +16,7 @@ ADMIN_PAGES = [
     "admin:crm_auditevent_changelist",
     "admin:crm_notification_changelist",
     "admin:crm_loginfailure_changelist",
+    "admin:crm_importjob_changelist",
     "admin:django_celery_beat_periodictask_changelist",
     "admin:django_celery_beat_crontabschedule_changelist",
 ]
@@ -43,3 +44,16 @@ def test_housekeeping_schedule_is_created_by_migration():
 
 def test_passwords_are_hashed_with_argon2(rep):
     assert rep.password.startswith("argon2")
+
+
+def test_import_job_opens_read_only_without_the_upload(admin_client, steward):
+    from crm.models import ImportJob
+
+    job = ImportJob.objects.create(
+        kind="customers", created_by=steward, file_name="r.xlsx", content=b"secret"
+    )
+    response = admin_client.get(reverse("admin:crm_importjob_change", args=[job.pk]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "field-counts" in html and "field-file_name" in html
+    assert "field-content" not in html

@@ -96,6 +96,7 @@ def customers_import(
         progress=(lambda f, n: progress(f * 0.6, n)) if progress else None,
     )
     results, entities = _decide(cleaned, actor, options)
+    del cleaned  # the entities hold what is written; memory for the write phase
     counts = dict.fromkeys(Outcome.ALL, 0)
     counts[Outcome.SKIPPED] = skipped
     width = len(layout.columns)

@@ -72,7 +72,6 @@ class RowResult:
     reason: str = ""
     number: str = ""  # the customer it created, updated or merged into
     cells: list[str] = field(default_factory=list)
-    values: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

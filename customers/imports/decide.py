@@ -368,7 +368,6 @@ def _decide(
                     Outcome.MERGED,
                     number=entity.number,
                     cells=row.cells,
-                    values=row.values,
                 )
             )
             continue
@@ -403,11 +402,7 @@ def _decide(
         entities.append(entity)
         for key in row.keys:
             by_key.setdefault(key, entity)
-        results.append(
-            RowResult(
-                row.row_number, outcome, number=entity.number, cells=row.cells, values=row.values
-            )
-        )
+        results.append(RowResult(row.row_number, outcome, number=entity.number, cells=row.cells))
     return results, entities
 
 
