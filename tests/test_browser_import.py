@@ -80,3 +80,45 @@ def test_steward_imports_a_register_through_the_wizard(
     assert [row[0] for row in rows[1:]] == ["王芳", "赵敏"]
     assert Customer.objects.count() == 4
     context.close()
+
+
+def test_steward_merges_two_duplicates_and_undoes_it(browser, live_server, make_user, shots):
+    from customers.services import customer_create
+
+    steward = make_user("steward", roles.DATA_STEWARD, language="en")
+    rep = make_user("rep1", roles.SALES_REP)
+    keep = customer_create(
+        actor=steward, data={"name": "张伟", "owner": rep, "phones": "13800138000"}
+    )
+    other = customer_create(
+        actor=steward,
+        data={"name": "张伟", "owner": None, "phones": "138-0013-8000", "company": "云帆贸易"},
+    )
+    base = live_server.url
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{base}/login/")
+    page.fill("#id_username", "steward")
+    page.fill("#id_password", PASSWORD)
+    page.click("#login-submit")
+    expect(page.locator("#greeting")).to_be_visible()
+
+    page.goto(f"{base}/customers/duplicates/")
+    expect(page.locator("#duplicate-pairs")).to_contain_text("same phone")
+    page.screenshot(path=shots / "duplicates.png", full_page=True)
+    page.click("#duplicate-pairs a.btn-primary")
+    expect(page.locator("#merge-form")).to_contain_text("云帆贸易")
+    page.screenshot(path=shots / "merge.png", full_page=True)
+    page.click("#merge-form button[type=submit]")
+    expect(page.locator("[data-testid=customer-header]")).to_contain_text("张伟")
+    keep.refresh_from_db()
+    other.refresh_from_db()
+    assert keep.company == "云帆贸易" and other.merged_into_id == keep.pk
+
+    page.goto(f"{base}/customers/duplicates/")
+    page.click("#recent-merges button[type=submit]")
+    expect(page.locator("#recent-merges")).to_contain_text("Undone by")
+    other.refresh_from_db()
+    keep.refresh_from_db()
+    assert other.deleted_at is None and keep.company == ""
+    context.close()
