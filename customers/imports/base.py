@@ -65,7 +65,7 @@ class Options:
     mode: str = Mode.FILL
 
 
-@dataclass
+@dataclass(slots=True)
 class RowResult:
     row_number: int
     outcome: str
@@ -86,7 +86,7 @@ class ImportResult:
         return sum(self.counts.values())
 
 
-@dataclass
+@dataclass(slots=True)
 class _Entity:
     """One customer the file speaks of: new, or an existing one to update."""
 

@@ -44,9 +44,9 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def cells_text(cells: dict[int, object], width: int) -> list[str]:
-    """A row's cells as the text a person would see, first column first."""
-    return [_cell_text(cells.get(col)) for col in range(1, width + 1)]
+def cells_text(cells: tuple, width: int) -> list[str]:
+    """A row's cells (values, first column first) as the text a person would see."""
+    return [_cell_text(cells[i]) if i < len(cells) else "" for i in range(width)]
 
 
 def _header_score(cells: dict[int, object]) -> int:
