@@ -308,7 +308,8 @@ DERIVED_COLUMNS: tuple[Column, ...] = (
 )
 
 BY_KEY = {column.key: column for column in COLUMNS}
-NOTES = "notes"
+DERIVED_KEYS = frozenset(column.key for column in DERIVED_COLUMNS)
+NOTES = "+notes"  # "keep in the notes, under the column's heading" (not the Notes field)
 IGNORE = ""
 _NOISE = re.compile(r"[\s*＊:：_\-./、（）()\[\]【】]+|必填|选填")
 
@@ -322,7 +323,8 @@ def header_key(text: object) -> str:
 @functools.cache
 def _known_headers() -> dict[str, str]:
     known: dict[str, str] = {}
-    for column in COLUMNS:
+    # Derived columns are recognised too, so a re-imported export ignores them.
+    for column in (*COLUMNS, *DERIVED_COLUMNS):
         for name in (column.en, column.zh, column.key, *column.synonyms):
             known.setdefault(header_key(name), column.key)
     return known
@@ -331,3 +333,8 @@ def _known_headers() -> dict[str, str]:
 def column_for_header(text: object) -> str | None:
     """The register column a header names, in Chinese or English, or None."""
     return _known_headers().get(header_key(text))
+
+
+def is_derived(key: str | None) -> bool:
+    """A column Kehu computes (Created, Verified, Data quality): never imported."""
+    return key in DERIVED_KEYS

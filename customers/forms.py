@@ -313,7 +313,7 @@ class ImportMappingForm(forms.Form):
     owner = forms.ChoiceField(label=_("Owner of the new customers"), choices=())
 
     def __init__(self, *args, job, user: User, **kwargs):
-        from customers.columns import COLUMNS
+        from customers.columns import COLUMNS, NOTES
         from customers.import_jobs import OWNER_POOL, OWNER_SELF
         from customers.selectors import assignable_owners
 
@@ -322,7 +322,7 @@ class ImportMappingForm(forms.Form):
         super().__init__(*args, initial=initial, **kwargs)
         targets = [
             ("", pgettext_lazy("import column", "— ignore —")),
-            ("notes", _("Keep in the notes")),
+            (NOTES, _("Keep in the notes, under its heading")),
             *((column.key, column.label) for column in COLUMNS),
         ]
         self.columns = []

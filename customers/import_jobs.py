@@ -172,14 +172,31 @@ def import_job_run(job_id: int) -> ImportJob | None:
     try:
         with translation.override(job.language):
             try:
-                result = customers_import(
-                    actor=job.created_by,
-                    sheet=_sheet(job),
-                    layout=_layout(job),
-                    options=_options(job),
-                    progress=lambda fraction, rows: _progress_set(job.pk, fraction, rows),
-                    source=f"{job.file_name} (#{job.pk})",
-                )
+                # The customers, the rejected rows and "finished" commit together: a
+                # worker that dies in between leaves the job to run again from scratch.
+                with transaction.atomic():
+                    result = customers_import(
+                        actor=job.created_by,
+                        sheet=_sheet(job),
+                        layout=_layout(job),
+                        options=_options(job),
+                        progress=lambda fraction, rows: _progress_set(job.pk, fraction, rows),
+                        source=f"{job.file_name} (#{job.pk})",
+                    )
+                    ImportRejectedRow.objects.filter(job=job).delete()
+                    ImportRejectedRow.objects.bulk_create(
+                        (
+                            ImportRejectedRow(
+                                job=job,
+                                row_number=row.row_number,
+                                cells=json.dumps(row.cells, ensure_ascii=False),
+                                reason=row.reason,
+                            )
+                            for row in result.rejected
+                        ),
+                        batch_size=2000,
+                    )
+                    return _finish(job, status=ImportStatus.SUCCEEDED, counts=result.counts)
             except SheetError as exc:
                 return _finish(job, status=ImportStatus.FAILED, error=exc.message)
             except Exception:
@@ -189,20 +206,6 @@ def import_job_run(job_id: int) -> ImportJob | None:
                     status=ImportStatus.FAILED,
                     error=_("The import stopped on an unexpected error; nothing was imported."),
                 )
-            ImportRejectedRow.objects.filter(job=job).delete()
-            ImportRejectedRow.objects.bulk_create(
-                (
-                    ImportRejectedRow(
-                        job=job,
-                        row_number=row.row_number,
-                        cells=json.dumps(row.cells, ensure_ascii=False),
-                        reason=row.reason,
-                    )
-                    for row in result.rejected
-                ),
-                batch_size=2000,
-            )
-            return _finish(job, status=ImportStatus.SUCCEEDED, counts=result.counts)
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [4004, job_id])

@@ -24,6 +24,7 @@ from crm.audit import _jsonable, audit_record
 from crm.models import AuditAction, User
 from customers.models import (
     Collaborator,
+    Contact,
     Customer,
     CustomerEmail,
     CustomerMerge,
@@ -232,7 +233,7 @@ def customers_merge(
     extra = {
         "merge": record.pk,
         "merged": merged.number,
-        "moved": {k: len(v) for k, v in moved.items()},
+        "moved": {k: len(v) for k, v in moved["records"].items()},
     }
     audit_record(
         actor=actor,
@@ -253,11 +254,19 @@ def customers_merge(
     return record
 
 
-def _move_records(source: Customer, target: Customer) -> dict[str, list[int]]:
-    moved: dict[str, list[int]] = {}
+def _move_records(source: Customer, target: Customer) -> dict:
+    """Move what points at `source` to `target`; returns what undo needs: the ids
+    moved per model, the blind indexes of the phones and e-mails moved (an edit
+    of the survivor's phones after the merge recreates those rows under new ids),
+    and the contacts that stopped being primary (a customer has one)."""
+    records: dict[str, list[int]] = {}
     have_phones = set(target.phones.values_list("number_index", flat=True))
     have_emails = set(target.emails.values_list("address_index", flat=True))
     have_users = set(target.collaborators.values_list("user_id", flat=True))
+    unprimary = []
+    if target.contacts.filter(is_primary=True).exists():
+        unprimary = list(source.contacts.filter(is_primary=True).values_list("pk", flat=True))
+        Contact.objects.filter(pk__in=unprimary).update(is_primary=False)
     for model, field in _related_models():
         rows = model.objects.filter(**{field: source})
         if model is CustomerPhone:  # a phone both had stays with the merged one
@@ -269,8 +278,15 @@ def _move_records(source: Customer, target: Customer) -> dict[str, list[int]]:
         ids = list(rows.values_list("pk", flat=True))
         if ids:
             model.objects.filter(pk__in=ids).update(**{field: target})
-            moved[model._meta.label] = ids
-    return moved
+            records[model._meta.label] = ids
+    phones = CustomerPhone.objects.filter(pk__in=records.get(CustomerPhone._meta.label, []))
+    emails = CustomerEmail.objects.filter(pk__in=records.get(CustomerEmail._meta.label, []))
+    return {
+        "records": records,
+        "phones": list(phones.filter(contact__isnull=True).values_list("number_index", flat=True)),
+        "emails": list(emails.filter(contact__isnull=True).values_list("address_index", flat=True)),
+        "unprimary": unprimary,
+    }
 
 
 @transaction.atomic
@@ -302,10 +318,20 @@ def customers_unmerge(*, actor: User, merge_id: int, request=None) -> CustomerMe
     if added:
         survivor.tags.remove(*added)
         changes["tags"] = (after["tags"], before["tags"])
-    for label, ids in record.moved.items():
+    for label, ids in record.moved["records"].items():
         model = _model(label)
         field = next(f for m, f in _related_models() if m is model)
         model.objects.filter(pk__in=ids, **{field: survivor}).update(**{field: merged})
+    # The survivor's own phones and e-mails that came from the merge, by value.
+    survivor.phones.filter(contact__isnull=True, number_index__in=record.moved["phones"]).update(
+        customer=merged
+    )
+    survivor.emails.filter(contact__isnull=True, address_index__in=record.moved["emails"]).update(
+        customer=merged
+    )
+    Contact.objects.filter(pk__in=record.moved["unprimary"], customer=merged).update(
+        is_primary=True
+    )
     customer_derive(survivor)
     survivor.version += 1
     survivor.updated_at = timezone.now()

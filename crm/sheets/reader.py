@@ -61,6 +61,10 @@ def excel_unescape(text: str) -> str:
 
 
 _CHUNK = 256 * 1024
+# Parts held in memory whole: the small ones, and the shared strings (every
+# distinct text of the workbook; 200,000 rows of registers stay well under it).
+MAX_SMALL_PART = 16 * 1024 * 1024
+MAX_SHARED_STRINGS = 128 * 1024 * 1024
 # Title and header rows above the data, not counted against IMPORT_MAX_ROWS.
 HEADER_ALLOWANCE = 10
 
@@ -305,8 +309,12 @@ class XlsxSheet(Sheet):
         )
 
     def _xml(self, path: str):
-        with self.zip.open(self.infos[path]) as part:
-            return SafeET.fromstring(part.read(), forbid_dtd=True)
+        """A small part (workbook, styles, relationships), parsed whole."""
+        info = self.infos[path]
+        if info.file_size > MAX_SMALL_PART:
+            raise _unreadable_xlsx()
+        with self.zip.open(info) as part:
+            return SafeET.fromstring(part.read(MAX_SMALL_PART + 1), forbid_dtd=True)
 
     def _rels(self, path: str) -> dict[str, str]:
         folder, base = posixpath.split(path)
@@ -378,6 +386,15 @@ class XlsxSheet(Sheet):
             return self._shared
         strings: list = []
         if self.shared_path and self.shared_path in self.infos:
+            if self.infos[self.shared_path].file_size > MAX_SHARED_STRINGS:
+                raise SheetError(
+                    _(
+                        "The workbook holds more text than one import reads (over %(max)s MB "
+                        "unpacked). Split it into several files."
+                    )
+                    % {"max": _megabytes(MAX_SHARED_STRINGS)},
+                    "too_much_text",
+                )
             parser = _expat_parser()
             parts: list[str] = []
             state = {"depth_skip": 0, "in_t": False, "length": 0}
@@ -434,7 +451,7 @@ class XlsxSheet(Sheet):
                     parser.Parse(chunk, False)
         except SheetError:
             raise
-        except (expat.ExpatError, zipfile.BadZipFile, EOFError, OSError, ValueError):
+        except (expat.ExpatError, zipfile.BadZipFile, EOFError, OSError, ValueError, IndexError):
             raise _unreadable_xlsx() from None
 
     def rows(
@@ -548,7 +565,7 @@ class XlsxSheet(Sheet):
                         break
         except SheetError:
             raise
-        except (expat.ExpatError, zipfile.BadZipFile, EOFError, OSError, ValueError):
+        except (expat.ExpatError, zipfile.BadZipFile, EOFError, OSError, ValueError, IndexError):
             raise _unreadable_xlsx() from None
 
 

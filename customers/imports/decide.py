@@ -39,7 +39,7 @@ from customers.models import (
     CustomerKind,
     CustomerPhone,
 )
-from customers.selectors import assignable_owners, editable_customers
+from customers.selectors import assignable_owners, editable_customers, visible_customers
 from customers.standardise import customer_standardise
 
 # --- phase 1: read, clean, decide --------------------------------------------
@@ -53,6 +53,18 @@ class _Clean:
     problems: list[str]
     keys: list[tuple[str, str]]
     owner_text: str = ""
+    example: bool = False  # the register template's grey example row, left in
+
+
+_GUARDED = ("=", "+", "-", "@", "\t", "\r")
+_PERSONAL = {"phones", "emails", "address"}
+
+
+def _is_template_example(raw: dict[str, Any]) -> bool:
+    """The template's example row, word for word (a real 张伟 differs somewhere)."""
+    return all(
+        raw.get(key) == BY_KEY[key].example for key in ("name", "phones", "emails", "company")
+    )
 
 
 def _field_label(key: str) -> str:
@@ -134,6 +146,17 @@ def _clean_row(row_number: int, cells: dict[int, object], layout: Layout) -> _Cl
             continue
         if value is None or (isinstance(value, str) and not value.strip()):
             continue
+        if isinstance(value, str) and value[:1] == "'" and value[1:2] in _GUARDED:
+            value = value[1:]  # a CSV export's guard against formulas, not data
+        if key in _PERSONAL and isinstance(value, str) and "***" in value:
+            problems.append(
+                _(
+                    "%(cell)s holds a masked value (“%(value)s”), as exports show it to "
+                    "those who may not see it; enter the full value or leave it empty."
+                )
+                % {"cell": where, "value": value[:40]}
+            )
+            continue
         if key == NOTES:
             notes.append(f"{header}: {_cell_text(value).strip()}")
         elif key in {"birth_date", "is_key_account", "marketing_consent"}:
@@ -149,6 +172,8 @@ def _clean_row(row_number: int, cells: dict[int, object], layout: Layout) -> _Cl
             row_number, texts, None, [_("The row has no value in the imported columns.")], []
         )
     owner_text = raw.pop("owner", "").strip()
+    if _is_template_example(raw):
+        return _Clean(row_number, texts, None, [], [], example=True)
     if "name" not in raw and not problems:
         problems.append(
             _("%(field)s: Enter the customer's name.") % {"field": _field_label("name")}
@@ -214,11 +239,15 @@ def _existing_matches(keys: set[tuple[str, str]]) -> dict[tuple[str, str], set[i
             found[("uscc", uscc)].add(pk)
     alive_ids = alive.values("pk")
     for part in chunks(by_kind["phone"]):
-        rows = CustomerPhone.objects.filter(number_index__in=part, customer__in=alive_ids)
+        rows = CustomerPhone.objects.filter(
+            number_index__in=part, customer__in=alive_ids, contact__isnull=True
+        )
         for pk, index in rows.values_list("customer_id", "number_index"):
             found[("phone", index)].add(pk)
     for part in chunks(by_kind["email"]):
-        rows = CustomerEmail.objects.filter(address_index__in=part, customer__in=alive_ids)
+        rows = CustomerEmail.objects.filter(
+            address_index__in=part, customer__in=alive_ids, contact__isnull=True
+        )
         for pk, index in rows.values_list("customer_id", "address_index"):
             found[("email", index)].add(pk)
     names = by_kind["name"]
@@ -290,11 +319,15 @@ def _decide(
     existing = _existing_matches(keys)
     candidate_ids = {pk for ids in existing.values() for pk in ids if pk > 0}
     editable: set[int] = set()
-    numbers: dict[int, str] = {}
+    numbers: dict[int, str] = {}  # only of customers the actor sees: messages never leak
     for start in range(0, len(candidate_ids), BATCH):
         part = list(candidate_ids)[start : start + BATCH]
         editable.update(editable_customers(actor).filter(pk__in=part).values_list("pk", flat=True))
-        numbers.update(Customer.objects.filter(pk__in=part).values_list("pk", "number"))
+        numbers.update(visible_customers(actor).filter(pk__in=part).values_list("pk", "number"))
+
+    def shown(pk: int) -> str:
+        return numbers.get(pk) or _("a customer you do not see")
+
     owners = _Owners(actor, options)
     results: list[RowResult] = []
     entities: list[_Entity] = []
@@ -327,9 +360,7 @@ def _decide(
             )
             continue
         if len(matched) > 1:
-            found = "、".join(
-                f"{numbers.get(pk, pk)} ({_KEY_LABELS[how]()})" for pk, how in matched.items()
-            )
+            found = "、".join(f"{shown(pk)} ({_KEY_LABELS[how]()})" for pk, how in matched.items())
             reject(
                 row,
                 _(
@@ -352,11 +383,12 @@ def _decide(
             continue
         if in_file:
             entity = next(iter(in_file.values()))
-            if existing_id is not None and entity.existing_id not in (None, existing_id):
+            if existing_id is not None and entity.existing_id != existing_id:
+                # Row N is (or updates) another customer than the one this row matches.
                 reject(
                     row,
-                    _("The row matches a different customer than row %(row)s.")
-                    % {"row": entity.first_row},
+                    _("The row matches row %(row)s and also %(customer)s, a different customer.")
+                    % {"row": entity.first_row, "customer": shown(existing_id)},
                 )
                 continue
             _merge_into(entity.values, row.values, row.row_number, entity.notes)
@@ -381,15 +413,13 @@ def _decide(
                         "yours to change."
                     )
                     % {
-                        "number": numbers.get(existing_id),
+                        "number": shown(existing_id),
                         "how": _KEY_LABELS[matched[existing_id]](),
                     },
                 )
                 continue
-            entity = _Entity(
-                row.row_number, dict(row.values), set(row.keys), existing_id=existing_id
-            )
-            entity.number = numbers[existing_id]
+            entity = _Entity(row.row_number, row.values, set(row.keys), existing_id=existing_id)
+            entity.number = numbers.get(existing_id, "")
             by_existing[existing_id] = entity
             outcome = Outcome.UPDATED
         else:
@@ -422,13 +452,16 @@ def import_read(
     for row_number, cells in sheet.rows(sheet=layout.sheet or None, max_col=width):
         if row_number <= previous:
             continue
+        skipped += row_number - previous - 1  # rows the sheet leaves out are blank
+        previous = row_number
         if all(isinstance(v, str) and not v.strip() for v in cells.values()):
             skipped += 1
-            previous = row_number
             continue
-        skipped += row_number - previous - 1
-        previous = row_number
-        cleaned.append(_clean_row(row_number, cells, layout))
+        row = _clean_row(row_number, cells, layout)
+        if row.example:
+            skipped += 1
+            continue
+        cleaned.append(row)
         if limit is not None and len(cleaned) >= limit:
             break
         if progress is not None and len(cleaned) % 1000 == 0:

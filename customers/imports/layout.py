@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
 
@@ -16,7 +16,7 @@ from crm.sheets.reader import (
     SheetError,
     column_letters,
 )
-from customers.columns import BY_KEY, IGNORE, NOTES, column_for_header
+from customers.columns import BY_KEY, IGNORE, NOTES, column_for_header, is_derived
 from customers.imports.base import SCAN_ROWS, Layout
 
 # --- layout ------------------------------------------------------------------
@@ -32,8 +32,13 @@ def _cell_text(value: object) -> str:
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        if value == value.to_integral_value():
-            return str(value.quantize(Decimal(1)))
+        if not value.is_finite():
+            return str(value)
+        try:
+            if value == value.to_integral_value():
+                return str(value.quantize(Decimal(1)))
+        except InvalidOperation:  # more digits than the context holds: 1E+29
+            pass
         return format(value.normalize(), "f")
     if value is FORMULA_WITHOUT_VALUE:
         return "=?"
@@ -56,6 +61,19 @@ def _header_score(cells: dict[int, object]) -> int:
 def _is_header_like(cells: dict[int, object]) -> bool:
     texts = [v for v in cells.values() if isinstance(v, str)]
     return bool(texts) and _header_score(cells) * 2 >= len(cells)
+
+
+def _same_headings(header: dict[int, object], row: dict[int, object]) -> bool:
+    """A row under the header is a second header row (the template's English one)
+    only when it names the same fields in the same columns; a data row whose
+    values happen to be headings (“公司”, “phone”) is not."""
+    if not row or any(not isinstance(v, str) for v in row.values()):
+        return False
+    for col, value in row.items():
+        key = column_for_header(value)
+        if key is None or key != column_for_header(_cell_text(header.get(col))):
+            return False
+    return True
 
 
 def layout_detect(sheet: Sheet, *, sheet_name: str = "") -> Layout:
@@ -87,7 +105,7 @@ def layout_detect(sheet: Sheet, *, sheet_name: str = "") -> Layout:
     ):
         start -= 1
     end = best
-    while end + 1 < len(top) and _is_header_like(top[end + 1][1]):
+    while end + 1 < len(top) and _same_headings(top[best][1], top[end + 1][1]):
         end += 1
     block = top[start : end + 1]
     width = max(max(cells) for _, cells in block)
@@ -99,7 +117,10 @@ def layout_detect(sheet: Sheet, *, sheet_name: str = "") -> Layout:
         name = (recognised or present or [""])[-1]
         columns.append(name or column_letters(col))
         key = column_for_header(name) if name else None
-        mapping.append(key if key else (NOTES if name else IGNORE))
+        if is_derived(key):
+            mapping.append(IGNORE)
+        else:
+            mapping.append(key if key else (NOTES if name else IGNORE))
     return Layout(
         sheet=sheet_name or sheet.sheet_names[0],
         header_rows=[number for number, _ in block],

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import datetime
 import functools
+from collections.abc import Iterable
 from types import SimpleNamespace
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from crm.audit import audit_record
 from crm.bulkcopy import copy_insert
 from crm.fields import blind_index
 from crm.models import AuditAction, AuditEvent, User
+from crm.sheets.reader import SheetError
 from customers.imports.base import (
     _QUALITY_DEFAULTS,
     BATCH,
@@ -34,6 +37,7 @@ from customers.models import (
     StageChange,
 )
 from customers.quality import quality_refresh, quality_score
+from customers.selectors import editable_customers
 from customers.services import (
     NUMBER_PREFIX,
     PROFILE_FIELDS,
@@ -102,9 +106,10 @@ def _write(actor, entities, options, counts, source, progress) -> None:
     tags = {tag.name.casefold(): tag.pk for tag in tags_get_or_create(sorted(tag_names))}
     new = [e for e in entities if e.existing_id is None]
     updates = [e for e in entities if e.existing_id is not None]
+    # Numbers kept from the file push the sequence past them before fresh ones are drawn.
+    _numbers_follow(_highest_number(e.number for e in new if e.number))
     fresh_numbers = iter(customer_numbers_next(sum(1 for e in new if not e.number)))
     extra = {"import": source}
-    highest = 0
     for start in range(0, len(new), BATCH):
         batch = new[start : start + BATCH]
         customers = [_new_row(entity, actor, now, fresh_numbers) for entity in batch]
@@ -129,7 +134,6 @@ def _write(actor, entities, options, counts, source, progress) -> None:
         copy_insert(Customer.tags.through, links)
         copy_insert(StageChange, stages)
         _audit_rows(actor, AuditAction.CREATE, audits, {**extra, "version": 1})
-        highest = max(highest, _highest_number(customers))
         if progress:
             progress(0.6 + 0.35 * (start + len(batch)) / max(len(new), 1), start + len(batch))
     phones, emails, links, stages = [], [], [], []
@@ -142,7 +146,6 @@ def _write(actor, entities, options, counts, source, progress) -> None:
     copy_insert(StageChange, stages)
     _audit_rows(actor, AuditAction.UPDATE, updated_audits, extra)
     quality_refresh([e.existing_id for e in updates])
-    _numbers_follow(highest)
     audit_record(actor=actor, action=AuditAction.IMPORT, extra={"file": source, **counts})
     if progress:
         progress(1.0, sum(counts.values()))
@@ -213,11 +216,21 @@ def _apply_updates(actor, updates, options, tags, now, phones, emails, links, st
     by_id = {e.existing_id: e for e in updates}
     for start in range(0, len(updates), BATCH):
         part = [e.existing_id for e in updates[start : start + BATCH]]
-        locked = (
-            Customer.objects.select_for_update(of=("self",))
+        # Decided before the transaction: still alive and still the actor's to change?
+        locked = list(
+            editable_customers(actor)
+            .select_for_update(of=("self",))
             .filter(pk__in=part)
             .prefetch_related("phones", "emails", "tags")
         )
+        if len(locked) != len(part):
+            raise SheetError(
+                _(
+                    "Some customers the file matches were deleted, merged or handed to "
+                    "someone else while the import ran; nothing was imported. Run it again."
+                ),
+                "changed",
+            )
         changed_objects, fields = [], set()
         for customer in locked:
             entity = by_id[customer.pk]
@@ -302,17 +315,16 @@ def _apply_updates(actor, updates, options, tags, now, phones, emails, links, st
     return audits
 
 
-def _highest_number(customers: list[dict]) -> int:
+def _highest_number(numbers: Iterable[str]) -> int:
     highest = 0
-    for row in customers:
-        number = row["number"]
+    for number in numbers:
         if number.startswith(NUMBER_PREFIX) and number[len(NUMBER_PREFIX) :].isdigit():
             highest = max(highest, int(number[len(NUMBER_PREFIX) :]))
     return highest
 
 
 def _numbers_follow(highest: int) -> None:
-    """Numbers kept from the file (KH00012345) push the sequence past them."""
+    """Move the number sequence past `highest` (KH00012345 kept from a file)."""
     if highest:
         with connection.cursor() as cursor:
             cursor.execute(

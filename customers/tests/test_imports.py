@@ -76,7 +76,7 @@ def test_header_found_under_title_and_merged_group_headings(steward):
     layout = layout_detect(sheet_open(messy_register(), name="r.xlsx"))
     assert layout.header_rows == [2, 3]  # the group headings belong to the header
     assert layout.mapping == [
-        "name", "gender", "birth_date", "phones", "emails", "company", "source", "notes",
+        "name", "gender", "birth_date", "phones", "emails", "company", "source", "+notes",
     ]  # fmt: skip
     assert layout.columns[7] == "微信号"
 
@@ -204,3 +204,92 @@ def test_command_refuses_an_unreadable_file_with_a_clear_message(admin_user, tmp
     path.write_bytes(b"%PDF-1.7 not a sheet")
     with pytest.raises(CommandError, match="PDF"):
         call_command("import_customers", str(path), "--lang", "en", stdout=io.StringIO())
+
+
+def test_a_data_row_that_looks_like_headings_stays_data(steward):
+    data = xlsx_bytes([["姓名", "客户类型"], ["上海云帆", "公司"], ["李雷", "个人"]])
+    layout, result = run(steward, data)
+    assert layout.header_rows == [1] and layout.mapping == ["name", "kind"]
+    assert result.counts["created"] == 2
+    assert Customer.objects.get(name="上海云帆").kind == "company"
+
+
+def test_a_row_matching_a_new_row_and_an_existing_customer_is_rejected(steward, customer_make):
+    customer_make(None, name="旧客户", phones="13900001111")
+    data = xlsx_bytes(
+        [["姓名", "手机"], ["新客户", "13800138000"], ["新客户", "13800138000; 13900001111"]]
+    )
+    _layout, result = run(steward, data)
+    assert result.counts["created"] == 1 and result.counts["rejected"] == 1
+    assert "row 2" in result.rejected[0].reason
+
+
+def test_kept_numbers_and_fresh_numbers_never_collide(steward, customer_make):
+    customer_make(None, name="甲")  # KH00000001
+    rows = [["客户编号", "姓名"], ["KH00000004", "乙"]] + [["", f"丙{i}"] for i in range(5)]
+    _layout, result = run(steward, xlsx_bytes(rows))
+    assert result.counts["created"] == 6
+    numbers = set(Customer.objects.values_list("number", flat=True))
+    assert len(numbers) == 7 and "KH00000004" in numbers
+
+
+def test_a_contacts_phone_does_not_match_a_person_row(steward, customer_make):
+    from customers.services import contact_save
+
+    company = customer_make(None, kind="company", name="云帆贸易")
+    contact_save(
+        actor=steward, customer_id=company.pk, data={"name": "王秘书", "phones": "13800138000"}
+    )
+    _layout, result = run(
+        steward, xlsx_bytes([["姓名", "手机", "性别"], ["王秘书", "13800138000", "女"]])
+    )
+    assert result.counts["created"] == 1
+    company.refresh_from_db()
+    assert company.gender == ""
+
+
+def test_an_export_imports_back_without_changing_anything(admin_user, customer_make, rep, tmp_path):
+    customer = customer_make(
+        rep, name="张三", phones="+86 138 0013 8000", emails="zs@example.com", notes="老客户",
+        street="世纪大道1号", tags="VIP",
+    )  # fmt: skip
+    for name in ("all.xlsx", "all.csv"):
+        call_command("export_customers", str(tmp_path / name), "--lang", "en", stdout=io.StringIO())
+        out = io.StringIO()
+        call_command("import_customers", str(tmp_path / name), "--lang", "en", stdout=out)
+        assert "1 updated" in out.getvalue() and "0 rejected" in out.getvalue(), out.getvalue()
+        customer.refresh_from_db()
+        assert customer.notes == "老客户" and customer.version == 1
+
+
+def test_masked_values_from_a_masked_export_are_refused(steward):
+    data = xlsx_bytes([["姓名", "电话", "邮箱"], ["张三", "138****8000", "z***@example.com"]])
+    _layout, result = run(steward, data)
+    assert result.counts["rejected"] == 1
+    assert "masked" in result.rejected[0].reason
+
+
+def test_huge_numbers_and_missing_shared_strings_are_handled(steward):
+    from decimal import Decimal
+
+    from crm.sheets.reader import SheetError
+
+    data = xlsx_bytes([["姓名", "备注"], ["张三", Decimal("1.2345678901234568E+29")]])
+    _layout, result = run(steward, data)
+    assert result.counts["created"] == 1
+    import re
+    import zipfile
+
+    # A cell that points at shared string 99 of a workbook that has none.
+    source = zipfile.ZipFile(io.BytesIO(xlsx_bytes([["姓名"], ["张三"]])))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            content = source.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                content = re.sub(
+                    rb'<c r="A2" t="inlineStr">.*?</c>', b'<c r="A2" t="s"><v>99</v></c>', content
+                )
+            target.writestr(info, content)
+    with pytest.raises(SheetError):
+        run(steward, out.getvalue())

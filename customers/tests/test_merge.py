@@ -140,3 +140,35 @@ def test_quality_page_and_list_filter(client, steward, customer_make, rep):
     assert [c.pk for c in listed.context["object_list"]] == [thin.pk]
     detail = client.get(reverse("customers:detail", args=[thin.pk]))
     assert "quality-missing" in detail.content.decode()
+
+
+def test_undo_after_the_survivors_phones_were_edited(steward, twins):
+    keep, other = twins
+    record = customers_merge(actor=steward, survivor_id=keep.pk, merged_id=other.pk)
+    keep.refresh_from_db()
+    # The edit form replaces the phone rows (new ids), keeping both numbers.
+    customer_update(
+        actor=steward,
+        customer_id=keep.pk,
+        data={"phones": "13800138000; 13900001111; 13700002222"},
+        version=keep.version,
+    )
+    customers_unmerge(actor=steward, merge_id=record.pk)
+    back = Customer.objects.get(pk=other.pk)
+    assert sorted(p.number for p in back.phones.all()) == ["+8613800138000", "+8613900001111"]
+    assert sorted(p.number for p in keep.phones.all()) == ["+8613700002222", "+8613800138000"]
+
+
+def test_two_companies_with_primary_contacts_merge_and_undo(steward, customer_make):
+    first = customer_make(None, kind="company", name="云帆贸易", phones="13800138000")
+    second = customer_make(None, kind="company", name="云帆贸易有限公司", phones="13800138000")
+    contact_save(actor=steward, customer_id=first.pk, data={"name": "甲", "is_primary": True})
+    contact_save(actor=steward, customer_id=second.pk, data={"name": "乙", "is_primary": True})
+    record = customers_merge(actor=steward, survivor_id=first.pk, merged_id=second.pk)
+    assert list(first.contacts.filter(is_primary=True).values_list("name", flat=True)) == ["甲"]
+    assert first.contacts.count() == 2
+    customers_unmerge(actor=steward, merge_id=record.pk)
+    assert (
+        Contact.objects.get(name="乙").is_primary
+        and Contact.objects.get(name="乙").customer == second
+    )

@@ -47,7 +47,7 @@ class Command(BaseCommand):
                 csv_stream(counted())
                 if file_format == "csv"
                 else xlsx_stream(
-                    rows, sheet_name="Customers", widths=[c.width for c in EXPORT_COLUMNS]
+                    counted(), sheet_name="Customers", widths=[c.width for c in EXPORT_COLUMNS]
                 )
             )
             for chunk in chunks:
