@@ -305,6 +305,10 @@ DERIVED_COLUMNS: tuple[Column, ...] = (
     Column("created_at", "Created", "创建时间", _("Created"), importable=False, width=17),
     Column("verified_at", "Verified", "核实时间", _("Verified"), importable=False, width=17),
     Column("quality", "Data quality", "数据质量", _("Data quality"), importable=False, width=10),
+    # The reason column of a rejected-rows workbook, when it comes back fixed.
+    Column(
+        "rejected_reason", "Reason rejected", "拒绝原因", _("Reason rejected"), importable=False
+    ),
 )
 
 BY_KEY = {column.key: column for column in COLUMNS}
