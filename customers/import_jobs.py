@@ -10,6 +10,7 @@ Progress lives in the cache (Redis) while the job runs, so the page can poll it.
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 
@@ -226,3 +227,19 @@ def import_job_rejected(job: ImportJob):
     """(cells, reason) of each rejected row, in sheet order."""
     for row in job.rejected.all().iterator(chunk_size=2000):
         yield json.loads(row.cells) if row.cells else [], row.reason
+
+
+ABANDONED_AFTER = datetime.timedelta(hours=24)
+REJECTED_KEPT = datetime.timedelta(days=30)
+
+
+def import_jobs_purge(*, now: datetime.datetime) -> int:
+    """Housekeeping (nightly): uploads never imported go after a day, rejected rows
+    of finished imports after 30 days; both hold personal data. Returns rows removed."""
+    abandoned, _detail = ImportJob.objects.filter(
+        status=ImportStatus.UPLOADED, created_at__lt=now - ABANDONED_AFTER
+    ).delete()
+    old_rows, _detail = ImportRejectedRow.objects.filter(
+        job__finished_at__lt=now - REJECTED_KEPT
+    ).delete()
+    return abandoned + old_rows

@@ -15,3 +15,13 @@ def import_job_run_task(job_id: int) -> None:
     from customers.import_jobs import import_job_run
 
     import_job_run(job_id)
+
+
+@shared_task(name="customers.import_jobs_purge", acks_late=True, ignore_result=True)
+def import_jobs_purge_task() -> int:
+    """Forget abandoned uploads and old rejected rows (personal data kept no longer than needed)."""
+    from django.utils import timezone
+
+    from customers.import_jobs import import_jobs_purge
+
+    return import_jobs_purge(now=timezone.now())

@@ -238,3 +238,33 @@ def test_a_real_worker_runs_the_import_job(client, steward, celery_worker_queue,
         time.sleep(0.3)
     assert job.status == ImportStatus.SUCCEEDED, job.error
     assert Customer.objects.count() == 4
+
+
+@pytest.mark.django_db
+def test_nightly_purge_forgets_abandoned_uploads_and_old_rejected_rows(steward):
+    import datetime
+
+    from django.utils import timezone
+    from django_celery_beat.models import PeriodicTask
+
+    from crm.models import ImportRejectedRow
+    from customers.import_jobs import import_jobs_purge
+
+    now = timezone.now()
+    abandoned = ImportJob.objects.create(kind="customers", created_by=steward, file_name="a.xlsx")
+    fresh = ImportJob.objects.create(kind="customers", created_by=steward, file_name="b.xlsx")
+    old = ImportJob.objects.create(
+        kind="customers", created_by=steward, file_name="c.xlsx", status="succeeded",
+        finished_at=now - datetime.timedelta(days=31),
+    )  # fmt: skip
+    recent = ImportJob.objects.create(
+        kind="customers", created_by=steward, file_name="d.xlsx", status="succeeded",
+        finished_at=now - datetime.timedelta(days=2),
+    )  # fmt: skip
+    for job in (old, recent):
+        ImportRejectedRow.objects.create(job=job, row_number=2, cells="[]", reason="x")
+    ImportJob.objects.filter(pk=abandoned.pk).update(created_at=now - datetime.timedelta(days=2))
+    assert import_jobs_purge(now=now) == 2
+    assert set(ImportJob.objects.values_list("pk", flat=True)) == {fresh.pk, old.pk, recent.pk}
+    assert list(ImportRejectedRow.objects.values_list("job_id", flat=True)) == [recent.pk]
+    assert PeriodicTask.objects.get(name="customers.import_jobs_purge").enabled
