@@ -64,6 +64,7 @@ class User(AbstractUser):
         verbose_name_plural = _("users")
         ordering = ["username"]
         permissions = [("view_all_users", _("Can see every user and team"))]
+        indexes = [models.Index(fields=["mobile_index"], name="crm_user_mobile_index_idx")]
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username

@@ -433,6 +433,7 @@ class CustomerPhone(models.Model):
         verbose_name = _("phone")
         verbose_name_plural = _("phones")
         ordering = ["position", "id"]
+        indexes = [models.Index(fields=["number_index"], name="customers_phone_index_idx")]
 
     def __str__(self) -> str:
         return phone_mask(self.number)
@@ -466,6 +467,7 @@ class CustomerEmail(models.Model):
         verbose_name = _("e-mail")
         verbose_name_plural = _("e-mails")
         ordering = ["position", "id"]
+        indexes = [models.Index(fields=["address_index"], name="customers_email_index_idx")]
 
     def __str__(self) -> str:
         return email_mask(self.address)

@@ -303,10 +303,10 @@ def _batch(size, rng, pools, regions, tags, owners, team_of, now, pool_share):
     copy_insert(Contact, contacts)  # gives each contact its id
     for contact in contacts:
         phones.append(_phone_row(rng, contact["customer_id"], contact_id=contact["id"]))
-    copy_insert(CustomerPhone, phones)
-    copy_insert(CustomerEmail, emails)
-    copy_insert(StageChange, stages)
-    copy_insert(Customer.tags.through, links)
+    copy_insert(CustomerPhone, phones, ids=False)
+    copy_insert(CustomerEmail, emails, ids=False)
+    copy_insert(StageChange, stages, ids=False)
+    copy_insert(Customer.tags.through, links, ids=False)
     quality_refresh([customer["id"] for customer in customers])
 
 

@@ -122,6 +122,9 @@ def boolean_parse(value: Any) -> bool | object:
     return INVALID
 
 
+_NOT_PINYIN = re.compile(r"[^0-9a-z]")
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""
@@ -141,19 +144,30 @@ def split_list(value: Any) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=65_536)
+def _syllables(text: str) -> tuple[str, ...]:
+    """Lower-case pinyin syllables of the text; Latin letters and digits pass through."""
+    out = []
+    for syllable in lazy_pinyin(text, errors=lambda chars: list(chars)):
+        cleaned = _NOT_PINYIN.sub("", syllable.lower())
+        if cleaned:
+            out.append(cleaned)
+    return tuple(out)
+
+
 def name_pinyin(name: str, *, kind: str = CustomerKind.PERSON) -> tuple[str, str]:
-    """ "张三" → ("zhangsan", "zs"); Latin letters and digits pass through, lower-cased."""
-    syllables = lazy_pinyin(name, errors=lambda chars: list(chars))
-    if kind == CustomerKind.PERSON and name and name[0] in SURNAME_PINYIN:
-        syllables[0] = SURNAME_PINYIN[name[0]]
-    full, initials = [], []
-    for syllable in syllables:
-        cleaned = re.sub(r"[^0-9a-z]", "", syllable.lower())
-        if not cleaned:
-            continue
-        full.append(cleaned)
-        initials.append(cleaned[0])
-    return "".join(full)[:400], "".join(initials)[:100]
+    """ "张三" → ("zhangsan", "zs"); Latin letters and digits pass through, lower-cased.
+
+    A person's surname is read as a surname (单 shan, 曾 zeng) and the given name
+    on its own, which is also what makes this fast: given names repeat far more
+    than whole names, and their syllables are cached.
+    """
+    if kind == CustomerKind.PERSON and name and name[0] >= "\u3400":
+        surname = SURNAME_PINYIN.get(name[0])
+        syllables = (*((surname,) if surname else _syllables(name[0])), *_syllables(name[1:]))
+    else:
+        syllables = _syllables(name)
+    return "".join(syllables)[:400], "".join(s[0] for s in syllables)[:100]
 
 
 def search_key(text: str) -> str:

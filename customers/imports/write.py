@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.audit import audit_record
-from crm.bulkcopy import copy_insert
+from crm.bulkcopy import CopyPipeline, copy_insert, ids_reserve
 from crm.fields import blind_index
 from crm.models import AuditAction, AuditEvent, User
 from crm.sheets.reader import SheetError
@@ -53,30 +53,25 @@ from customers.standardise import name_pinyin, search_grams
 # --- phase 2: write ----------------------------------------------------------
 
 
-def _audit_rows(actor: User, action: str, items: list[tuple[int, str, dict]], extra: dict) -> None:
-    """AuditEvent rows through COPY (JSON as text); the trigger allows inserts."""
-    if not items:
-        return
-    content_type = ContentType.objects.get_for_model(Customer).pk
+def _audit_rows(actor: User, action: str, items: list[tuple[int, str, dict]], extra: dict):
+    """AuditEvent rows for COPY (JSON as text); the append-only trigger allows inserts."""
+    content_type = ContentType.objects.get_for_model(Customer).pk  # cached after the first
     now = timezone.now()
-    copy_insert(
-        AuditEvent,
-        [
-            {
-                "created_at": now,
-                "actor_id": actor.pk,
-                "actor_repr": actor.get_username(),
-                "action": action,
-                "target_type_id": content_type,
-                "target_id": str(pk),
-                "target_repr": label[:255],
-                "changes": changes,
-                "extra": extra,
-                "ip_address": None,
-            }
-            for pk, label, changes in items
-        ],
-    )
+    return [
+        {
+            "created_at": now,
+            "actor_id": actor.pk,
+            "actor_repr": actor.get_username(),
+            "action": action,
+            "target_type_id": content_type,
+            "target_id": str(pk),
+            "target_repr": label[:255],
+            "changes": changes,
+            "extra": extra,
+            "ip_address": None,
+        }
+        for pk, label, changes in items
+    ]
 
 
 def _children_rows(customer_id: int, values: dict[str, Any], skip: set[str] = frozenset()):
@@ -100,7 +95,12 @@ def _children_rows(customer_id: int, values: dict[str, Any], skip: set[str] = fr
 
 
 def _write(actor, entities, options, counts, source, progress) -> None:
-    """Everything decided, in batches (memory stays flat), inside the caller's transaction."""
+    """Everything decided, in batches, inside the caller's transaction.
+
+    New customers go through a COPY pipeline: PostgreSQL writes one batch while
+    this thread prepares the next. Everything that needs the connection (ids,
+    numbers, tags) is fetched before it starts; updates follow once it is done.
+    """
     now = timezone.now()
     tag_names = {name for e in entities for name in e.values.get("tags", [])}
     tags = {tag.name.casefold(): tag.pk for tag in tags_get_or_create(sorted(tag_names))}
@@ -109,42 +109,50 @@ def _write(actor, entities, options, counts, source, progress) -> None:
     # Numbers kept from the file push the sequence past them before fresh ones are drawn.
     _numbers_follow(_highest_number(e.number for e in new if e.number))
     fresh_numbers = iter(customer_numbers_next(sum(1 for e in new if not e.number)))
+    new_ids = iter(ids_reserve(Customer, len(new)))
+    ContentType.objects.get_for_model(Customer)  # into the cache, before the pipeline
     extra = {"import": source}
-    for start in range(0, len(new), BATCH):
-        batch = new[start : start + BATCH]
-        customers = [_new_row(entity, actor, now, fresh_numbers) for entity in batch]
-        copy_insert(Customer, customers)
-        phones, emails, links, stages, audits = [], [], [], [], []
-        for entity, row in zip(batch, customers, strict=True):
-            pk = row["id"]
-            own_phones, own_emails = _children_rows(pk, entity.values)
-            phones += own_phones
-            emails += own_emails
-            links += [
-                {"customer_id": pk, "tag_id": tags[t.casefold()]}
-                for t in entity.values.get("tags", [])
-            ]
-            stages.append(
-                {"customer_id": pk, "from_stage": "", "to_stage": row.get("stage") or "lead",
-                 "changed_at": now, "actor_id": actor.pk}
-            )  # fmt: skip
-            audits.append((pk, f"{row['name']} ({row['number']})", _created_changes(entity, row)))
-        copy_insert(CustomerPhone, phones)
-        copy_insert(CustomerEmail, emails)
-        copy_insert(Customer.tags.through, links)
-        copy_insert(StageChange, stages)
-        _audit_rows(actor, AuditAction.CREATE, audits, {**extra, "version": 1})
-        if progress:
-            progress(0.6 + 0.35 * (start + len(batch)) / max(len(new), 1), start + len(batch))
+    with CopyPipeline() as pipeline:
+        for start in range(0, len(new), BATCH):
+            batch = new[start : start + BATCH]
+            customers = [_new_row(entity, actor, now, fresh_numbers) for entity in batch]
+            phones, emails, links, stages, audits = [], [], [], [], []
+            for entity, row in zip(batch, customers, strict=True):
+                pk = row["id"] = next(new_ids)
+                own_phones, own_emails = _children_rows(pk, entity.values)
+                phones += own_phones
+                emails += own_emails
+                links += [
+                    {"customer_id": pk, "tag_id": tags[t.casefold()]}
+                    for t in entity.values.get("tags", [])
+                ]
+                stages.append(
+                    {"customer_id": pk, "from_stage": "", "to_stage": row.get("stage") or "lead",
+                     "changed_at": now, "actor_id": actor.pk}
+                )  # fmt: skip
+                audits.append(
+                    (pk, f"{row['name']} ({row['number']})", _created_changes(entity, row))
+                )
+            pipeline.send(Customer, customers)
+            pipeline.send(CustomerPhone, phones, ids=False)
+            pipeline.send(CustomerEmail, emails, ids=False)
+            pipeline.send(Customer.tags.through, links, ids=False)
+            pipeline.send(StageChange, stages, ids=False)
+            audit_rows = _audit_rows(actor, AuditAction.CREATE, audits, {**extra, "version": 1})
+            pipeline.send(AuditEvent, audit_rows, ids=False)
+            if progress:
+                done = start + len(batch)
+                progress(0.6 + 0.35 * done / max(len(new), 1), done)
     phones, emails, links, stages = [], [], [], []
     updated_audits = _apply_updates(
         actor, updates, options, tags, now, phones, emails, links, stages
     )
-    copy_insert(CustomerPhone, phones)
-    copy_insert(CustomerEmail, emails)
-    copy_insert(Customer.tags.through, links)
-    copy_insert(StageChange, stages)
-    _audit_rows(actor, AuditAction.UPDATE, updated_audits, extra)
+    copy_insert(CustomerPhone, phones, ids=False)
+    copy_insert(CustomerEmail, emails, ids=False)
+    copy_insert(Customer.tags.through, links, ids=False)
+    copy_insert(StageChange, stages, ids=False)
+    updated_rows = _audit_rows(actor, AuditAction.UPDATE, updated_audits, extra)
+    copy_insert(AuditEvent, updated_rows, ids=False)
     quality_refresh([e.existing_id for e in updates])
     audit_record(actor=actor, action=AuditAction.IMPORT, extra={"file": source, **counts})
     if progress:
@@ -192,12 +200,16 @@ def _new_row(entity: _Entity, actor: User, now, fresh_numbers) -> dict[str, Any]
     return row
 
 
+_PROFILE = frozenset(PROFILE_FIELDS)
+
+
 def _created_changes(entity: _Entity, row: dict[str, Any]) -> dict[str, list]:
     changes = {
         name: [None, value.isoformat() if isinstance(value, datetime.date) else value]
         for name, value in row.items()
-        if name in PROFILE_FIELDS and not _is_empty(value)
-    }
+        if name in _PROFILE and value is not None and value != "" and value is not False
+        and value != []
+    }  # fmt: skip
     for name in SENSITIVE & changes.keys():
         changes[name] = [None, "***"]
     changes["owner"] = [None, _who(entity.owner)]
