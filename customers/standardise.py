@@ -184,7 +184,13 @@ def grams_of(text: str) -> list[str]:
 
 
 def search_grams(name: str, company: str = "") -> list[str]:
-    return sorted(set(grams_of(name)) | set(grams_of(company)))
+    return sorted(_company_grams(company).union(grams_of(name)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _company_grams(company: str) -> frozenset[str]:
+    """Companies repeat down a register (colleagues at one employer): cut once."""
+    return frozenset(grams_of(company))
 
 
 def query_grams(query: str) -> list[str]:

@@ -32,7 +32,7 @@ from customers.imports.base import (
     RowResult,
     _Entity,
 )
-from customers.imports.layout import _cell_text
+from customers.imports.layout import _cell_text, cells_pack
 from customers.models import (
     Customer,
     CustomerEmail,
@@ -50,7 +50,7 @@ MATCH_BATCH = 50_000  # keys per matching query
 @dataclass(slots=True)
 class _Clean:
     row_number: int
-    cells: tuple  # the row's values, first column first (kept for the rejected-rows sheet)
+    cells: str | tuple  # the row as text, packed (kept for the rejected-rows sheet)
     values: dict[str, Any] | None
     problems: list[str]
     keys: list[tuple[str, str]]
@@ -113,9 +113,12 @@ def _keys_of(values: dict[str, Any]) -> list[tuple[str, str]]:
     return keys
 
 
+def _where(header: str, col: int, row_number: int) -> str:
+    return f"{header} ({column_letters(col)}{row_number})"
+
+
 def _clean_row(row_number: int, cells: dict[int, object], layout: Layout) -> _Clean:
-    # A tuple costs a fifth of the dict; text is made only for rows shown or rejected.
-    texts = tuple(cells.get(col) for col in range(1, len(layout.columns) + 1))
+    texts = cells_pack(cells, len(layout.columns))
     problems: list[str] = []
     raw: dict[str, Any] = {}
     notes: list[str] = []
@@ -124,7 +127,8 @@ def _clean_row(row_number: int, cells: dict[int, object], layout: Layout) -> _Cl
             continue
         value = cells.get(col)
         header = layout.columns[col - 1]
-        where = f"{header} ({column_letters(col)}{row_number})"
+        if value is None:
+            continue
         if value is FORMULA_WITHOUT_VALUE:
             problems.append(
                 _(
@@ -132,18 +136,19 @@ def _clean_row(row_number: int, cells: dict[int, object], layout: Layout) -> _Cl
                     "formulas. Open the file in Excel or WPS, save it, and import again "
                     "(or paste the values)."
                 )
-                % {"cell": where}
+                % {"cell": _where(header, col, row_number)}
             )
             continue
         if value is TOO_LONG:
             problems.append(
-                _("%(cell)s is longer than Excel's limit of 32,767 characters.") % {"cell": where}
+                _("%(cell)s is longer than Excel's limit of 32,767 characters.")
+                % {"cell": _where(header, col, row_number)}
             )
             continue
         if isinstance(value, CellError):
             problems.append(
                 _("%(cell)s holds the Excel error %(error)s.")
-                % {"cell": where, "error": value.code}
+                % {"cell": _where(header, col, row_number), "error": value.code}
             )
             continue
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -156,7 +161,7 @@ def _clean_row(row_number: int, cells: dict[int, object], layout: Layout) -> _Cl
                     "%(cell)s holds a masked value (“%(value)s”), as exports show it to "
                     "those who may not see it; enter the full value or leave it empty."
                 )
-                % {"cell": where, "value": value[:40]}
+                % {"cell": _where(header, col, row_number), "value": value[:40]}
             )
             continue
         if key == NOTES:

@@ -49,9 +49,26 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def cells_text(cells: tuple, width: int) -> list[str]:
-    """A row's cells (values, first column first) as the text a person would see."""
-    return [_cell_text(cells[i]) if i < len(cells) else "" for i in range(width)]
+_SEP = "\x1f"  # the unit separator: not something typed into a register
+
+
+def cells_pack(cells: dict[int, object], width: int) -> str | tuple[str, ...]:
+    """A row's cells as the text a person would see, packed into one string: a
+    large import holds every row until it is decided, and one string costs a
+    fraction of ten (a tuple when a cell holds the separator itself)."""
+    texts = [
+        "" if (value := cells.get(col)) is None else
+        value if value.__class__ is str else _cell_text(value)
+        for col in range(1, width + 1)
+    ]  # fmt: skip
+    joined = _SEP.join(texts)
+    return joined if joined.count(_SEP) == width - 1 else tuple(texts)
+
+
+def cells_text(cells: str | tuple[str, ...], width: int) -> list[str]:
+    """The packed cells back as one text per column."""
+    texts = cells.split(_SEP) if isinstance(cells, str) else list(cells)
+    return (texts + [""] * width)[:width]
 
 
 def _header_score(cells: dict[int, object]) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import functools
 from collections.abc import Iterable
 from types import SimpleNamespace
 from typing import Any
@@ -159,20 +158,14 @@ def _write(actor, entities, options, counts, source, progress) -> None:
         progress(1.0, sum(counts.values()))
 
 
-@functools.lru_cache(maxsize=100_000)
-def _derived(name: str, kind: str, company: str) -> tuple[str, str, list[str]]:
-    """Pinyin and search grams; registers repeat names and companies, so cached."""
-    pinyin, initials = name_pinyin(name, kind=kind)
-    return pinyin, initials, search_grams(name, company)
-
-
 def _new_row(entity: _Entity, actor: User, now, fresh_numbers) -> dict[str, Any]:
     values = entity.values
     if entity.notes:
         values["notes"] = "\n".join(filter(None, [values.get("notes", ""), *entity.notes]))
     entity.number = entity.number or next(fresh_numbers)
     kind = values.get("kind") or CustomerKind.PERSON
-    pinyin, initials, grams = _derived(values["name"], kind, values.get("company", ""))
+    pinyin, initials = name_pinyin(values["name"], kind=kind)
+    grams = search_grams(values["name"], values.get("company", ""))
     row = {name: values[name] for name in PROFILE_FIELDS if name in values}
     row.update(
         number=entity.number,
