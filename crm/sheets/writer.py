@@ -31,6 +31,8 @@ from crm.sheets.reader import column_letters
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _EXCEL_ESCAPE = re.compile(r"_x[0-9A-Fa-f]{4}_")
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# Anything _escape_text would change; most cells have none of it.
+_NEEDS_ESCAPE = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]|_x[0-9A-Fa-f]{4}_")
 _EPOCH = datetime.datetime(1899, 12, 30)  # noqa: DTZ001 - Excel day 0, local time
 
 STYLE_TEXT = 1  # quote prefix: typed text, never a formula
@@ -91,6 +93,8 @@ _STYLES = (
 
 
 def _escape_text(text: str) -> str:
+    if _NEEDS_ESCAPE.search(text) is None:
+        return text
     if "_x" in text:
         text = _EXCEL_ESCAPE.sub(lambda m: "_x005F" + m.group(0), text)
     if _XML_ILLEGAL.search(text):
@@ -101,10 +105,10 @@ def _escape_text(text: str) -> str:
     return text
 
 
-def _serial(moment: datetime.date | datetime.datetime) -> str:
+def _serial(moment: datetime.date | datetime.datetime, zone=None) -> str:
     if isinstance(moment, datetime.datetime):
-        if timezone.is_aware(moment):
-            moment = timezone.localtime(moment).replace(tzinfo=None)
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(zone or timezone.get_current_timezone()).replace(tzinfo=None)
         delta = moment - _EPOCH
         return f"{delta.days + delta.seconds / 86400:.6f}"
     return str((moment - _EPOCH.date()).days)
@@ -154,6 +158,8 @@ class XlsxStreamWriter:
         self.sheet = self.zip.open("xl/worksheets/sheet1.xml", "w", force_zip64=True)
         self.rows = 0
         self.width = 0
+        self._zone = timezone.get_current_timezone()  # once, not per cell
+        self._last_moment: tuple[object, str] = (None, "")
         self._letters = [column_letters(i) for i in range(1, 200)]
         head = [
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -208,7 +214,9 @@ class XlsxStreamWriter:
             elif isinstance(value, Decimal):
                 parts.append(f'<c r="{ref}" s="{STYLE_MONEY}"><v>{value}</v></c>')
             elif isinstance(value, datetime.datetime):
-                parts.append(f'<c r="{ref}" s="{STYLE_DATETIME}"><v>{_serial(value)}</v></c>')
+                if value != self._last_moment[0]:  # imports stamp many rows alike
+                    self._last_moment = (value, _serial(value, self._zone))
+                parts.append(f'<c r="{ref}" s="{STYLE_DATETIME}"><v>{self._last_moment[1]}</v></c>')
             elif isinstance(value, datetime.date):
                 parts.append(f'<c r="{ref}" s="{STYLE_DATE}"><v>{_serial(value)}</v></c>')
             else:
@@ -254,13 +262,13 @@ def xlsx_bytes(rows: Iterable[Iterable[object]], **options) -> bytes:
     return b"".join(xlsx_stream(rows, **options))
 
 
-def csv_neutralise(value: object) -> str:
+def csv_neutralise(value: object, zone=None) -> str:
     """A CSV cell: text a spreadsheet would run as a formula gets the usual apostrophe."""
     if value is None:
         return ""
     if isinstance(value, datetime.datetime):
-        if timezone.is_aware(value):
-            value = timezone.localtime(value)
+        if value.tzinfo is not None:
+            value = value.astimezone(zone or timezone.get_current_timezone())
         return value.strftime("%Y-%m-%d %H:%M")
     if isinstance(value, datetime.date):
         return value.isoformat()
@@ -274,9 +282,10 @@ def csv_stream(rows: Iterable[Iterable[object]]) -> Iterator[bytes]:
     """UTF-8 with a byte-order mark, which Excel needs to read Chinese correctly."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
+    zone = timezone.get_current_timezone()  # once, not per cell
     yield "\ufeff".encode()
     for count, row in enumerate(rows, start=1):
-        writer.writerow([csv_neutralise(value) for value in row])
+        writer.writerow([csv_neutralise(value, zone) for value in row])
         if count % 500 == 0:
             yield buffer.getvalue().encode()
             buffer.seek(0)
