@@ -49,9 +49,10 @@ def _scalar(value: Any) -> str:
 
 def _array(values: Iterable[Any]) -> str:
     texts = [v if v.__class__ is str else _scalar(v) for v in values]
+    probe = "".join(texts)
+    if "\\" in probe or '"' in probe:
+        texts = [t.replace("\\", "\\\\").replace('"', '\\"') for t in texts]
     joined = '","'.join(texts)
-    if "\\" in joined or '"' in joined:
-        joined = '","'.join(t.replace("\\", "\\\\").replace('"', '\\"') for t in texts)
     return _escape('{"' + joined + '"}') if texts else "{}"
 
 
@@ -76,12 +77,17 @@ def _formatter(field: models.Field) -> Callable[[Any], str]:
         )
     if isinstance(field, ArrayField):
         return _array
-    if isinstance(field, models.BooleanField):
-        return lambda value: "t" if value else "f"
+    if isinstance(field, models.BooleanField):  # text ("false") is PostgreSQL's to read
+        return lambda value: _text(value) if value.__class__ is str else "t" if value else "f"
     if isinstance(field, models.DateField):  # and DateTimeField
-        return _same_as_last(lambda value: value if value.__class__ is str else value.isoformat())
-    if isinstance(field, models.IntegerField | models.ForeignKey | models.AutoField):
-        return str
+        return _same_as_last(
+            lambda value: _text(value) if value.__class__ is str else value.isoformat()
+        )
+    if isinstance(field, models.IntegerField | models.AutoField) or (
+        isinstance(field, models.ForeignKey)
+        and isinstance(field.target_field, models.IntegerField | models.AutoField)
+    ):
+        return lambda value: str(value) if value.__class__ is int else _text(value)
     return _text
 
 
@@ -197,42 +203,59 @@ class CopyPipeline:
         self.wrapper = connections[using]
         self.wrapper.ensure_connection()
         self.queue: queue.Queue = queue.Queue(maxsize=depth)
-        self.error: BaseException | None = None
+        self.error: BaseException | None = None  # the first failure; it stays
+        self.cancelled = False  # the caller failed: the batches left are dropped
+        self.closed = False
         self.busy: dict[str, float] = {}  # seconds spent in COPY per table (benchmarks)
+        # While COPY data flows, a query from this thread would interleave with it on
+        # the wire (psycopg2 locks the connection per statement, not per COPY).
+        self._guard = self.wrapper.execute_wrapper(self._refuse)
+        self._guard.__enter__()
         self.thread = threading.Thread(target=self._run, name="copy-pipeline", daemon=True)
         self.thread.start()
+
+    @staticmethod
+    def _refuse(*_args, **_kwargs):
+        raise RuntimeError("The connection is busy with a COPY pipeline until finish().")
 
     def _run(self) -> None:
         raw = self.wrapper.connection
         while (item := self.queue.get()) is not None:
-            if self.error is None:
-                started = time.monotonic()
-                try:
-                    with raw.cursor() as cursor:
-                        cursor.copy_expert(*item, size=_READ_SIZE)
-                except BaseException as exc:  # handed to the caller's thread
-                    self.error = exc
-                table = item[0].split()[1]
-                self.busy[table] = self.busy.get(table, 0.0) + time.monotonic() - started
+            if self.error is not None or self.cancelled:
+                continue  # the transaction is lost anyway: drain the queue
+            started = time.monotonic()
+            try:
+                with raw.cursor() as cursor:
+                    cursor.copy_expert(*item, size=_READ_SIZE)
+            except BaseException as exc:  # handed to the caller's thread
+                self.error = exc
+            table = item[0].split()[1]
+            self.busy[table] = self.busy.get(table, 0.0) + time.monotonic() - started
 
     def _raise(self) -> None:
         if self.error is not None:
-            error, self.error = self.error, None
             with self.wrapper.wrap_database_errors:
-                raise error
+                raise self.error
 
     def send(self, model: type[models.Model], rows: list[dict[str, Any]], *, ids: bool = True):
+        if self.closed:
+            raise RuntimeError("The COPY pipeline is finished.")
         self._raise()
         if rows:
             if ids and any("id" not in row for row in rows):
                 raise ValueError("CopyPipeline rows need their ids reserved beforehand.")
             self.queue.put(_copy_statement(model, rows, ids=ids, using=self.using))
 
-    def finish(self) -> None:
-        """Wait for every batch; raises the first failure."""
-        if self.thread.is_alive():
+    def _close(self) -> None:
+        if not self.closed:
+            self.closed = True
             self.queue.put(None)
             self.thread.join()
+            self._guard.__exit__(None, None, None)
+
+    def finish(self) -> None:
+        """Wait for every batch; raises the first failure."""
+        self._close()
         self._raise()
 
     def __enter__(self) -> CopyPipeline:
@@ -241,6 +264,6 @@ class CopyPipeline:
     def __exit__(self, *exc_info) -> None:
         if exc_info[0] is None:
             self.finish()
-        else:  # the caller failed: stop the thread, keep the caller's exception
-            self.queue.put(None)
-            self.thread.join()
+        else:  # the caller failed: drop what is queued, keep the caller's exception
+            self.cancelled = True
+            self._close()

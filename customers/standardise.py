@@ -47,6 +47,13 @@ _TAG_FORBIDDEN = re.compile(r"[<>&\"'`{}\\/\x00-\x1f]")
 _NUMBER = re.compile(r"[A-Z0-9][A-Z0-9\-_]{0,19}")
 _POSTCODE = re.compile(r"\d{6}")
 
+# Two-character surnames, read as one word (pypinyin knows their readings).
+COMPOUND_SURNAMES = frozenset((
+    "欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文", "司徒",
+    "夏侯", "轩辕", "令狐", "万俟", "单于", "澹台", "公冶", "宗政", "濮阳", "淳于", "太叔", "申屠",
+    "钟离", "闻人", "赫连", "呼延", "东郭", "南宫", "西门", "百里", "独孤", "端木", "拓跋", "亓官",
+    "司空", "仲孙", "左丘", "第五", "巫马", "公羊", "梁丘", "谷梁", "段干",
+))  # fmt: skip
 # Family names read differently from the same character elsewhere (曾经 ceng, 曾先生 zeng).
 SURNAME_PINYIN = {
     "曾": "zeng",
@@ -162,7 +169,9 @@ def name_pinyin(name: str, *, kind: str = CustomerKind.PERSON) -> tuple[str, str
     on its own, which is also what makes this fast: given names repeat far more
     than whole names, and their syllables are cached.
     """
-    if kind == CustomerKind.PERSON and name and name[0] >= "\u3400":
+    if kind == CustomerKind.PERSON and name[:2] in COMPOUND_SURNAMES:
+        syllables = (*_syllables(name[:2]), *_syllables(name[2:]))  # 万俟 moqi, 尉迟 yuchi
+    elif kind == CustomerKind.PERSON and name and name[0] >= "\u3400":
         surname = SURNAME_PINYIN.get(name[0])
         syllables = (*((surname,) if surname else _syllables(name[0])), *_syllables(name[1:]))
     else:

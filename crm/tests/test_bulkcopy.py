@@ -101,6 +101,36 @@ def test_a_failed_batch_is_raised_as_a_database_error_and_nothing_stays(steward)
     assert Customer.objects.count() == 0  # and the connection is usable again
 
 
+def test_while_the_pipeline_runs_the_connection_refuses_other_queries(steward):
+    row = _customer("KHBUSY", steward)
+    row["id"] = ids_reserve(Customer, 1)[0]
+    with transaction.atomic():
+        pipeline = CopyPipeline()
+        pipeline.send(Customer, [row])
+        with pytest.raises(RuntimeError, match="busy"):
+            Customer.objects.count()  # would interleave with the COPY on the wire
+        pipeline.finish()
+        assert Customer.objects.filter(number="KHBUSY").exists()  # free again
+        with pytest.raises(RuntimeError, match="finished"):
+            pipeline.send(Customer, [row])
+        transaction.set_rollback(True)
+
+
+def test_a_failure_stays_and_the_rest_of_the_queue_is_dropped(steward):
+    rows = [_customer("KHSTICKY", steward) for _ in range(3)]  # the same number thrice
+    for row, pk in zip(rows, ids_reserve(Customer, 3), strict=True):
+        row["id"] = pk
+    with transaction.atomic():
+        pipeline = CopyPipeline()
+        pipeline.send(Customer, rows[:1])
+        pipeline.send(Customer, rows[1:2])
+        with pytest.raises(IntegrityError):
+            pipeline.finish()
+        with pytest.raises(IntegrityError):  # the same failure again, not another one
+            pipeline.finish()
+        transaction.set_rollback(True)
+
+
 def test_pipeline_refuses_rows_without_reserved_ids(steward):
     with transaction.atomic(), CopyPipeline() as pipeline, pytest.raises(ValueError):
         pipeline.send(Customer, [_customer("KHNOID", steward)])

@@ -161,6 +161,9 @@ def test_long_free_text_is_capped():
         ("单田芳", "shantianfang", "stf"),  # a surname read differently from the word
         ("曾小贤", "zengxiaoxian", "zxx"),
         ("Aaron Baxter", "aaronbaxter", "aaronbaxter"),
+        ("万俟卨", "moqixie", "mqx"),  # a two-character surname, read as one word
+        ("尉迟恭", "yuchigong", "ycg"),
+        ("欧阳娜", "ouyangna", "oyn"),
     ],
 )
 def test_pinyin_for_sorting_and_search(name, pinyin, initials):
