@@ -72,7 +72,11 @@ def customers_import(
     source: str = "",
 ) -> ImportResult:
     """Import the sheet as `actor`. Raises SheetError for a file or mapping that
-    cannot be used; rows with problems are rejected, never half-written."""
+    cannot be used; rows with problems are rejected, never half-written.
+
+    `progress(fraction, rows)` is called as the work advances; it must not use
+    the database connection (the writes stream COPY on it meanwhile): the job
+    keeps its progress in the cache."""
     options = options or Options()
     if not actor.has_perm("customers.add_customer"):
         raise SheetError(_("You may not import customers."), "forbidden")
