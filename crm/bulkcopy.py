@@ -15,7 +15,6 @@ import io
 import json
 import queue
 import threading
-import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -206,7 +205,6 @@ class CopyPipeline:
         self.error: BaseException | None = None  # the first failure; it stays
         self.cancelled = False  # the caller failed: the batches left are dropped
         self.closed = False
-        self.busy: dict[str, float] = {}  # seconds spent in COPY per table (benchmarks)
         # While COPY data flows, a query from this thread would interleave with it on
         # the wire (psycopg2 locks the connection per statement, not per COPY).
         self._guard = self.wrapper.execute_wrapper(self._refuse)
@@ -223,14 +221,11 @@ class CopyPipeline:
         while (item := self.queue.get()) is not None:
             if self.error is not None or self.cancelled:
                 continue  # the transaction is lost anyway: drain the queue
-            started = time.monotonic()
             try:
                 with raw.cursor() as cursor:
                     cursor.copy_expert(*item, size=_READ_SIZE)
             except BaseException as exc:  # handed to the caller's thread
                 self.error = exc
-            table = item[0].split()[1]
-            self.busy[table] = self.busy.get(table, 0.0) + time.monotonic() - started
 
     def _raise(self) -> None:
         if self.error is not None:

@@ -67,7 +67,6 @@ _FIELDS = (
     "preferred_brands", "preferred_colours", "marketing_consent", "notes",
 )  # fmt: skip
 _EXTRA = ("street_token", "phone_list", "email_list", "tag_list")
-_AT = {name: i for i, name in enumerate((*_FIELDS, *_EXTRA))}
 
 
 def _labels() -> dict[str, dict[str, str]]:
@@ -84,58 +83,52 @@ def _owners() -> dict[int, str]:
     return {user.pk: str(user) for user in User.objects.only("username", "first_name", "last_name")}
 
 
-def _row(values: tuple, labels: dict, owners: dict[int, str], full: bool) -> list[Any]:
-    at = _AT
-    phones, emails = values[at["phone_list"]] or [], values[at["email_list"]] or []
-    token = values[at["street_token"]]
+def _row(row, labels: dict, owners: dict[int, str], full: bool) -> list[Any]:
+    phones, emails = row.phone_list or [], row.email_list or []
+    token = row.street_token
     if full:
         street = decrypt_text(token) if token else ""
     else:
         phones = [phone_mask(p) for p in phones]
         emails = [email_mask(e) for e in emails]
         street = MASK if token else ""  # masked: no need to decrypt it at all
-    gender, industry, owner_id = (
-        values[at["gender"]],
-        values[at["industry"]],
-        values[at["owner_id"]],
-    )
     by_key = {
-        "number": values[at["number"]],
-        "name": values[at["name"]],
-        "gender": labels["gender"].get(gender, "") if gender else "",
-        "birth_date": values[at["birth_date"]],
+        "number": row.number,
+        "name": row.name,
+        "gender": labels["gender"].get(row.gender, "") if row.gender else "",
+        "birth_date": row.birth_date,
         "phones": "; ".join(phones),
         "emails": "; ".join(emails),
-        "company": values[at["company"]],
-        "title": values[at["title"]],
-        "province": values[at["province"]],
-        "city": values[at["city"]],
-        "district": values[at["district"]],
+        "company": row.company,
+        "title": row.title,
+        "province": row.province,
+        "city": row.city,
+        "district": row.district,
         "address": street,
-        "source": labels["source"].get(values[at["source"]], values[at["source"]]),
-        "owner": owners.get(owner_id, "") if owner_id else "",
-        "tags": "; ".join(sorted(values[at["tag_list"]] or [])),
-        "stage": labels["stage"].get(values[at["stage"]], values[at["stage"]]),
-        "created_at": values[at["created_at"]],
-        "verified_at": values[at["verified_at"]],
-        "quality": values[at["quality"]],
-        "kind": labels["kind"].get(values[at["kind"]], values[at["kind"]]),
-        "industry": labels["industry"].get(industry, "") if industry else "",
-        "uscc": values[at["uscc"]],
-        "postcode": values[at["postcode"]],
-        "is_key_account": labels["yes_no"][values[at["is_key_account"]]],
-        "needs": values[at["needs"]],
-        "preferred_categories": "; ".join(values[at["preferred_categories"]]),
-        "preferred_brands": "; ".join(values[at["preferred_brands"]]),
-        "preferred_colours": "; ".join(values[at["preferred_colours"]]),
-        "marketing_consent": labels["yes_no"][values[at["marketing_consent"]]],
-        "notes": values[at["notes"]],
+        "source": labels["source"].get(row.source, row.source),
+        "owner": owners.get(row.owner_id, "") if row.owner_id else "",
+        "tags": "; ".join(sorted(row.tag_list or [])),
+        "stage": labels["stage"].get(row.stage, row.stage),
+        "created_at": row.created_at,
+        "verified_at": row.verified_at,
+        "quality": row.quality,
+        "kind": labels["kind"].get(row.kind, row.kind),
+        "industry": labels["industry"].get(row.industry, "") if row.industry else "",
+        "uscc": row.uscc,
+        "postcode": row.postcode,
+        "is_key_account": labels["yes_no"][row.is_key_account],
+        "needs": row.needs,
+        "preferred_categories": "; ".join(row.preferred_categories),
+        "preferred_brands": "; ".join(row.preferred_brands),
+        "preferred_colours": "; ".join(row.preferred_colours),
+        "marketing_consent": labels["yes_no"][row.marketing_consent],
+        "notes": row.notes,
     }
     return [by_key[column.key] for column in EXPORT_COLUMNS]
 
 
 def _values(queryset: QuerySet[Customer]) -> Iterator[tuple]:
-    """Plain values, streamed: each customer with its own phones and e-mails (in
+    """Named rows of plain values, streamed: each customer with its own phones and e-mails (in
     order, decrypted by the field) and tag names gathered by PostgreSQL, and the
     street still encrypted (decrypted only where it is shown)."""
     own = {"customer": OuterRef("pk"), "contact__isnull": True}
@@ -151,7 +144,7 @@ def _values(queryset: QuerySet[Customer]) -> Iterator[tuple]:
             email_list=ArraySubquery(emails),
             tag_list=ArraySubquery(tags),
         )
-        .values_list(*_FIELDS, *_EXTRA)
+        .values_list(*_FIELDS, *_EXTRA, named=True)
         .iterator(chunk_size=CHUNK)
     )
 
@@ -179,11 +172,9 @@ def customers_export_rows(
             labels = _labels()
             yield [column.header(language) for column in EXPORT_COLUMNS]
             owners = _owners()
-            for values in _values(queryset):
-                full = (
-                    full_values or values[_AT["owner_id"]] == actor.pk or values[0] in collaborating
-                )
-                yield _row(values, labels, owners, full)
+            for row in _values(queryset):
+                full = full_values or row.owner_id == actor.pk or row.id in collaborating
+                yield _row(row, labels, owners, full)
                 sent += 1
     finally:
         audit_record(

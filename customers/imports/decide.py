@@ -126,9 +126,9 @@ def _clean_row(row_number: int, cells: dict[int, object], layout: Layout) -> _Cl
         if not key:
             continue
         value = cells.get(col)
-        header = layout.columns[col - 1]
         if value is None:
             continue
+        header = layout.columns[col - 1]
         if value is FORMULA_WITHOUT_VALUE:
             problems.append(
                 _(
@@ -151,7 +151,7 @@ def _clean_row(row_number: int, cells: dict[int, object], layout: Layout) -> _Cl
                 % {"cell": _where(header, col, row_number), "error": value.code}
             )
             continue
-        if value is None or (isinstance(value, str) and not value.strip()):
+        if isinstance(value, str) and not value.strip():
             continue
         if isinstance(value, str) and value[:1] == "'" and value[1:2] in _GUARDED:
             value = value[1:]  # a CSV export's guard against formulas, not data
@@ -246,8 +246,10 @@ def _existing_matches(keys: set[tuple[str, str]]) -> dict[tuple[str, str], set[i
             found[("uscc", uscc)].add(pk)
     # Blind indexes: an index probe per key, driven by unnest (a large `= ANY` runs
     # several times slower). Contacts' numbers are not the customer's own.
-    for kind, model in (("phone", CustomerPhone), ("email", CustomerEmail)):
-        column = "number_index" if kind == "phone" else "address_index"
+    for kind, model, column in (
+        ("phone", CustomerPhone, "number_index"),
+        ("email", CustomerEmail, "address_index"),
+    ):
         sql = (
             f"SELECT p.customer_id, p.{column} FROM unnest(%s::varchar[]) AS k(v) "  # noqa: S608
             f"JOIN {model._meta.db_table} p ON p.{column} = k.v "
