@@ -43,6 +43,15 @@ _CUSTOMER_BASICS = {
     "customers.delete_collaborator",
 }
 
+# Orders follow the customer: whoever may work on a customer records its orders.
+_SALES_BASICS = {
+    "sales.view_product",
+    "sales.view_order",
+    "sales.add_order",
+    "sales.change_order",
+}
+_CATALOGUE = {"sales.add_product", "sales.change_product"}
+
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     # Own customers, customers they collaborate on, and the pool (read only).
     SALES_REP: frozenset(
@@ -50,6 +59,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "crm.view_team",
             "crm.view_user",
             *_CUSTOMER_BASICS,
+            *_SALES_BASICS,
         }
     ),
     # The team's customers and the pool; assigns owners; the narrow financial profile.
@@ -64,6 +74,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "customers.view_customer_history",
             "customers.view_financial_profile",
             "customers.export_customers",
+            *_SALES_BASICS,
+            *_CATALOGUE,
+            "sales.refund_order",
         }
     ),
     # Every customer: cleans, reassigns, restores what was deleted.
@@ -81,6 +94,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "customers.restore_customer",
             "customers.export_customers",
             "customers.merge_customers",
+            # Cleans the catalogue and imports order history; never deletes sales.
+            *_SALES_BASICS,
+            *_CATALOGUE,
         }
     ),
     # Reads everything, changes nothing; personal values stay masked.
@@ -97,6 +113,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "customers.view_tag",
             "customers.view_collaborator",
             "customers.export_customers",
+            "sales.view_product",
+            "sales.view_order",
         }
     ),
 }

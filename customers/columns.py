@@ -305,6 +305,20 @@ DERIVED_COLUMNS: tuple[Column, ...] = (
     Column("created_at", "Created", "创建时间", _("Created"), importable=False, width=17),
     Column("verified_at", "Verified", "核实时间", _("Verified"), importable=False, width=17),
     Column("quality", "Data quality", "数据质量", _("Data quality"), importable=False, width=10),
+    # From the customer's orders (customers.metrics): paid, less refunds, in CNY.
+    Column("orders_count", "Orders", "订单数", _("Orders"), importable=False, width=8),
+    Column("total_spent", "Total spent", "消费总额", _("Total spent"), importable=False, width=14),
+    Column(
+        "first_purchase",
+        "First purchase",
+        "首次购买",
+        _("First purchase"),
+        importable=False,
+        width=17,
+    ),
+    Column(
+        "last_purchase", "Last purchase", "最近购买", _("Last purchase"), importable=False, width=17
+    ),
     # The reason column of a rejected-rows workbook, when it comes back fixed.
     Column(
         "rejected_reason", "Reason rejected", "拒绝原因", _("Reason rejected"), importable=False

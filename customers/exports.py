@@ -9,10 +9,11 @@ the stream ends, with the filter used and the number of rows actually sent.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
-from django.db.models import OuterRef, QuerySet, TextField
+from django.db.models import F, OuterRef, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import translation
 
@@ -34,12 +35,14 @@ from customers.models import (
 )
 
 CHUNK = 2_000
+ZERO = Decimal("0.00")
 MASK = "***"
 # Export order: the columns other systems know first (issue #4), then the rest.
 _ORDER = (
     "number", "name", "gender", "birth_date", "phones", "emails", "company", "title",
     "province", "city", "district", "address", "source", "owner", "tags", "stage",
     "created_at", "verified_at", "quality",
+    "orders_count", "total_spent", "first_purchase", "last_purchase",
     "kind", "industry", "uscc", "postcode", "is_key_account", "needs",
     "preferred_categories", "preferred_brands", "preferred_colours", "marketing_consent",
     "notes",
@@ -67,6 +70,7 @@ _FIELDS = (
     "preferred_brands", "preferred_colours", "marketing_consent", "notes",
 )  # fmt: skip
 _EXTRA = ("street_token", "phone_list", "email_list", "tag_list")
+_METRICS = ("orders_n", "spent", "first_at", "last_at")
 
 
 def _labels() -> dict[str, dict[str, str]]:
@@ -112,6 +116,10 @@ def _row(row, labels: dict, owners: dict[int, str], full: bool) -> list[Any]:
         "created_at": row.created_at,
         "verified_at": row.verified_at,
         "quality": row.quality,
+        "orders_count": row.orders_n or 0,
+        "total_spent": row.spent if row.spent is not None else ZERO,
+        "first_purchase": row.first_at,
+        "last_purchase": row.last_at,
         "kind": labels["kind"].get(row.kind, row.kind),
         "industry": labels["industry"].get(row.industry, "") if row.industry else "",
         "uscc": row.uscc,
@@ -143,8 +151,12 @@ def _values(queryset: QuerySet[Customer]) -> Iterator[tuple]:
             phone_list=ArraySubquery(phones),
             email_list=ArraySubquery(emails),
             tag_list=ArraySubquery(tags),
+            orders_n=F("metrics__orders_count"),
+            spent=F("metrics__total_spent"),
+            first_at=F("metrics__first_purchase_at"),
+            last_at=F("metrics__last_purchase_at"),
         )
-        .values_list(*_FIELDS, *_EXTRA, named=True)
+        .values_list(*_FIELDS, *_EXTRA, *_METRICS, named=True)
         .iterator(chunk_size=CHUNK)
     )
 

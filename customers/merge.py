@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from crm.audit import _jsonable, audit_record
 from crm.models import AuditAction, User
+from customers.metrics import metrics_refresh
 from customers.models import (
     Collaborator,
     Contact,
@@ -222,6 +223,7 @@ def customers_merge(
     survivor.updated_at = now
     survivor.save()
     quality_refresh([survivor.pk])
+    metrics_refresh([survivor.pk, merged.pk])  # the orders moved with the merge
     record = CustomerMerge.objects.create(
         survivor=survivor,
         merged=merged,
@@ -340,6 +342,7 @@ def customers_unmerge(*, actor: User, merge_id: int, request=None) -> CustomerMe
     merged.version += 1
     merged.save(update_fields=["deleted_at", "deleted_by", "merged_into", "version"])
     quality_refresh([survivor.pk, merged.pk])
+    metrics_refresh([survivor.pk, merged.pk])
     record.undone_at, record.undone_by = timezone.now(), actor
     record.save(update_fields=["undone_at", "undone_by"])
     for target, target_changes in (

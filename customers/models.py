@@ -627,3 +627,40 @@ class DuplicateDismissal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.low_id} ≠ {self.high_id}"
+
+
+class CustomerMetrics(models.Model):
+    """Numbers derived from a customer's orders, recomputed by set-based SQL
+    (`customers.metrics.metrics_refresh`), never typed. Amounts are net of refunds
+    and converted to CNY at each order's rate."""
+
+    customer = models.OneToOneField(
+        Customer,
+        verbose_name=_("customer"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="metrics",
+    )
+    orders_count = models.PositiveIntegerField(_("orders"), default=0)
+    total_spent = models.DecimalField(_("total spent"), max_digits=16, decimal_places=2, default=0)
+    average_order_value = models.DecimalField(
+        _("average order value"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    first_purchase_at = models.DateTimeField(_("first purchase"), null=True, blank=True)
+    last_purchase_at = models.DateTimeField(_("last purchase"), null=True, blank=True)
+    # The median number of days between purchases on different days.
+    purchase_interval_days = models.DecimalField(
+        _("usual days between purchases"), max_digits=8, decimal_places=1, null=True, blank=True
+    )
+    refreshed_at = models.DateTimeField(_("refreshed at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("customer metrics")
+        verbose_name_plural = _("customer metrics")
+        indexes = [
+            models.Index(fields=["last_purchase_at"], name="customers_metrics_last_idx"),
+            models.Index(fields=["total_spent"], name="customers_metrics_spent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.orders_count} / {self.total_spent}"

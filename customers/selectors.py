@@ -20,11 +20,13 @@ from customers.models import (
     Contact,
     Customer,
     CustomerEmail,
+    CustomerMetrics,
     CustomerPhone,
     StageChange,
 )
 from customers.standardise import query_grams, search_key
 
+ORDERS_ON_PAGE = 10
 MAX_EXACT_MATCHES = 200  # customers sharing one phone or e-mail, at most shown
 
 
@@ -45,6 +47,24 @@ def _collaborations(user: User, *, edit_only: bool = False) -> QuerySet:
     return rows.values("customer_id")
 
 
+def customer_visibility_rule(user: User, prefix: str = "") -> Q | None:
+    """The condition on a customer (reached through `prefix`, e.g. "customer__")
+    that `visible_customers` applies; None when the user sees every live customer.
+    Records that follow their customer's visibility (orders…) filter by it as a
+    join, which the planner serves row by row instead of building the whole scope."""
+    if _sees_all(user):
+        return None
+    rule = (
+        Q(**{f"{prefix}owner": user})
+        | Q(**{f"{prefix}owner__isnull": True})
+        | Q(**{f"{prefix}pk__in": _collaborations(user)})
+    )
+    teams = _managed_team_ids(user)
+    if teams:
+        rule |= Q(**{f"{prefix}team_id__in": teams})
+    return rule
+
+
 @register_scope(Customer)
 def visible_customers(user: User) -> QuerySet[Customer]:
     """Rep: own, collaborating and the pool. Manager: also the teams managed.
@@ -52,13 +72,8 @@ def visible_customers(user: User) -> QuerySet[Customer]:
     qs = Customer.objects.alive()
     if not user.has_perm("customers.view_customer"):
         return qs.none()
-    if _sees_all(user):
-        return qs
-    rule = Q(owner=user) | Q(owner__isnull=True) | Q(pk__in=_collaborations(user))
-    teams = _managed_team_ids(user)
-    if teams:
-        rule |= Q(team_id__in=teams)
-    return qs.filter(rule)
+    rule = customer_visibility_rule(user)
+    return qs if rule is None else qs.filter(rule)
 
 
 def editable_customers(user: User) -> QuerySet[Customer]:
@@ -242,6 +257,9 @@ class Customer360:
     stage_changes: list[StageChange]
     history: list[AuditEvent]
     quality_missing: list = field(default_factory=list)
+    sees_orders: bool = False
+    orders: list = field(default_factory=list)  # the latest few (sales.Order)
+    metrics: CustomerMetrics | None = None
 
 
 def customer_360(*, user: User, customer_id: int) -> Customer360:
@@ -267,6 +285,11 @@ def customer_360(*, user: User, customer_id: int) -> Customer360:
             cards[email.contact_id].emails.append(email)
     stage_changes = list(customer.stage_changes.select_related("actor")[:20])
     history = customer_history(customer)[:50] if access.sees_history else []
+    sees_orders = user.has_perm("sales.view_order")
+    orders, metrics = [], None
+    if sees_orders:  # orders follow the customer: who sees it sees its orders
+        orders = list(customer.orders.select_related("salesperson")[:ORDERS_ON_PAGE])
+        metrics = CustomerMetrics.objects.filter(customer=customer).first()
     from customers.quality import quality_missing
 
     return Customer360(
@@ -279,6 +302,9 @@ def customer_360(*, user: User, customer_id: int) -> Customer360:
         collaborators=collaborators,
         stage_changes=stage_changes,
         history=list(history),
+        sees_orders=sees_orders,
+        orders=orders,
+        metrics=metrics,
     )
 
 

@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import datetime
+
+import django_filters
+from django import forms
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from customers.filters import DateRangeWidget
+from sales.models import Order, OrderStatus, Product
+
+MINE = "me"
+
+
+class MonthInput(forms.DateInput):
+    input_type = "month"
+
+
+def month_bounds(value: str) -> tuple[datetime.datetime, datetime.datetime] | None:
+    """The first moment of a month ('2026-11') and of the next, in local time."""
+    zone = timezone.get_current_timezone()
+    try:
+        year, month = (int(part) for part in value.strip().split("-"))
+        start = datetime.datetime(year, month, 1, tzinfo=zone)
+    except (ValueError, AttributeError, OverflowError):
+        return None
+    following = (start.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+    return start, following
+
+
+class OrderFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        label=_("Order or customer number"), method="filter_q", max_length=40
+    )
+    salesperson = django_filters.ChoiceFilter(
+        label=_("Salesperson"), method="filter_salesperson", choices=()
+    )
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=OrderStatus.choices)
+    month = django_filters.CharFilter(
+        label=_("Month"), method="filter_month", widget=MonthInput(attrs={"placeholder": "2026-11"})
+    )
+    ordered = django_filters.DateFromToRangeFilter(
+        label=_("Order date"), field_name="ordered_at", widget=DateRangeWidget
+    )
+    customer = django_filters.NumberFilter(field_name="customer_id", widget=forms.HiddenInput)
+    sort = django_filters.OrderingFilter(
+        label=_("Sort by"),
+        fields=(("ordered_at", "date"), ("total", "total"), ("number", "number")),
+        field_labels={
+            "ordered_at": _("Order date"),
+            "total": _("Total"),
+            "number": _("Order number"),
+        },
+        empty_label=pgettext_lazy("sort", "Newest first"),
+        null_label=None,
+    )
+
+    class Meta:
+        model = Order
+        fields = ["q", "salesperson", "status", "month", "ordered", "customer"]
+
+    def __init__(self, data=None, *args, user, **kwargs):
+        from customers.selectors import assignable_owners
+
+        super().__init__(data, *args, **kwargs)
+        self.user = user
+        self.filters["salesperson"].extra["choices"] = [
+            (MINE, pgettext_lazy("salesperson filter", "Me")),
+            *((str(u.pk), str(u)) for u in assignable_owners(user) if u.pk != user.pk),
+        ]
+
+    @property
+    def qs(self):
+        queryset = super().qs
+        ordering = list(queryset.query.order_by) or ["-ordered_at"]
+        if "id" not in ordering and "-id" not in ordering:
+            ordering.append("-id" if ordering[0].startswith("-") else "id")
+        return queryset.order_by(*ordering)
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip().upper()
+        if not value:
+            return queryset
+        return queryset.filter(Q(number=value) | Q(customer__number=value))
+
+    def filter_salesperson(self, queryset, name, value):
+        if value == MINE:
+            return queryset.filter(salesperson=self.user)
+        return queryset.filter(salesperson_id=value)
+
+    def filter_month(self, queryset, name, value):
+        bounds = month_bounds(value)
+        if bounds is None:
+            return queryset.none()
+        return queryset.filter(ordered_at__gte=bounds[0], ordered_at__lt=bounds[1])
+
+
+class ProductFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(label=_("SKU or name"), method="filter_q", max_length=100)
+    category = django_filters.ChoiceFilter(label=_("Category"), choices=())
+    brand = django_filters.ChoiceFilter(label=_("Brand"), choices=())
+    is_active = django_filters.BooleanFilter(
+        label=_("Active"),
+        widget=forms.Select(
+            choices=(("", _("Any")), ("true", _("Active")), ("false", _("Inactive")))
+        ),
+    )
+
+    class Meta:
+        model = Product
+        fields = ["q", "category", "brand", "is_active"]
+
+    def __init__(self, data=None, *args, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        for name in ("category", "brand"):
+            values = (
+                Product.objects.exclude(**{name: ""})
+                .order_by(name)
+                .values_list(name, flat=True)
+                .distinct()
+            )
+            self.filters[name].extra["choices"] = [(v, v) for v in values]
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(sku__iexact=value) | Q(name__icontains=value))

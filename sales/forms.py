@@ -1,0 +1,236 @@
+"""Input shapes only: amounts arrive as text and `sales.services` parses and checks
+them (full-width digits, ¥ signs, a currency's decimal places), so the messages
+stand next to the field that has the problem."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+from django.http import QueryDict
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from crm.models import User
+from sales.models import Currency, OrderStatus, Product
+from sales.services import INITIAL_STATUSES, LineInput, decimal_parse, line_total, money_places
+
+LINES_PREFIX = "lines"
+LINE_FIELDS = ("product", "description", "quantity", "unit_price", "discount_percent")
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
+
+
+class ProductForm(forms.Form):
+    sku = forms.CharField(label=_("SKU"), max_length=60)
+    name = forms.CharField(label=pgettext_lazy("product", "Name"), max_length=250)
+    category = forms.CharField(label=_("Category"), max_length=80, required=False)
+    brand = forms.CharField(label=_("Brand"), max_length=80, required=False)
+    variant = forms.CharField(label=_("Colour or variant"), max_length=120, required=False)
+    unit = forms.CharField(label=_("Unit"), max_length=20, required=False)
+    list_price = forms.CharField(label=_("List price"), max_length=30)
+    currency = forms.ChoiceField(label=_("Currency"), choices=Currency.choices)
+    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+    description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea)
+
+    @staticmethod
+    def initial_for(product: Product) -> dict:
+        return {
+            "sku": product.sku,
+            "name": product.name,
+            "category": product.category,
+            "brand": product.brand,
+            "variant": product.variant,
+            "unit": product.unit,
+            "list_price": product.list_price,
+            "currency": product.currency,
+            "is_active": product.is_active,
+            "description": product.description,
+        }
+
+
+class OrderForm(forms.Form):
+    salesperson = forms.ModelChoiceField(
+        label=_("Salesperson"), queryset=User.objects.none(), required=False
+    )
+    ordered_at = forms.DateTimeField(label=_("Order date"), widget=DateTimeInput())
+    status = forms.ChoiceField(
+        label=_("Status"),
+        choices=[(s.value, s.label) for s in INITIAL_STATUSES],
+        help_text=_("Choose “Completed” to record a sale that has already taken place."),
+    )
+    currency = forms.ChoiceField(label=_("Currency"), choices=Currency.choices)
+    exchange_rate = forms.CharField(
+        label=_("Exchange rate to CNY"),
+        required=False,
+        max_length=20,
+        help_text=_("For orders in another currency: CNY per unit of it."),
+    )
+    notes = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, salespeople, creating: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["salesperson"].queryset = salespeople
+        self.fields["salesperson"].empty_label = pgettext_lazy(
+            "salesperson", "The customer's owner"
+        )
+        if not creating:
+            del self.fields["status"]
+
+    def service_data(self) -> dict:
+        return {k: v for k, v in self.cleaned_data.items() if k != "version"}
+
+
+class OrderLineForm(forms.Form):
+    product = forms.ModelChoiceField(
+        label=_("Product"), queryset=Product.objects.none(), required=False
+    )
+    description = forms.CharField(
+        label=_("Description"),
+        max_length=200,
+        required=False,
+        help_text=_("Optional with a product; without one, say what was sold."),
+    )
+    quantity = forms.CharField(label=_("Quantity"), max_length=20, required=False)
+    unit_price = forms.CharField(label=_("Unit price"), max_length=30, required=False)
+    discount_percent = forms.CharField(label=_("Discount %"), max_length=10, required=False)
+
+    def __init__(self, *args, products=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if products is not None:
+            self.fields["product"].queryset = products
+
+    def is_blank(self) -> bool:
+        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        return not any(data.get(name) for name in LINE_FIELDS)
+
+    def line_input(self) -> LineInput:
+        data = self.cleaned_data
+        return LineInput(
+            product=data.get("product"),
+            description=data.get("description", ""),
+            quantity=data.get("quantity"),
+            unit_price=data.get("unit_price"),
+            discount_percent=data.get("discount_percent"),
+        )
+
+    def preview_total(self, currency: str) -> Decimal | None:
+        """The line's total as it would be saved, when its numbers can be read."""
+        data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        try:
+            quantity = decimal_parse(data.get("quantity"))
+            price = decimal_parse(data.get("unit_price"))
+            discount = decimal_parse(data.get("discount_percent")) or Decimal(0)
+        except ValueError:
+            return None
+        if quantity is None or price is None or quantity <= 0 or price < 0:
+            return None
+        if not 0 <= discount <= 100 or -price.as_tuple().exponent > money_places(currency):
+            return None
+        return line_total(quantity, price, discount, currency)
+
+
+class BaseLineFormSet(forms.BaseFormSet):
+    def __init__(self, *args, products=None, **kwargs):
+        self.products = products
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index):
+        return {**super().get_form_kwargs(index), "products": self.products}
+
+    @property
+    def empty_form(self):
+        return self.form(
+            auto_id=self.auto_id,
+            prefix=self.add_prefix("__prefix__"),
+            empty_permitted=True,
+            use_required_attribute=False,
+            products=self.products,
+            renderer=self.renderer,
+        )
+
+    def fill_prices(self, currency: str) -> None:
+        """A chosen product with no price typed shows its list price, as the service
+        would use it (when the order is in the product's currency)."""
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", {})
+            product = data.get("product")
+            if product is not None and product.currency == currency and not data.get("unit_price"):
+                form.data = form.data.copy()
+                form.data[form.add_prefix("unit_price")] = f"{product.list_price}"
+                data["unit_price"] = f"{product.list_price}"
+
+    def line_inputs(self) -> list[LineInput]:
+        return [form.line_input() for form in self.forms if not form.is_blank()]
+
+    def line_indexes(self) -> list[int]:
+        """Which form each line of `line_inputs()` came from (errors go back there)."""
+        return [index for index, form in enumerate(self.forms) if not form.is_blank()]
+
+
+OrderLineFormSet = forms.formset_factory(
+    OrderLineForm, formset=BaseLineFormSet, extra=0, max_num=200, absolute_max=200
+)
+
+
+def lines_data_edit(data: QueryDict, *, add: bool = False, remove: int | None = None) -> QueryDict:
+    """The posted order form with one more empty line, or one line fewer, for the
+    "Add line" and "Remove" buttons (which re-render the form without saving)."""
+    prefix = LINES_PREFIX
+    try:
+        count = int(data.get(f"{prefix}-TOTAL_FORMS", "0"))
+    except ValueError:
+        count = 0
+    count = max(0, min(count, 200))
+    lines = [
+        {name: data.get(f"{prefix}-{index}-{name}", "") for name in LINE_FIELDS}
+        for index in range(count)
+    ]
+    if remove is not None and 0 <= remove < len(lines):
+        del lines[remove]
+    if add and len(lines) < 200:
+        lines.append(dict.fromkeys(LINE_FIELDS, ""))
+    edited = data.copy()
+    for key in [k for k in edited if k.startswith(f"{prefix}-")]:
+        del edited[key]
+    edited[f"{prefix}-TOTAL_FORMS"] = str(len(lines))
+    edited[f"{prefix}-INITIAL_FORMS"] = "0"
+    for index, line in enumerate(lines):
+        for name, value in line.items():
+            edited[f"{prefix}-{index}-{name}"] = value
+    return edited
+
+
+def lines_initial(order) -> list[dict]:
+    return [
+        {
+            "product": line.product_id,
+            # With a product, only a description of one's own is shown.
+            "description": ""
+            if line.product and line.description == line.product.name
+            else line.description,
+            "quantity": f"{line.quantity.normalize():f}",
+            "unit_price": f"{line.unit_price.normalize():f}",
+            "discount_percent": f"{line.discount_percent.normalize():f}"
+            if line.discount_percent
+            else "",
+        }
+        for line in order.lines.all()
+    ]
+
+
+class OrderStatusForm(forms.Form):
+    status = forms.ChoiceField(choices=OrderStatus.choices)
+
+
+class RefundForm(forms.Form):
+    amount = forms.CharField(label=_("Amount"), max_length=30)
+    reason = forms.CharField(label=_("Reason"), max_length=500)
