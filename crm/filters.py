@@ -38,3 +38,18 @@ class PersonFilter(django_filters.FilterSet):
         from crm.selectors import visible_teams
 
         self.filters["team"].queryset = visible_teams(user)
+
+
+class StableOrderMixin:
+    """For FilterSets: ties in every sort fall back to the id, so pages never
+    overlap or skip rows; `default_ordering` applies when the user sorts by nothing."""
+
+    default_ordering: tuple[str, ...] = ()
+
+    @property
+    def qs(self):
+        queryset = super().qs
+        ordering = list(queryset.query.order_by) or list(self.default_ordering)
+        if ordering and "id" not in ordering and "-id" not in ordering:
+            ordering.append("-id" if ordering[0].startswith("-") else "id")
+        return queryset.order_by(*ordering)

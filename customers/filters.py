@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from crm.filters import StableOrderMixin
 from crm.models import Team
 from customers.address import provinces
 from customers.models import Customer, CustomerKind, Source, Stage, Tag
@@ -23,7 +24,9 @@ class DateRangeWidget(django_filters.widgets.DateRangeWidget):
 SEARCH_DEFAULT_SORT = "-added"
 
 
-class CustomerFilter(django_filters.FilterSet):
+class CustomerFilter(StableOrderMixin, django_filters.FilterSet):
+    default_ordering = ("name_pinyin",)
+
     q = django_filters.CharFilter(label=_("Search"), method="filter_q")
     owner = django_filters.ChoiceFilter(label=_("Owner"), method="filter_owner", choices=())
     team = django_filters.ModelChoiceFilter(label=_("Team"), queryset=Team.objects.none())
@@ -105,15 +108,6 @@ class CustomerFilter(django_filters.FilterSet):
         ]
         self.filters["team"].queryset = visible_teams(user)
         self.filters["province"].extra["choices"] = [(p, p) for p in provinces()]
-
-    @property
-    def qs(self):
-        queryset = super().qs
-        # Ties in every sort fall back to the id, so pages never overlap.
-        ordering = list(queryset.query.order_by) or ["name_pinyin"]
-        if "id" not in ordering and "-id" not in ordering:
-            ordering.append("-id" if ordering[0].startswith("-") else "id")
-        return queryset.order_by(*ordering)
 
     def filter_quality(self, queryset, name, value):
         from customers.quality import FAIR, GOOD

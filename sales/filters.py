@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from crm.filters import StableOrderMixin
 from customers.filters import DateRangeWidget
 from sales.models import Order, OrderStatus, Product
 
@@ -31,7 +32,9 @@ def month_bounds(value: str) -> tuple[datetime.datetime, datetime.datetime] | No
     return start, following
 
 
-class OrderFilter(django_filters.FilterSet):
+class OrderFilter(StableOrderMixin, django_filters.FilterSet):
+    default_ordering = ("-ordered_at",)
+
     q = django_filters.CharFilter(
         label=_("Order or customer number"), method="filter_q", max_length=40
     )
@@ -71,14 +74,6 @@ class OrderFilter(django_filters.FilterSet):
             (MINE, pgettext_lazy("salesperson filter", "Me")),
             *((str(u.pk), str(u)) for u in assignable_owners(user) if u.pk != user.pk),
         ]
-
-    @property
-    def qs(self):
-        queryset = super().qs
-        ordering = list(queryset.query.order_by) or ["-ordered_at"]
-        if "id" not in ordering and "-id" not in ordering:
-            ordering.append("-id" if ordering[0].startswith("-") else "id")
-        return queryset.order_by(*ordering)
 
     def filter_q(self, queryset, name, value):
         value = value.strip().upper()

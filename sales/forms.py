@@ -89,15 +89,30 @@ class OrderForm(forms.Form):
         return {k: v for k, v in self.cleaned_data.items() if k != "version"}
 
 
+class ProductSelect(forms.Select):
+    """Each option carries its list price, so the page can fill an empty unit price
+    the moment a product is chosen (static/js/kehu.js)."""
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        product = getattr(value, "instance", None)
+        if product is not None:
+            option["attrs"]["data-price"] = f"{product.list_price}"
+            option["attrs"]["data-currency"] = product.currency
+        return option
+
+
 class OrderLineForm(forms.Form):
     product = forms.ModelChoiceField(
-        label=_("Product"), queryset=Product.objects.none(), required=False
+        label=_("Product"), queryset=Product.objects.none(), required=False, widget=ProductSelect
     )
     description = forms.CharField(
         label=_("Description"),
         max_length=200,
         required=False,
-        help_text=_("Optional with a product; without one, say what was sold."),
+        widget=forms.TextInput(
+            attrs={"placeholder": _("Optional with a product; without one, say what was sold.")}
+        ),
     )
     quantity = forms.CharField(label=_("Quantity"), max_length=20, required=False)
     unit_price = forms.CharField(label=_("Unit price"), max_length=30, required=False)

@@ -154,7 +154,7 @@ def _currency_clean(value: Any) -> str:
 # --- products ------------------------------------------------------------------
 
 
-def _product_values(data: Mapping[str, Any]) -> dict[str, Any]:
+def product_values(data: Mapping[str, Any]) -> dict[str, Any]:
     errors: dict[str, list] = {}
     values: dict[str, Any] = {
         "sku": _text(data.get("sku"), 0).upper().replace(" ", ""),
@@ -194,7 +194,7 @@ def _product_values(data: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _sku_taken(sku: str) -> ValidationError:
+def sku_taken(sku: str) -> ValidationError:
     return ValidationError(
         {
             "sku": ValidationError(
@@ -214,7 +214,7 @@ def product_save(
     permission = "sales.add_product" if product_id is None else "sales.change_product"
     if not actor.has_perm(permission):
         raise ValidationError(_("You may not change the product catalogue."), code="forbidden")
-    values = _product_values(data)
+    values = product_values(data)
     if product_id is None:
         product, before = Product(), {}
     else:
@@ -223,7 +223,7 @@ def product_save(
             raise ValidationError(_("This product does not exist any more."), code="gone")
         before = snapshot(product, PRODUCT_FIELDS)
     if Product.objects.filter(sku__iexact=values["sku"]).exclude(pk=product.pk).exists():
-        raise _sku_taken(values["sku"])
+        raise sku_taken(values["sku"])
     changes = diff(before, values)
     if product_id is not None and not changes:
         return product
@@ -236,7 +236,7 @@ def product_save(
         with transaction.atomic():
             product.save()
     except IntegrityError:  # saved by someone else this instant
-        raise _sku_taken(values["sku"]) from None
+        raise sku_taken(values["sku"]) from None
     audit_record(
         actor=actor,
         action=AuditAction.CREATE if product_id is None else AuditAction.UPDATE,
@@ -595,6 +595,34 @@ def editable_order_locked(actor: User, order_id: int) -> Order:
     return order
 
 
+def _order_saved(
+    order: Order,
+    actor: User,
+    changes: Mapping[str, tuple],
+    fields: list[str] | None,
+    request=None,
+    extra: Mapping[str, Any] | None = None,
+) -> Order:
+    """Save a changed order (`fields`, or all of it) under a new version, refresh
+    the customer's metrics and audit the change."""
+    order.version += 1
+    order.updated_at = timezone.now()
+    if fields is None:
+        order.save()
+    else:
+        order.save(update_fields=[*fields, "version", "updated_at"])
+    metrics_refresh([order.customer_id])
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        target=order,
+        changes=changes,
+        extra={**(extra or {}), "version": order.version},
+        request=request,
+    )
+    return order
+
+
 class OrderConflict(ValidationError):
     def __init__(self):
         super().__init__(
@@ -651,19 +679,7 @@ def order_update(
         return order
     for name, value in values.items():
         setattr(order, name, value)
-    order.version += 1
-    order.updated_at = timezone.now()
-    order.save()
-    metrics_refresh([order.customer_id])
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        target=order,
-        changes=changes,
-        extra={"version": order.version},
-        request=request,
-    )
-    return order
+    return _order_saved(order, actor, changes, None, request)
 
 
 @transaction.atomic
@@ -683,22 +699,10 @@ def order_status_change(*, actor: User, order_id: int, status: str, request=None
             },
         )
     old = order.status
-    now = timezone.now()
     order.status = status
-    stamped = _status_times(order, status, now)
-    order.version += 1
-    order.updated_at = now
-    order.save(update_fields=["status", "version", "updated_at", *stamped])
-    metrics_refresh([order.customer_id])
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        target=order,
-        changes={"status": (old, status)},
-        extra={"version": order.version},
-        request=request,
-    )
-    return order
+    stamped = _status_times(order, status, timezone.now())
+    changes = {"status": (old, status)}
+    return _order_saved(order, actor, changes, ["status", *stamped], request)
 
 
 @transaction.atomic
@@ -759,16 +763,6 @@ def refund_create(
     if order.refunded == order.total:
         order.status = OrderStatus.REFUNDED
         changes["status"] = (old_status, order.status)
-    order.version += 1
-    order.updated_at = timezone.now()
-    order.save(update_fields=["refunded", "status", "version", "updated_at"])
-    metrics_refresh([order.customer_id])
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        target=order,
-        changes=changes,
-        extra={"refund": refund.pk, "reason": reason, "version": order.version},
-        request=request,
-    )
+    extra = {"refund": refund.pk, "reason": reason}
+    _order_saved(order, actor, changes, ["refunded", "status"], request, extra)
     return refund

@@ -163,7 +163,7 @@ class _OrderFormMixin(LoginRequiredMixin, PermissionRequiredMixin):
         )
         return order_form, formset
 
-    def render_page(self, customer, order_form, formset, order=None):
+    def render_page(self, customer, order_form, formset, order=None, part="lines"):
         currency = "CNY"
         if order_form.is_bound and order_form.is_valid():
             currency = order_form.cleaned_data["currency"]
@@ -184,7 +184,7 @@ class _OrderFormMixin(LoginRequiredMixin, PermissionRequiredMixin):
             "total": total,
             "currency": currency,
         }
-        name = self.template_name + ("#lines" if self.request.htmx else "")
+        name = self.template_name + (f"#{part}" if self.request.htmx else "")
         return render(self.request, name, context)
 
     def post_lines(self, customer, order=None, include=()):
@@ -193,13 +193,16 @@ class _OrderFormMixin(LoginRequiredMixin, PermissionRequiredMixin):
         remove = data.get("remove_line", "")
         if not ("add_line" in data or remove.isdigit() or "recalc" in data):
             return None
+        edits = "add_line" in data or remove.isdigit()
         data = lines_data_edit(
             data, add="add_line" in data, remove=int(remove) if remove.isdigit() else None
         )
         order_form, formset = self.forms(customer, data, include=include)
         if formset.is_valid() and order_form.is_valid():
             formset.fill_prices(order_form.cleaned_data["currency"])
-        return self.render_page(customer, order_form, formset, order)
+        return self.render_page(
+            customer, order_form, formset, order, part="lines" if edits else "totals"
+        )
 
     def save(self, customer, write, order=None, include=()):
         order_form, formset = self.forms(customer, self.request.POST, include=include)

@@ -39,8 +39,12 @@ def kettle(product_make):
 
 
 def days_ago(days: int, hour: int = 10) -> datetime.datetime:
-    moment = timezone.localtime() - datetime.timedelta(days=days)
-    return moment.replace(hour=hour, minute=0, second=0, microsecond=0)
+    """That day at `hour` local time; today at the latest a minute ago."""
+    now = timezone.localtime()
+    moment = (now - datetime.timedelta(days=days)).replace(
+        hour=hour, minute=0, second=0, microsecond=0
+    )
+    return min(moment, now - datetime.timedelta(minutes=1))
 
 
 @pytest.fixture

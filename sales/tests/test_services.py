@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db.models import F as models_F
 from django.utils import timezone
 
 from crm.models import AuditAction, AuditEvent
@@ -273,3 +274,39 @@ def test_product_price_checks(product_make):
     assert _codes(exc.value) == {"list_price": ["negative"]}
     product = product_make("X-2", "X", "１，２９９.００")  # full-width, with a separator
     assert product.list_price == Decimal("1299.00")
+
+
+def test_seed_demo_makes_orders_whose_totals_add_up(db):
+    import io
+
+    from django.core.management import call_command
+    from django.db.models import Sum
+
+    call_command("seed_demo", customers=200, orders=600, force=True, stdout=io.StringIO())
+    assert Order.objects.count() == 600
+    statuses = set(Order.objects.values_list("status", flat=True))
+    assert {"completed", "pending", "cancelled", "refunded"} <= statuses
+    for order in Order.objects.prefetch_related("lines")[:100]:
+        assert order.total == sum(line.line_total for line in order.lines.all())
+    assert Order.objects.filter(status="refunded").exclude(refunded=models_F("total")).count() == 0
+    repeat = CustomerMetrics.objects.filter(orders_count__gte=3).count()
+    assert repeat > 0  # repeat buyers
+    spent = CustomerMetrics.objects.aggregate(s=Sum("total_spent"))["s"]
+    assert spent == sum((o.net for o in Order.objects.all()), Decimal(0))
+
+
+def test_metrics_refresh_command_mends_metrics_and_then_changes_nothing(
+    order_make, own_customer, headphones
+):
+    import io
+
+    from django.core.management import call_command
+
+    order_make(own_customer, [(headphones, 1, "100", 0)])
+    CustomerMetrics.objects.filter(customer=own_customer).update(total_spent=Decimal("1"))
+    out = io.StringIO()
+    call_command("metrics_refresh", stdout=out)
+    assert out.getvalue().startswith("1 customers")
+    assert CustomerMetrics.objects.get(customer=own_customer).total_spent == Decimal("100.00")
+    call_command("metrics_refresh", stdout=out)
+    assert out.getvalue().splitlines()[-1].startswith("0 customers")

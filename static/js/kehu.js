@@ -37,3 +37,20 @@
   document.addEventListener("DOMContentLoaded", function () { syncBulk(document); });
   document.addEventListener("htmx:afterSwap", function () { syncBulk(document); });
 })();
+
+// Order entry: choosing a product fills an empty unit price with its list price
+// (when the order is in the product's currency). Runs in the capture phase, so the
+// price is in place before htmx sends the change to recompute the totals.
+(function () {
+  "use strict";
+  document.addEventListener("change", function (event) {
+    const select = event.target;
+    if (!select.matches || !select.matches("#order-lines select[name$='-product']")) return;
+    const option = select.selectedOptions[0];
+    const price = select.form && select.form.elements[select.name.replace(/-product$/, "-unit_price")];
+    const currency = select.form && select.form.elements.currency;
+    if (!option || !option.dataset.price || !price || price.value.trim()) return;
+    if (currency && option.dataset.currency !== currency.value) return;
+    price.value = option.dataset.price;
+  }, true);
+})();

@@ -45,6 +45,7 @@ class SeedContext:
     """What every app's seeder gets: the people, and how much to make."""
 
     customers: int
+    orders: int | None = None  # None: the sales app's own default per customer
     users: dict[str, User] = field(default_factory=dict)
     team: Team | None = None
     seed: int = 20261124
@@ -57,6 +58,9 @@ class Command(BaseCommand):
         parser.add_argument("--password", default=DEFAULT_PASSWORD)
         parser.add_argument("--customers", type=int, default=DEFAULT_CUSTOMERS)
         parser.add_argument(
+            "--orders", type=int, default=None, help="Demo orders (default: three per customer)."
+        )
+        parser.add_argument(
             "--if-empty",
             action="store_true",
             help="Do nothing when the database already has users (for `make run`).",
@@ -65,17 +69,26 @@ class Command(BaseCommand):
             "--force", action="store_true", help="Run even with DEBUG off (never on live data)."
         )
 
-    def handle(self, *args, password: str, customers: int, if_empty: bool, force: bool, **opts):
+    def handle(
+        self,
+        *args,
+        password: str,
+        customers: int,
+        orders: int | None,
+        if_empty: bool,
+        force: bool,
+        **opts,
+    ):
         if not settings.DEBUG and not force:
             raise CommandError(
                 "DEBUG is off: demo data does not belong in production. Add --force if you mean it."
             )
-        if customers < 0:
-            raise CommandError("--customers cannot be negative.")
+        if customers < 0 or (orders is not None and orders < 0):
+            raise CommandError("--customers and --orders cannot be negative.")
         if if_empty and User.objects.exists():
             self.stdout.write("The database already has users; no demo data loaded.")
             return
-        context = SeedContext(customers=customers)
+        context = SeedContext(customers=customers, orders=orders)
         with transaction.atomic():
             self._seed_people(context, password)
             for app_config in apps.get_app_configs():
