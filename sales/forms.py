@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm.models import User
-from sales.models import Currency, OrderStatus, Product
+from sales.models import Currency, Product
 from sales.services import INITIAL_STATUSES, LineInput, decimal_parse, line_total, money_places
 
 LINES_PREFIX = "lines"
@@ -240,10 +240,6 @@ def lines_initial(order) -> list[dict]:
         }
         for line in order.lines.all()
     ]
-
-
-class OrderStatusForm(forms.Form):
-    status = forms.ChoiceField(choices=OrderStatus.choices)
 
 
 class RefundForm(forms.Form):

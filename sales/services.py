@@ -295,9 +295,7 @@ def _discount_clean(value: Any) -> Decimal:
     return discount
 
 
-def order_lines_clean(
-    lines: Sequence[LineInput], currency: str, *, new_products_ok: bool = False
-) -> list[dict[str, Any]]:
+def order_lines_clean(lines: Sequence[LineInput], currency: str) -> list[dict[str, Any]]:
     """Checked lines with their totals, or one ValidationError whose keys name
     each bad line's field (`lines.0.quantity`)."""
     errors: dict[str, list] = {}
@@ -314,7 +312,7 @@ def order_lines_clean(
         product = line.product
         description = _text(line.description, 0) or (product.name if product else "")
         row: dict[str, Any] = {"product": product, "description": description[:200]}
-        if product is not None and not product.is_active and not new_products_ok:
+        if product is not None and not product.is_active:
             errors.update(
                 _line_error(
                     index,

@@ -310,3 +310,11 @@ def test_metrics_refresh_command_mends_metrics_and_then_changes_nothing(
     assert CustomerMetrics.objects.get(customer=own_customer).total_spent == Decimal("100.00")
     call_command("metrics_refresh", stdout=out)
     assert out.getvalue().splitlines()[-1].startswith("0 customers")
+
+
+def test_a_line_given_by_its_amount_keeps_the_amount_to_the_cent(steward, own_customer):
+    line = LineInput(description="年度维保", quantity="3", amount="100.00")
+    order = order_create(actor=steward, customer_id=own_customer.pk, data={}, lines=[line])
+    (saved,) = order.lines.all()
+    assert (saved.line_total, saved.unit_price) == (Decimal("100.00"), Decimal("33.3333"))
+    assert order.total == Decimal("100.00")
