@@ -139,3 +139,17 @@ def name_normalise(raw: str) -> str:
     value = unicodedata.normalize("NFKC", raw or "")
     value = " ".join(value.split())
     return _SPACE_BETWEEN_CJK.sub("", value)
+
+
+def length_check(errors: dict, field: str, value: str, limit: int) -> str:
+    """Note on `errors[field]` when `value` is longer than `limit` (one wording
+    for every form, import and service); returns the value."""
+    if len(value) > limit:
+        errors.setdefault(field, []).append(
+            ValidationError(
+                _("At most %(max)d characters (it has %(length)d)."),
+                code="max_length",
+                params={"max": limit, "length": len(value)},
+            )
+        )
+    return value

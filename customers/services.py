@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from crm.audit import audit_record, diff, snapshot
 from crm.fields import blind_index
 from crm.models import AuditAction, User
-from crm.normalise import email_mask, name_normalise, phone_mask
+from crm.normalise import email_mask, length_check, name_normalise, phone_mask
 from customers.models import (
     Collaborator,
     CollaboratorAccess,
@@ -518,14 +518,7 @@ def _contact_values(data: Mapping[str, Any]) -> dict[str, Any]:
     if not values["name"]:
         errors["name"] = [ValidationError(_("Enter the contact's name."), code="required")]
     for field, limit in (("name", 100), ("title", 100), ("notes", 500)):
-        if len(values[field]) > limit:
-            errors.setdefault(field, []).append(
-                ValidationError(
-                    _("At most %(max)d characters (it has %(length)d)."),
-                    code="max_length",
-                    params={"max": limit, "length": len(values[field])},
-                )
-            )
+        length_check(errors, field, values[field], limit)
     for field, parse in (("phones", phones_parse), ("emails", emails_parse)):
         try:
             values[field] = parse(data.get(field))

@@ -23,7 +23,7 @@ from pypinyin import lazy_pinyin
 from stdnum.cn import uscc as stdnum_uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
-from crm.normalise import email_normalise, name_normalise, phone_normalise
+from crm.normalise import email_normalise, length_check, name_normalise, phone_normalise
 from customers.address import address_split
 from customers.models import (
     ConsentSource,
@@ -376,17 +376,8 @@ def _choice(value: Any, choices: type, field: str, errors: dict) -> str:
 
 
 def _max_length(value: str, field: str, errors: dict) -> str:
-    model_field = Customer._meta.get_field(field)
-    limit = getattr(model_field, "max_length", None)
-    if limit and len(value) > limit:
-        errors.setdefault(field, []).append(
-            ValidationError(
-                _("At most %(max)d characters (it has %(length)d)."),
-                code="max_length",
-                params={"max": limit, "length": len(value)},
-            )
-        )
-    return value
+    limit = getattr(Customer._meta.get_field(field), "max_length", None)
+    return length_check(errors, field, value, limit) if limit else value
 
 
 TEXT_FIELDS = ("title", "province", "city", "district", "street", "privacy_notice_version")
@@ -437,16 +428,7 @@ def customer_standardise(data: Mapping[str, Any]) -> dict[str, Any]:
             out[field] = _max_length(" ".join(_text(data[field]).split()), field, errors)
     for field in LONG_TEXT_FIELDS:
         if field in data:
-            value = _text(data[field])
-            if len(value) > 5000:
-                errors.setdefault(field, []).append(
-                    ValidationError(
-                        _("At most %(max)d characters (it has %(length)d)."),
-                        code="max_length",
-                        params={"max": 5000, "length": len(value)},
-                    )
-                )
-            out[field] = value
+            out[field] = length_check(errors, field, _text(data[field]), 5000)
     for field in PREFERENCE_FIELDS:
         if field in data:
             items = split_list(data[field])

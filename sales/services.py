@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from crm.audit import audit_record, diff, snapshot
 from crm.models import AuditAction, User
+from crm.normalise import length_check
 from customers.metrics import metrics_refresh
 from customers.models import Customer
 from customers.selectors import assignable_owners, editable_customers
@@ -171,15 +172,7 @@ def product_values(data: Mapping[str, Any]) -> dict[str, Any]:
     if not values["name"]:
         errors["name"] = [ValidationError(_("Enter the product's name."), code="required")]
     for name in ("sku", "name", "category", "brand", "variant", "unit"):
-        limit = Product._meta.get_field(name).max_length
-        if len(values[name]) > limit:
-            errors.setdefault(name, []).append(
-                ValidationError(
-                    _("At most %(max)d characters (it has %(length)d)."),
-                    code="max_length",
-                    params={"max": limit, "length": len(values[name])},
-                )
-            )
+        length_check(errors, name, values[name], Product._meta.get_field(name).max_length)
     try:
         values["currency"] = _currency_clean(data.get("currency"))
     except ValidationError as exc:
@@ -736,14 +729,8 @@ def refund_create(
     reason = " ".join(str(reason or "").split())
     if not reason:
         errors["reason"] = [ValidationError(_("Say why the money goes back."), code="required")]
-    elif len(reason) > 500:
-        errors["reason"] = [
-            ValidationError(
-                _("At most %(max)d characters (it has %(length)d)."),
-                code="max_length",
-                params={"max": 500, "length": len(reason)},
-            )
-        ]
+    else:
+        length_check(errors, "reason", reason, 500)
     moment = timezone.now()
     if refunded_at is not None:
         try:
