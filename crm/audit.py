@@ -16,6 +16,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.utils import timezone
 
 from crm.fields import BlindIndexField, EncryptedTextField
 from crm.models import AuditAction, AuditEvent
@@ -87,6 +88,31 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, tuple
         for name, value in after.items()
         if before.get(name) != value
     }
+
+
+def audit_copy_rows(
+    actor, action: str, model: type[models.Model], items: Iterable[tuple[Any, str, dict]], extra
+) -> list[dict[str, Any]]:
+    """AuditEvent rows for `crm.bulkcopy` (bulk imports): one per (pk, label,
+    changes); the changes must be JSON-ready and hold nothing sensitive. The
+    append-only trigger allows inserts."""
+    content_type = ContentType.objects.get_for_model(model).pk  # cached after the first
+    now = timezone.now()
+    return [
+        {
+            "created_at": now,
+            "actor_id": actor.pk,
+            "actor_repr": actor.get_username(),
+            "action": action,
+            "target_type_id": content_type,
+            "target_id": str(pk),
+            "target_repr": label[:255],
+            "changes": changes,
+            "extra": extra,
+            "ip_address": None,
+        }
+        for pk, label, changes in items
+    ]
 
 
 def audit_record(

@@ -202,6 +202,7 @@ class LoginFailure(models.Model):
 
 class ImportKind(models.TextChoices):
     CUSTOMERS = "customers", pgettext_lazy("import kind", "Customers")
+    ORDERS = "orders", pgettext_lazy("import kind", "Orders")
 
 
 class ImportStatus(models.TextChoices):

@@ -75,3 +75,11 @@ def audit_events_for(user: User) -> QuerySet[AuditEvent]:
 def visible_notifications(user: User) -> QuerySet[Notification]:
     """A notification is its recipient's alone, whatever the role."""
     return Notification.objects.filter(recipient=user)
+
+
+def command_actor(username: str | None) -> User | None:
+    """Whom a management command acts as: the named active user, or the first admin."""
+    users = User.objects.filter(is_active=True)
+    if username:
+        return users.filter(username=username).first()
+    return users.filter(is_superuser=True).order_by("pk").first()

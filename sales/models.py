@@ -120,6 +120,11 @@ class Order(models.Model):
     # Indexes: a unique constraint (no LIKE twin) and composite ones in Meta, which
     # lead with the foreign keys; at millions of orders every index costs writes.
     number = models.CharField(_("order number"), max_length=40)
+    # The number the order had where it came from (a shop, the old system), kept by
+    # imports: a file imported twice does not record its orders twice.
+    external_number = models.CharField(
+        _("original order number"), max_length=64, blank=True, default=""
+    )
     customer = models.ForeignKey(
         "customers.Customer",
         verbose_name=_("customer"),
@@ -189,6 +194,11 @@ class Order(models.Model):
         permissions = [("refund_order", _("Can record refunds"))]
         constraints = [
             models.UniqueConstraint(fields=["number"], name="sales_order_number_unique"),
+            models.UniqueConstraint(
+                fields=["external_number"],
+                condition=~models.Q(external_number=""),
+                name="sales_order_external_number_unique",
+            ),
             models.CheckConstraint(
                 condition=models.Q(status__in=OrderStatus.values), name="sales_order_status"
             ),

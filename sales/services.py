@@ -288,9 +288,12 @@ def _discount_clean(value: Any) -> Decimal:
     return discount
 
 
-def order_lines_clean(lines: Sequence[LineInput], currency: str) -> list[dict[str, Any]]:
+def order_lines_clean(
+    lines: Sequence[LineInput], currency: str, *, historic: bool = False
+) -> list[dict[str, Any]]:
     """Checked lines with their totals, or one ValidationError whose keys name
-    each bad line's field (`lines.0.quantity`)."""
+    each bad line's field (`lines.0.quantity`). `historic` lines (an import of
+    past sales) may name products no longer sold."""
     errors: dict[str, list] = {}
     clean: list[dict[str, Any]] = []
     if not lines:
@@ -305,7 +308,7 @@ def order_lines_clean(lines: Sequence[LineInput], currency: str) -> list[dict[st
         product = line.product
         description = _text(line.description, 0) or (product.name if product else "")
         row: dict[str, Any] = {"product": product, "description": description[:200]}
-        if product is not None and not product.is_active:
+        if product is not None and not product.is_active and not historic:
             errors.update(
                 _line_error(
                     index,

@@ -23,12 +23,14 @@ are exactly what the import would do.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from crm.models import User
 from crm.sheets.reader import Sheet, SheetError
+from crm.sheets.writer import xlsx_bytes
 from customers.imports.base import (
     PREVIEW_ROWS,
     ImportResult,
@@ -56,6 +58,7 @@ __all__ = [
     "import_read",
     "layout_detect",
     "mapping_errors",
+    "rejected_file_write",
     "rejected_rows",
 ]
 
@@ -125,6 +128,16 @@ def rejected_rows(columns: list[str], rejected: Iterable[tuple[list[str], str]])
     yield [*columns, _("Reason rejected")]
     for cells, reason in rejected:
         yield [*cells, reason]
+
+
+def rejected_file_write(path, result: ImportResult) -> Path | None:
+    """FILE.rejected.xlsx beside the imported file (for the commands); its path."""
+    if not result.rejected:
+        return None
+    out = Path(path).with_name(f"{Path(path).stem}.rejected.xlsx")
+    rows = rejected_rows(result.layout.columns, ((r.cells, r.reason) for r in result.rejected))
+    out.write_bytes(xlsx_bytes(rows))
+    return out
 
 
 def counts_line(counts: dict[str, int]) -> str:

@@ -15,11 +15,7 @@ from django.utils.translation import gettext as _
 from crm.fields import blind_index
 from crm.models import User
 from crm.sheets.reader import (
-    FORMULA_WITHOUT_VALUE,
-    TOO_LONG,
-    CellError,
     Sheet,
-    column_letters,
 )
 from customers.columns import BY_KEY, NOTES
 from customers.imports.base import (
@@ -32,7 +28,7 @@ from customers.imports.base import (
     RowResult,
     _Entity,
 )
-from customers.imports.layout import _cell_text, cells_pack
+from customers.imports.layout import _cell_text, cell_problem, cell_where, cells_pack, data_rows
 from customers.models import (
     Customer,
     CustomerEmail,
@@ -113,10 +109,6 @@ def _keys_of(values: dict[str, Any]) -> list[tuple[str, str]]:
     return keys
 
 
-def _where(header: str, col: int, row_number: int) -> str:
-    return f"{header} ({column_letters(col)}{row_number})"
-
-
 def _clean_row(row_number: int, cells: dict[int, object], layout: Layout) -> _Clean:
     texts = cells_pack(cells, len(layout.columns))
     problems: list[str] = []
@@ -129,27 +121,9 @@ def _clean_row(row_number: int, cells: dict[int, object], layout: Layout) -> _Cl
         if value is None:
             continue
         header = layout.columns[col - 1]
-        if value is FORMULA_WITHOUT_VALUE:
-            problems.append(
-                _(
-                    "%(cell)s holds a formula without a saved result; Kehu never runs "
-                    "formulas. Open the file in Excel or WPS, save it, and import again "
-                    "(or paste the values)."
-                )
-                % {"cell": _where(header, col, row_number)}
-            )
-            continue
-        if value is TOO_LONG:
-            problems.append(
-                _("%(cell)s is longer than Excel's limit of 32,767 characters.")
-                % {"cell": _where(header, col, row_number)}
-            )
-            continue
-        if isinstance(value, CellError):
-            problems.append(
-                _("%(cell)s holds the Excel error %(error)s.")
-                % {"cell": _where(header, col, row_number), "error": value.code}
-            )
+        problem = cell_problem(value, cell_where(header, col, row_number))
+        if problem:
+            problems.append(problem)
             continue
         if isinstance(value, str) and not value.strip():
             continue
@@ -161,7 +135,7 @@ def _clean_row(row_number: int, cells: dict[int, object], layout: Layout) -> _Cl
                     "%(cell)s holds a masked value (“%(value)s”), as exports show it to "
                     "those who may not see it; enter the full value or leave it empty."
                 )
-                % {"cell": _where(header, col, row_number), "value": value[:40]}
+                % {"cell": cell_where(header, col, row_number), "value": value[:40]}
             )
             continue
         if key == NOTES:
@@ -224,7 +198,7 @@ class _Owners:
         return user, ""
 
 
-def _existing_matches(keys: set[tuple[str, str]]) -> dict[tuple[str, str], set[int]]:
+def customers_matching(keys: set[tuple[str, str]]) -> dict[tuple[str, str], set[int]]:
     """Live customers holding any of the keys, and the deleted ones holding a number."""
     by_kind: dict[str, list[str]] = defaultdict(list)
     for kind, value in keys:
@@ -327,7 +301,7 @@ def _decide(
     cleaned: list[_Clean], actor: User, options: Options
 ) -> tuple[list[RowResult], list[_Entity]]:
     keys = {key for row in cleaned if row.values for key in row.keys}
-    existing = _existing_matches(keys)
+    existing = customers_matching(keys)
     candidate_ids = {pk for ids in existing.values() for pk in ids if pk > 0}
     editable: set[int] = set()
     numbers: dict[int, str] = {}  # only of customers the actor sees: messages never leak
@@ -457,24 +431,15 @@ def import_read(
 ) -> tuple[list[_Clean], int]:
     """Clean every data row (or the first `limit`); returns them and the blank rows skipped."""
     cleaned: list[_Clean] = []
-    skipped = 0
-    previous = max(layout.header_rows)
-    width = len(layout.columns)
-    for row_number, cells in sheet.rows(sheet=layout.sheet or None, max_col=width):
-        if row_number <= previous:
-            continue
-        skipped += row_number - previous - 1  # rows the sheet leaves out are blank
-        previous = row_number
-        if all(isinstance(v, str) and not v.strip() for v in cells.values()):
-            skipped += 1
-            continue
+    skipped = [0]
+    for row_number, cells in data_rows(sheet, layout, skipped):
         row = _clean_row(row_number, cells, layout)
         if row.example:
-            skipped += 1
+            skipped[0] += 1
             continue
         cleaned.append(row)
         if limit is not None and len(cleaned) >= limit:
             break
         if progress is not None and len(cleaned) % 1000 == 0:
             progress(sheet.progress, len(cleaned))
-    return cleaned, skipped
+    return cleaned, skipped[0]

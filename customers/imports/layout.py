@@ -49,6 +49,42 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
+def data_rows(sheet: Sheet, layout: Layout, skipped: list[int]):
+    """(row number, cells) of each data row under the header; the blank rows
+    between them are counted into `skipped[0]` (the sheet leaves them out)."""
+    previous = max(layout.header_rows)
+    width = len(layout.columns)
+    for row_number, cells in sheet.rows(sheet=layout.sheet or None, max_col=width):
+        if row_number <= previous:
+            continue
+        skipped[0] += row_number - previous - 1
+        previous = row_number
+        if all(isinstance(v, str) and not v.strip() for v in cells.values()):
+            skipped[0] += 1
+            continue
+        yield row_number, cells
+
+
+def cell_where(header: str, col: int, row_number: int) -> str:
+    return f"{header} ({column_letters(col)}{row_number})"
+
+
+def cell_problem(value: object, where: str) -> str:
+    """Why a cell cannot be imported at all (a formula without its result, an
+    Excel error, text past Excel's limit), or "" when it can be read."""
+    if value is FORMULA_WITHOUT_VALUE:
+        return _(
+            "%(cell)s holds a formula without a saved result; Kehu never runs "
+            "formulas. Open the file in Excel or WPS, save it, and import again "
+            "(or paste the values)."
+        ) % {"cell": where}
+    if value is TOO_LONG:
+        return _("%(cell)s is longer than Excel's limit of 32,767 characters.") % {"cell": where}
+    if isinstance(value, CellError):
+        return _("%(cell)s holds the Excel error %(error)s.") % {"cell": where, "error": value.code}
+    return ""
+
+
 _SEP = "\x1f"  # the unit separator: not something typed into a register
 
 

@@ -12,7 +12,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.audit import audit_record
+from crm.audit import audit_copy_rows, audit_record
 from crm.bulkcopy import CopyPipeline, copy_insert, ids_reserve
 from crm.fields import blind_index
 from crm.models import AuditAction, AuditEvent, User
@@ -50,27 +50,6 @@ from customers.services import (
 from customers.standardise import name_pinyin, search_grams
 
 # --- phase 2: write ----------------------------------------------------------
-
-
-def _audit_rows(actor: User, action: str, items: list[tuple[int, str, dict]], extra: dict):
-    """AuditEvent rows for COPY (JSON as text); the append-only trigger allows inserts."""
-    content_type = ContentType.objects.get_for_model(Customer).pk  # cached after the first
-    now = timezone.now()
-    return [
-        {
-            "created_at": now,
-            "actor_id": actor.pk,
-            "actor_repr": actor.get_username(),
-            "action": action,
-            "target_type_id": content_type,
-            "target_id": str(pk),
-            "target_repr": label[:255],
-            "changes": changes,
-            "extra": extra,
-            "ip_address": None,
-        }
-        for pk, label, changes in items
-    ]
 
 
 def _children_rows(customer_id: int, values: dict[str, Any], skip: set[str] = frozenset()):
@@ -137,7 +116,9 @@ def _write(actor, entities, options, counts, source, progress) -> None:
             pipeline.send(CustomerEmail, emails, ids=False)
             pipeline.send(Customer.tags.through, links, ids=False)
             pipeline.send(StageChange, stages, ids=False)
-            audit_rows = _audit_rows(actor, AuditAction.CREATE, audits, {**extra, "version": 1})
+            audit_rows = audit_copy_rows(
+                actor, AuditAction.CREATE, Customer, audits, {**extra, "version": 1}
+            )
             pipeline.send(AuditEvent, audit_rows, ids=False)
             if progress:
                 done = start + len(batch)
@@ -150,7 +131,7 @@ def _write(actor, entities, options, counts, source, progress) -> None:
     copy_insert(CustomerEmail, emails, ids=False)
     copy_insert(Customer.tags.through, links, ids=False)
     copy_insert(StageChange, stages, ids=False)
-    updated_rows = _audit_rows(actor, AuditAction.UPDATE, updated_audits, extra)
+    updated_rows = audit_copy_rows(actor, AuditAction.UPDATE, Customer, updated_audits, extra)
     copy_insert(AuditEvent, updated_rows, ids=False)
     quality_refresh([e.existing_id for e in updates])
     audit_record(actor=actor, action=AuditAction.IMPORT, extra={"file": source, **counts})

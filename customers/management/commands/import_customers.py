@@ -4,15 +4,15 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
 from crm.models import User
+from crm.selectors import command_actor
 from crm.sheets.reader import SheetError, sheet_open
-from crm.sheets.writer import xlsx_bytes
 from customers.imports import (
     Mode,
     Options,
     counts_line,
     customers_import,
     layout_detect,
-    rejected_rows,
+    rejected_file_write,
 )
 
 
@@ -37,16 +37,12 @@ class Command(BaseCommand):
         path = Path(file)
         if not path.is_file():
             raise CommandError(f"{file}: no such file.")
-        users = User.objects.filter(is_active=True)
-        if actor:
-            importer = users.filter(username=actor).first()
-        else:
-            importer = users.filter(is_superuser=True).order_by("pk").first()
+        importer = command_actor(actor)
         if importer is None:
             raise CommandError("No such active user to import as; pass --as USERNAME.")
         owner_user = None
         if owner:
-            owner_user = users.filter(username=owner).first()
+            owner_user = User.objects.filter(is_active=True, username=owner).first()
             if owner_user is None:
                 raise CommandError(f"No active user named {owner}.")
         with translation.override(lang):
@@ -63,10 +59,8 @@ class Command(BaseCommand):
                 )
             except SheetError as exc:
                 raise CommandError(f"{path.name}: {exc.message}") from None
-            if result.rejected:
-                out = path.with_name(f"{path.stem}.rejected.xlsx")
-                rows = rejected_rows(layout.columns, ((r.cells, r.reason) for r in result.rejected))
-                out.write_bytes(xlsx_bytes(rows))
+            out = rejected_file_write(path, result)
+            if out:
                 self.stdout.write(f"Rejected rows: {out}")
             prefix = "[dry run] " if dry_run else ""
             self.stdout.write(prefix + counts_line(result.counts))
