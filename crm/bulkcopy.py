@@ -16,6 +16,7 @@ import json
 import queue
 import threading
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.postgres.fields import ArrayField
@@ -87,6 +88,8 @@ def _formatter(field: models.Field) -> Callable[[Any], str]:
         and isinstance(field.target_field, models.IntegerField | models.AutoField)
     ):
         return lambda value: str(value) if value.__class__ is int else _text(value)
+    if isinstance(field, models.DecimalField):
+        return lambda value: str(value) if value.__class__ is Decimal else _text(value)
     return _text
 
 

@@ -293,15 +293,34 @@ class BulkAction(forms.Form):
 
 
 class ImportUploadForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=pgettext_lazy("import", "What the file holds"),
+        choices=(),
+        required=False,  # the first kind the user may import
+        widget=forms.RadioSelect,
+    )
     file = forms.FileField(
-        label=_("Register file"),
+        label=_("File"),
         help_text=_("An Excel workbook (.xlsx) or a CSV file (UTF-8 or GBK)."),
         widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.csv,.txt"}),
     )
 
+    def __init__(self, *args, user: User, **kwargs):
+        from crm.models import ImportKind
+        from customers.import_jobs import import_kinds_for
+
+        super().__init__(*args, **kwargs)
+        kinds = import_kinds_for(user)
+        self.fields["kind"].choices = [(k, ImportKind(k).label) for k in kinds]
+        self.fields["kind"].initial = kinds[0] if kinds else None
+
+    def clean_kind(self) -> str:
+        return self.cleaned_data["kind"] or self.fields["kind"].initial or ""
+
 
 class ImportMappingForm(forms.Form):
-    """One drop-down per column of the sheet, plus the owner and the update mode."""
+    """One drop-down per column of the sheet; for customers also the owner and the
+    update mode."""
 
     mode = forms.ChoiceField(
         label=_("When a row matches a customer Kehu already has"),
@@ -313,23 +332,22 @@ class ImportMappingForm(forms.Form):
     owner = forms.ChoiceField(label=_("Owner of the new customers"), choices=())
 
     def __init__(self, *args, job, user: User, **kwargs):
-        from customers.columns import COLUMNS, NOTES
-        from customers.import_jobs import OWNER_POOL, OWNER_SELF
+        from customers.import_jobs import KINDS, OWNER_POOL, OWNER_SELF
         from customers.selectors import assignable_owners
 
+        spec = KINDS[job.kind]
         initial = {"mode": job.options.get("mode", "fill"), "owner": job.options.get("owner")}
         initial.update({f"col_{i}": key for i, key in enumerate(job.mapping)})
         super().__init__(*args, initial=initial, **kwargs)
-        targets = [
-            ("", pgettext_lazy("import column", "— ignore —")),
-            (NOTES, _("Keep in the notes, under its heading")),
-            *((column.key, column.label) for column in COLUMNS),
-        ]
+        targets = [("", pgettext_lazy("import column", "— ignore —")), *spec.targets()]
         self.columns = []
         for index, header in enumerate(job.columns):
             name = f"col_{index}"
             self.fields[name] = forms.ChoiceField(label=header, choices=targets, required=False)
             self.columns.append(name)
+        if not spec.owner_options:
+            del self.fields["owner"], self.fields["mode"]
+            return
         owners = [(OWNER_SELF, _("Me"))]
         if user.has_perm("customers.assign_customer_owner"):
             owners.append((OWNER_POOL, pgettext_lazy("owner", "Nobody: shared pool")))

@@ -13,6 +13,8 @@ from __future__ import annotations
 import datetime
 import json
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -28,6 +30,8 @@ from customers.imports import (
     Layout,
     Mode,
     Options,
+    Outcome,
+    counts_line,
     customers_import,
     layout_detect,
     mapping_errors,
@@ -40,8 +44,34 @@ OWNER_SELF = "self"
 OWNER_POOL = "pool"
 
 
+@dataclass(frozen=True)
+class JobKind:
+    """What the wizard needs of one kind of import (customers, orders…)."""
+
+    permission: str
+    refused: Callable[[], str]  # the message for someone without the permission
+    detect: Callable[[Sheet], Layout]
+    mapping_errors: Callable[[Layout], list[str]]
+    # run(job, sheet=, layout=, preview=, progress=, source=) -> ImportResult
+    run: Callable[..., ImportResult]
+    targets: Callable[[], list[tuple[str, str]]]  # what a column may be imported as
+    counts_line: Callable[[dict[str, int]], str]
+    owner_options: bool = False  # the customer import's owner and update mode
+
+
+KINDS: dict[str, JobKind] = {}
+
+
+def import_kind_register(kind: str, spec: JobKind) -> None:
+    KINDS[kind] = spec
+
+
+def import_kinds_for(user: User) -> list[str]:
+    return [kind for kind, spec in KINDS.items() if user.has_perm(spec.permission)]
+
+
 def import_jobs_visible(user: User):
-    jobs = ImportJob.objects.filter(kind=ImportKind.CUSTOMERS).select_related("created_by")
+    jobs = ImportJob.objects.select_related("created_by")
     return jobs if user.is_superuser else jobs.filter(created_by=user)
 
 
@@ -60,14 +90,17 @@ def _layout(job: ImportJob) -> Layout:
     )
 
 
-def import_job_create(*, actor: User, name: str, data: bytes) -> ImportJob:
+def import_job_create(
+    *, actor: User, name: str, data: bytes, kind: str = ImportKind.CUSTOMERS
+) -> ImportJob:
     """Check the upload and find its header; raises SheetError with what is wrong."""
-    if not actor.has_perm("customers.add_customer"):
-        raise SheetError(_("You may not import customers."), "forbidden")
+    spec = KINDS.get(kind)
+    if spec is None or not actor.has_perm(spec.permission):
+        raise SheetError(spec.refused() if spec else _("Choose what to import."), "forbidden")
     sheet = sheet_open(data, name=name)
-    layout = layout_detect(sheet)
+    layout = spec.detect(sheet)
     return ImportJob.objects.create(
-        kind=ImportKind.CUSTOMERS,
+        kind=kind,
         created_by=actor,
         language=translation.get_language() or "zh-hans",
         file_name=name[:255],
@@ -77,7 +110,7 @@ def import_job_create(*, actor: User, name: str, data: bytes) -> ImportJob:
         header_rows=layout.header_rows,
         columns=layout.columns,
         mapping=layout.mapping,
-        options={"owner": OWNER_SELF, "mode": Mode.FILL},
+        options={"owner": OWNER_SELF, "mode": Mode.FILL} if spec.owner_options else {},
     )
 
 
@@ -95,32 +128,58 @@ def _options(job: ImportJob) -> Options:
 
 
 def import_job_configure(
-    *, actor: User, job: ImportJob, mapping: list[str], owner: str, mode: str
+    *, actor: User, job: ImportJob, mapping: list[str], owner: str = "", mode: str = ""
 ) -> list[str]:
     """Save the column mapping and options; returns the problems (nothing saved then)."""
+    spec = KINDS[job.kind]
     layout = _layout(job)
     layout.mapping = mapping
-    errors = mapping_errors(layout)
+    errors = spec.mapping_errors(layout)
     if not errors:
         job.mapping = mapping
-        job.options = {"owner": owner, "mode": mode}
-        try:
-            _options(job)
-        except SheetError as exc:
-            return [exc.message]
+        if spec.owner_options:
+            job.options = {"owner": owner, "mode": mode}
+            try:
+                _options(job)
+            except SheetError as exc:
+                return [exc.message]
         job.save(update_fields=["mapping", "options"])
     return errors
 
 
 def import_job_preview(*, job: ImportJob) -> ImportResult:
     """The first rows as the import would treat them; nothing is written."""
-    return customers_import(
-        actor=job.created_by,
-        sheet=_sheet(job),
-        layout=_layout(job),
-        options=_options(job),
-        preview=PREVIEW_ROWS,
-    )
+    return KINDS[job.kind].run(job, sheet=_sheet(job), layout=_layout(job), preview=PREVIEW_ROWS)
+
+
+def _customer_targets() -> list[tuple[str, str]]:
+    from customers.columns import COLUMNS, NOTES
+
+    notes = (NOTES, _("Keep in the notes, under its heading"))
+    return [notes, *((column.key, column.label) for column in COLUMNS)]
+
+
+def _customers_run(job: ImportJob, **arguments) -> ImportResult:
+    return customers_import(actor=job.created_by, options=_options(job), **arguments)
+
+
+import_kind_register(
+    ImportKind.CUSTOMERS,
+    JobKind(
+        permission="customers.add_customer",
+        refused=lambda: _("You may not import customers."),
+        detect=layout_detect,
+        mapping_errors=mapping_errors,
+        run=_customers_run,
+        targets=_customer_targets,
+        counts_line=counts_line,
+        owner_options=True,
+    ),
+)
+
+
+def import_job_rows(job: ImportJob) -> int:
+    return sum(job.counts.get(outcome, 0) for outcome in Outcome.ALL)
 
 
 def import_job_start(*, actor: User, job: ImportJob) -> ImportJob:
@@ -148,7 +207,7 @@ def _progress_set(job_id: int, fraction: float, rows: int) -> None:
 def import_job_progress(job: ImportJob) -> tuple[int, int]:
     """(percent, rows read) of a queued or running job."""
     if job.status == ImportStatus.SUCCEEDED:
-        return 100, sum(job.counts.values())
+        return 100, import_job_rows(job)
     raw = cache.get(_progress_key(job.pk))
     if not raw:
         return 0, 0
@@ -176,11 +235,10 @@ def import_job_run(job_id: int) -> ImportJob | None:
                 # The customers, the rejected rows and "finished" commit together: a
                 # worker that dies in between leaves the job to run again from scratch.
                 with transaction.atomic():
-                    result = customers_import(
-                        actor=job.created_by,
+                    result = KINDS[job.kind].run(
+                        job,
                         sheet=_sheet(job),
                         layout=_layout(job),
-                        options=_options(job),
                         progress=lambda fraction, rows: _progress_set(job.pk, fraction, rows),
                         source=f"{job.file_name} (#{job.pk})",
                     )
@@ -219,7 +277,7 @@ def _finish(job: ImportJob, *, status: str, error: str = "", counts=None) -> Imp
     job.finished_at = timezone.now()
     job.content = None  # the upload held personal data; the outcome is what stays
     job.save(update_fields=["status", "error", "counts", "finished_at", "content"])
-    _progress_set(job.pk, 1.0, sum(job.counts.values()))
+    _progress_set(job.pk, 1.0, import_job_rows(job))
     return job
 
 

@@ -7,4 +7,9 @@ class SalesConfig(AppConfig):
     verbose_name = _("Sales")
 
     def ready(self) -> None:
+        from crm.models import ImportKind
+        from customers.import_jobs import import_kind_register
         from sales import selectors  # noqa: F401 - registers the scoping selectors
+        from sales.imports import import_kind
+
+        import_kind_register(ImportKind.ORDERS, import_kind())

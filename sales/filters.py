@@ -36,7 +36,7 @@ class OrderFilter(StableOrderMixin, django_filters.FilterSet):
     default_ordering = ("-ordered_at",)
 
     q = django_filters.CharFilter(
-        label=_("Order or customer number"), method="filter_q", max_length=40
+        label=_("Order or customer number"), method="filter_q", max_length=64
     )
     salesperson = django_filters.ChoiceFilter(
         label=_("Salesperson"), method="filter_salesperson", choices=()
@@ -76,10 +76,13 @@ class OrderFilter(StableOrderMixin, django_filters.FilterSet):
         ]
 
     def filter_q(self, queryset, name, value):
-        value = value.strip().upper()
+        typed = value.strip()
+        value = typed.upper()
         if not value:
             return queryset
-        return queryset.filter(Q(number=value) | Q(customer__number=value))
+        return queryset.filter(
+            Q(number=value) | Q(external_number=typed) | Q(customer__number=value)
+        )
 
     def filter_salesperson(self, queryset, name, value):
         if value == MINE:

@@ -51,12 +51,12 @@ from crm.models import AuditAction, AuditEvent, User
 from crm.normalise import email_normalise, phone_normalise
 from crm.sheets.reader import Sheet, SheetError
 from customers.columns import header_key
+from customers.import_jobs import JobKind
 from customers.imports.base import SCAN_ROWS, ImportResult, Layout, Outcome, RowResult
 from customers.imports.decide import customers_matching
 from customers.imports.layout import (
     _cell_text,
     cell_problem,
-    cell_where,
     cells_pack,
     cells_text,
     data_rows,
@@ -285,14 +285,16 @@ def _label(key: str) -> str:
     return str(BY_KEY[key].label)
 
 
-def _row_read(row_number: int, cells: dict[int, object], layout: Layout, statuses) -> _Row:
+def _row_read(
+    row_number: int, cells: dict[int, object], layout: Layout, statuses: dict, moments: dict
+) -> _Row:
     row = _Row(row_number, cells_pack(cells, len(layout.columns)))
     values = row.values
     for col, key in enumerate(layout.mapping, start=1):
         value = cells.get(col)
         if not key or value is None or (isinstance(value, str) and not value.strip()):
             continue
-        problem = cell_problem(value, cell_where(layout.columns[col - 1], col, row_number))
+        problem = cell_problem(value, layout.columns[col - 1], col, row_number)
         if problem:
             row.problems.append(problem)
             continue
@@ -302,7 +304,7 @@ def _row_read(row_number: int, cells: dict[int, object], layout: Layout, statuse
             value = Decimal(f"{float(value):.15g}")
         values[key] = value
     _customer_keys(row)
-    _values_clean(row, statuses)
+    _values_clean(row, statuses, moments)
     return row
 
 
@@ -332,7 +334,18 @@ def _customer_keys(row: _Row) -> None:
         )
 
 
-def _values_clean(row: _Row, statuses: dict[str, str]) -> None:
+def _moment_clean(value: object) -> tuple[datetime.datetime | None, str]:
+    try:
+        return ordered_at_clean(_moment_parse(value)), ""
+    except (ValueError, OverflowError):
+        return None, _("%(field)s: Enter a date such as 2026-03-05 or 2026-03-05 14:30.") % {
+            "field": _label("ordered_at")
+        }
+    except ValidationError as exc:
+        return None, f"{_label('ordered_at')}: {exc.messages[0]}"
+
+
+def _values_clean(row: _Row, statuses: dict[str, str], moments: dict) -> None:
     values, problems = row.values, row.problems
     for key in ("order_number", "product", "salesperson", "notes"):
         if key in values:
@@ -350,15 +363,11 @@ def _values_clean(row: _Row, statuses: dict[str, str]) -> None:
     if moment is None:
         problems.append(_("%(field)s: Enter the order date.") % {"field": _label("ordered_at")})
     else:
-        try:
-            values["ordered_at"] = ordered_at_clean(_moment_parse(moment))
-        except (ValueError, OverflowError):
-            problems.append(
-                _("%(field)s: Enter a date such as 2026-03-05 or 2026-03-05 14:30.")
-                % {"field": _label("ordered_at")}
-            )
-        except ValidationError as exc:
-            problems.append(f"{_label('ordered_at')}: {exc.messages[0]}")
+        if moment not in moments:  # an order history repeats its days
+            moments[moment] = _moment_clean(moment)
+        values["ordered_at"], problem = moments[moment]
+        if problem:
+            problems.append(problem)
     if "status" in values:
         status = statuses.get(header_key(values["status"]))
         if status is None:
@@ -402,10 +411,11 @@ def orders_read(
     """Every data row read and checked on its own (nothing looked up yet), and the
     number of blank rows."""
     statuses = _status_names()
+    moments: dict[object, tuple[datetime.datetime | None, str]] = {}
     rows: list[_Row] = []
     skipped = [0]
     for row_number, cells in data_rows(sheet, layout, skipped):
-        rows.append(_row_read(row_number, cells, layout, statuses))
+        rows.append(_row_read(row_number, cells, layout, statuses, moments))
         if limit is not None and len(rows) >= limit:
             break
         if progress is not None and len(rows) % 5000 == 0:
@@ -871,3 +881,20 @@ def orders_counts_line(counts: dict[str, int]) -> str:
         "%(rows)d rows: %(created)d orders created, %(merged)d rows merged into an order, "
         "%(rejected)d rejected, %(skipped)d skipped; %(products)d placeholder products created"
     ) % {"rows": rows, **{key: counts.get(key, 0) for key in (*COUNTED, PRODUCTS)}}
+
+
+def _job_run(job, **arguments) -> ImportResult:
+    return orders_import(actor=job.created_by, **arguments)
+
+
+def import_kind() -> JobKind:
+    """The order import as the import wizard offers it (registered in SalesConfig)."""
+    return JobKind(
+        permission="sales.add_order",
+        refused=lambda: _("You may not import orders."),
+        detect=orders_layout_detect,
+        mapping_errors=orders_mapping_errors,
+        run=_job_run,
+        targets=order_targets,
+        counts_line=orders_counts_line,
+    )

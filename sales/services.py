@@ -10,6 +10,7 @@ purchase metrics in the same transaction.
 from __future__ import annotations
 
 import datetime
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -68,6 +69,9 @@ def _text(value: Any, limit: int) -> str:
     return text[:limit] if limit else text
 
 
+_PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
 def decimal_parse(value: Any) -> Decimal | None:
     """A number typed in any usual way (full-width digits, thousands separators,
     ¥ signs); None when empty. Raises ValueError for anything else."""
@@ -77,6 +81,8 @@ def decimal_parse(value: Any) -> Decimal | None:
         number = value
     elif isinstance(value, int | float):
         number = Decimal(str(value))
+    elif value.__class__ is str and value.isascii() and _PLAIN_NUMBER.fullmatch(value):
+        number = Decimal(value)  # the common case, without the clean-up below
     else:
         text = unicodedata.normalize("NFKC", str(value)).strip()
         for mark in (",", " ", "¥", "￥", "元", "$", "RMB", "CNY"):

@@ -120,6 +120,9 @@ def column_letters(index: int) -> str:
     return letters
 
 
+COMMAND_MAX_ROWS = 5_000_000  # a file imported on the server by its operator
+
+
 def _limits() -> dict[str, int]:
     return {
         "bytes": settings.IMPORT_MAX_BYTES,
@@ -199,9 +202,10 @@ def size_check(size: int) -> None:
         )
 
 
-def sniff_format(data: bytes, name: str) -> str:
+def sniff_format(data: bytes, name: str, *, check_size: bool = True) -> str:
     """'xlsx' or 'csv' from the first bytes; anything else is refused by name."""
-    size_check(len(data))
+    if check_size:
+        size_check(len(data))
     if not data:
         raise SheetError(_("The file is empty."), "empty_file")
     if data.startswith(_OLE2_MAGIC):
@@ -250,13 +254,19 @@ class Sheet:
 
     #: How much of the chosen sheet has been read, 0.0–1.0 (for progress bars).
     progress: float = 0.0
+    #: The most data rows read before SheetError (None: IMPORT_MAX_ROWS).
+    max_rows: int | None = None
 
 
-def sheet_open(data: bytes, *, name: str) -> Sheet:
-    kind = sniff_format(data, name)
-    if kind == "xlsx":
-        return XlsxSheet(data)
-    return CsvSheet(data)
+def sheet_open(data: bytes, *, name: str, server_file: bool = False) -> Sheet:
+    """The upload as a sheet. A `server_file` (one an operator imports on the server
+    with a management command) may exceed the upload limits of size and rows, up to
+    COMMAND_MAX_ROWS; the checks against zip bombs still hold."""
+    kind = sniff_format(data, name, check_size=not server_file)
+    sheet = XlsxSheet(data) if kind == "xlsx" else CsvSheet(data)
+    if server_file:
+        sheet.max_rows = COMMAND_MAX_ROWS
+    return sheet
 
 
 # --- xlsx --------------------------------------------------------------------
@@ -466,7 +476,7 @@ class XlsxSheet(Sheet):
         date_styles = self.date_styles
         epoch = self.epoch
         limit_cols = max_col or 16_384
-        max_rows = self._limits["rows"]
+        max_rows = self.max_rows or self._limits["rows"]
         # No namespace processing: element names arrive as written ("c", or "x:c"
         # in files that prefix the namespace), which is cheaper per event.
         parser = _expat_parser(namespaces=False)
@@ -656,7 +666,7 @@ class CsvSheet(Sheet):
         self, *, sheet: str | None = None, max_col: int | None = None
     ) -> Iterator[tuple[int, dict[int, object]]]:
         limit_cols = max_col or 16_384
-        max_rows = _limits()["rows"]
+        max_rows = self.max_rows or _limits()["rows"]
         total = max(len(self.text), 1)
         stream = io.StringIO(self.text)
         reader = csv.reader(stream, self.dialect)

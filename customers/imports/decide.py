@@ -121,7 +121,7 @@ def _clean_row(row_number: int, cells: dict[int, object], layout: Layout) -> _Cl
         if value is None:
             continue
         header = layout.columns[col - 1]
-        problem = cell_problem(value, cell_where(header, col, row_number))
+        problem = cell_problem(value, header, col, row_number)
         if problem:
             problems.append(problem)
             continue

@@ -69,9 +69,15 @@ def cell_where(header: str, col: int, row_number: int) -> str:
     return f"{header} ({column_letters(col)}{row_number})"
 
 
-def cell_problem(value: object, where: str) -> str:
+_READABLE = frozenset({str, int, float, Decimal, bool, datetime.date, datetime.datetime})
+
+
+def cell_problem(value: object, header: str, col: int, row_number: int) -> str:
     """Why a cell cannot be imported at all (a formula without its result, an
     Excel error, text past Excel's limit), or "" when it can be read."""
+    if value.__class__ in _READABLE:
+        return ""
+    where = cell_where(header, col, row_number)
     if value is FORMULA_WITHOUT_VALUE:
         return _(
             "%(cell)s holds a formula without a saved result; Kehu never runs "

@@ -8,11 +8,15 @@ from decimal import Decimal
 
 import openpyxl
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 from django.utils import timezone, translation
 
-from crm.models import AuditAction, AuditEvent
-from crm.sheets.reader import sheet_open
+from conftest import PASSWORD
+from crm.models import AuditAction, AuditEvent, ImportJob, ImportStatus
+from crm.sheets.reader import SheetError, sheet_open
+from customers.import_jobs import import_job_create, import_job_run
 from customers.models import CustomerMetrics
 from sales.imports import orders_import, orders_layout_detect
 from sales.models import Order, OrderSource, OrderStatus, Product
@@ -234,3 +238,48 @@ def test_a_file_without_order_columns_is_refused(manager, tmp_path):
     with pytest.raises(CommandError, match="order date"):
         call_command("import_orders", str(missing), "--as", "manager", "--lang", "en")
     assert not Order.objects.exists()
+
+
+def test_the_wizard_imports_orders_with_the_same_rules(client, manager, messy):
+    manager.language = "en"
+    manager.save(update_fields=["language"])
+    assert client.login(username=manager.username, password=PASSWORD)
+    page = client.get(reverse("customers:import") + "?kind=orders")
+    assert page.context["form"].initial["kind"] == "orders"
+    response = client.post(
+        reverse("customers:import"),
+        {"kind": "orders", "file": SimpleUploadedFile("orders.csv", messy)},
+    )
+    job = ImportJob.objects.get()
+    assert job.kind == "orders"
+    assert job.mapping[:4] == ["order_number", "customer_number", "phone", "ordered_at"]
+    assert response["Location"] == reverse("customers:import_mapping", args=[job.pk])
+    page = client.get(response["Location"])
+    assert "Owner of the new customers" not in page.content.decode()  # no owner for orders
+    mapping = {f"col_{i}": key for i, key in enumerate(job.mapping)}
+    # Without the date column the mapping is refused next to the form.
+    refused = client.post(response["Location"], {**mapping, "col_3": ""})
+    assert "Choose the column that holds the order date." in refused.content.decode()
+    assert client.post(response["Location"], mapping).status_code == 302
+    preview = client.get(reverse("customers:import_preview", args=[job.pk]))
+    assert "New order" in preview.content.decode()
+    assert "A further line of the order above" in preview.content.decode()
+    assert not Order.objects.exists()
+    client.post(reverse("customers:import_preview", args=[job.pk]))
+    import_job_run(job.pk)  # what the worker does
+    job.refresh_from_db()
+    assert job.status == ImportStatus.SUCCEEDED
+    assert job.counts == {"created": 3, "merged": 2, "rejected": 8, "skipped": 1, "products": 1}
+    page = client.get(reverse("customers:import_job", args=[job.pk])).content.decode()
+    assert "3 orders created, 2 rows merged into an order, 8 rejected" in page
+    rejected = client.get(reverse("customers:import_rejected", args=[job.pk]))
+    rows = list(openpyxl.load_workbook(io.BytesIO(rejected.content)).active.values)
+    assert rows[1][0] == "A1002" and "more than zero" in rows[1][-1]
+    assert Order.objects.count() == 3
+
+
+def test_someone_who_may_not_record_orders_cannot_import_them(client, auditor, messy):
+    assert client.login(username=auditor.username, password=PASSWORD)
+    assert client.get(reverse("customers:import")).status_code == 403
+    with pytest.raises(SheetError, match="orders"), translation.override("en"):
+        import_job_create(actor=auditor, name="o.csv", data=messy, kind="orders")

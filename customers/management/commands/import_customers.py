@@ -47,7 +47,7 @@ class Command(BaseCommand):
                 raise CommandError(f"No active user named {owner}.")
         with translation.override(lang):
             try:
-                upload = sheet_open(path.read_bytes(), name=path.name)
+                upload = sheet_open(path.read_bytes(), name=path.name, server_file=True)
                 layout = layout_detect(upload, sheet_name=sheet)
                 result = customers_import(
                     actor=importer,

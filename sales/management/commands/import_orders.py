@@ -39,7 +39,7 @@ class Command(BaseCommand):
             raise CommandError("No such active user to import as; pass --as USERNAME.")
         with translation.override(lang):
             try:
-                upload = sheet_open(path.read_bytes(), name=path.name)
+                upload = sheet_open(path.read_bytes(), name=path.name, server_file=True)
                 layout = orders_layout_detect(upload, sheet_name=sheet)
                 result = orders_import(
                     actor=importer,
