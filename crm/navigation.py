@@ -46,10 +46,27 @@ NAVIGATION: tuple[NavSection, ...] = (
     NavSection(
         pgettext_lazy("nav section", "Sales"),
         (
-            NavItem(pgettext_lazy("nav", "Opportunities"), "sales:opportunity_list", "funnel"),
+            NavItem(
+                pgettext_lazy("nav", "Pipeline"),
+                "sales:pipeline",
+                "kanban",
+                permission="sales.view_opportunity",
+            ),
+            NavItem(
+                pgettext_lazy("nav", "Opportunities"),
+                "sales:opportunity_list",
+                "funnel",
+                permission="sales.view_opportunity",
+            ),
             NavItem(pgettext_lazy("nav", "Orders"), "sales:order_list", "receipt"),
             NavItem(pgettext_lazy("nav", "Contracts"), "sales:contract_list", "file-earmark-text"),
             NavItem(pgettext_lazy("nav", "Products"), "sales:product_list", "box-seam"),
+            NavItem(
+                pgettext_lazy("nav", "Competitors"),
+                "sales:competitor_list",
+                "shield-shaded",
+                permission="sales.view_competitor",
+            ),
         ),
     ),
     NavSection(

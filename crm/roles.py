@@ -49,8 +49,18 @@ _SALES_BASICS = {
     "sales.view_order",
     "sales.add_order",
     "sales.change_order",
+    # Opportunities too; competitors are read by all who sell, kept by managers.
+    "sales.view_opportunity",
+    "sales.add_opportunity",
+    "sales.change_opportunity",
+    "sales.view_competitor",
 }
-_CATALOGUE = {"sales.add_product", "sales.change_product"}
+_CATALOGUE = {
+    "sales.add_product",
+    "sales.change_product",
+    "sales.add_competitor",
+    "sales.change_competitor",
+}
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     # Own customers, customers they collaborate on, and the pool (read only).
@@ -115,6 +125,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "customers.export_customers",
             "sales.view_product",
             "sales.view_order",
+            "sales.view_opportunity",
+            "sales.view_competitor",
         }
     ),
 }

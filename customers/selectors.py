@@ -260,6 +260,8 @@ class Customer360:
     sees_orders: bool = False
     orders: list = field(default_factory=list)  # the latest few (sales.Order)
     metrics: CustomerMetrics | None = None
+    sees_opportunities: bool = False
+    opportunities: list = field(default_factory=list)  # open ones first (sales.Opportunity)
 
 
 def customer_360(*, user: User, customer_id: int) -> Customer360:
@@ -290,6 +292,16 @@ def customer_360(*, user: User, customer_id: int) -> Customer360:
     if sees_orders:  # orders follow the customer: who sees it sees its orders
         orders = list(customer.orders.select_related("salesperson")[:ORDERS_ON_PAGE])
         metrics = CustomerMetrics.objects.filter(customer=customer).first()
+    sees_opportunities = user.has_perm("sales.view_opportunity")
+    opportunities = []
+    if sees_opportunities:  # they follow the customer too
+        from sales.models import OPEN_STAGES
+
+        opportunities = list(
+            customer.opportunities.select_related("owner")
+            .annotate(closed=~Q(stage__in=OPEN_STAGES))
+            .order_by("closed", "expected_close", "-id")[:ORDERS_ON_PAGE]
+        )
     from customers.quality import quality_missing
 
     return Customer360(
@@ -305,6 +317,8 @@ def customer_360(*, user: User, customer_id: int) -> Customer360:
         sees_orders=sees_orders,
         orders=orders,
         metrics=metrics,
+        sees_opportunities=sees_opportunities,
+        opportunities=opportunities,
     )
 
 

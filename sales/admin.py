@@ -11,7 +11,16 @@ from django.core.exceptions import ValidationError
 
 from crm.admin import AuditedAdminMixin
 from customers.admin import ReadOnlyAdminMixin
-from sales.models import Order, OrderLine, Product, Refund
+from sales.models import (
+    Competitor,
+    Opportunity,
+    OpportunityStageChange,
+    Order,
+    OrderLine,
+    Product,
+    Refund,
+    StageSetting,
+)
 from sales.services import product_values, sku_taken
 
 
@@ -84,3 +93,49 @@ class OrderAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False  # no COUNT(*) over millions of orders
     raw_id_fields = ("customer",)
     inlines = (OrderLineInline, RefundInline)
+
+
+@admin.register(StageSetting)
+class StageSettingAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """The probability each stage gives an opportunity entering it."""
+
+    list_display = ("stage", "probability")
+    list_editable = ("probability",)
+    fields = ("stage", "probability")
+    readonly_fields = ("stage",)
+
+    def has_add_permission(self, request) -> bool:
+        return False  # one row per stage, written by a migration
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Competitor)
+class CompetitorAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    list_display = ("name", "price_position", "is_active")
+    list_filter = ("is_active", "price_position")
+    search_fields = ("name",)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # opportunities point at them: made inactive instead
+
+
+class StageChangeInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = OpportunityStageChange
+    fields = ("from_stage", "to_stage", "probability", "amount", "changed_at", "actor")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Opportunity)
+class OpportunityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: stages move on the opportunity's page, which keeps the history."""
+
+    list_display = ("title", "customer", "owner", "stage", "amount", "expected_close")
+    list_filter = ("stage", "lost_reason")
+    search_fields = ("title", "customer__number")
+    list_select_related = ("customer", "owner")
+    raw_id_fields = ("customer", "order")
+    show_full_result_count = False
+    inlines = (StageChangeInline,)

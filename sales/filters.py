@@ -11,7 +11,7 @@ from django.utils.translation import pgettext_lazy
 
 from crm.filters import StableOrderMixin
 from customers.filters import DateRangeWidget
-from sales.models import Order, OrderStatus, Product
+from sales.models import OPEN_STAGES, Competitor, Opportunity, Order, OrderStatus, Product, Stage
 
 MINE = "me"
 
@@ -127,3 +127,79 @@ class ProductFilter(django_filters.FilterSet):
         if not value:
             return queryset
         return queryset.filter(Q(sku__iexact=value) | Q(name__icontains=value))
+
+
+OPEN = "open"
+
+
+class OpportunityFilter(StableOrderMixin, django_filters.FilterSet):
+    default_ordering = ("expected_close",)
+
+    q = django_filters.CharFilter(
+        label=_("Title or customer number"), method="filter_q", max_length=100
+    )
+    owner = django_filters.ChoiceFilter(label=_("Owner"), method="filter_owner", choices=())
+    stage = django_filters.ChoiceFilter(
+        label=_("Stage"),
+        method="filter_stage",
+        choices=[(OPEN, pgettext_lazy("stages", "All open stages")), *Stage.choices],
+    )
+    close_month = django_filters.CharFilter(
+        label=_("Expected to close in"),
+        method="filter_close_month",
+        widget=MonthInput(attrs={"placeholder": "2026-11"}),
+    )
+    competitor = django_filters.ModelChoiceFilter(
+        label=_("Competitor"), queryset=Competitor.objects.none()
+    )
+    customer = django_filters.NumberFilter(field_name="customer_id", widget=forms.HiddenInput)
+    sort = django_filters.OrderingFilter(
+        label=_("Sort by"),
+        fields=(("expected_close", "close"), ("amount", "amount"), ("created_at", "created")),
+        field_labels={
+            "expected_close": _("Expected close date"),
+            "amount": _("Amount"),
+            "created_at": _("Created"),
+        },
+        empty_label=pgettext_lazy("sort", "Closing soonest first"),
+        null_label=None,
+    )
+
+    class Meta:
+        model = Opportunity
+        fields = ["q", "owner", "stage", "close_month", "competitor", "customer"]
+
+    def __init__(self, data=None, *args, user, **kwargs):
+        from customers.selectors import assignable_owners
+        from sales.selectors import visible_competitors
+
+        super().__init__(data, *args, **kwargs)
+        self.user = user
+        self.filters["owner"].extra["choices"] = [
+            (MINE, pgettext_lazy("owner filter", "Me")),
+            *((str(u.pk), str(u)) for u in assignable_owners(user) if u.pk != user.pk),
+        ]
+        self.filters["competitor"].queryset = visible_competitors(user)
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(Q(title__icontains=value) | Q(customer__number=value.upper()))
+
+    def filter_owner(self, queryset, name, value):
+        if value == MINE:
+            return queryset.filter(owner=self.user)
+        return queryset.filter(owner_id=value)
+
+    def filter_stage(self, queryset, name, value):
+        if value == OPEN:
+            return queryset.filter(stage__in=OPEN_STAGES)
+        return queryset.filter(stage=value)
+
+    def filter_close_month(self, queryset, name, value):
+        bounds = month_bounds(value)
+        if bounds is None:
+            return queryset.none()
+        start, end = (moment.date() for moment in bounds)
+        return queryset.filter(expected_close__gte=start, expected_close__lt=end)

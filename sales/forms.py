@@ -12,7 +12,17 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm.models import User
-from sales.models import Currency, Product
+from sales.models import (
+    OPEN_STAGES,
+    Competitor,
+    Currency,
+    LostReason,
+    Opportunity,
+    PricePosition,
+    Product,
+    Stage,
+)
+from sales.pipeline import COMPETITOR_FIELDS
 from sales.services import INITIAL_STATUSES, LineInput, decimal_parse, line_total, money_places
 
 LINES_PREFIX = "lines"
@@ -245,3 +255,93 @@ def lines_initial(order) -> list[dict]:
 class RefundForm(forms.Form):
     amount = forms.CharField(label=_("Amount"), max_length=30)
     reason = forms.CharField(label=_("Reason"), max_length=500)
+
+
+# --- the pipeline ------------------------------------------------------------------
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+
+class OpportunityForm(forms.Form):
+    title = forms.CharField(label=_("Title"), max_length=250)
+    amount = forms.CharField(label=_("Amount (CNY)"), max_length=30)
+    stage = forms.ChoiceField(label=_("Stage"), choices=[(s, Stage(s).label) for s in OPEN_STAGES])
+    probability = forms.IntegerField(
+        label=_("Probability %"),
+        required=False,
+        help_text=_("Empty: the stage's usual probability."),
+    )
+    expected_close = forms.DateField(label=_("Expected close date"), widget=DateInput())
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none())
+    next_step = forms.CharField(label=_("Next step"), max_length=250, required=False)
+    competitor = forms.ModelChoiceField(
+        label=_("Main competitor"), queryset=Competitor.objects.none(), required=False
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, owners, competitors, creating: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = owners
+        self.fields["competitor"].queryset = competitors
+        if not creating:
+            del self.fields["stage"]  # moves go through the stage buttons
+
+    @staticmethod
+    def initial_for(opportunity: Opportunity) -> dict:
+        return {
+            "title": opportunity.title,
+            "amount": opportunity.amount,
+            "probability": opportunity.probability,
+            "expected_close": opportunity.expected_close,
+            "owner": opportunity.owner_id,
+            "next_step": opportunity.next_step,
+            "competitor": opportunity.competitor_id,
+            "version": opportunity.version,
+        }
+
+    def service_data(self) -> dict:
+        return {k: v for k, v in self.cleaned_data.items() if k != "version"}
+
+
+class LostForm(forms.Form):
+    lost_reason = forms.ChoiceField(
+        label=_("Why was it lost?"), choices=[("", "—"), *LostReason.choices]
+    )
+    competitor = forms.ModelChoiceField(
+        label=_("Lost to"), queryset=Competitor.objects.none(), required=False
+    )
+    lost_notes = forms.CharField(
+        label=_("What happened"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, competitors, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["competitor"].queryset = competitors
+
+
+class CompetitorForm(forms.Form):
+    name = forms.CharField(label=pgettext_lazy("competitor", "Name"), max_length=150)
+    website = forms.CharField(label=_("Website"), max_length=250, required=False)
+    price_position = forms.ChoiceField(
+        label=_("Price position"), choices=[("", "—"), *PricePosition.choices], required=False
+    )
+    strengths = forms.CharField(
+        label=_("Strengths"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    weaknesses = forms.CharField(
+        label=_("Weaknesses"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    notes = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+    @staticmethod
+    def initial_for(competitor: Competitor) -> dict:
+        return {name: getattr(competitor, name) for name in COMPETITOR_FIELDS}

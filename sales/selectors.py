@@ -1,14 +1,29 @@
-"""Reads of sales data. Orders follow their customer's visibility
-(`customers.selectors.customer_visibility_rule`); products are a shared catalogue."""
+"""Reads of sales data. Orders and opportunities follow their customer's visibility
+(`customers.selectors.customer_visibility_rule`); products and competitors are a
+shared catalogue."""
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, ExpressionWrapper, F, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 
 from crm.access import register_scope
 from crm.models import User
 from customers.selectors import customer_visibility_rule
-from sales.models import Order, OrderLine, Product
+from sales.models import (
+    CENT,
+    OPEN_STAGES,
+    ZERO,
+    Competitor,
+    Opportunity,
+    Order,
+    OrderLine,
+    Product,
+    Stage,
+)
 
 
 @register_scope(Order)
@@ -52,3 +67,125 @@ def products_for_orders(*, include: set[int] | frozenset[int] = frozenset()) -> 
     return Product.objects.filter(Q(is_active=True) | Q(pk__in=include)).order_by(
         "category", "name", "id"
     )
+
+
+@register_scope(Opportunity)
+def visible_opportunities(user: User) -> QuerySet[Opportunity]:
+    """The opportunities of the live customers the user may see."""
+    qs = Opportunity.objects.filter(customer__deleted_at__isnull=True)
+    if not (user.has_perm("sales.view_opportunity") and user.has_perm("customers.view_customer")):
+        return qs.none()
+    rule = customer_visibility_rule(user, prefix="customer__")
+    return qs if rule is None else qs.filter(rule)
+
+
+@register_scope(Competitor)
+def visible_competitors(user: User) -> QuerySet[Competitor]:
+    if not user.has_perm("sales.view_competitor"):
+        return Competitor.objects.none()
+    return Competitor.objects.all()
+
+
+def opportunity_list(user: User) -> QuerySet[Opportunity]:
+    return visible_opportunities(user).select_related("customer", "owner", "competitor")
+
+
+def opportunity_get(user: User, opportunity_id: int) -> Opportunity:
+    """One opportunity with its stage history; DoesNotExist outside the scope."""
+    return (
+        visible_opportunities(user)
+        .select_related("customer", "owner", "team", "competitor", "order", "created_by")
+        .prefetch_related("stage_changes__actor")
+        .get(pk=opportunity_id)
+    )
+
+
+_WEIGHTED = ExpressionWrapper(
+    F("amount") * F("probability") / 100, output_field=DecimalField(max_digits=16, decimal_places=2)
+)
+
+
+@dataclass
+class BoardColumn:
+    stage: str
+    label: str
+    count: int
+    amount: Decimal
+    weighted: Decimal
+    cards: list[Opportunity]
+
+    @property
+    def more(self) -> int:
+        return self.count - len(self.cards)
+
+
+CARDS_PER_COLUMN = 30
+
+
+def pipeline_board(queryset: QuerySet[Opportunity], *, closed_since) -> list[BoardColumn]:
+    """One column per stage: its count, amounts (CNY) and the first cards by
+    expected close date. Won and lost show those closed since `closed_since`. Two
+    queries per column at most, whatever the size of the pipeline."""
+    columns = []
+    for stage, label in Stage.choices:
+        qs = queryset.filter(stage=stage)
+        if stage not in OPEN_STAGES:
+            qs = qs.filter(closed_at__gte=closed_since)
+        totals = qs.aggregate(
+            n=Count("id"),
+            total=Coalesce(Sum("amount"), ZERO),
+            expected=Coalesce(Sum(_WEIGHTED), ZERO),
+        )
+        order = ("expected_close", "id") if stage in OPEN_STAGES else ("-closed_at", "-id")
+        cards = (
+            list(qs.select_related("customer", "owner").order_by(*order)[:CARDS_PER_COLUMN])
+            if totals["n"]
+            else []
+        )
+        columns.append(
+            BoardColumn(
+                stage=stage,
+                label=str(label),
+                count=totals["n"],
+                amount=totals["total"],
+                weighted=Decimal(totals["expected"]).quantize(CENT),
+                cards=cards,
+            )
+        )
+    return columns
+
+
+@dataclass
+class CompetitorRecord:
+    competitor: Competitor
+    won: int
+    lost: int
+    open: int
+    lost_amount: Decimal
+
+    @property
+    def win_rate(self) -> int | None:
+        closed = self.won + self.lost
+        return round(100 * self.won / closed) if closed else None
+
+
+def competitor_records(user: User, competitors: QuerySet[Competitor]) -> list[CompetitorRecord]:
+    """Won, lost and open deals against each competitor, among the opportunities the
+    user sees (one query)."""
+    seen = visible_opportunities(user)
+    rows = competitors.annotate(
+        won=Count("opportunities", filter=Q(opportunities__in=seen, opportunities__stage="won")),
+        lost=Count("opportunities", filter=Q(opportunities__in=seen, opportunities__stage="lost")),
+        open=Count(
+            "opportunities",
+            filter=Q(opportunities__in=seen, opportunities__stage__in=OPEN_STAGES),
+        ),
+        lost_amount=Coalesce(
+            Sum(
+                "opportunities__amount",
+                filter=Q(opportunities__in=seen, opportunities__stage="lost"),
+            ),
+            ZERO,
+        ),
+    )
+    return [CompetitorRecord(c, c.won, c.lost, c.open, c.lost_amount) for c in rows]

@@ -526,14 +526,21 @@ def order_create(
     customer_id: int,
     data: Mapping[str, Any],
     lines: Sequence[LineInput],
+    opportunity_id: int | None = None,
     request=None,
 ) -> Order:
     """Record an order for a customer the actor may work on. `data`: salesperson,
     ordered_at, status (pending, or already paid/shipped/completed for a sale
-    recorded afterwards), currency, exchange_rate, notes."""
+    recorded afterwards), currency, exchange_rate, notes. With `opportunity_id`,
+    the order is the one that won opportunity of the customer creates."""
+    from sales.pipeline import opportunity_for_order, opportunity_order_link
+
     if not actor.has_perm("sales.add_order"):
         raise ValidationError(_("You may not record orders."), code="forbidden")
     customer = _customer_for_orders(actor, customer_id)
+    opportunity = None
+    if opportunity_id is not None:
+        opportunity = opportunity_for_order(actor, opportunity_id, customer.pk)
     status = data.get("status") or OrderStatus.PENDING
     extra_errors = {}
     if status not in INITIAL_STATUSES:
@@ -575,6 +582,8 @@ def order_create(
         extra={"version": order.version},
         request=request,
     )
+    if opportunity is not None:
+        opportunity_order_link(actor=actor, opportunity=opportunity, order=order, request=request)
     return order
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sales import views
+from sales import pipeline_views, views
 
 app_name = "sales"
 
@@ -14,4 +14,38 @@ urlpatterns = [
     path("orders/<int:pk>/edit/", views.OrderUpdateView.as_view(), name="order_update"),
     path("orders/<int:pk>/status/", views.OrderStatusView.as_view(), name="order_status"),
     path("orders/<int:pk>/refunds/", views.RefundCreateView.as_view(), name="refund_create"),
+    path("pipeline/", pipeline_views.PipelineView.as_view(), name="pipeline"),
+    path("opportunities/", pipeline_views.OpportunityListView.as_view(), name="opportunity_list"),
+    path(
+        "opportunities/new/",
+        pipeline_views.OpportunityCreateView.as_view(),
+        name="opportunity_create",
+    ),
+    path(
+        "opportunities/<int:pk>/",
+        pipeline_views.OpportunityDetailView.as_view(),
+        name="opportunity_detail",
+    ),
+    path(
+        "opportunities/<int:pk>/edit/",
+        pipeline_views.OpportunityUpdateView.as_view(),
+        name="opportunity_update",
+    ),
+    path(
+        "opportunities/<int:pk>/move/",
+        pipeline_views.OpportunityMoveView.as_view(),
+        name="opportunity_move",
+    ),
+    path("competitors/", pipeline_views.CompetitorListView.as_view(), name="competitor_list"),
+    path("competitors/new/", pipeline_views.CompetitorFormView.as_view(), name="competitor_create"),
+    path(
+        "competitors/<int:pk>/",
+        pipeline_views.CompetitorDetailView.as_view(),
+        name="competitor_detail",
+    ),
+    path(
+        "competitors/<int:pk>/edit/",
+        pipeline_views.CompetitorFormView.as_view(),
+        name="competitor_update",
+    ),
 ]

@@ -31,8 +31,14 @@ from sales.forms import (
     lines_data_edit,
     lines_initial,
 )
-from sales.models import ZERO, Order, OrderStatus
-from sales.selectors import order_get, order_list, products_for_orders, visible_products
+from sales.models import ZERO, Opportunity, Order, OrderStatus
+from sales.selectors import (
+    order_get,
+    order_list,
+    products_for_orders,
+    visible_opportunities,
+    visible_products,
+)
 
 # --- products ------------------------------------------------------------------
 
@@ -148,6 +154,9 @@ class _OrderFormMixin(LoginRequiredMixin, PermissionRequiredMixin):
         ids |= {self.request.user.pk} | ({customer.owner_id} if customer.owner_id else set())
         return User.objects.filter(pk__in=ids, is_active=True).order_by("username")
 
+    def page_context(self, customer: Customer) -> dict:
+        return {}
+
     def forms(self, customer: Customer, data=None, initial=None, lines=None, include=()):
         order_form = OrderForm(
             data,
@@ -176,6 +185,7 @@ class _OrderFormMixin(LoginRequiredMixin, PermissionRequiredMixin):
                 total += amount
             rows.append((form, amount))
         context = {
+            **self.page_context(customer),
             "customer": customer,
             "order": order,
             "form": order_form,
@@ -228,19 +238,41 @@ class OrderCreateView(_OrderFormMixin, View):
             raise Http404
         return customer
 
+    def opportunity(self, customer: Customer) -> Opportunity | None:
+        """The won opportunity this order comes from (?opportunity=ID), if any."""
+        raw = self.request.GET.get("opportunity", "")
+        if not raw:
+            return None
+        found = visible_opportunities(self.request.user).filter(pk=raw, customer=customer)
+        opportunity = found.first() if raw.isdigit() else None
+        if opportunity is None:
+            raise Http404
+        return opportunity
+
+    def page_context(self, customer: Customer) -> dict:
+        return {"opportunity": self.opportunity(customer)}
+
     def get(self, request):
         customer = self.customer()
+        opportunity = self.opportunity(customer)
         initial = {
-            "salesperson": customer.owner_id or request.user.pk,
+            "salesperson": (opportunity.owner_id if opportunity else None)
+            or customer.owner_id
+            or request.user.pk,
             "ordered_at": timezone.localtime().replace(second=0, microsecond=0),
             "status": OrderStatus.PENDING,
             "currency": "CNY",
         }
-        order_form, formset = self.forms(customer, initial=initial, lines=[{}])
+        lines = [{}]
+        if opportunity is not None:
+            lines = [{"description": opportunity.title, "quantity": "1",
+                      "unit_price": f"{opportunity.amount}"}]  # fmt: skip
+        order_form, formset = self.forms(customer, initial=initial, lines=lines)
         return self.render_page(customer, order_form, formset)
 
     def post(self, request):
         customer = self.customer()
+        opportunity = self.opportunity(customer)
         response = self.post_lines(customer)
         if response is not None:
             return response
@@ -251,6 +283,7 @@ class OrderCreateView(_OrderFormMixin, View):
                 customer_id=customer.pk,
                 data=order_form.service_data(),
                 lines=formset.line_inputs(),
+                opportunity_id=opportunity.pk if opportunity else None,
                 request=request,
             )
             messages.success(request, _("Order %(number)s is saved.") % {"number": order.number})

@@ -43,3 +43,18 @@ def quantity(value) -> str:
 @register.filter
 def order_status_colour(status: str) -> str:
     return STATUS_COLOURS.get(status, "secondary")
+
+
+STAGE_COLOURS = {
+    "qualification": "secondary",
+    "needs_analysis": "info",
+    "proposal": "primary",
+    "negotiation": "warning",
+    "won": "success",
+    "lost": "danger",
+}
+
+
+@register.filter
+def stage_colour(stage: str) -> str:
+    return STAGE_COLOURS.get(stage, "secondary")

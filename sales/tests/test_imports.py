@@ -72,9 +72,10 @@ def csv_file(rows, encoding="gbk") -> bytes:
 
 def run(actor, data: bytes, name="orders.csv", **options):
     sheet = sheet_open(data, name=name)
-    return orders_import(
-        actor=actor, sheet=sheet, layout=orders_layout_detect(sheet), source=name, **options
-    )
+    with translation.override("en"):
+        return orders_import(
+            actor=actor, sheet=sheet, layout=orders_layout_detect(sheet), source=name, **options
+        )
 
 
 @pytest.fixture

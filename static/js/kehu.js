@@ -54,3 +54,45 @@
     price.value = option.dataset.price;
   }, true);
 })();
+
+// The pipeline board: a card dragged onto another column is moved there by the
+// card's own stage menu (the same htmx form a click uses), so both ways go through
+// one request and one set of rules.
+(function () {
+  "use strict";
+  let dragged = null;
+  document.addEventListener("dragstart", function (event) {
+    const card = event.target.closest && event.target.closest(".kehu-card[draggable=true]");
+    if (!card) return;
+    dragged = card;
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", card.dataset.id || "");
+    card.classList.add("opacity-50");
+  });
+  document.addEventListener("dragend", function () {
+    if (dragged) dragged.classList.remove("opacity-50");
+    dragged = null;
+    document.querySelectorAll(".kehu-column.kehu-drop").forEach(function (c) {
+      c.classList.remove("kehu-drop");
+    });
+  });
+  document.addEventListener("dragover", function (event) {
+    const column = dragged && event.target.closest && event.target.closest(".kehu-column");
+    if (!column || column.dataset.stage === dragged.dataset.stage) return;
+    event.preventDefault();
+    column.classList.add("kehu-drop");
+  });
+  document.addEventListener("dragleave", function (event) {
+    const column = event.target.closest && event.target.closest(".kehu-column");
+    if (column && !column.contains(event.relatedTarget)) column.classList.remove("kehu-drop");
+  });
+  document.addEventListener("drop", function (event) {
+    const column = dragged && event.target.closest && event.target.closest(".kehu-column");
+    if (!column) return;
+    event.preventDefault();
+    const select = dragged.querySelector("select[name=stage]");
+    if (!select || column.dataset.stage === dragged.dataset.stage) return;
+    select.value = column.dataset.stage;
+    select.dispatchEvent(new Event("change", { bubbles: true }));
+  });
+})();
