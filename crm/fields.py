@@ -22,6 +22,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django.conf import settings
 from django.core.exceptions import FieldError
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -196,3 +197,27 @@ def encrypted_fields() -> list[tuple[type[models.Model], list[EncryptedTextField
         if fields:
             found.append((model, fields))
     return found
+
+
+class PrivateStorage(FileSystemStorage):
+    """Files kept under settings.PRIVATE_FILES_ROOT, with no public URL: a view
+    that checks access streams them."""
+
+    @property
+    def base_location(self):
+        return settings.PRIVATE_FILES_ROOT
+
+    @property
+    def location(self):
+        return os.path.abspath(self.base_location)
+
+    @property
+    def base_url(self):
+        return None
+
+    def url(self, name):
+        raise ValueError("Private files have no URL; a view serves them.")
+
+
+def private_storage() -> PrivateStorage:
+    return PrivateStorage()

@@ -54,6 +54,9 @@ _SALES_BASICS = {
     "sales.add_opportunity",
     "sales.change_opportunity",
     "sales.view_competitor",
+    "sales.view_contract",
+    "sales.add_contract",
+    "sales.change_contract",
 }
 _CATALOGUE = {
     "sales.add_product",
@@ -127,6 +130,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "sales.view_order",
             "sales.view_opportunity",
             "sales.view_competitor",
+            "sales.view_contract",
         }
     ),
 }

@@ -330,3 +330,8 @@ IMPORT_MAX_ZIP_ENTRIES = env_int("IMPORT_MAX_ZIP_ENTRIES", default=1_000)
 IMPORT_MAX_ZIP_RATIO = env_int("IMPORT_MAX_ZIP_RATIO", default=200)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# Signed contracts and other private files: outside the static and media folders,
+# served only through views that check who may see them (never by the web server).
+PRIVATE_FILES_ROOT = Path(os.environ.get("PRIVATE_FILES_ROOT", BASE_DIR / "private"))
+CONTRACT_FILE_MAX_BYTES = env_int("CONTRACT_FILE_MAX_BYTES", default=20 * 1024 * 1024)

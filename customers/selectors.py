@@ -262,6 +262,8 @@ class Customer360:
     metrics: CustomerMetrics | None = None
     sees_opportunities: bool = False
     opportunities: list = field(default_factory=list)  # open ones first (sales.Opportunity)
+    sees_contracts: bool = False
+    contracts: list = field(default_factory=list)  # the latest (sales.Contract)
 
 
 def customer_360(*, user: User, customer_id: int) -> Customer360:
@@ -302,6 +304,12 @@ def customer_360(*, user: User, customer_id: int) -> Customer360:
             .annotate(closed=~Q(stage__in=OPEN_STAGES))
             .order_by("closed", "expected_close", "-id")[:ORDERS_ON_PAGE]
         )
+    sees_contracts = user.has_perm("sales.view_contract")
+    contracts = (
+        list(customer.contracts.order_by("-start_date", "-id")[:ORDERS_ON_PAGE])
+        if sees_contracts
+        else []
+    )
     from customers.quality import quality_missing
 
     return Customer360(
@@ -319,6 +327,8 @@ def customer_360(*, user: User, customer_id: int) -> Customer360:
         metrics=metrics,
         sees_opportunities=sees_opportunities,
         opportunities=opportunities,
+        sees_contracts=sees_contracts,
+        contracts=contracts,
     )
 
 

@@ -13,6 +13,7 @@ from crm.admin import AuditedAdminMixin
 from customers.admin import ReadOnlyAdminMixin
 from sales.models import (
     Competitor,
+    Contract,
     Opportunity,
     OpportunityStageChange,
     Order,
@@ -139,3 +140,15 @@ class OpportunityAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     raw_id_fields = ("customer", "order")
     show_full_result_count = False
     inlines = (StageChangeInline,)
+
+
+@admin.register(Contract)
+class ContractAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: contracts change on their pages, which check the signed file."""
+
+    list_display = ("number", "title", "customer", "kind", "status", "start_date", "end_date")
+    list_filter = ("kind", "status")
+    search_fields = ("number", "title", "customer__number")
+    list_select_related = ("customer",)
+    raw_id_fields = ("customer", "opportunity")
+    exclude = ("signed_file",)  # downloaded from the contract's page, where it is audited

@@ -4,14 +4,27 @@ import datetime
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.db.models import DateField, ExpressionWrapper, F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm.filters import StableOrderMixin
 from customers.filters import DateRangeWidget
-from sales.models import OPEN_STAGES, Competitor, Opportunity, Order, OrderStatus, Product, Stage
+from sales.models import (
+    EXPIRED,
+    EXPIRED_LABEL,
+    OPEN_STAGES,
+    Competitor,
+    Contract,
+    ContractKind,
+    ContractStatus,
+    Opportunity,
+    Order,
+    OrderStatus,
+    Product,
+    Stage,
+)
 
 MINE = "me"
 
@@ -203,3 +216,91 @@ class OpportunityFilter(StableOrderMixin, django_filters.FilterSet):
             return queryset.none()
         start, end = (moment.date() for moment in bounds)
         return queryset.filter(expected_close__gte=start, expected_close__lt=end)
+
+
+RENEWAL_DUE = "renewal_due"
+
+
+class ContractFilter(StableOrderMixin, django_filters.FilterSet):
+    default_ordering = ("-start_date",)
+
+    q = django_filters.CharFilter(
+        label=_("Number, title or customer number"), method="filter_q", max_length=100
+    )
+    kind = django_filters.ChoiceFilter(label=_("Kind"), choices=ContractKind.choices)
+    state = django_filters.ChoiceFilter(
+        label=_("Status"),
+        method="filter_state",
+        choices=[
+            *ContractStatus.choices,
+            (EXPIRED, EXPIRED_LABEL),
+            (RENEWAL_DUE, pgettext_lazy("contract status", "Renewal due")),
+        ],
+    )
+    owner = django_filters.ChoiceFilter(label=_("Owner"), method="filter_owner", choices=())
+    ends = django_filters.CharFilter(
+        label=_("Ends in"),
+        method="filter_ends",
+        widget=MonthInput(attrs={"placeholder": "2026-11"}),
+    )
+    customer = django_filters.NumberFilter(field_name="customer_id", widget=forms.HiddenInput)
+    sort = django_filters.OrderingFilter(
+        label=_("Sort by"),
+        fields=(("start_date", "start"), ("end_date", "end"), ("amount", "amount")),
+        field_labels={
+            "start_date": _("Start date"),
+            "end_date": _("End date"),
+            "amount": _("Amount"),
+        },
+        empty_label=pgettext_lazy("sort", "Latest start first"),
+        null_label=None,
+    )
+
+    class Meta:
+        model = Contract
+        fields = ["q", "kind", "state", "owner", "ends", "customer"]
+
+    def __init__(self, data=None, *args, user, **kwargs):
+        from customers.selectors import assignable_owners
+
+        super().__init__(data, *args, **kwargs)
+        self.user = user
+        self.filters["owner"].extra["choices"] = [
+            (MINE, pgettext_lazy("owner filter", "Me")),
+            *((str(u.pk), str(u)) for u in assignable_owners(user) if u.pk != user.pk),
+        ]
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(number=value.upper()) | Q(title__icontains=value) | Q(customer__number=value.upper())
+        )
+
+    def filter_state(self, queryset, name, value):
+        today = timezone.localdate()
+        active = Q(status=ContractStatus.ACTIVE)
+        if value == EXPIRED:
+            return queryset.filter(active, end_date__lt=today)
+        if value == RENEWAL_DUE:
+            due = ExpressionWrapper(
+                F("end_date") - F("renewal_notice_days") * datetime.timedelta(days=1),
+                output_field=DateField(),
+            )
+            return queryset.alias(due=due).filter(active, end_date__gte=today, due__lte=today)
+        if value == ContractStatus.ACTIVE:
+            return queryset.filter(active).filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
+        return queryset.filter(status=value)
+
+    def filter_owner(self, queryset, name, value):
+        if value == MINE:
+            return queryset.filter(owner=self.user)
+        return queryset.filter(owner_id=value)
+
+    def filter_ends(self, queryset, name, value):
+        bounds = month_bounds(value)
+        if bounds is None:
+            return queryset.none()
+        start, end = (moment.date() for moment in bounds)
+        return queryset.filter(end_date__gte=start, end_date__lt=end)

@@ -15,6 +15,7 @@ from crm.models import User
 from sales.models import (
     OPEN_STAGES,
     Competitor,
+    ContractKind,
     Currency,
     LostReason,
     Opportunity,
@@ -345,3 +346,52 @@ class CompetitorForm(forms.Form):
     @staticmethod
     def initial_for(competitor: Competitor) -> dict:
         return {name: getattr(competitor, name) for name in COMPETITOR_FIELDS}
+
+
+class ContractForm(forms.Form):
+    number = forms.CharField(
+        label=_("Contract number"),
+        max_length=60,
+        required=False,
+        help_text=_("Empty: Kehu numbers it (HT…)."),
+    )
+    title = forms.CharField(label=_("Title"), max_length=250)
+    kind = forms.ChoiceField(label=_("Kind"), choices=ContractKind.choices)
+    start_date = forms.DateField(label=_("Start date"), widget=DateInput())
+    end_date = forms.DateField(label=_("End date"), widget=DateInput(), required=False)
+    amount = forms.CharField(label=_("Amount (CNY)"), max_length=30, required=False)
+    signed_on = forms.DateField(label=_("Signed on"), widget=DateInput(), required=False)
+    renewal_notice_days = forms.IntegerField(
+        label=_("Renewal reminder (days before the end)"), required=False, initial=30
+    )
+    owner = forms.ModelChoiceField(label=_("Owner"), queryset=User.objects.none())
+    opportunity = forms.ModelChoiceField(
+        label=_("Opportunity"), queryset=Opportunity.objects.none(), required=False
+    )
+    signed_file = forms.FileField(
+        label=_("Signed file"),
+        required=False,
+        help_text=_("PDF, a JPEG or PNG scan, or a Word document."),
+        widget=forms.ClearableFileInput(attrs={"accept": ".pdf,.jpg,.jpeg,.png,.docx"}),
+    )
+    notes = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, owners, opportunities, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = owners
+        self.fields["opportunity"].queryset = opportunities
+
+    @staticmethod
+    def initial_for(contract) -> dict:
+        from sales.contracts import CONTRACT_FIELDS
+
+        initial = {name: getattr(contract, name) for name in CONTRACT_FIELDS}
+        initial.update(owner=contract.owner_id, opportunity=contract.opportunity_id)
+        return {**initial, "version": contract.version}
+
+    def service_data(self) -> dict:
+        skip = {"version", "signed_file"}
+        return {k: v for k, v in self.cleaned_data.items() if k not in skip}

@@ -18,6 +18,7 @@ from sales.models import (
     OPEN_STAGES,
     ZERO,
     Competitor,
+    Contract,
     Opportunity,
     Order,
     OrderLine,
@@ -189,3 +190,25 @@ def competitor_records(user: User, competitors: QuerySet[Competitor]) -> list[Co
         ),
     )
     return [CompetitorRecord(c, c.won, c.lost, c.open, c.lost_amount) for c in rows]
+
+
+@register_scope(Contract)
+def visible_contracts(user: User) -> QuerySet[Contract]:
+    """The contracts of the live customers the user may see."""
+    qs = Contract.objects.filter(customer__deleted_at__isnull=True)
+    if not (user.has_perm("sales.view_contract") and user.has_perm("customers.view_customer")):
+        return qs.none()
+    rule = customer_visibility_rule(user, prefix="customer__")
+    return qs if rule is None else qs.filter(rule)
+
+
+def contract_list(user: User) -> QuerySet[Contract]:
+    return visible_contracts(user).select_related("customer", "owner")
+
+
+def contract_get(user: User, contract_id: int) -> Contract:
+    return (
+        visible_contracts(user)
+        .select_related("customer", "owner", "opportunity", "created_by")
+        .get(pk=contract_id)
+    )

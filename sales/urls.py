@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sales import pipeline_views, views
+from sales import contract_views, pipeline_views, views
 
 app_name = "sales"
 
@@ -47,5 +47,23 @@ urlpatterns = [
         "competitors/<int:pk>/edit/",
         pipeline_views.CompetitorFormView.as_view(),
         name="competitor_update",
+    ),
+    path("contracts/", contract_views.ContractListView.as_view(), name="contract_list"),
+    path("contracts/new/", contract_views.ContractCreateView.as_view(), name="contract_create"),
+    path(
+        "contracts/<int:pk>/", contract_views.ContractDetailView.as_view(), name="contract_detail"
+    ),
+    path(
+        "contracts/<int:pk>/edit/",
+        contract_views.ContractUpdateView.as_view(),
+        name="contract_update",
+    ),
+    path(
+        "contracts/<int:pk>/status/",
+        contract_views.ContractStatusView.as_view(),
+        name="contract_status",
+    ),
+    path(
+        "contracts/<int:pk>/file/", contract_views.ContractFileView.as_view(), name="contract_file"
     ),
 ]

@@ -375,25 +375,41 @@ class OrderDetailView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView)
         )
 
 
-class OrderStatusView(LoginRequiredMixin, PermissionRequiredMixin, View):
-    permission_required = "sales.change_order"
+class StatusChangeView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    """POST `status`: the service moves the object; a refusal comes back as a message
+    on its page, and an object out of reach answers 404."""
+
+    def load(self, user, pk: int):
+        raise NotImplementedError
+
+    def change(self, *, actor, pk: int, status: str, request) -> None:
+        raise NotImplementedError
+
+    done = ""
 
     def post(self, request, pk: int):
-        order = _order_or_404(request.user, pk)
+        target = self.load(request.user, pk)
         try:
-            services.order_status_change(
-                actor=request.user,
-                order_id=order.pk,
-                status=request.POST.get("status", ""),
-                request=request,
-            )
+            self.change(actor=request.user, pk=target.pk, status=request.POST.get("status", ""),
+                        request=request)  # fmt: skip
         except ValidationError as exc:
             if exc.code == "forbidden":
                 raise Http404 from None
             messages_error(request, exc)
         else:
-            messages.success(request, _("The order's status is changed."))
-        return redirect(order)
+            messages.success(request, self.done)
+        return redirect(target)
+
+
+class OrderStatusView(StatusChangeView):
+    permission_required = "sales.change_order"
+
+    def load(self, user, pk: int):
+        return _order_or_404(user, pk)
+
+    def change(self, *, actor, pk: int, status: str, request) -> None:
+        services.order_status_change(actor=actor, order_id=pk, status=status, request=request)
+        self.done = _("The order's status is changed.")
 
 
 class RefundCreateView(LoginRequiredMixin, PermissionRequiredMixin, View):

@@ -1,0 +1,201 @@
+"""Contracts: numbers, terms, states, and signed files checked, kept private, served by scope."""
+
+from __future__ import annotations
+
+import datetime
+import io
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from conftest import PASSWORD
+from crm.models import AuditAction, AuditEvent
+from sales import contracts
+from sales.models import Contract, ContractStatus
+
+pytestmark = pytest.mark.django_db
+
+PDF_BYTES = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+EXE_BYTES = b"MZ\x90\x00\x03" + b"\0" * 200
+
+
+@pytest.fixture(autouse=True)
+def private_files(settings, tmp_path):
+    settings.PRIVATE_FILES_ROOT = tmp_path / "private"
+    with translation.override("en"):
+        yield settings.PRIVATE_FILES_ROOT
+
+
+def stored_files(root: Path) -> list[Path]:
+    return [path for path in root.rglob("*") if path.is_file()] if root.exists() else []
+
+
+def today(days: int = 0) -> datetime.date:
+    return timezone.localdate() + datetime.timedelta(days=days)
+
+
+def make(actor, customer, upload=None, **data):
+    values = {"title": "年度供货合同", "start_date": today(-30), "end_date": today(335), **data}
+    return contracts.contract_create(
+        actor=actor, customer_id=customer.pk, data=values, upload=upload
+    )
+
+
+def login(client, user):
+    user.language = "en"
+    user.save(update_fields=["language"])
+    assert client.login(username=user.username, password=PASSWORD)
+
+
+def test_numbers_terms_and_states(rep, own_customer):
+    first = make(rep, own_customer, amount="50000.00")
+    assert first.number.startswith("HT") and first.status == ContractStatus.DRAFT
+    assert first.amount == Decimal("50000.00") and first.owner == rep
+    own = make(rep, own_customer, number="sh-2026-001")
+    assert own.number == "SH-2026-001"
+    with pytest.raises(ValidationError) as refused:
+        make(rep, own_customer, number="SH-2026-001")
+    assert "number" in refused.value.error_dict
+    with pytest.raises(ValidationError) as refused:
+        make(rep, own_customer, start_date=today(), end_date=today(-1), amount="1.005")
+    assert set(refused.value.error_dict) == {"end_date", "amount"}
+    active = contracts.contract_status_change(
+        actor=rep, contract_id=first.pk, status=ContractStatus.ACTIVE
+    )
+    assert (active.state, active.signed_on) == ("active", timezone.localdate())
+    with pytest.raises(ValidationError, match="cannot become"):
+        contracts.contract_status_change(
+            actor=rep, contract_id=first.pk, status=ContractStatus.DRAFT
+        )
+    # In force past its end: expired, without anyone changing it.
+    Contract.objects.filter(pk=first.pk).update(end_date=today(-1), start_date=today(-400))
+    first.refresh_from_db()
+    assert first.state == "expired" and first.state_label == "Expired"
+
+
+def test_renewal_is_due_inside_the_notice_window(client, rep, own_customer):
+    soon = make(rep, own_customer, title="快到期", end_date=today(20), renewal_notice_days=30)
+    later = make(rep, own_customer, title="还早", end_date=today(200))
+    for contract in (soon, later):
+        contracts.contract_status_change(actor=rep, contract_id=contract.pk, status="active")
+    soon.refresh_from_db()
+    assert soon.renewal_is_due and soon.renewal_due == today(-10)
+    login(client, rep)
+    page = client.get(reverse("sales:contract_list") + "?state=renewal_due")
+    assert [c.title for c in page.context["page_obj"]] == ["快到期"]
+
+
+def test_the_signed_file_is_private_and_served_only_within_scope(
+    client, rep, far_rep, auditor, own_customer, private_files
+):
+    contract = make(rep, own_customer, upload=SimpleUploadedFile("签字版.pdf", PDF_BYTES))
+    (path,) = stored_files(private_files)
+    assert path.read_bytes() == PDF_BYTES and "签字版" not in path.name  # a random name
+    assert (contract.file_name, contract.file_type, contract.file_size) == (
+        "签字版.pdf",
+        "application/pdf",
+        len(PDF_BYTES),
+    )
+    url = reverse("sales:contract_file", args=[contract.pk])
+    login(client, rep)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == PDF_BYTES
+    assert response["Content-Disposition"].startswith("attachment")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert AuditEvent.objects.filter(
+        action=AuditAction.VIEW_SENSITIVE, target_id=str(contract.pk), actor=rep
+    ).exists()
+    client.logout()
+    login(client, far_rep)  # another team's rep: as if there were no contract
+    assert client.get(url).status_code == 404
+    assert client.get(contract.get_absolute_url()).status_code == 404
+    client.logout()
+    login(client, auditor)  # sees every customer, so their contracts
+    assert client.get(url).status_code == 200
+
+
+def test_an_executable_renamed_pdf_is_refused_and_nothing_is_kept(
+    client, rep, own_customer, private_files
+):
+    with pytest.raises(ValidationError, match="a Windows program"):
+        make(rep, own_customer, upload=SimpleUploadedFile("合同.pdf", EXE_BYTES))
+    with pytest.raises(ValidationError, match="is a PNG file under another name"):
+        make(rep, own_customer, upload=SimpleUploadedFile("合同.pdf", PNG_BYTES))
+    login(client, rep)
+    page = client.post(
+        reverse("sales:contract_create") + f"?customer={own_customer.pk}",
+        {
+            "title": "年度供货合同",
+            "kind": "sales",
+            "start_date": today().isoformat(),
+            "owner": rep.pk,
+            "signed_file": SimpleUploadedFile("合同.pdf", EXE_BYTES),
+        },
+    )
+    assert page.status_code == 200
+    assert "a Windows program" in str(page.context["form"].errors["signed_file"])
+    assert not Contract.objects.exists() and stored_files(private_files) == []
+
+
+def test_an_upload_over_the_limit_is_dropped_as_it_streams(
+    client, rep, own_customer, private_files, settings
+):
+    settings.CONTRACT_FILE_MAX_BYTES = 1024 * 1024
+    login(client, rep)
+    big = io.BytesIO(PDF_BYTES + b"\0" * (3 * 1024 * 1024))
+    big.name = "扫描件.pdf"
+    page = client.post(
+        reverse("sales:contract_create") + f"?customer={own_customer.pk}",
+        {"title": "大文件", "kind": "sales", "start_date": today().isoformat(),
+         "owner": rep.pk, "signed_file": big},
+    )  # fmt: skip
+    assert page.status_code == 200
+    errors = str(page.context["form"].errors["signed_file"])
+    assert "The file is 3 MB; a signed contract may be at most 1 MB." in errors
+    assert not Contract.objects.exists() and stored_files(private_files) == []
+
+
+def test_a_new_file_replaces_the_old_once_saved(
+    rep, own_customer, private_files, django_capture_on_commit_callbacks
+):
+    contract = make(rep, own_customer, upload=SimpleUploadedFile("v1.pdf", PDF_BYTES))
+    with django_capture_on_commit_callbacks(execute=True):
+        contracts.contract_update(
+            actor=rep,
+            contract_id=contract.pk,
+            version=contract.version,
+            data={"title": contract.title, "start_date": contract.start_date},
+            upload=SimpleUploadedFile("v2.png", PNG_BYTES),
+        )
+    contract.refresh_from_db()
+    (path,) = stored_files(private_files)
+    assert path.read_bytes() == PNG_BYTES
+    assert (contract.file_name, contract.version) == ("v2.png", 2)
+    event = AuditEvent.objects.filter(action=AuditAction.UPDATE, target_id=str(contract.pk)).get()
+    assert event.changes["signed_file"] == ["v1.pdf", "v2.png"]
+
+
+def test_contracts_follow_the_customer(rep, far_rep, manager, far_customer, own_customer):
+    from sales.selectors import visible_contracts
+
+    mine = make(rep, own_customer)
+    theirs = make(far_rep, far_customer)
+    assert set(visible_contracts(rep)) == {mine}
+    assert set(visible_contracts(manager)) == {mine}
+    assert set(visible_contracts(far_rep)) == {theirs}
+    with pytest.raises(ValidationError, match="may not record contracts for this customer"):
+        make(rep, far_customer)
+
+
+def test_the_360_page_lists_contracts(client, rep, own_customer):
+    make(rep, own_customer, title="框架协议", kind="framework")
+    login(client, rep)
+    page = client.get(own_customer.get_absolute_url()).content.decode()
+    assert "框架协议" in page and 'id="new-contract"' in page
