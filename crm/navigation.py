@@ -81,6 +81,7 @@ NAVIGATION: tuple[NavSection, ...] = (
         pgettext_lazy("nav section", "Insight"),
         (
             NavItem(pgettext_lazy("nav", "Dashboards"), "dashboard", "speedometer2"),
+            NavItem(pgettext_lazy("nav", "Performance"), "sales:performance", "graph-up-arrow"),
             NavItem(pgettext_lazy("nav", "Data quality"), "customers:quality", "clipboard-check"),
             NavItem(
                 pgettext_lazy("nav", "Duplicates"),

@@ -57,6 +57,7 @@ _SALES_BASICS = {
     "sales.view_contract",
     "sales.add_contract",
     "sales.change_contract",
+    "sales.view_salestarget",
 }
 _CATALOGUE = {
     "sales.add_product",
@@ -90,6 +91,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             *_SALES_BASICS,
             *_CATALOGUE,
             "sales.refund_order",
+            "sales.add_salestarget",
+            "sales.change_salestarget",
         }
     ),
     # Every customer: cleans, reassigns, restores what was deleted.
@@ -131,6 +134,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "sales.view_opportunity",
             "sales.view_competitor",
             "sales.view_contract",
+            "sales.view_salestarget",
         }
     ),
 }

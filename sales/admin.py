@@ -20,6 +20,7 @@ from sales.models import (
     OrderLine,
     Product,
     Refund,
+    SalesTarget,
     StageSetting,
 )
 from sales.services import product_values, sku_taken
@@ -152,3 +153,12 @@ class ContractAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ("customer",)
     raw_id_fields = ("customer", "opportunity")
     exclude = ("signed_file",)  # downloaded from the contract's page, where it is audited
+
+
+@admin.register(SalesTarget)
+class SalesTargetAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: targets are set on the targets page, by the teams' managers."""
+
+    list_display = ("month", "user", "team", "revenue", "updated_by", "updated_at")
+    list_filter = ("month", "team")
+    list_select_related = ("user", "team", "updated_by")

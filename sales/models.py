@@ -730,3 +730,69 @@ class Contract(models.Model):
             and due is not None
             and due <= timezone.localdate() <= self.end_date
         )
+
+
+# --- targets -----------------------------------------------------------------------
+
+
+class SalesTarget(models.Model):
+    """A month's revenue target (CNY) for one salesperson or one team."""
+
+    month = models.DateField(_("month"), help_text=_("The first day of the month."))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("salesperson"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="sales_targets",
+        db_index=False,
+    )
+    team = models.ForeignKey(
+        "crm.Team",
+        verbose_name=_("team"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="sales_targets",
+        db_index=False,
+    )
+    revenue = models.DecimalField(_("revenue target (CNY)"), max_digits=14, decimal_places=2)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("set by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("sales target")
+        verbose_name_plural = _("sales targets")
+        ordering = ["-month", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(user__isnull=True, team__isnull=False)
+                | models.Q(user__isnull=False, team__isnull=True),
+                name="sales_target_user_or_team",
+            ),
+            models.CheckConstraint(condition=models.Q(month__day=1), name="sales_target_month"),
+            models.CheckConstraint(
+                condition=models.Q(revenue__gte=0), name="sales_target_not_negative"
+            ),
+            models.UniqueConstraint(
+                fields=["user", "month"],
+                condition=models.Q(user__isnull=False),
+                name="sales_target_user_month_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["team", "month"],
+                condition=models.Q(team__isnull=False),
+                name="sales_target_team_month_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.user or self.team}: {self.revenue}"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sales import contract_views, pipeline_views, views
+from sales import contract_views, performance_views, pipeline_views, views
 
 app_name = "sales"
 
@@ -66,4 +66,6 @@ urlpatterns = [
     path(
         "contracts/<int:pk>/file/", contract_views.ContractFileView.as_view(), name="contract_file"
     ),
+    path("performance/", performance_views.PerformanceView.as_view(), name="performance"),
+    path("targets/", performance_views.TargetsView.as_view(), name="targets"),
 ]
