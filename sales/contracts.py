@@ -143,11 +143,12 @@ def signed_file_check(upload) -> str:
     return kind
 
 
-def contract_numbers_next() -> str:
+def contract_numbers_next(count: int = 1) -> list[str]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT nextval('sales_contract_number_seq')")
-        (value,) = cursor.fetchone()
-    return f"{CONTRACT_PREFIX}{value:08d}"
+        cursor.execute(
+            "SELECT nextval('sales_contract_number_seq') FROM generate_series(1, %s)", [count]
+        )
+        return [f"{CONTRACT_PREFIX}{value:08d}" for (value,) in cursor.fetchall()]
 
 
 def _date(value: Any, field: str, errors: dict, *, required: bool) -> datetime.date | None:
@@ -298,7 +299,7 @@ def contract_create(
         setattr(contract, name, value)
 
     def write():
-        contract.number = contract.number or contract_numbers_next()
+        contract.number = contract.number or contract_numbers_next()[0]
         try:
             with transaction.atomic():
                 contract.save()

@@ -16,6 +16,7 @@ from crm.bulkcopy import copy_insert
 from customers.metrics import metrics_refresh
 from customers.models import Customer
 from sales.models import Order, OrderLine, OrderSource, OrderStatus, Product, Refund
+from sales.seed_pipeline import pipeline_generate, targets_generate
 from sales.services import line_total, order_numbers_next
 
 BATCH = 20_000
@@ -217,3 +218,8 @@ def seed(*, context, stdout) -> None:
         cursor.execute("ANALYZE sales_order")
     seconds = (timezone.now() - started).total_seconds()
     stdout.write(f"{len(products)} demo products, {made} demo orders in {seconds:.1f} s.")
+    opportunities, contracts = pipeline_generate(customers=context.customers, seed=context.seed + 6)
+    targets = targets_generate(people=reps, seed=context.seed + 7)
+    stdout.write(
+        f"{opportunities} demo opportunities, {contracts} contracts, {targets} monthly targets."
+    )

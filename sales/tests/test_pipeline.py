@@ -319,3 +319,28 @@ def test_the_360_page_lists_the_customers_opportunities(
     login(client, rep)
     page = client.get(own_customer.get_absolute_url()).content.decode()
     assert "续约项目" in page and 'id="new-opportunity"' in page
+
+
+def test_seed_demo_fills_every_stage_with_a_history_and_contracts(db):
+    import io
+
+    from django.core.management import call_command
+
+    from sales.models import Contract, SalesTarget
+
+    out = io.StringIO()
+    call_command("seed_demo", customers=800, orders=1500, force=True, stdout=out)
+    stages = set(Opportunity.objects.values_list("stage", flat=True))
+    assert stages == set(Stage.values)
+    lost = Opportunity.objects.filter(stage=Stage.LOST)
+    assert not lost.filter(lost_reason="").exists()
+    assert not lost.filter(lost_reason="competitor", competitor__isnull=True).exists()
+    for opportunity in Opportunity.objects.prefetch_related("stage_changes")[:50]:
+        history = list(opportunity.stage_changes.all())
+        assert history[0].from_stage == "" and history[-1].to_stage == opportunity.stage
+        assert [c.changed_at for c in history] == sorted(c.changed_at for c in history)
+    contracts = list(Contract.objects.all())
+    assert contracts and {c.state for c in contracts} >= {"active", "expired"}
+    assert any(c.renewal_is_due for c in contracts)
+    assert SalesTarget.objects.filter(team__isnull=False).exists()
+    assert "demo opportunities" in out.getvalue()
