@@ -1,11 +1,13 @@
-"""Fill the benchmark database with demo customers.
+"""Fill the benchmark database with demo customers and their sales.
 
-    .venv/bin/python bench/generate.py --customers 1000000 [--fresh]
+    .venv/bin/python bench/generate.py [--customers 1000000] [--orders 5000000] [--fresh]
 
 Creates `kehu_bench` when missing (`--fresh` drops it first), migrates it, loads
 the demo users (`seed_demo --customers 0`), then adds customers in chunks until
-the table holds the requested count, so an interrupted run resumes where it
-stopped. Ends with VACUUM ANALYZE, as autovacuum would eventually.
+the table holds the requested count, then demo orders (in committed chunks of
+500,000) until there are as many as asked, so an interrupted run resumes where it
+stopped; then the purchase metrics of everyone, opportunities, contracts and
+targets (once). Ends with VACUUM ANALYZE, as autovacuum would eventually.
 """
 
 # ruff: noqa: T201
@@ -42,6 +44,7 @@ def database_ensure(*, fresh: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--orders", type=int, default=5_000_000)
     parser.add_argument("--fresh", action="store_true", help="drop and recreate the database")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -81,10 +84,38 @@ def main() -> None:
         left = (args.customers - have) / rate
         print(f"[{elapsed()}] {have:,} customers ({rate:,.0f}/s, about {left:.0f} s left)")
 
+    from customers.metrics import metrics_refresh
+    from sales.models import Opportunity, Order
+    from sales.seed import orders_generate
+    from sales.seed_pipeline import pipeline_generate, targets_generate
+
+    orders_have = Order.objects.count()
+    print(f"[{elapsed()}] {orders_have:,} orders present, {args.orders:,} wanted.")
+    if orders_have < args.orders:
+        orders_started, wanted = time.perf_counter(), args.orders - orders_have
+
+        def progress(done: int) -> None:
+            rate = done / (time.perf_counter() - orders_started)
+            left = (wanted - done) / rate
+            have_now = orders_have + done
+            print(f"[{elapsed()}] {have_now:,} orders ({rate:,.0f}/s, about {left:.0f} s left)")
+
+        orders_generate(
+            wanted, reps=team_of, seed=SEED + orders_have, refresh=False, progress=progress
+        )
+        print(f"[{elapsed()}] purchase metrics of every customer …")
+        metrics_refresh()
+    if not Opportunity.objects.exists():
+        made, contracts = pipeline_generate(customers=args.customers, seed=SEED)
+        targets_generate(people=team_of, seed=SEED)
+        print(f"[{elapsed()}] {made:,} opportunities, {contracts:,} contracts, targets.")
     print(f"[{elapsed()}] VACUUM ANALYZE …")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
-    print(f"[{elapsed()}] Done: {Customer.objects.count():,} customers in {DB_NAME}.")
+    print(
+        f"[{elapsed()}] Done: {Customer.objects.count():,} customers, "
+        f"{Order.objects.count():,} orders in {DB_NAME}."
+    )
 
 
 if __name__ == "__main__":

@@ -178,6 +178,24 @@ def page_time(browser: Browser, scenario: Scenario, *, runs: int, warmup: int, u
     return times, queries, app_ms, json.loads(body)
 
 
+def measure(browser, cursor, scenario: Scenario, *, user: str, runs: int, warmup: int) -> Result:
+    """One page for one user: timed through HTTP, then its reads replayed in SQL."""
+    times, queries, app_ms, statements = page_time(
+        browser, scenario, runs=runs, warmup=warmup, user=user
+    )
+    result = Result(user, scenario, times, queries, app_ms, statements)
+    result.raw_ms, result.slowest_ms, result.slowest_sql = raw_sql_time(
+        cursor, statements, runs=runs, warmup=warmup
+    )
+    print(
+        f"  {user:<8} {scenario.label:<45} median {result.median:6.1f} ms  "
+        f"p90 {result.p90:6.1f} ms  {max(queries):2d} queries  "
+        f"raw SQL {result.raw_ms:6.1f} ms",
+        flush=True,
+    )
+    return result
+
+
 _DECLARE = re.compile(r'^DECLARE "[^"]+" NO SCROLL CURSOR WITH HOLD FOR ', re.I)
 
 
@@ -443,20 +461,10 @@ def main() -> None:
             browser = Browser(f"http://127.0.0.1:{port}")
             browser.login(user, DEMO_PASSWORD)
             for scenario in pages:
-                times, queries, app_ms, statements = page_time(
-                    browser, scenario, runs=args.runs, warmup=args.warmup, user=user
-                )
-                result = Result(user, scenario, times, queries, app_ms, statements)
-                result.raw_ms, result.slowest_ms, result.slowest_sql = raw_sql_time(
-                    cursor, statements, runs=args.runs, warmup=args.warmup
-                )
-                results.append(result)
-                print(
-                    f"  {user:<8} {scenario.label:<40} median {result.median:6.1f} ms  "
-                    f"p90 {result.p90:6.1f} ms  {max(queries):2d} queries  "
-                    f"raw SQL {result.raw_ms:6.1f} ms",
-                    flush=True,
-                )
+                results.append(
+                    measure(browser, cursor, scenario, user=user, runs=args.runs,
+                            warmup=args.warmup)
+                )  # fmt: skip
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -45,7 +45,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from crm.audit import audit_copy_rows, audit_record
-from crm.bulkcopy import CopyPipeline, ids_reserve
+from crm.bulkcopy import CopyPipeline, gc_paused, ids_reserve
 from crm.fields import blind_index
 from crm.models import AuditAction, AuditEvent, User
 from crm.normalise import email_normalise, phone_normalise
@@ -453,6 +453,7 @@ class _Lookups:
         }
         self._products(rows)
         self._users()
+        self.unnamed = _("Imported item")  # a line without a product
         numbers = sorted(
             {row.values["order_number"] for row in rows if "order_number" in row.values}
         )
@@ -626,7 +627,7 @@ def _row_order(row: _Row, lookups: _Lookups, default_status: str) -> tuple[_Orde
     currency = values.get("currency", BASE_CURRENCY)
     line = LineInput(
         product=product,
-        description="" if product is not None else _("Imported item"),
+        description="" if product is not None else lookups.unnamed,
         quantity=values.get("quantity", 1),
         unit_price=values.get("unit_price"),
         discount_percent=values.get("discount"),
@@ -840,6 +841,13 @@ def orders_import(
     errors = orders_mapping_errors(layout)
     if errors:
         raise SheetError(" ".join(errors), "mapping")
+    with gc_paused():
+        return _orders_import(
+            actor, sheet, layout, dry_run, preview, progress, source, default_status
+        )
+
+
+def _orders_import(actor, sheet, layout, dry_run, preview, progress, source, default_status):
     rows, skipped = orders_read(
         sheet,
         layout,

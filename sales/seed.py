@@ -12,7 +12,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from crm.bulkcopy import copy_insert
+from crm.bulkcopy import CopyPipeline, ids_reserve
 from customers.metrics import metrics_refresh
 from customers.models import Customer
 from sales.models import Order, OrderLine, OrderSource, OrderStatus, Product, Refund
@@ -20,6 +20,7 @@ from sales.seed_pipeline import pipeline_generate, targets_generate
 from sales.services import line_total, order_numbers_next
 
 BATCH = 20_000
+CHUNK = 500_000
 ORDERS_PER_CUSTOMER = 3
 # category, brand, name, list price
 CATALOGUE = (
@@ -81,16 +82,16 @@ def products_ensure() -> list[Product]:
     return products
 
 
-def _moment(rng: random.Random, start: datetime.datetime, end: datetime.datetime):
+def _moment(rng: random.Random, start: datetime.datetime, end: datetime.datetime, zone):
     """A time between start and end, more likely in the busy months."""
     span = (end - start).total_seconds()
     if span <= 0:
         return end
     for _attempt in range(8):
         moment = start + datetime.timedelta(seconds=rng.random() * span)
-        if rng.random() * 1.9 <= MONTH_WEIGHTS[timezone.localtime(moment).month - 1]:
+        if rng.random() * 1.9 <= MONTH_WEIGHTS[moment.astimezone(zone).month - 1]:
             break
-    local = timezone.localtime(moment)
+    local = moment.astimezone(zone)
     return local.replace(hour=rng.choice((9, 10, 11, 14, 15, 16, 20, 21)), minute=rng.randrange(60))
 
 
@@ -99,10 +100,20 @@ def _customers(limit_ids: int | None = None):
     return list(rows.order_by("id")[:limit_ids] if limit_ids else rows.order_by("id"))
 
 
-def orders_generate(count: int, *, reps: dict[int, int | None], seed: int, now=None) -> int:
-    """Insert about `count` demo orders over the live customers (repeat buyers
-    included: a few customers buy often, many once or twice). `reps` maps the
-    salespeople's ids to their teams, for pool customers' old orders."""
+def orders_generate(
+    count: int,
+    *,
+    reps: dict[int, int | None],
+    seed: int,
+    now=None,
+    refresh: bool = True,
+    progress=None,
+) -> int:
+    """Insert `count` demo orders over the live customers (repeat buyers included:
+    a few customers buy often, many once or twice). `reps` maps the salespeople's
+    ids to their teams, for pool customers' old orders. Each CHUNK commits on its
+    own (an interrupted run keeps what it made); `progress(made)` after each.
+    `refresh=False` leaves the purchase metrics to the caller."""
     customers = _customers()
     if count <= 0 or not customers or not reps:
         return 0
@@ -115,27 +126,40 @@ def orders_generate(count: int, *, reps: dict[int, int | None], seed: int, now=N
     buyers = [c for c in customers if rng.random() < 0.66] or customers
     buyer_weights = [8 if rng.random() < 0.1 else 1 for _ in buyers]
     made = 0
+    zone = timezone.get_current_timezone()
     while made < count:
-        size = min(BATCH, count - made)
-        with transaction.atomic():
-            _batch(
-                size, rng, buyers, buyer_weights, products, statuses, weights, rep_ids, reps, now
-            )
+        size = min(CHUNK, count - made)
+        # Ids and numbers first: while the pipeline runs, the connection is its own.
+        ids, numbers = ids_reserve(Order, size), order_numbers_next(size)
+        # PostgreSQL takes one batch while this thread makes the next (crm.bulkcopy).
+        with transaction.atomic(), CopyPipeline() as pipeline:
+            for start in range(0, size, BATCH):
+                _batch(
+                    pipeline, ids[start : start + BATCH], numbers[start : start + BATCH], rng,
+                    buyers, buyer_weights, products, statuses, weights, rep_ids, reps, now, zone,
+                )  # fmt: skip
         made += size
-    metrics_refresh()
+        if progress:
+            progress(made)
+    if refresh:
+        metrics_refresh()
     return made
 
 
-def _batch(size, rng, buyers, buyer_weights, products, statuses, weights, rep_ids, reps, now):
-    chosen = rng.choices(buyers, weights=buyer_weights, k=size)
+def _batch(
+    pipeline, ids, numbers, rng, buyers, buyer_weights, products, statuses, weights, rep_ids,
+    reps, now, zone,
+):  # fmt: skip
+    chosen = rng.choices(buyers, weights=buyer_weights, k=len(ids))
     orders, lines, refunds = [], [], []
-    for number, (customer_id, owner_id, team_id, created) in zip(
-        order_numbers_next(size), chosen, strict=True
+    for pk, number, (customer_id, owner_id, team_id, created) in zip(
+        ids, numbers, chosen, strict=True
     ):
         salesperson = owner_id or rng.choice(rep_ids)
         status = rng.choices(statuses, weights=weights)[0]
-        ordered = _moment(rng, created, now - datetime.timedelta(hours=1))
+        ordered = _moment(rng, created, now - datetime.timedelta(hours=1), zone)
         order = {
+            "id": pk,
             "number": number,
             "customer_id": customer_id,
             "salesperson_id": salesperson,
@@ -163,7 +187,7 @@ def _batch(size, rng, buyers, buyer_weights, products, statuses, weights, rep_id
             total += amount
             lines.append(
                 {
-                    "order": order,  # its id is known after the COPY
+                    "order_id": pk,
                     "product_id": product.pk,
                     "description": product.name,
                     "quantity": quantity,
@@ -181,7 +205,7 @@ def _batch(size, rng, buyers, buyer_weights, products, statuses, weights, rep_id
         if order.get("refunded"):
             refunds.append(
                 {
-                    "order": order,
+                    "order_id": pk,
                     "amount": order["refunded"],
                     "reason": rng.choice(REFUND_REASONS),
                     "refunded_at": ordered + datetime.timedelta(days=rng.randrange(3, 20)),
@@ -190,11 +214,9 @@ def _batch(size, rng, buyers, buyer_weights, products, statuses, weights, rep_id
                 }
             )
         orders.append(order)
-    copy_insert(Order, orders)  # gives each order its id
-    for row in (*lines, *refunds):
-        row["order_id"] = row.pop("order")["id"]
-    copy_insert(OrderLine, lines, ids=False)
-    copy_insert(Refund, refunds, ids=False)
+    pipeline.send(Order, orders)
+    pipeline.send(OrderLine, lines, ids=False)
+    pipeline.send(Refund, refunds, ids=False)
 
 
 def seed(*, context, stdout) -> None:

@@ -28,6 +28,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from crm.bulkcopy import gc_paused
 from crm.models import User
 from crm.sheets.reader import Sheet, SheetError
 from crm.sheets.writer import xlsx_bytes
@@ -96,31 +97,32 @@ def customers_import(
         )
     if options.pool and not actor.has_perm("customers.assign_customer_owner"):
         raise SheetError(_("You may not import customers into the shared pool."), "owner")
-    cleaned, skipped = import_read(
-        sheet,
-        layout,
-        limit=preview or None,
-        progress=(lambda f, n: progress(f * 0.6, n)) if progress else None,
-    )
-    results, entities = _decide(cleaned, actor, options)
-    del cleaned  # the entities hold what is written; memory for the write phase
-    counts = dict.fromkeys(Outcome.ALL, 0)
-    counts[Outcome.SKIPPED] = skipped
-    width = len(layout.columns)
-    for index, result in enumerate(results):
-        counts[result.outcome] += 1
-        keep = result.outcome == Outcome.REJECTED or index < preview
-        result.cells = cells_text(result.cells, width) if keep else []
-    rejected = [r for r in results if r.outcome == Outcome.REJECTED]
-    if not dry_run and not preview:
-        with transaction.atomic():
-            _write(actor, entities, options, counts, source or "import", progress)
-    return ImportResult(
-        counts=counts,
-        rejected=rejected,
-        preview=results[:preview] if preview else [],
-        layout=layout,
-    )
+    with gc_paused():  # millions of small objects, alive until the end
+        cleaned, skipped = import_read(
+            sheet,
+            layout,
+            limit=preview or None,
+            progress=(lambda f, n: progress(f * 0.6, n)) if progress else None,
+        )
+        results, entities = _decide(cleaned, actor, options)
+        del cleaned  # the entities hold what is written; memory for the write phase
+        counts = dict.fromkeys(Outcome.ALL, 0)
+        counts[Outcome.SKIPPED] = skipped
+        width = len(layout.columns)
+        for index, result in enumerate(results):
+            counts[result.outcome] += 1
+            keep = result.outcome == Outcome.REJECTED or index < preview
+            result.cells = cells_text(result.cells, width) if keep else []
+        rejected = [r for r in results if r.outcome == Outcome.REJECTED]
+        if not dry_run and not preview:
+            with transaction.atomic():
+                _write(actor, entities, options, counts, source or "import", progress)
+        return ImportResult(
+            counts=counts,
+            rejected=rejected,
+            preview=results[:preview] if preview else [],
+            layout=layout,
+        )
 
 
 def rejected_rows(columns: list[str], rejected: Iterable[tuple[list[str], str]]):

@@ -210,11 +210,15 @@ def customers_matching(keys: set[tuple[str, str]]) -> dict[tuple[str, str], set[
         for start in range(0, len(values), size):
             yield values[start : start + size]
 
-    for part in chunks(by_kind["number"]):
-        for pk, number, deleted in Customer.objects.filter(number__in=part).values_list(
-            "pk", "number", "deleted_at"
-        ):
-            found[("number", number)].add(-pk if deleted else pk)
+    with connection.cursor() as cursor:
+        for part in chunks(by_kind["number"], MATCH_BATCH):
+            cursor.execute(
+                "SELECT c.id, c.number, c.deleted_at IS NOT NULL FROM unnest(%s::varchar[]) "
+                "AS k(v) JOIN customers_customer c ON c.number = k.v",
+                [part],
+            )
+            for pk, number, deleted in cursor.fetchall():
+                found[("number", number)].add(-pk if deleted else pk)
     for part in chunks(by_kind["uscc"]):
         for pk, uscc in alive.filter(uscc__in=part).values_list("pk", "uscc"):
             found[("uscc", uscc)].add(pk)
