@@ -199,3 +199,88 @@ def test_the_360_page_lists_contracts(client, rep, own_customer):
     login(client, rep)
     page = client.get(own_customer.get_absolute_url()).content.decode()
     assert "框架协议" in page and 'id="new-contract"' in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_200_mb_upload_is_refused_without_being_kept(
+    live_server, rep, own_customer, private_files
+):
+    """Through a real server: 200 MB streamed at the contract form costs neither
+    memory nor disk, and the page says why next to the field."""
+    import http.client
+    import re
+    import tempfile
+    import urllib.parse
+
+    from django.conf import settings as django_settings
+
+    rep.language = "en"
+    rep.save(update_fields=["language"])
+    host = urllib.parse.urlsplit(live_server.url)
+    connection = http.client.HTTPConnection(host.hostname, host.port, timeout=60)
+
+    def request(method, path, body=None, headers=None):
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response, response.read()
+
+    response, body = request("GET", "/login/")
+    cookies = {c.split("=", 1)[0]: c.split("=", 1)[1].split(";")[0]
+               for c in response.headers.get_all("Set-Cookie") or []}  # fmt: skip
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body).group(1).decode()
+    cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    form = urllib.parse.urlencode(
+        {"csrfmiddlewaretoken": token, "username": rep.username, "password": PASSWORD}
+    )
+    response, _body = request("POST", "/login/", form, {
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie,
+        "Referer": live_server.url + "/login/",
+    })  # fmt: skip
+    for header in response.headers.get_all("Set-Cookie") or []:
+        name, value = header.split(";")[0].split("=", 1)
+        cookies[name] = value
+    cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    path = reverse("sales:contract_create") + f"?customer={own_customer.pk}"
+    _response, page = request("GET", path, headers={"Cookie": cookie})
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1).decode()
+
+    boundary = "kehu-boundary"
+    fields = {"csrfmiddlewaretoken": token, "title": "大文件", "kind": "sales",
+              "start_date": today().isoformat(), "owner": str(rep.pk)}  # fmt: skip
+    head = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'
+        for k, v in fields.items()
+    )
+    head += (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="signed_file"; '
+        f'filename="scan.pdf"\r\nContent-Type: application/pdf\r\n\r\n'
+    )
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    size = 200 * 1024 * 1024
+    chunk = b"%PDF-1.7\n" + b"0" * (1024 * 1024 - 9)
+
+    def stream():
+        yield head.encode()
+        for _index in range(size // len(chunk)):
+            yield chunk
+        yield tail
+
+    length = len(head.encode()) + (size // len(chunk)) * len(chunk) + len(tail)
+    temp_before = set(Path(tempfile.gettempdir()).iterdir())
+    connection.putrequest("POST", path)
+    for name, value in {
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+        "Content-Length": str(length), "Cookie": cookie, "Referer": live_server.url + path,
+        "Accept-Language": "en",
+    }.items():  # fmt: skip
+        connection.putheader(name, value)
+    connection.endheaders()
+    for part in stream():
+        connection.send(part)
+    response = connection.getresponse()
+    page = response.read().decode()
+    assert response.status == 200
+    limit = django_settings.CONTRACT_FILE_MAX_BYTES // (1024 * 1024)
+    assert f"a signed contract may be at most {limit} MB" in page
+    assert not Contract.objects.exists() and stored_files(private_files) == []
+    assert set(Path(tempfile.gettempdir()).iterdir()) - temp_before == set()  # no temp file
