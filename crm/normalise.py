@@ -153,3 +153,12 @@ def length_check(errors: dict, field: str, value: str, limit: int) -> str:
             )
         )
     return value
+
+
+def id_param(value: object) -> int | None:
+    """An id from a query string or form (ASCII digits only: "²" or "٣" pass
+    str.isdigit() but are no id); None for anything else."""
+    text = str(value or "")
+    if text.isascii() and text.isdecimal() and len(text) <= 18:
+        return int(text)
+    return None

@@ -19,6 +19,7 @@ from django.views.decorators.vary import vary_on_headers
 from django.views.generic import FormView, TemplateView
 from django_filters.views import FilterView
 
+from crm.normalise import id_param
 from crm.pagination import PeekPaginator
 from customers.selectors import customer_access, editable_customers
 from sales import contracts
@@ -112,11 +113,15 @@ class _ContractFormView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
         return super().dispatch(request, *args, **kwargs)
 
     def form_valid(self, form):
-        too_big = getattr(self.request, "upload_too_big", None)
-        if too_big:
-            form.add_error("signed_file", contracts.upload_too_big(too_big))
+        if getattr(self.request, "upload_too_big", None):
             return self.form_invalid(form)
         return self.write_and_redirect(form)
+
+    def form_invalid(self, form):
+        too_big = getattr(self.request, "upload_too_big", None)
+        if too_big and "signed_file" not in form.errors:  # said with the other problems
+            form.add_error("signed_file", contracts.upload_too_big(too_big))
+        return super().form_invalid(form)
 
     def write_and_redirect(self, form):
         try:
@@ -137,9 +142,9 @@ class ContractCreateView(_ContractFormView):
     permission_required = "sales.add_contract"
 
     def load(self, request, kwargs) -> None:
-        customer_id = request.GET.get("customer", "")
+        customer_id = id_param(request.GET.get("customer"))
         self.customer = None
-        if customer_id.isdigit():
+        if customer_id is not None:
             self.customer = editable_customers(request.user).filter(pk=customer_id).first()
         if self.customer is None:
             raise Http404

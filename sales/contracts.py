@@ -373,15 +373,21 @@ def contract_update(
         values["number"] = values["number"] or contract.number
         if _number_taken(values["number"], contract.pk):
             raise _number_error()
-        before = {**snapshot(contract, CONTRACT_FIELDS), "signed_file": contract.file_name}
+        before = snapshot(contract, CONTRACT_FIELDS)
+        old_file = contract.file_name
         for name, value in values.items():
             setattr(contract, name, value)
 
         def write():
-            changes = diff(before, {**snapshot(contract, CONTRACT_FIELDS),
-                                    "signed_file": contract.file_name})  # fmt: skip
+            changes = diff(before, snapshot(contract, CONTRACT_FIELDS))
+            if upload is not None:  # a new file is a change, even under the same name
+                changes["signed_file"] = (old_file, contract.file_name)
             if changes:
-                _saved(contract, actor, changes, request)
+                try:
+                    with transaction.atomic():
+                        _saved(contract, actor, changes, request)
+                except IntegrityError:  # the same number saved at the same moment
+                    raise _number_error() from None
 
         return _write(contract, upload, content_type, write)
 

@@ -41,6 +41,8 @@ def month_bounds(value: str) -> tuple[datetime.datetime, datetime.datetime] | No
         start = datetime.datetime(year, month, 1, tzinfo=zone)
     except (ValueError, AttributeError, OverflowError):
         return None
+    if not 1990 <= year <= 2100:  # and 9999-12 has no month after it
+        return None
     following = (start.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
     return start, following
 

@@ -37,7 +37,7 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models.functions import Upper
 from django.utils import timezone, translation
 from django.utils.functional import Promise
@@ -610,8 +610,11 @@ def _line_problems(exc: ValidationError) -> list[str]:
     return problems
 
 
-def _row_order(row: _Row, lookups: _Lookups, default_status: str) -> tuple[_Order | None, list]:
-    """The row as an order of one line (merged later with its order's other rows)."""
+def _row_order(
+    row: _Row, lookups: _Lookups, default_status: str, currency: str = BASE_CURRENCY
+) -> tuple[_Order | None, list]:
+    """The row as an order of one line (merged later with its order's other rows);
+    `currency` is the order's when the row gives none."""
     values = row.values
     customer_id, problem = lookups.customer(row)
     problems = [problem] if problem else []
@@ -624,7 +627,7 @@ def _row_order(row: _Row, lookups: _Lookups, default_status: str) -> tuple[_Orde
     salesperson, problem = lookups.salesperson(values.get("salesperson", ""), owner)
     if problem:
         problems.append(problem)
-    currency = values.get("currency", BASE_CURRENCY)
+    currency = values.get("currency", currency)
     line = LineInput(
         product=product,
         description="" if product is not None else lookups.unnamed,
@@ -702,7 +705,9 @@ def orders_decide(
             if row.problems:
                 failed[row.row_number] = row.problems
                 continue
-            single, problems = _row_order(row, lookups, default_status)
+            # A further line without a currency is in its order's (JPY has no cents).
+            currency = order.currency if order is not None else BASE_CURRENCY
+            single, problems = _row_order(row, lookups, default_status, currency)
             if not problems and order is not None:
                 problems = _conflicts(order, single, row.values)
             if problems:
@@ -871,10 +876,19 @@ def _orders_import(actor, sheet, layout, dry_run, preview, progress, source, def
         keep = result.outcome == Outcome.REJECTED or index < preview
         result.cells = cells_text(result.cells, width) if keep else []
     if not dry_run and not preview:
-        with transaction.atomic():
-            _orders_write(
-                actor, orders, placeholders.values(), source or "import", counts, progress
-            )
+        try:
+            with transaction.atomic():
+                products = list(placeholders.values())
+                _orders_write(actor, orders, products, source or "import", counts, progress)
+        except IntegrityError:  # another import took the same order numbers meanwhile
+            raise SheetError(
+                _(
+                    "Another import recorded some of these orders at the same moment, so "
+                    "nothing of this file was imported. Import it again: the orders "
+                    "already in Kehu will be reported as such."
+                ),
+                "conflict",
+            ) from None
     return ImportResult(
         counts=counts,
         rejected=[r for r in results if r.outcome == Outcome.REJECTED],

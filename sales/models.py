@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator
@@ -27,6 +27,18 @@ from crm.fields import private_storage
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
+
+
+def cents(amount) -> Decimal:
+    """An amount to the cent, half up (never Python's half-to-even)."""
+    return Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def percent(part, whole) -> int | None:
+    """part / whole in whole per cent, half up; None without a whole."""
+    if not whole:
+        return None
+    return int((Decimal(100) * Decimal(part) / Decimal(whole)).quantize(1, ROUND_HALF_UP))
 
 
 class Currency(models.TextChoices):
@@ -541,7 +553,7 @@ class Opportunity(models.Model):
 
     @property
     def weighted_amount(self) -> Decimal:
-        return (self.amount * self.probability / 100).quantize(CENT)
+        return cents(self.amount * self.probability / 100)
 
 
 class OpportunityStageChange(models.Model):

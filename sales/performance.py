@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum
 from django.db.models.functions import Round, TruncMonth
 from django.utils import timezone
@@ -40,6 +40,8 @@ from sales.models import (
     Order,
     SalesTarget,
     Stage,
+    cents,
+    percent,
 )
 from sales.services import money_clean
 
@@ -147,19 +149,16 @@ class Figures:
 
     @property
     def average_order_value(self) -> Decimal | None:
-        return (self.revenue / self.orders).quantize(Decimal("0.01")) if self.orders else None
+        return cents(self.revenue / self.orders) if self.orders else None
 
     @property
     def win_rate(self) -> int | None:
-        closed = self.won + self.lost
-        return round(100 * self.won / closed) if closed else None
+        return percent(self.won, self.won + self.lost)
 
     @property
     def attainment(self) -> int | None:
         """Revenue as a share of the target, in per cent."""
-        if not self.target:
-            return None
-        return round(100 * self.revenue / self.target)
+        return percent(self.revenue, self.target)
 
 
 @dataclass
@@ -351,9 +350,15 @@ def targets_save(
             existing.save(update_fields=["revenue", "updated_by", "updated_at"])
             action, target = AuditAction.UPDATE, existing
         else:
-            target = SalesTarget.objects.create(
-                revenue=amount, updated_by=actor, updated_at=now, **where
-            )
+            try:
+                with transaction.atomic():
+                    target = SalesTarget.objects.create(
+                        revenue=amount, updated_by=actor, updated_at=now, **where
+                    )
+            except IntegrityError:  # someone set it at the same moment
+                raise ValidationError(
+                    {key: [_("Someone set this target at the same moment; reload the page.")]}
+                ) from None
             action = AuditAction.CREATE
         audit_record(
             actor=actor,

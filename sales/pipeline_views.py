@@ -24,6 +24,7 @@ from django_filters.views import FilterView
 
 from crm.messages import messages_error
 from crm.models import User
+from crm.normalise import id_param
 from crm.pagination import PeekPaginator
 from customers.models import Customer
 from customers.selectors import assignable_owners, customer_access, editable_customers
@@ -143,9 +144,9 @@ class OpportunityCreateView(_OpportunityFormView):
     opportunity = None
 
     def dispatch(self, request, *args, **kwargs):
-        customer_id = request.GET.get("customer", "")
+        customer_id = id_param(request.GET.get("customer"))
         self.customer = None
-        if customer_id.isdigit() and request.user.is_authenticated:
+        if customer_id is not None and request.user.is_authenticated:
             self.customer = editable_customers(request.user).filter(pk=customer_id).first()
         if request.user.is_authenticated and self.customer is None:
             raise Http404
@@ -281,7 +282,7 @@ class OpportunityMoveView(LoginRequiredMixin, PermissionRequiredMixin, View):
                 actor=request.user,
                 opportunity_id=opportunity.pk,
                 stage=stage,
-                version=int(version) if version.isdigit() else None,
+                version=id_param(version),
                 lost_reason=lost.cleaned_data["lost_reason"] if lost else "",
                 lost_notes=lost.cleaned_data["lost_notes"] if lost else "",
                 competitor=lost.cleaned_data["competitor"] if lost else None,

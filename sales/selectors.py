@@ -14,7 +14,6 @@ from crm.access import register_scope
 from crm.models import User
 from customers.selectors import customer_visibility_rule
 from sales.models import (
-    CENT,
     OPEN_STAGES,
     ZERO,
     Competitor,
@@ -24,6 +23,8 @@ from sales.models import (
     OrderLine,
     Product,
     Stage,
+    cents,
+    percent,
 )
 
 
@@ -149,7 +150,7 @@ def pipeline_board(queryset: QuerySet[Opportunity], *, closed_since) -> list[Boa
                 label=str(label),
                 count=totals["n"],
                 amount=totals["total"],
-                weighted=Decimal(totals["expected"]).quantize(CENT),
+                weighted=cents(totals["expected"]),
                 cards=cards,
             )
         )
@@ -166,8 +167,7 @@ class CompetitorRecord:
 
     @property
     def win_rate(self) -> int | None:
-        closed = self.won + self.lost
-        return round(100 * self.won / closed) if closed else None
+        return percent(self.won, self.won + self.lost)
 
 
 def competitor_records(user: User, competitors: QuerySet[Competitor]) -> list[CompetitorRecord]:

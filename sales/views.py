@@ -17,6 +17,7 @@ from django.views.generic import FormView, TemplateView
 from django_filters.views import FilterView
 
 from crm.messages import messages_error
+from crm.normalise import id_param
 from crm.pagination import PeekPaginator
 from customers.models import Customer
 from customers.selectors import assignable_owners, customer_access, editable_customers
@@ -114,8 +115,8 @@ class OrderListView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
 
     def get_context_data(self, **kwargs):
         customer = None
-        customer_id = self.request.GET.get("customer", "")
-        if customer_id.isdigit():
+        customer_id = id_param(self.request.GET.get("customer"))
+        if customer_id is not None:
             from customers.selectors import visible_customers
 
             customer = visible_customers(self.request.user).filter(pk=customer_id).first()
@@ -200,13 +201,11 @@ class _OrderFormMixin(LoginRequiredMixin, PermissionRequiredMixin):
     def post_lines(self, customer, order=None, include=()):
         """Returns a response when the post only edits the lines; None for "Save"."""
         data = self.request.POST
-        remove = data.get("remove_line", "")
-        if not ("add_line" in data or remove.isdigit() or "recalc" in data):
+        remove = id_param(data.get("remove_line"))
+        if not ("add_line" in data or remove is not None or "recalc" in data):
             return None
-        edits = "add_line" in data or remove.isdigit()
-        data = lines_data_edit(
-            data, add="add_line" in data, remove=int(remove) if remove.isdigit() else None
-        )
+        edits = "add_line" in data or remove is not None
+        data = lines_data_edit(data, add="add_line" in data, remove=remove)
         order_form, formset = self.forms(customer, data, include=include)
         if formset.is_valid() and order_form.is_valid():
             formset.fill_prices(order_form.cleaned_data["currency"])
@@ -230,9 +229,9 @@ class OrderCreateView(_OrderFormMixin, View):
     permission_required = "sales.add_order"
 
     def customer(self) -> Customer:
-        customer_id = self.request.GET.get("customer", "")
+        customer_id = id_param(self.request.GET.get("customer"))
         customer = None
-        if customer_id.isdigit():
+        if customer_id is not None:
             customer = editable_customers(self.request.user).filter(pk=customer_id).first()
         if customer is None:
             raise Http404
@@ -243,8 +242,9 @@ class OrderCreateView(_OrderFormMixin, View):
         raw = self.request.GET.get("opportunity", "")
         if not raw:
             return None
-        found = visible_opportunities(self.request.user).filter(pk=raw, customer=customer)
-        opportunity = found.first() if raw.isdigit() else None
+        pk = id_param(raw)
+        found = visible_opportunities(self.request.user).filter(customer=customer)
+        opportunity = found.filter(pk=pk).first() if pk is not None else None
         if opportunity is None:
             raise Http404
         return opportunity

@@ -284,3 +284,27 @@ def test_a_200_mb_upload_is_refused_without_being_kept(
     assert f"a signed contract may be at most {limit} MB" in page
     assert not Contract.objects.exists() and stored_files(private_files) == []
     assert set(Path(tempfile.gettempdir()).iterdir()) - temp_before == set()  # no temp file
+
+
+def test_the_same_file_name_uploaded_again_replaces_the_file(
+    rep, own_customer, private_files, django_capture_on_commit_callbacks
+):
+    contract = make(rep, own_customer, upload=SimpleUploadedFile("scan.pdf", PDF_BYTES))
+    second = PDF_BYTES.replace(b"<<>>", b"<< /Signed true >>")
+    with django_capture_on_commit_callbacks(execute=True):
+        contracts.contract_update(
+            actor=rep,
+            contract_id=contract.pk,
+            version=contract.version,
+            data={
+                "title": contract.title,
+                "start_date": contract.start_date,
+                "end_date": contract.end_date,
+            },
+            upload=SimpleUploadedFile("scan.pdf", second),
+        )
+    contract.refresh_from_db()
+    assert contract.version == 2
+    with contract.signed_file.open("rb") as handle:
+        assert handle.read() == second
+    assert [path.read_bytes() for path in stored_files(private_files)] == [second]

@@ -284,3 +284,25 @@ def test_someone_who_may_not_record_orders_cannot_import_them(client, auditor, m
     assert client.get(reverse("customers:import")).status_code == 403
     with pytest.raises(SheetError, match="orders"), translation.override("en"):
         import_job_create(actor=auditor, name="o.csv", data=messy, kind="orders")
+
+
+def test_a_further_line_without_a_currency_is_in_its_orders(steward, own_customer, kettle):
+    rows = "\r\n".join(
+        [
+            "订单号,客户编号,下单日期,产品,数量,单价,币种,汇率",
+            f"J1,{own_customer.number},2026-05-01,KET-02,1,1200,JPY,0.048",
+            f"J1,{own_customer.number},2026-05-01,KET-02,2,800,,",
+            f"J2,{own_customer.number},2026-05-02,KET-02,1,1200,JPY,0.048",
+            f"J2,{own_customer.number},2026-05-02,KET-02,1,99.5,,",  # yen have no cents
+        ]
+    ).encode()
+    result = run(steward, rows)
+    order = Order.objects.get(external_number="J1")
+    assert (order.currency, order.exchange_rate, order.total) == (
+        "JPY",
+        Decimal("0.048000"),
+        Decimal("2800.00"),
+    )
+    reasons = {row.row_number: row.reason for row in result.rejected}
+    assert "Amounts in JPY have no decimal places." in reasons[5]
+    assert not Order.objects.filter(external_number="J2").exists()

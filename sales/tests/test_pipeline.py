@@ -344,3 +344,23 @@ def test_seed_demo_fills_every_stage_with_a_history_and_contracts(db):
     assert any(c.renewal_is_due for c in contracts)
     assert SalesTarget.objects.filter(team__isnull=False).exists()
     assert "demo opportunities" in out.getvalue()
+
+
+def test_odd_parameters_answer_a_page_never_an_error(client, rep, own_customer, opportunity_make):
+    opportunity = opportunity_make(rep, own_customer, amount="12345.65", probability="50")
+    assert opportunity.weighted_amount == Decimal("6172.83")  # half up, to the cent
+    login(client, rep)
+    for path in (
+        "/sales/pipeline/?close_month=9999-12",
+        "/sales/opportunities/?close_month=9999-12",
+        "/sales/contracts/?ends=9999-12",
+        "/sales/orders/?month=9999-12",
+        "/sales/performance/?from=9999-12&to=9999-12",
+    ):
+        assert client.get(path).status_code == 200, path
+    for path in (
+        f"/sales/orders/new/?customer={own_customer.pk}&opportunity=abc",
+        "/sales/opportunities/new/?customer=²",
+        "/sales/contracts/new/?customer=٣",
+    ):
+        assert client.get(path).status_code == 404, path
