@@ -86,6 +86,7 @@ def main() -> None:
 
     from customers.metrics import metrics_refresh
     from sales.models import Opportunity, Order
+    from sales.rollup import sales_days_rebuild
     from sales.seed import orders_generate
     from sales.seed_pipeline import pipeline_generate, targets_generate
 
@@ -103,8 +104,9 @@ def main() -> None:
         orders_generate(
             wanted, reps=team_of, seed=SEED + orders_have, refresh=False, progress=progress
         )
-        print(f"[{elapsed()}] purchase metrics of every customer …")
+        print(f"[{elapsed()}] purchase metrics of every customer, sales by day …")
         metrics_refresh()
+        sales_days_rebuild()
     if not Opportunity.objects.exists():
         made, contracts = pipeline_generate(customers=args.customers, seed=SEED)
         targets_generate(people=team_of, seed=SEED)

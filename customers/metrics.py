@@ -19,7 +19,8 @@ from django.db import connection
 _SQL = """
 WITH targets AS ({targets}),
 purchases AS (
-    SELECT o.customer_id, o.ordered_at,
+    SELECT o.customer_id, o.ordered_at, o.id,
+           coalesce(o.salesperson_id, 0) AS seller, coalesce(o.team_id, 0) AS team,
            round((o.total - o.refunded) * o.exchange_rate, 2) AS net
     FROM sales_order o
     JOIN targets t ON t.customer_id = o.customer_id
@@ -43,23 +44,31 @@ totals AS (
            min(ordered_at) AS first_at, max(ordered_at) AS last_at
     FROM purchases GROUP BY customer_id
 ),
+firsts AS (
+    SELECT DISTINCT ON (customer_id) customer_id, seller, team
+    FROM purchases ORDER BY customer_id, ordered_at, id
+),
 computed AS (
     SELECT t.customer_id,
            coalesce(s.n, 0) AS n,
            coalesce(s.spent, 0) AS spent,
            CASE WHEN s.n > 0 THEN round(s.spent / s.n, 2) END AS average,
            s.first_at, s.last_at,
-           round(i.median_gap::numeric, 1) AS interval
+           round(i.median_gap::numeric, 1) AS interval,
+           coalesce(f.seller, 0) AS seller, coalesce(f.team, 0) AS team
     FROM targets t
     JOIN customers_customer c ON c.id = t.customer_id
     LEFT JOIN totals s ON s.customer_id = t.customer_id
     LEFT JOIN intervals i ON i.customer_id = t.customer_id
+    LEFT JOIN firsts f ON f.customer_id = t.customer_id
 )
 INSERT INTO customers_customermetrics AS m (
     customer_id, orders_count, total_spent, average_order_value,
-    first_purchase_at, last_purchase_at, purchase_interval_days, refreshed_at
+    first_purchase_at, last_purchase_at, purchase_interval_days,
+    first_salesperson_key, first_team_key, refreshed_at
 )
-SELECT customer_id, n, spent, average, first_at, last_at, interval, now() FROM computed
+SELECT customer_id, n, spent, average, first_at, last_at, interval, seller, team, now()
+FROM computed
 ON CONFLICT (customer_id) DO UPDATE SET
     orders_count = excluded.orders_count,
     total_spent = excluded.total_spent,
@@ -67,12 +76,15 @@ ON CONFLICT (customer_id) DO UPDATE SET
     first_purchase_at = excluded.first_purchase_at,
     last_purchase_at = excluded.last_purchase_at,
     purchase_interval_days = excluded.purchase_interval_days,
+    first_salesperson_key = excluded.first_salesperson_key,
+    first_team_key = excluded.first_team_key,
     refreshed_at = excluded.refreshed_at
 WHERE (m.orders_count, m.total_spent, m.average_order_value, m.first_purchase_at,
-       m.last_purchase_at, m.purchase_interval_days)
+       m.last_purchase_at, m.purchase_interval_days, m.first_salesperson_key, m.first_team_key)
     IS DISTINCT FROM
       (excluded.orders_count, excluded.total_spent, excluded.average_order_value,
-       excluded.first_purchase_at, excluded.last_purchase_at, excluded.purchase_interval_days)
+       excluded.first_purchase_at, excluded.last_purchase_at, excluded.purchase_interval_days,
+       excluded.first_salesperson_key, excluded.first_team_key)
 """
 
 _SOME = "SELECT DISTINCT unnest(%(ids)s::bigint[]) AS customer_id"

@@ -652,6 +652,10 @@ class CustomerMetrics(models.Model):
     purchase_interval_days = models.DecimalField(
         _("usual days between purchases"), max_digits=8, decimal_places=1, null=True, blank=True
     )
+    # Who made the first purchase, and their team then (0: nobody): the new customers
+    # of a salesperson or team in a period are counted from here (sales.performance).
+    first_salesperson_key = models.PositiveBigIntegerField(_("first purchase by"), default=0)
+    first_team_key = models.PositiveBigIntegerField(_("first purchase by team"), default=0)
     refreshed_at = models.DateTimeField(_("refreshed at"), default=timezone.now)
 
     class Meta:
@@ -660,6 +664,13 @@ class CustomerMetrics(models.Model):
         indexes = [
             models.Index(fields=["last_purchase_at"], name="customers_metrics_last_idx"),
             models.Index(fields=["total_spent"], name="customers_metrics_spent_idx"),
+            models.Index(
+                fields=["first_salesperson_key", "first_purchase_at"],
+                name="customers_metrics_first_idx",
+            ),
+            models.Index(
+                fields=["first_team_key", "first_purchase_at"], name="customers_metrics_fteam_idx"
+            ),
         ]
 
     def __str__(self) -> str:

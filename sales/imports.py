@@ -73,6 +73,7 @@ from sales.models import (
     OrderStatus,
     Product,
 )
+from sales.rollup import order_key, sales_days_refresh
 from sales.services import (
     LineInput,
     _rate_clean,
@@ -823,6 +824,10 @@ def _orders_write(
                 done = start + len(order_rows)
                 progress(0.7 + 0.25 * done / max(len(orders), 1), done)
     metrics_refresh(sorted({order.customer_id for order in orders}))
+    sales_days_refresh(
+        order_key(order.ordered_at, order.salesperson_id, team_of.get(order.salesperson_id))
+        for order in orders
+    )
     audit_record(
         actor=actor, action=AuditAction.IMPORT, extra={"file": source, "kind": "orders", **counts}
     )

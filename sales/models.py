@@ -808,3 +808,31 @@ class SalesTarget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.user or self.team}: {self.revenue}"
+
+
+class SalesDay(models.Model):
+    """Purchases per local day, salesperson and team (0: none): what the performance
+    page adds up instead of millions of orders. Derived, never typed: every order
+    write refreshes its day (`sales.rollup`), `metrics_refresh` rebuilds all."""
+
+    day = models.DateField(_("day"))
+    salesperson_key = models.PositiveBigIntegerField(_("salesperson"), default=0)
+    team_key = models.PositiveBigIntegerField(_("team"), default=0)
+    revenue = models.DecimalField(_("revenue (CNY)"), max_digits=16, decimal_places=2)
+    orders = models.PositiveIntegerField(_("orders"))
+
+    class Meta:
+        verbose_name = _("sales of a day")
+        verbose_name_plural = _("sales by day")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "salesperson_key", "team_key"], name="sales_day_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["salesperson_key", "day"], name="sales_day_person_idx"),
+            models.Index(fields=["team_key", "day"], name="sales_day_team_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.salesperson_key}/{self.team_key}: {self.revenue}"

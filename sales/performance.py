@@ -4,7 +4,9 @@ Revenue is what the customer metrics count as a purchase (a paid, shipped or
 completed order), less refunds, converted to CNY at each order's rate and rounded
 per order to the cent, attributed to the order's salesperson and to the team the
 salesperson was in when the order was taken. Orders are those purchases. A new
-customer is one whose first purchase ever is one of those orders. The win rate is
+customer is one whose first purchase ever is one of those orders. The figures are
+read from the sales by day (`sales.rollup`) and the customer metrics, both kept
+in step with every order write, so a year of a busy team is a few hundred rows. The win rate is
 won / (won + lost) among the opportunities closed in the period. The target of a
 team is its own, or, for months where it has none, the sum of its members'.
 
@@ -23,8 +25,8 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum
-from django.db.models.functions import Round, TruncMonth
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,12 +34,12 @@ from crm import roles
 from crm.audit import audit_record
 from crm.models import AuditAction, Team, User
 from crm.selectors import sees_everyone
+from customers.models import CustomerMetrics
 from sales.models import (
     BASE_CURRENCY,
-    PURCHASE_STATUSES,
     ZERO,
     Opportunity,
-    Order,
+    SalesDay,
     SalesTarget,
     Stage,
     cents,
@@ -45,11 +47,6 @@ from sales.models import (
 )
 from sales.services import money_clean
 
-NET = Round(
-    (F("total") - F("refunded")) * F("exchange_rate"),
-    2,
-    output_field=DecimalField(max_digits=16, decimal_places=2),
-)
 SELLING_ROLES = (roles.SALES_REP, roles.SALES_MANAGER)
 
 
@@ -65,9 +62,6 @@ class Subject:
     @property
     def key(self) -> str:
         return f"{self.kind}-{self.pk}"
-
-    def orders(self) -> Q:
-        return Q(salesperson_id=self.pk) if self.kind == "user" else Q(team_id=self.pk)
 
     def opportunities(self) -> Q:
         return Q(owner_id=self.pk) if self.kind == "user" else Q(team_id=self.pk)
@@ -171,12 +165,21 @@ class Performance:
     members: list[tuple[User, Figures]] = field(default_factory=list)
 
 
-def _purchases(condition: Q, start: datetime.date, end: datetime.date) -> QuerySet[Order]:
-    return Order.objects.filter(
-        condition,
-        status__in=PURCHASE_STATUSES,
-        ordered_at__gte=_moment(start),
-        ordered_at__lt=_moment(end),
+def _days(subject: Subject, start: datetime.date, end: datetime.date) -> QuerySet[SalesDay]:
+    """The subject's sales by day in [start, end) (sales.rollup keeps them)."""
+    key = {"salesperson_key": subject.pk} if subject.kind == "user" else {"team_key": subject.pk}
+    return SalesDay.objects.filter(day__gte=start, day__lt=end, **key)
+
+
+def _firsts(subject: Subject, start: datetime.date, end: datetime.date):
+    """Customers whose first purchase ever is the subject's and in [start, end)."""
+    key = (
+        {"first_salesperson_key": subject.pk}
+        if subject.kind == "user"
+        else {"first_team_key": subject.pk}
+    )
+    return CustomerMetrics.objects.filter(
+        first_purchase_at__gte=_moment(start), first_purchase_at__lt=_moment(end), **key
     )
 
 
@@ -210,20 +213,20 @@ def _targets_by_month(subject: Subject, start, end) -> dict[datetime.date, Decim
 def performance(subject: Subject, start: datetime.date, end: datetime.date) -> Performance:
     """The subject's figures for [start, end), month by month, and for a team the
     viewer may break down, each member's. A fixed number of queries."""
-    purchases = _purchases(subject.orders(), start, end)
+    days = _days(subject, start, end)
     by_month = {
         _day(row["month"]): row
-        for row in purchases.annotate(month=TruncMonth("ordered_at"))
+        for row in days.annotate(month=TruncMonth("day"))
         .values("month")
-        .annotate(revenue=Sum(NET), orders=Count("id"))
+        .annotate(revenue=Sum("revenue"), n=Sum("orders"))
         .order_by()
     }
-    firsts = purchases.filter(customer__metrics__first_purchase_at=F("ordered_at"))
+    firsts = _firsts(subject, start, end)
     new_by_month = {
         _day(month): n
-        for month, n in firsts.annotate(month=TruncMonth("ordered_at"))
+        for month, n in firsts.annotate(month=TruncMonth("first_purchase_at"))
         .values("month")
-        .annotate(n=Count("customer_id", distinct=True))
+        .annotate(n=Count("customer_id"))
         .values_list("month", "n")
         .order_by()
     }
@@ -238,7 +241,7 @@ def performance(subject: Subject, start: datetime.date, end: datetime.date) -> P
                 month,
                 Figures(
                     revenue=row.get("revenue") or ZERO,
-                    orders=row.get("orders") or 0,
+                    orders=row.get("n") or 0,
                     new_customers=new_by_month.get(month, 0),
                     target=targets.get(month),
                 ),
@@ -247,14 +250,14 @@ def performance(subject: Subject, start: datetime.date, end: datetime.date) -> P
     totals = Figures(
         revenue=sum((f.revenue for _m, f in months), ZERO),
         orders=sum(f.orders for _m, f in months),
-        new_customers=firsts.values("customer_id").distinct().count(),
+        new_customers=sum(f.new_customers for _m, f in months),
         won=outcomes["won"],
         lost=outcomes["lost"],
         target=sum(targets.values(), ZERO) if targets else None,
     )
     result = Performance(subject=subject, start=start, end=end, totals=totals, months=months)
     if subject.kind == "team" and subject.breakdown:
-        result.members = _members(subject, purchases, firsts, closed, start, end)
+        result.members = _members(subject, days, firsts, closed, start, end)
     return result
 
 
@@ -264,14 +267,16 @@ def _day(value) -> datetime.date:
     return value
 
 
-def _members(subject, purchases, firsts, closed, start, end) -> list[tuple[User, Figures]]:
+def _members(subject, days, firsts, closed, start, end) -> list[tuple[User, Figures]]:
     figures: dict[int | None, Figures] = defaultdict(Figures)
-    for row in purchases.values("salesperson_id").annotate(r=Sum(NET), n=Count("id")).order_by():
-        figures[row["salesperson_id"]].revenue = row["r"] or ZERO
-        figures[row["salesperson_id"]].orders = row["n"]
-    new = firsts.values("salesperson_id").annotate(n=Count("customer_id", distinct=True))
-    for row in new.order_by():
-        figures[row["salesperson_id"]].new_customers = row["n"]
+    rows = days.values("salesperson_key").annotate(r=Sum("revenue"), n=Sum("orders")).order_by()
+    for row in rows:
+        person = row["salesperson_key"] or None
+        figures[person].revenue = row["r"] or ZERO
+        figures[person].orders = row["n"]
+    new = firsts.values("first_salesperson_key").annotate(n=Count("customer_id")).order_by()
+    for row in new:
+        figures[row["first_salesperson_key"] or None].new_customers = row["n"]
     for row in closed.values("owner_id").annotate(won=_WON, lost=_LOST).order_by():
         figures[row["owner_id"]].won, figures[row["owner_id"]].lost = row["won"], row["lost"]
     targets = (

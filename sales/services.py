@@ -41,6 +41,7 @@ from sales.models import (
     Product,
     Refund,
 )
+from sales.rollup import order_key, sales_days_refresh
 
 ORDER_PREFIX = "SO"
 MAX_LINES = 200
@@ -567,6 +568,7 @@ def order_create(
     order.save()
     _lines_write(order, clean_lines)
     metrics_refresh([customer.pk])
+    sales_days_refresh([order_key(order.ordered_at, order.salesperson_id, order.team_id)])
     audit_record(
         actor=actor,
         action=AuditAction.CREATE,
@@ -621,6 +623,7 @@ def _order_saved(
     else:
         order.save(update_fields=[*fields, "version", "updated_at"])
     metrics_refresh([order.customer_id])
+    sales_days_refresh([order_key(order.ordered_at, order.salesperson_id, order.team_id)])
     audit_record(
         actor=actor,
         action=AuditAction.UPDATE,

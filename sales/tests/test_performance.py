@@ -189,3 +189,25 @@ def test_a_period_longer_than_three_years_is_cut_with_a_message(client, rep):
     page = client.get(reverse("sales:performance"), {"from": "2020-01", "to": "2026-11"})
     assert len(page.context["result"].months) == 36
     assert "at most 36 months" in page.content.decode()
+
+
+def test_the_sales_by_day_kept_by_each_write_equal_a_rebuild(manager, history, messy_import):
+    from sales.models import SalesDay
+    from sales.rollup import sales_days_rebuild
+
+    def rows():
+        return sorted(SalesDay.objects.values_list("day", "salesperson_key", "team_key",
+                                                   "revenue", "orders"))  # fmt: skip
+
+    kept = rows()
+    assert kept  # the history's purchases are there, day by day
+    sales_days_rebuild()
+    assert rows() == kept
+
+
+@pytest.fixture
+def messy_import(manager, own_customer, pool_customer, far_customer, headphones, kettle):
+    """The import test's messy file, imported: its orders count too."""
+    from sales.tests.test_imports import csv_file, messy_rows, run
+
+    run(manager, csv_file(messy_rows(own_customer, pool_customer, far_customer)))

@@ -1,4 +1,5 @@
-"""Recompute every customer's purchase metrics from the orders (idempotent)."""
+"""Recompute every customer's purchase metrics, and the sales by day, from the
+orders (idempotent)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from customers.metrics import metrics_refresh
 
 
 class Command(BaseCommand):
-    help = "Recompute the purchase metrics of every customer from their orders."
+    help = "Recompute every customer's purchase metrics and the sales by day from the orders."
 
     def handle(self, *args, **options):
+        from sales.rollup import sales_days_rebuild
+
         with transaction.atomic():
             changed = metrics_refresh()
-        self.stdout.write(f"{changed} customers' metrics changed.")
+            sales_days_rebuild()
+        self.stdout.write(f"{changed} customers' metrics changed; sales by day rebuilt.")
