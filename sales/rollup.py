@@ -90,3 +90,30 @@ def sales_days_refresh(keys: Iterable[tuple]) -> None:
 def sales_days_rebuild() -> None:
     with connection.cursor() as cursor:
         cursor.execute(_REBUILD, {"zone": settings.TIME_ZONE})
+
+
+_ADD = """
+INSERT INTO sales_salesday AS s (day, salesperson_key, team_key, revenue, orders)
+SELECT * FROM unnest(%(days)s::date[], %(people)s::bigint[], %(teams)s::bigint[],
+                     %(revenue)s::numeric[], %(orders)s::integer[])
+ON CONFLICT (day, salesperson_key, team_key)
+DO UPDATE SET revenue = s.revenue + excluded.revenue, orders = s.orders + excluded.orders
+"""
+
+
+def sales_days_add(totals: dict[tuple, tuple]) -> None:
+    """Add new purchases to their days: {(day, salesperson, team): (revenue, orders)}.
+    For orders that were just inserted (an import): adding is exact, and costs
+    what was added, where recomputing a busy day reads every order of it."""
+    if not totals:
+        return
+    keys = list(totals)
+    columns = {
+        "days": [k[0] for k in keys],
+        "people": [k[1] for k in keys],
+        "teams": [k[2] for k in keys],
+        "revenue": [totals[k][0] for k in keys],
+        "orders": [totals[k][1] for k in keys],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(_ADD, columns)
