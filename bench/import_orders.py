@@ -112,7 +112,10 @@ def main() -> None:
                 "AND (external_number LIKE %s OR external_number = '')",
                 [pattern],
             )
-        print("Imported orders removed (their customers' metrics are left as they were).")
+        print(
+            "Imported orders removed (their customers' metrics and the sales by day are "
+            "left as they were; `manage.py metrics_refresh` mends both)."
+        )
     sys.exit(0 if child.returncode == 0 and rate >= TARGET_LINES_PER_S else 1)
 
 
