@@ -126,39 +126,31 @@ CARDS_PER_COLUMN = 30
 
 def pipeline_board(queryset: QuerySet[Opportunity], *, closed_since) -> list[BoardColumn]:
     """One column per stage: its count, amounts (CNY) and the first cards by
-    expected close date. Won and lost show those closed since `closed_since`. One
-    query for every column's totals, one per column for its cards."""
-    shown = queryset.filter(Q(stage__in=OPEN_STAGES) | Q(closed_at__gte=closed_since))
-    totals = {
-        row["stage"]: row
-        for row in shown.values("stage")
-        .annotate(
+    expected close date. Won and lost show those closed since `closed_since`. Two
+    queries per column at most, whatever the size of the pipeline."""
+    columns = []
+    for stage, label in Stage.choices:
+        qs = queryset.filter(stage=stage)
+        if stage not in OPEN_STAGES:
+            qs = qs.filter(closed_at__gte=closed_since)
+        totals = qs.aggregate(
             n=Count("id"),
             total=Coalesce(Sum("amount"), ZERO),
             expected=Coalesce(Sum(_WEIGHTED), ZERO),
         )
-        .order_by()
-    }
-    columns = []
-    for stage, label in Stage.choices:
-        row = totals.get(stage, {"n": 0, "total": ZERO, "expected": ZERO})
         order = ("expected_close", "id") if stage in OPEN_STAGES else ("-closed_at", "-id")
         cards = (
-            list(
-                shown.filter(stage=stage)
-                .select_related("customer", "owner")
-                .order_by(*order)[:CARDS_PER_COLUMN]
-            )
-            if row["n"]
+            list(qs.select_related("customer", "owner").order_by(*order)[:CARDS_PER_COLUMN])
+            if totals["n"]
             else []
         )
         columns.append(
             BoardColumn(
                 stage=stage,
                 label=str(label),
-                count=row["n"],
-                amount=row["total"],
-                weighted=cents(row["expected"]),
+                count=totals["n"],
+                amount=totals["total"],
+                weighted=cents(totals["expected"]),
                 cards=cards,
             )
         )
