@@ -201,7 +201,7 @@ def test_the_360_page_lists_contracts(client, rep, own_customer):
     assert "框架协议" in page and 'id="new-contract"' in page
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_200_mb_upload_is_refused_without_being_kept(
     live_server, rep, own_customer, private_files
 ):
