@@ -38,7 +38,7 @@ from sales.models import (
     ContractStatus,
     Opportunity,
 )
-from sales.services import _text, money_clean
+from sales.services import _text, customer_object_locked, money_clean, versioned_save
 
 CONTRACT_PREFIX = "HT"
 CONTRACT_FIELDS = (
@@ -323,35 +323,17 @@ def contract_create(
 
 
 def _locked(actor: User, contract_id: int, version: int | None) -> Contract:
-    contract = (
-        Contract.objects.select_for_update(of=("self",))
-        .select_related("customer")
-        .filter(pk=contract_id)
-        .first()
-    )
-    if (
-        contract is None
-        or not actor.has_perm("sales.change_contract")
-        or not editable_customers(actor).filter(pk=contract.customer_id).exists()
-    ):
-        raise ValidationError(_("You may not change this contract."), code="forbidden")
+    contract = customer_object_locked(
+        Contract.objects, actor, contract_id, "sales.change_contract",
+        _("You may not change this contract."),
+    )  # fmt: skip
     if version is not None and version != contract.version:
         raise ContractConflict
     return contract
 
 
 def _saved(contract: Contract, actor: User, changes, request) -> None:
-    contract.version += 1
-    contract.updated_at = timezone.now()
-    contract.save()
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        target=contract,
-        changes=changes,
-        extra={"version": contract.version},
-        request=request,
-    )
+    versioned_save(contract, actor, changes, request=request)
 
 
 def contract_update(

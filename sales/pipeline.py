@@ -39,7 +39,7 @@ from sales.models import (
     Stage,
     StageSetting,
 )
-from sales.services import _text, money_clean
+from sales.services import _text, customer_object_locked, money_clean, versioned_save
 
 OPPORTUNITY_FIELDS = (
     "title",
@@ -266,36 +266,17 @@ class OpportunityConflict(ValidationError):
 
 
 def _locked(actor: User, opportunity_id: int, version: int | None) -> Opportunity:
-    opportunity = (
-        Opportunity.objects.select_for_update(of=("self",))
-        .select_related("customer", "owner")
-        .filter(pk=opportunity_id)
-        .first()
-    )
-    if (
-        opportunity is None
-        or not actor.has_perm("sales.change_opportunity")
-        or not editable_customers(actor).filter(pk=opportunity.customer_id).exists()
-    ):
-        raise ValidationError(_("You may not change this opportunity."), code="forbidden")
+    opportunity = customer_object_locked(
+        Opportunity.objects.select_related("owner"), actor, opportunity_id,
+        "sales.change_opportunity", _("You may not change this opportunity."),
+    )  # fmt: skip
     if version is not None and version != opportunity.version:
         raise OpportunityConflict
     return opportunity
 
 
 def _saved(opportunity: Opportunity, actor: User, changes, request, now=None) -> Opportunity:
-    opportunity.version += 1
-    opportunity.updated_at = now or timezone.now()
-    opportunity.save()
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        target=opportunity,
-        changes=changes,
-        extra={"version": opportunity.version},
-        request=request,
-    )
-    return opportunity
+    return versioned_save(opportunity, actor, changes, request=request, now=now)
 
 
 @transaction.atomic

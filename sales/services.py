@@ -589,21 +589,43 @@ def order_create(
     return order
 
 
+def customer_object_locked(queryset, actor: User, pk: int, permission: str, refusal: str):
+    """The row (an order, opportunity, contract…), locked, if the actor has
+    `permission` and may work on its customer; ValidationError(refusal) otherwise."""
+    row = queryset.select_for_update(of=("self",)).select_related("customer").filter(pk=pk).first()
+    if (
+        row is None
+        or not actor.has_perm(permission)
+        or not editable_customers(actor).filter(pk=row.customer_id).exists()
+    ):
+        raise ValidationError(refusal, code="forbidden")
+    return row
+
+
+def versioned_save(row, actor: User, changes, *, fields=None, request=None, extra=None, now=None):
+    """Save a changed row under its next version (`fields`, or all of it) and audit it."""
+    row.version += 1
+    row.updated_at = now or timezone.now()
+    if fields is None:
+        row.save()
+    else:
+        row.save(update_fields=[*fields, "version", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        target=row,
+        changes=changes,
+        extra={**(extra or {}), "version": row.version},
+        request=request,
+    )
+    return row
+
+
 def editable_order_locked(actor: User, order_id: int) -> Order:
     """The order, locked, if the actor may change it (its customer is theirs to work on)."""
-    order = (
-        Order.objects.select_for_update(of=("self",))
-        .select_related("customer")
-        .filter(pk=order_id)
-        .first()
+    return customer_object_locked(
+        Order.objects, actor, order_id, "sales.change_order", _("You may not change this order.")
     )
-    if (
-        order is None
-        or not actor.has_perm("sales.change_order")
-        or not editable_customers(actor).filter(pk=order.customer_id).exists()
-    ):
-        raise ValidationError(_("You may not change this order."), code="forbidden")
-    return order
 
 
 def _order_saved(
@@ -615,23 +637,10 @@ def _order_saved(
     extra: Mapping[str, Any] | None = None,
 ) -> Order:
     """Save a changed order (`fields`, or all of it) under a new version, refresh
-    the customer's metrics and audit the change."""
-    order.version += 1
-    order.updated_at = timezone.now()
-    if fields is None:
-        order.save()
-    else:
-        order.save(update_fields=[*fields, "version", "updated_at"])
+    the customer's metrics and the order's sales day, and audit the change."""
+    versioned_save(order, actor, changes, fields=fields, request=request, extra=extra)
     metrics_refresh([order.customer_id])
     sales_days_refresh([order_key(order.ordered_at, order.salesperson_id, order.team_id)])
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        target=order,
-        changes=changes,
-        extra={**(extra or {}), "version": order.version},
-        request=request,
-    )
     return order
 
 
