@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 
 from crm.admin import AuditedAdminMixin
 from customers.admin import ReadOnlyAdminMixin
+from sales.forms import service_errors
 from sales.models import (
     Competitor,
     Contract,
@@ -41,8 +42,7 @@ class ProductAdminForm(forms.ModelForm):
         try:
             values = product_values(data)
         except ValidationError as exc:
-            for field, errors in exc.error_dict.items():
-                self.add_error(field if field in self.fields else None, errors)
+            service_errors(self, exc)
             return data
         clash = Product.objects.filter(sku__iexact=values["sku"]).exclude(pk=self.instance.pk)
         if clash.exists():

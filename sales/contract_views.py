@@ -19,16 +19,20 @@ from django.views.decorators.vary import vary_on_headers
 from django.views.generic import FormView, TemplateView
 from django_filters.views import FilterView
 
-from crm.normalise import id_param
 from crm.pagination import PeekPaginator
-from customers.selectors import customer_access, editable_customers
+from customers.selectors import customer_access
 from sales import contracts
 from sales.filters import ContractFilter
-from sales.forms import ContractForm
+from sales.forms import ContractForm, service_errors
 from sales.models import Contract
-from sales.pipeline_views import _owners, _service_errors
-from sales.selectors import contract_get, contract_list, visible_contracts, visible_opportunities
-from sales.views import StatusChangeView
+from sales.selectors import (
+    contract_get,
+    contract_list,
+    people_for_customer,
+    visible_contracts,
+    visible_opportunities,
+)
+from sales.views import StatusChangeView, editable_customer_or_404
 
 
 class UploadLimit(FileUploadHandler):
@@ -93,7 +97,7 @@ class _ContractFormView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
         opportunities = visible_opportunities(self.request.user).filter(customer=self.customer)
         return {
             **super().get_form_kwargs(),
-            "owners": _owners(self.request.user, self.customer),
+            "owners": people_for_customer(self.request.user, self.customer),
             "opportunities": opportunities.order_by("-created_at"),
         }
 
@@ -130,7 +134,7 @@ class _ContractFormView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
             if getattr(exc, "code", None) in ("too_big", "file_type", "file_name"):
                 form.add_error("signed_file", exc)
             else:
-                _service_errors(form, exc)
+                service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(
             self.request, _("Contract %(number)s is saved.") % {"number": contract.number}
@@ -142,12 +146,7 @@ class ContractCreateView(_ContractFormView):
     permission_required = "sales.add_contract"
 
     def load(self, request, kwargs) -> None:
-        customer_id = id_param(request.GET.get("customer"))
-        self.customer = None
-        if customer_id is not None:
-            self.customer = editable_customers(request.user).filter(pk=customer_id).first()
-        if self.customer is None:
-            raise Http404
+        self.customer = editable_customer_or_404(request)
 
     def get_initial(self):
 

@@ -47,14 +47,45 @@ def month_bounds(value: str) -> tuple[datetime.datetime, datetime.datetime] | No
     return start, following
 
 
-class OrderFilter(StableOrderMixin, django_filters.FilterSet):
+class PeopleFilterMixin:
+    """Sales filter sets that narrow to a person ("me" or a colleague the user may
+    assign to) and to the month of a date field. `people` names the person filter;
+    filter methods get the model field as `name`."""
+
+    people = "owner"
+    me_label = pgettext_lazy("owner filter", "Me")
+
+    def __init__(self, data=None, *args, user, **kwargs):
+        from customers.selectors import assignable_owners
+
+        super().__init__(data, *args, **kwargs)
+        self.user = user
+        self.filters[self.people].extra["choices"] = [
+            (MINE, self.me_label),
+            *((str(u.pk), str(u)) for u in assignable_owners(user) if u.pk != user.pk),
+        ]
+
+    def filter_person(self, queryset, name, value):
+        if value == MINE:
+            return queryset.filter(**{name: self.user})
+        return queryset.filter(**{f"{name}_id": value})
+
+    def filter_date_month(self, queryset, name, value):
+        bounds = month_bounds(value)
+        if bounds is None:
+            return queryset.none()
+        start, end = (moment.date() for moment in bounds)
+        return queryset.filter(**{f"{name}__gte": start, f"{name}__lt": end})
+
+
+class OrderFilter(PeopleFilterMixin, StableOrderMixin, django_filters.FilterSet):
     default_ordering = ("-ordered_at",)
 
     q = django_filters.CharFilter(
         label=_("Order or customer number"), method="filter_q", max_length=64
     )
     salesperson = django_filters.ChoiceFilter(
-        label=_("Salesperson"), method="filter_salesperson", choices=()
+        label=_("Salesperson"), method="filter_person", choices=()
     )
     status = django_filters.ChoiceFilter(label=_("Status"), choices=OrderStatus.choices)
     month = django_filters.CharFilter(
@@ -80,15 +111,8 @@ class OrderFilter(StableOrderMixin, django_filters.FilterSet):
         model = Order
         fields = ["q", "salesperson", "status", "month", "ordered", "customer"]
 
-    def __init__(self, data=None, *args, user, **kwargs):
-        from customers.selectors import assignable_owners
-
-        super().__init__(data, *args, **kwargs)
-        self.user = user
-        self.filters["salesperson"].extra["choices"] = [
-            (MINE, pgettext_lazy("salesperson filter", "Me")),
-            *((str(u.pk), str(u)) for u in assignable_owners(user) if u.pk != user.pk),
-        ]
+    people = "salesperson"
+    me_label = pgettext_lazy("salesperson filter", "Me")
 
     def filter_q(self, queryset, name, value):
         typed = value.strip()
@@ -98,11 +122,6 @@ class OrderFilter(StableOrderMixin, django_filters.FilterSet):
         return queryset.filter(
             Q(number=value) | Q(external_number=typed) | Q(customer__number=value)
         )
-
-    def filter_salesperson(self, queryset, name, value):
-        if value == MINE:
-            return queryset.filter(salesperson=self.user)
-        return queryset.filter(salesperson_id=value)
 
     def filter_month(self, queryset, name, value):
         bounds = month_bounds(value)
@@ -147,13 +166,13 @@ class ProductFilter(django_filters.FilterSet):
 OPEN = "open"
 
 
-class OpportunityFilter(StableOrderMixin, django_filters.FilterSet):
+class OpportunityFilter(PeopleFilterMixin, StableOrderMixin, django_filters.FilterSet):
     default_ordering = ("expected_close",)
 
     q = django_filters.CharFilter(
         label=_("Title or customer number"), method="filter_q", max_length=100
     )
-    owner = django_filters.ChoiceFilter(label=_("Owner"), method="filter_owner", choices=())
+    owner = django_filters.ChoiceFilter(label=_("Owner"), method="filter_person", choices=())
     stage = django_filters.ChoiceFilter(
         label=_("Stage"),
         method="filter_stage",
@@ -161,7 +180,8 @@ class OpportunityFilter(StableOrderMixin, django_filters.FilterSet):
     )
     close_month = django_filters.CharFilter(
         label=_("Expected to close in"),
-        method="filter_close_month",
+        field_name="expected_close",
+        method="filter_date_month",
         widget=MonthInput(attrs={"placeholder": "2026-11"}),
     )
     competitor = django_filters.ModelChoiceFilter(
@@ -185,15 +205,9 @@ class OpportunityFilter(StableOrderMixin, django_filters.FilterSet):
         fields = ["q", "owner", "stage", "close_month", "competitor", "customer"]
 
     def __init__(self, data=None, *args, user, **kwargs):
-        from customers.selectors import assignable_owners
         from sales.selectors import visible_competitors
 
-        super().__init__(data, *args, **kwargs)
-        self.user = user
-        self.filters["owner"].extra["choices"] = [
-            (MINE, pgettext_lazy("owner filter", "Me")),
-            *((str(u.pk), str(u)) for u in assignable_owners(user) if u.pk != user.pk),
-        ]
+        super().__init__(data, *args, user=user, **kwargs)
         self.filters["competitor"].queryset = visible_competitors(user)
 
     def filter_q(self, queryset, name, value):
@@ -202,28 +216,16 @@ class OpportunityFilter(StableOrderMixin, django_filters.FilterSet):
             return queryset
         return queryset.filter(Q(title__icontains=value) | Q(customer__number=value.upper()))
 
-    def filter_owner(self, queryset, name, value):
-        if value == MINE:
-            return queryset.filter(owner=self.user)
-        return queryset.filter(owner_id=value)
-
     def filter_stage(self, queryset, name, value):
         if value == OPEN:
             return queryset.filter(stage__in=OPEN_STAGES)
         return queryset.filter(stage=value)
 
-    def filter_close_month(self, queryset, name, value):
-        bounds = month_bounds(value)
-        if bounds is None:
-            return queryset.none()
-        start, end = (moment.date() for moment in bounds)
-        return queryset.filter(expected_close__gte=start, expected_close__lt=end)
-
 
 RENEWAL_DUE = "renewal_due"
 
 
-class ContractFilter(StableOrderMixin, django_filters.FilterSet):
+class ContractFilter(PeopleFilterMixin, StableOrderMixin, django_filters.FilterSet):
     default_ordering = ("-start_date",)
 
     q = django_filters.CharFilter(
@@ -239,10 +241,11 @@ class ContractFilter(StableOrderMixin, django_filters.FilterSet):
             (RENEWAL_DUE, pgettext_lazy("contract status", "Renewal due")),
         ],
     )
-    owner = django_filters.ChoiceFilter(label=_("Owner"), method="filter_owner", choices=())
+    owner = django_filters.ChoiceFilter(label=_("Owner"), method="filter_person", choices=())
     ends = django_filters.CharFilter(
         label=_("Ends in"),
-        method="filter_ends",
+        field_name="end_date",
+        method="filter_date_month",
         widget=MonthInput(attrs={"placeholder": "2026-11"}),
     )
     customer = django_filters.NumberFilter(field_name="customer_id", widget=forms.HiddenInput)
@@ -261,16 +264,6 @@ class ContractFilter(StableOrderMixin, django_filters.FilterSet):
     class Meta:
         model = Contract
         fields = ["q", "kind", "state", "owner", "ends", "customer"]
-
-    def __init__(self, data=None, *args, user, **kwargs):
-        from customers.selectors import assignable_owners
-
-        super().__init__(data, *args, **kwargs)
-        self.user = user
-        self.filters["owner"].extra["choices"] = [
-            (MINE, pgettext_lazy("owner filter", "Me")),
-            *((str(u.pk), str(u)) for u in assignable_owners(user) if u.pk != user.pk),
-        ]
 
     def filter_q(self, queryset, name, value):
         value = value.strip()
@@ -294,15 +287,3 @@ class ContractFilter(StableOrderMixin, django_filters.FilterSet):
         if value == ContractStatus.ACTIVE:
             return queryset.filter(active).filter(Q(end_date__isnull=True) | Q(end_date__gte=today))
         return queryset.filter(status=value)
-
-    def filter_owner(self, queryset, name, value):
-        if value == MINE:
-            return queryset.filter(owner=self.user)
-        return queryset.filter(owner_id=value)
-
-    def filter_ends(self, queryset, name, value):
-        bounds = month_bounds(value)
-        if bounds is None:
-            return queryset.none()
-        start, end = (moment.date() for moment in bounds)
-        return queryset.filter(end_date__gte=start, end_date__lt=end)

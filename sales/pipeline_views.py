@@ -26,20 +26,21 @@ from crm.messages import messages_error
 from crm.models import User
 from crm.normalise import id_param
 from crm.pagination import PeekPaginator
-from customers.models import Customer
-from customers.selectors import assignable_owners, customer_access, editable_customers
+from customers.selectors import customer_access
 from sales import pipeline
 from sales.filters import OpportunityFilter
-from sales.forms import CompetitorForm, LostForm, OpportunityForm
+from sales.forms import CompetitorForm, LostForm, OpportunityForm, service_errors
 from sales.models import OPEN_STAGES, ZERO, LostReason, Opportunity, Stage
 from sales.selectors import (
     competitor_records,
     opportunity_get,
     opportunity_list,
+    people_for_customer,
     pipeline_board,
     visible_competitors,
     visible_opportunities,
 )
+from sales.views import editable_customer_or_404
 
 BOARD_CLOSED_DAYS = 30
 
@@ -49,12 +50,6 @@ def _opportunity_or_404(user, pk: int) -> Opportunity:
         return opportunity_get(user, pk)
     except Opportunity.DoesNotExist:
         raise Http404 from None
-
-
-def _owners(user: User, customer: Customer):
-    ids = set(assignable_owners(user).values_list("pk", flat=True))
-    ids |= {user.pk} | ({customer.owner_id} if customer.owner_id else set())
-    return User.objects.filter(pk__in=ids, is_active=True).order_by("username")
 
 
 def _active_competitors(user: User, keep: int | None = None):
@@ -128,7 +123,7 @@ class _OpportunityFormView(LoginRequiredMixin, PermissionRequiredMixin, FormView
         keep = getattr(self.opportunity, "competitor_id", None)
         return {
             **super().get_form_kwargs(),
-            "owners": _owners(self.request.user, self.customer),
+            "owners": people_for_customer(self.request.user, self.customer),
             "competitors": _active_competitors(self.request.user, keep),
             "creating": self.opportunity is None,
         }
@@ -144,12 +139,8 @@ class OpportunityCreateView(_OpportunityFormView):
     opportunity = None
 
     def dispatch(self, request, *args, **kwargs):
-        customer_id = id_param(request.GET.get("customer"))
-        self.customer = None
-        if customer_id is not None and request.user.is_authenticated:
-            self.customer = editable_customers(request.user).filter(pk=customer_id).first()
-        if request.user.is_authenticated and self.customer is None:
-            raise Http404
+        if request.user.is_authenticated:
+            self.customer = editable_customer_or_404(request)
         return super().dispatch(request, *args, **kwargs)
 
     def get_initial(self):
@@ -169,19 +160,10 @@ class OpportunityCreateView(_OpportunityFormView):
                 request=self.request,
             )
         except ValidationError as exc:
-            _service_errors(form, exc)
+            service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, _("The opportunity is saved."))
         return redirect(opportunity)
-
-
-def _service_errors(form, exc: ValidationError) -> None:
-    """A service's error next to the field it names, or above the form."""
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
-        return
-    for field, errors in exc.error_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 class OpportunityUpdateView(_OpportunityFormView):
@@ -214,7 +196,7 @@ class OpportunityUpdateView(_OpportunityFormView):
                 request=self.request,
             )
         except ValidationError as exc:
-            _service_errors(form, exc)
+            service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, _("Your changes are saved."))
         return redirect(opportunity)
@@ -292,7 +274,7 @@ class OpportunityMoveView(LoginRequiredMixin, PermissionRequiredMixin, View):
             if getattr(exc, "code", None) == "forbidden":
                 raise Http404 from None
             if lost is not None and hasattr(exc, "error_dict"):
-                _service_errors(lost, exc)
+                service_errors(lost, exc)
                 return self._lost_again(request, pk, lost)
             messages_error(request, exc)
         else:
@@ -389,7 +371,7 @@ class CompetitorFormView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
                 request=self.request,
             )
         except ValidationError as exc:
-            _service_errors(form, exc)
+            service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, _("%(name)s is saved.") % {"name": competitor})
         return redirect(competitor)

@@ -20,7 +20,7 @@ from crm.messages import messages_error
 from crm.normalise import id_param
 from crm.pagination import PeekPaginator
 from customers.models import Customer
-from customers.selectors import assignable_owners, customer_access, editable_customers
+from customers.selectors import customer_access, editable_customers
 from sales import services
 from sales.filters import OrderFilter, ProductFilter
 from sales.forms import (
@@ -31,11 +31,13 @@ from sales.forms import (
     RefundForm,
     lines_data_edit,
     lines_initial,
+    service_errors,
 )
 from sales.models import ZERO, Opportunity, Order, OrderStatus
 from sales.selectors import (
     order_get,
     order_list,
+    people_for_customer,
     products_for_orders,
     visible_opportunities,
     visible_products,
@@ -123,6 +125,18 @@ class OrderListView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
         return super().get_context_data(filtered_customer=customer, **kwargs)
 
 
+def editable_customer_or_404(request) -> Customer:
+    """The customer of `?customer=ID`, if the user may work on it (a new order,
+    opportunity or contract is for such a customer); 404 otherwise."""
+    customer_id = id_param(request.GET.get("customer"))
+    customer = None
+    if customer_id is not None:
+        customer = editable_customers(request.user).filter(pk=customer_id).first()
+    if customer is None:
+        raise Http404
+    return customer
+
+
 def _apply_errors(form, formset, exc: ValidationError, indexes: list[int]) -> None:
     """A service error onto the page: `lines.N.field` keys next to that line's
     field, other keys next to the order's fields, the rest above the form."""
@@ -132,12 +146,10 @@ def _apply_errors(form, formset, exc: ValidationError, indexes: list[int]) -> No
     for key, errors in exc.error_dict.items():
         if key and key.startswith("lines."):
             _lines, position, field = key.split(".", 2)
-            line_form = formset.forms[indexes[int(position)]]
-            line_form.add_error(field if field in line_form.fields else None, errors)
-        elif key in form.fields:
-            form.add_error(key, errors)
+            target = formset.forms[indexes[int(position)]]
         else:
-            form.add_error(None, errors)
+            target, field = form, key
+        service_errors(target, ValidationError({field: errors}))
 
 
 class _OrderFormMixin(LoginRequiredMixin, PermissionRequiredMixin):
@@ -148,13 +160,6 @@ class _OrderFormMixin(LoginRequiredMixin, PermissionRequiredMixin):
     template_name = "sales/order_form.html"
     creating = True
 
-    def salespeople(self, customer: Customer):
-        from crm.models import User
-
-        ids = set(assignable_owners(self.request.user).values_list("pk", flat=True))
-        ids |= {self.request.user.pk} | ({customer.owner_id} if customer.owner_id else set())
-        return User.objects.filter(pk__in=ids, is_active=True).order_by("username")
-
     def page_context(self, customer: Customer) -> dict:
         return {}
 
@@ -162,7 +167,7 @@ class _OrderFormMixin(LoginRequiredMixin, PermissionRequiredMixin):
         order_form = OrderForm(
             data,
             initial=initial,
-            salespeople=self.salespeople(customer),
+            salespeople=people_for_customer(self.request.user, customer),
             creating=self.creating,
         )
         formset = OrderLineFormSet(
@@ -229,13 +234,7 @@ class OrderCreateView(_OrderFormMixin, View):
     permission_required = "sales.add_order"
 
     def customer(self) -> Customer:
-        customer_id = id_param(self.request.GET.get("customer"))
-        customer = None
-        if customer_id is not None:
-            customer = editable_customers(self.request.user).filter(pk=customer_id).first()
-        if customer is None:
-            raise Http404
-        return customer
+        return editable_customer_or_404(self.request)
 
     def opportunity(self, customer: Customer) -> Opportunity | None:
         """The won opportunity this order comes from (?opportunity=ID), if any."""
