@@ -11,13 +11,22 @@ def shell(request):
     if user is None or not user.is_authenticated:
         return {"languages": settings.LANGUAGES}
 
-    def unread():
-        from crm.selectors import unread_notification_count
+    def badges() -> dict[str, int]:
+        """The unread notifications and the tasks due, in one query."""
+        from crm.selectors import counts_at_once, unread_notifications
 
-        return unread_notification_count(user)
+        querysets = {"unread": unread_notifications(user)}
+        if user.has_perm("interactions.view_task"):
+            from interactions.selectors import due_tasks
+
+            querysets["due"] = due_tasks(user)
+        return counts_at_once(querysets)
+
+    counts = SimpleLazyObject(badges)
 
     return {
         "languages": settings.LANGUAGES,
         "navigation": SimpleLazyObject(lambda: navigation_for(user, request.path)),
-        "unread_count": SimpleLazyObject(unread),
+        "unread_count": SimpleLazyObject(lambda: counts["unread"]),
+        "due_task_count": SimpleLazyObject(lambda: counts.get("due", 0)),
     }

@@ -18,6 +18,7 @@ class NavItem:
     icon: str
     permission: str | None = None
     staff_only: bool = False
+    badge: str = ""  # "tasks": the count of the user's tasks due today or overdue
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,13 @@ NAVIGATION: tuple[NavSection, ...] = (
         pgettext_lazy("nav section", "Work"),
         (
             NavItem(pgettext_lazy("nav", "Home"), "home", "house"),
-            NavItem(pgettext_lazy("nav", "Tasks"), "interactions:task_list", "check2-square"),
+            NavItem(
+                pgettext_lazy("nav", "Tasks"),
+                "interactions:task_list",
+                "check2-square",
+                permission="interactions.view_task",
+                badge="tasks",
+            ),
             NavItem(pgettext_lazy("nav", "Notifications"), "notification_list", "bell"),
         ),
     ),
@@ -130,7 +137,15 @@ def navigation_for(user, current_path: str) -> list[dict]:
             if url is None:
                 continue
             active = current_path == url if url == "/" else current_path.startswith(url)
-            items.append({"label": item.label, "url": url, "icon": item.icon, "active": active})
+            items.append(
+                {
+                    "label": item.label,
+                    "url": url,
+                    "icon": item.icon,
+                    "active": active,
+                    "badge": item.badge,
+                }
+            )
         if items:
             sections.append({"label": section.label, "items": items})
     return sections

@@ -59,6 +59,21 @@ _SALES_BASICS = {
     "sales.change_contract",
     "sales.view_salestarget",
 }
+# Interactions, tasks and tickets follow the customer too: whoever works on a
+# customer logs its calls, follows up and handles its after-sales requests.
+_SERVICE_BASICS = {
+    "interactions.view_interaction",
+    "interactions.add_interaction",
+    "interactions.change_interaction",
+    "interactions.view_task",
+    "interactions.add_task",
+    "interactions.change_task",
+    "interactions.view_serviceticket",
+    "interactions.add_serviceticket",
+    "interactions.change_serviceticket",
+    "interactions.view_ticketcomment",
+    "interactions.add_ticketcomment",
+}
 _CATALOGUE = {
     "sales.add_product",
     "sales.change_product",
@@ -74,6 +89,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "crm.view_user",
             *_CUSTOMER_BASICS,
             *_SALES_BASICS,
+            *_SERVICE_BASICS,
         }
     ),
     # The team's customers and the pool; assigns owners; the narrow financial profile.
@@ -89,6 +105,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "customers.view_financial_profile",
             "customers.export_customers",
             *_SALES_BASICS,
+            *_SERVICE_BASICS,
             *_CATALOGUE,
             "sales.refund_order",
             "sales.add_salestarget",
@@ -112,6 +129,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "customers.merge_customers",
             # Cleans the catalogue and imports order history; never deletes sales.
             *_SALES_BASICS,
+            *_SERVICE_BASICS,
             *_CATALOGUE,
         }
     ),
@@ -135,6 +153,10 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "sales.view_competitor",
             "sales.view_contract",
             "sales.view_salestarget",
+            "interactions.view_interaction",
+            "interactions.view_task",
+            "interactions.view_serviceticket",
+            "interactions.view_ticketcomment",
         }
     ),
 }

@@ -60,8 +60,25 @@ def user_search(*, user: User, query: str) -> QuerySet[User]:
     return qs.filter(text)
 
 
-def unread_notification_count(user: User) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+def unread_notifications(user: User) -> QuerySet[Notification]:
+    return Notification.objects.filter(recipient=user, read_at__isnull=True)
+
+
+def counts_at_once(querysets: dict[str, QuerySet]) -> dict[str, int]:
+    """Several row counts in one round trip (the shell's badges on every page)."""
+    if not querysets:
+        return {}
+    parts, params = [], []
+    for queryset in querysets.values():
+        sql, values = queryset.order_by().values("pk").query.sql_with_params()
+        parts.append(f"(SELECT count(*) FROM ({sql}) AS counted)")  # noqa: S608 - ORM SQL
+        params.extend(values)
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        row = cursor.fetchone()
+    return dict(zip(querysets, row, strict=True))
 
 
 def audit_events_for(user: User) -> QuerySet[AuditEvent]:

@@ -62,6 +62,7 @@ urlpatterns = [
     path("audit/", views.AuditListView.as_view(), name="audit_list"),
     path("customers/", include("customers.urls")),
     path("sales/", include("sales.urls")),
+    path("interactions/", include("interactions.urls")),
     path("admin/", admin.site.urls),
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("favicon.svg"), permanent=True)),
 ]

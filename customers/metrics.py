@@ -95,14 +95,21 @@ _ALL = "SELECT customer_id FROM sales_order UNION SELECT customer_id FROM custom
 def metrics_refresh(customer_ids: Iterable[int] | None = None) -> int:
     """Recompute the metrics of these customers (of everyone when None); returns
     how many rows changed. Idempotent: a second run changes nothing."""
-    params: dict = {"zone": settings.TIME_ZONE}
+    return per_customer_refresh(_SQL, _ALL, customer_ids, zone=settings.TIME_ZONE)
+
+
+def per_customer_refresh(
+    sql: str, everyone: str, customer_ids: Iterable[int] | None, **params
+) -> int:
+    """Run a per-customer upsert whose `{targets}` is the given customers, or the
+    `everyone` query when None; the count of rows it changed."""
     if customer_ids is None:
-        targets = _ALL
+        targets = everyone
     else:
         params["ids"] = sorted(set(customer_ids))
         if not params["ids"]:
             return 0
         targets = _SOME
     with connection.cursor() as cursor:
-        cursor.execute(_SQL.format(targets=targets), params)
+        cursor.execute(sql.format(targets=targets), params)
         return cursor.rowcount

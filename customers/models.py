@@ -657,6 +657,23 @@ class CustomerMetrics(models.Model):
     first_salesperson_key = models.PositiveBigIntegerField(_("first purchase by"), default=0)
     first_team_key = models.PositiveBigIntegerField(_("first purchase by team"), default=0)
     refreshed_at = models.DateTimeField(_("refreshed at"), default=timezone.now)
+    # The latest interaction (interactions.rollup.last_contact_refresh keeps these in
+    # step with every interaction saved). Database defaults, because the purchase
+    # metrics insert rows without naming these columns.
+    last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True)
+    last_contact_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("last contact by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
+    last_contact_channel = models.CharField(
+        _("last contact channel"), max_length=10, blank=True, default="", db_default=""
+    )
+    interactions_count = models.PositiveIntegerField(_("interactions"), default=0, db_default=0)
 
     class Meta:
         verbose_name = _("customer metrics")

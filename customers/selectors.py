@@ -143,10 +143,11 @@ def customer_access(
 
 
 def customer_list(user: User) -> QuerySet[Customer]:
-    """The list page's rows: owner, team, tags and the first phone in fixed queries."""
+    """The list page's rows: owner, team, last contact, tags and the first phone in
+    fixed queries."""
     return (
         visible_customers(user)
-        .select_related("owner", "team")
+        .select_related("owner", "team", "metrics__last_contact_by")
         .prefetch_related(
             "tags",
             Prefetch(
@@ -290,10 +291,13 @@ def customer_360(*, user: User, customer_id: int) -> Customer360:
     stage_changes = list(customer.stage_changes.select_related("actor")[:20])
     history = customer_history(customer)[:50] if access.sees_history else []
     sees_orders = user.has_perm("sales.view_order")
-    orders, metrics = [], None
+    orders = []
     if sees_orders:  # orders follow the customer: who sees it sees its orders
         orders = list(customer.orders.select_related("salesperson")[:ORDERS_ON_PAGE])
-        metrics = CustomerMetrics.objects.filter(customer=customer).first()
+    # Purchases (shown to who sees orders) and the last contact.
+    metrics = (
+        CustomerMetrics.objects.filter(customer=customer).select_related("last_contact_by").first()
+    )
     sees_opportunities = user.has_perm("sales.view_opportunity")
     opportunities = []
     if sees_opportunities:  # they follow the customer too

@@ -23,27 +23,15 @@ from customers import services
 from customers.filters import CustomerFilter
 from customers.forms import BulkAction, CollaboratorForm, ContactForm, CustomerForm
 from customers.models import Customer
+from customers.pages import editable_customer_or_404, visible_customer_or_404
 from customers.selectors import (
     customer_360,
     customer_list,
     deleted_customers,
-    editable_customers,
-    visible_customers,
 )
 
-
-def _get_visible(user, pk: int) -> Customer:
-    try:
-        return visible_customers(user).get(pk=pk)
-    except Customer.DoesNotExist:
-        raise Http404 from None
-
-
-def _get_editable(user, pk: int) -> Customer:
-    try:
-        return editable_customers(user).get(pk=pk)
-    except Customer.DoesNotExist:
-        raise Http404 from None
+_get_visible = visible_customer_or_404
+_get_editable = editable_customer_or_404
 
 
 @method_decorator(vary_on_headers("HX-Request"), name="dispatch")
@@ -146,13 +134,21 @@ class CustomerDetailView(LoginRequiredMixin, TemplateView):
             view = customer_360(user=self.request.user, customer_id=self.kwargs["pk"])
         except Customer.DoesNotExist:
             raise Http404 from None
+        from interactions.forms import InteractionForm
+        from interactions.selectors import customer_service
+
+        user = self.request.user
+        can_log = view.access.can_edit and user.has_perm("interactions.add_interaction")
         return super().get_context_data(
             view=view,
             customer=view.customer,
             access=view.access,
             quality_missing=view.quality_missing,
             contact_form=ContactForm(),
-            collaborator_form=CollaboratorForm(user=self.request.user),
+            collaborator_form=CollaboratorForm(user=user),
+            service=customer_service(user, view.customer, kind=self.request.GET.get("kind", "")),
+            can_log=can_log,
+            interaction_form=InteractionForm(customer=view.customer) if can_log else None,
             **kwargs,
         )
 

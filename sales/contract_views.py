@@ -15,11 +15,9 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.vary import vary_on_headers
 from django.views.generic import FormView, TemplateView
-from django_filters.views import FilterView
 
-from crm.pagination import PeekPaginator
+from customers.pages import FilteredListView, customer_param_editable_or_404
 from customers.selectors import customer_access
 from sales import contracts
 from sales.filters import ContractFilter
@@ -32,7 +30,7 @@ from sales.selectors import (
     visible_contracts,
     visible_opportunities,
 )
-from sales.views import StatusChangeView, editable_customer_or_404
+from sales.views import StatusChangeView
 
 
 class UploadLimit(FileUploadHandler):
@@ -70,22 +68,13 @@ def _contract_or_404(user, pk: int) -> Contract:
         raise Http404 from None
 
 
-@method_decorator(vary_on_headers("HX-Request"), name="dispatch")
-class ContractListView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
+class ContractListView(FilteredListView):
     permission_required = "sales.view_contract"
     filterset_class = ContractFilter
     template_name = "sales/contract_list.html"
-    paginate_by = 50
-    paginator_class = PeekPaginator
 
     def get_queryset(self):
         return contract_list(self.request.user)
-
-    def get_filterset_kwargs(self, filterset_class):
-        return {**super().get_filterset_kwargs(filterset_class), "user": self.request.user}
-
-    def get_template_names(self):
-        return [self.template_name + ("#results" if self.request.htmx else "")]
 
 
 class _ContractFormView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
@@ -146,7 +135,7 @@ class ContractCreateView(_ContractFormView):
     permission_required = "sales.add_contract"
 
     def load(self, request, kwargs) -> None:
-        self.customer = editable_customer_or_404(request)
+        self.customer = customer_param_editable_or_404(request)
 
     def get_initial(self):
 

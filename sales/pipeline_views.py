@@ -20,12 +20,11 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.vary import vary_on_headers
 from django.views.generic import FormView, TemplateView
-from django_filters.views import FilterView
 
 from crm.messages import messages_error
 from crm.models import User
 from crm.normalise import id_param
-from crm.pagination import PeekPaginator
+from customers.pages import FilteredListView, customer_param_editable_or_404
 from customers.selectors import customer_access
 from sales import pipeline
 from sales.filters import OpportunityFilter
@@ -40,7 +39,6 @@ from sales.selectors import (
     visible_competitors,
     visible_opportunities,
 )
-from sales.views import editable_customer_or_404
 
 BOARD_CLOSED_DAYS = 30
 
@@ -58,22 +56,13 @@ def _active_competitors(user: User, keep: int | None = None):
     return visible_competitors(user).filter(Q(is_active=True) | Q(pk=keep))
 
 
-@method_decorator(vary_on_headers("HX-Request"), name="dispatch")
-class OpportunityListView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
+class OpportunityListView(FilteredListView):
     permission_required = "sales.view_opportunity"
     filterset_class = OpportunityFilter
     template_name = "sales/opportunity_list.html"
-    paginate_by = 50
-    paginator_class = PeekPaginator
 
     def get_queryset(self):
         return opportunity_list(self.request.user)
-
-    def get_filterset_kwargs(self, filterset_class):
-        return {**super().get_filterset_kwargs(filterset_class), "user": self.request.user}
-
-    def get_template_names(self):
-        return [self.template_name + ("#results" if self.request.htmx else "")]
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -140,7 +129,7 @@ class OpportunityCreateView(_OpportunityFormView):
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated:
-            self.customer = editable_customer_or_404(request)
+            self.customer = customer_param_editable_or_404(request)
         return super().dispatch(request, *args, **kwargs)
 
     def get_initial(self):

@@ -9,10 +9,8 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views import View
-from django.views.decorators.vary import vary_on_headers
 from django.views.generic import FormView, TemplateView
 from django_filters.views import FilterView
 
@@ -20,6 +18,7 @@ from crm.messages import messages_error
 from crm.normalise import id_param
 from crm.pagination import PeekPaginator
 from customers.models import Customer
+from customers.pages import FilteredListView, customer_param_editable_or_404
 from customers.selectors import customer_access, editable_customers
 from sales import services
 from sales.filters import OrderFilter, ProductFilter
@@ -98,43 +97,13 @@ class ProductFormView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
 # --- orders --------------------------------------------------------------------
 
 
-@method_decorator(vary_on_headers("HX-Request"), name="dispatch")
-class OrderListView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
+class OrderListView(FilteredListView):
     permission_required = "sales.view_order"
     filterset_class = OrderFilter
     template_name = "sales/order_list.html"
-    paginate_by = 50
-    paginator_class = PeekPaginator
 
     def get_queryset(self):
         return order_list(self.request.user)
-
-    def get_filterset_kwargs(self, filterset_class):
-        return {**super().get_filterset_kwargs(filterset_class), "user": self.request.user}
-
-    def get_template_names(self):
-        return [self.template_name + ("#results" if self.request.htmx else "")]
-
-    def get_context_data(self, **kwargs):
-        customer = None
-        customer_id = id_param(self.request.GET.get("customer"))
-        if customer_id is not None:
-            from customers.selectors import visible_customers
-
-            customer = visible_customers(self.request.user).filter(pk=customer_id).first()
-        return super().get_context_data(filtered_customer=customer, **kwargs)
-
-
-def editable_customer_or_404(request) -> Customer:
-    """The customer of `?customer=ID`, if the user may work on it (a new order,
-    opportunity or contract is for such a customer); 404 otherwise."""
-    customer_id = id_param(request.GET.get("customer"))
-    customer = None
-    if customer_id is not None:
-        customer = editable_customers(request.user).filter(pk=customer_id).first()
-    if customer is None:
-        raise Http404
-    return customer
 
 
 def _apply_errors(form, formset, exc: ValidationError, indexes: list[int]) -> None:
@@ -234,7 +203,7 @@ class OrderCreateView(_OrderFormMixin, View):
     permission_required = "sales.add_order"
 
     def customer(self) -> Customer:
-        return editable_customer_or_404(self.request)
+        return customer_param_editable_or_404(self.request)
 
     def opportunity(self, customer: Customer) -> Opportunity | None:
         """The won opportunity this order comes from (?opportunity=ID), if any."""

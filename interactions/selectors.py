@@ -1,0 +1,339 @@
+"""Reads of interactions, tasks and tickets. Interactions and tickets follow their
+customer's visibility (`customers.selectors.customer_visibility_rule`); tasks
+belong to their assignee, and managers see their teams' tasks."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.db.models import CharField, F, Q, QuerySet, Value
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from crm.access import register_scope
+from crm.models import User
+from customers.models import Customer
+from customers.selectors import _managed_team_ids, _sees_all, customer_visibility_rule
+from interactions.models import (
+    ACTIVE_TICKET_STATUSES,
+    DEFAULT_SLA_HOURS,
+    Interaction,
+    ServiceTicket,
+    SlaPolicy,
+    Task,
+    TicketComment,
+)
+
+TIMELINE_PAGE = 20
+
+
+@register_scope(Interaction)
+def visible_interactions(user: User) -> QuerySet[Interaction]:
+    """The interactions of the live customers the user may see, notes included."""
+    qs = Interaction.objects.filter(customer__deleted_at__isnull=True)
+    if not (
+        user.has_perm("interactions.view_interaction") and user.has_perm("customers.view_customer")
+    ):
+        return qs.none()
+    rule = customer_visibility_rule(user, prefix="customer__")
+    return qs if rule is None else qs.filter(rule)
+
+
+def interaction_list(user: User) -> QuerySet[Interaction]:
+    return visible_interactions(user).select_related("customer", "user", "contact")
+
+
+def interaction_get(user: User, interaction_id: int) -> Interaction:
+    return (
+        visible_interactions(user)
+        .select_related("customer", "user", "contact")
+        .prefetch_related("tasks__assignee")
+        .get(pk=interaction_id)
+    )
+
+
+@register_scope(Task)
+def visible_tasks(user: User) -> QuerySet[Task]:
+    """One's own tasks and those one gave; a manager's teams' tasks; everything
+    for those who see every customer. A task about a customer the user can no
+    longer see stays with its assignee only."""
+    qs = Task.objects.all()
+    if not user.has_perm("interactions.view_task"):
+        return qs.none()
+    if _sees_all(user):
+        return qs
+    rule = Q(assignee=user) | Q(created_by=user)
+    teams = _managed_team_ids(user)
+    if teams:
+        rule |= Q(assignee__team_id__in=teams)
+    return qs.filter(rule)
+
+
+def task_people(user: User) -> QuerySet[User]:
+    """Whose tasks the user may list: themselves, and a manager's team members."""
+    if _sees_all(user):
+        return User.objects.filter(is_active=True).order_by("username")
+    teams = _managed_team_ids(user)
+    return User.objects.filter(Q(pk=user.pk) | Q(team_id__in=teams, is_active=True)).order_by(
+        "username"
+    )
+
+
+def local_day_bounds(now: datetime.datetime | None = None):
+    """The start of today and of tomorrow, local time (Asia/Shanghai by default)."""
+    now = timezone.localtime(now)
+    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    tomorrow = start + datetime.timedelta(days=1)
+    return start, timezone.make_aware(tomorrow.replace(tzinfo=None))
+
+
+@dataclass
+class TaskBoard:
+    overdue: list[Task] = field(default_factory=list)
+    today: list[Task] = field(default_factory=list)
+    upcoming: list[Task] = field(default_factory=list)
+    done: list[Task] = field(default_factory=list)
+    upcoming_more: int = 0
+
+    @property
+    def open_count(self) -> int:
+        return len(self.overdue) + len(self.today) + len(self.upcoming) + self.upcoming_more
+
+
+UPCOMING_SHOWN = 200
+DONE_SHOWN = 10
+
+
+def task_board(user: User, *, assignees: QuerySet[User] | list[int], now=None) -> TaskBoard:
+    """The open tasks of `assignees` (among what the user may see) by due date:
+    overdue, today and upcoming (the next UPCOMING_SHOWN), and the latest done."""
+    now = now or timezone.now()
+    _start, tomorrow = local_day_bounds(now)
+    base = (
+        visible_tasks(user)
+        .filter(assignee__in=assignees)
+        .select_related("customer", "assignee")
+        .order_by("due_at", "id")
+    )
+    open_tasks = base.filter(done_at__isnull=True)
+    board = TaskBoard()
+    for task in open_tasks.filter(due_at__lt=tomorrow):
+        (board.overdue if task.due_at < now else board.today).append(task)
+    upcoming = list(open_tasks.filter(due_at__gte=tomorrow)[: UPCOMING_SHOWN + 1])
+    board.upcoming = upcoming[:UPCOMING_SHOWN]
+    if len(upcoming) > UPCOMING_SHOWN:
+        board.upcoming_more = open_tasks.filter(due_at__gte=tomorrow).count() - UPCOMING_SHOWN
+    board.done = list(base.filter(done_at__isnull=False).order_by("-done_at", "-id")[:DONE_SHOWN])
+    return board
+
+
+def due_tasks(user: User) -> QuerySet[Task]:
+    """The navigation badge: the user's own open tasks due by the end of today."""
+    _start, tomorrow = local_day_bounds()
+    return Task.objects.filter(assignee=user, done_at__isnull=True, due_at__lt=tomorrow)
+
+
+def due_task_count(user: User) -> int:
+    return due_tasks(user).count()
+
+
+@register_scope(ServiceTicket)
+def visible_tickets(user: User) -> QuerySet[ServiceTicket]:
+    """The tickets of the live customers the user may see, and those assigned to them."""
+    qs = ServiceTicket.objects.filter(customer__deleted_at__isnull=True)
+    if not (
+        user.has_perm("interactions.view_serviceticket")
+        and user.has_perm("customers.view_customer")
+    ):
+        return qs.none()
+    rule = customer_visibility_rule(user, prefix="customer__")
+    return qs if rule is None else qs.filter(rule | Q(assignee=user))
+
+
+def ticket_list(user: User) -> QuerySet[ServiceTicket]:
+    return visible_tickets(user).select_related("customer", "assignee")
+
+
+def ticket_get(user: User, ticket_id: int) -> ServiceTicket:
+    return (
+        visible_tickets(user)
+        .select_related("customer", "assignee", "order", "created_by")
+        .get(pk=ticket_id)
+    )
+
+
+def ticket_thread(ticket: ServiceTicket) -> list[TicketComment]:
+    return list(ticket.comments.select_related("author"))
+
+
+def sla_policies() -> dict[str, SlaPolicy]:
+    """Each priority's policy (the defaults for any missing row)."""
+    rows = {policy.priority: policy for policy in SlaPolicy.objects.all()}
+    for priority, hours in DEFAULT_SLA_HOURS.items():
+        rows.setdefault(priority, SlaPolicy(priority=priority, resolve_hours=hours))
+    return rows
+
+
+def open_ticket_count(customer: Customer) -> int:
+    return customer.tickets.filter(status__in=ACTIVE_TICKET_STATUSES).count()
+
+
+# The timeline (DESIGN §6): one UNION ALL of (kind, id, moment) over each source,
+# newest first, cut at the page size; then one query per kind for the page's rows.
+# The number of queries is fixed however long the history, and each branch is
+# served by its (customer, moment) index.
+
+TIMELINE_KINDS = ("order", "interaction", "ticket")
+
+
+@dataclass
+class TimelineEntry:
+    kind: str
+    at: datetime.datetime
+    item: object
+
+
+@dataclass
+class TimelinePage:
+    entries: list[TimelineEntry]
+    kinds: tuple[str, ...]  # the kinds this user may see
+    kind: str  # the filter ("" for all)
+    next_cursor: str = ""
+
+
+def _branch(kind: str, qs: QuerySet, moment: str, cursor) -> QuerySet:
+    qs = qs.annotate(kind=Value(kind, output_field=CharField()), at=F(moment))
+    if cursor is not None:
+        at, cursor_kind, cursor_id = cursor
+        if kind < cursor_kind:
+            qs = qs.filter(**{f"{moment}__lte": at})
+        elif kind == cursor_kind:
+            qs = qs.filter(Q(**{f"{moment}__lt": at}) | Q(**{moment: at, "pk__lt": cursor_id}))
+        else:
+            qs = qs.filter(**{f"{moment}__lt": at})
+    return qs.values_list("kind", "pk", "at")
+
+
+def _cursor_parse(text: str):
+    try:
+        at, kind, pk = text.rsplit("|", 2)
+        moment = parse_datetime(at)
+        if moment is None or kind not in TIMELINE_KINDS:
+            return None
+        return moment, kind, int(pk)
+    except (ValueError, TypeError):
+        return None
+
+
+def timeline_kinds(user: User) -> tuple[str, ...]:
+    kinds = []
+    if user.has_perm("sales.view_order"):
+        kinds.append("order")
+    if user.has_perm("interactions.view_interaction"):
+        kinds.append("interaction")
+    if user.has_perm("interactions.view_serviceticket"):
+        kinds.append("ticket")
+    return tuple(kinds)
+
+
+def customer_timeline(
+    user: User, customer: Customer, *, kind: str = "", cursor: str = "", size: int = TIMELINE_PAGE
+) -> TimelinePage:
+    """A page of the customer's history, newest first: orders, interactions and
+    tickets the user may see (the customer itself is already visible to them)."""
+    from sales.models import Order
+
+    allowed = timeline_kinds(user)
+    kind = kind if kind in allowed else ""
+    wanted = (kind,) if kind else allowed
+    after = _cursor_parse(cursor) if cursor else None
+    sources = {
+        "order": (Order.objects.filter(customer=customer), "ordered_at"),
+        "interaction": (Interaction.objects.filter(customer=customer), "occurred_at"),
+        "ticket": (ServiceTicket.objects.filter(customer=customer), "created_at"),
+    }
+    branches = [_branch(k, *sources[k], after) for k in wanted]
+    if not branches:
+        return TimelinePage([], allowed, kind)
+    union = branches[0].union(*branches[1:], all=True) if len(branches) > 1 else branches[0]
+    rows = list(union.order_by("-at", "-kind", "-pk")[: size + 1])
+    more = len(rows) > size
+    rows = rows[:size]
+    ids: dict[str, list[int]] = {}
+    for row_kind, pk, _at in rows:
+        ids.setdefault(row_kind, []).append(pk)
+    loaded: dict[tuple[str, int], object] = {}
+    if ids.get("order"):
+        for order in Order.objects.filter(pk__in=ids["order"]).select_related("salesperson"):
+            loaded["order", order.pk] = order
+    if ids.get("interaction"):
+        for interaction in Interaction.objects.filter(pk__in=ids["interaction"]).select_related(
+            "user", "contact"
+        ):
+            loaded["interaction", interaction.pk] = interaction
+    if ids.get("ticket"):
+        for ticket in ServiceTicket.objects.filter(pk__in=ids["ticket"]).select_related("assignee"):
+            loaded["ticket", ticket.pk] = ticket
+    entries = [
+        TimelineEntry(row_kind, at, loaded[row_kind, pk])
+        for row_kind, pk, at in rows
+        if (row_kind, pk) in loaded
+    ]
+    next_cursor = ""
+    if more and rows:
+        last_kind, last_pk, last_at = rows[-1]
+        next_cursor = f"{last_at.isoformat()}|{last_kind}|{last_pk}"
+    return TimelinePage(entries, allowed, kind, next_cursor)
+
+
+CARDS_ON_PAGE = 10
+
+
+@dataclass
+class CustomerService:
+    """The 360° page's share of this app: the timeline's first page, the open
+    tasks about the customer and its latest tickets (a fixed number of queries)."""
+
+    timeline: TimelinePage
+    tasks: list[Task]
+    tickets: list[ServiceTicket]
+    sees_tasks: bool
+    sees_tickets: bool
+
+
+def customer_service(user: User, customer: Customer, *, kind: str = "") -> CustomerService:
+    sees_tasks = user.has_perm("interactions.view_task")
+    sees_tickets = user.has_perm("interactions.view_serviceticket")
+    tasks = (
+        list(
+            visible_tasks(user)
+            .filter(customer=customer, done_at__isnull=True)
+            .select_related("assignee")
+            .order_by("due_at", "id")[:CARDS_ON_PAGE]
+        )
+        if sees_tasks
+        else []
+    )
+    tickets = []
+    if sees_tickets:
+        from django.db.models import Case, IntegerField, When
+
+        tickets = list(
+            customer.tickets.select_related("assignee")
+            .annotate(
+                closed=Case(
+                    When(status__in=ACTIVE_TICKET_STATUSES, then=0),
+                    default=1,
+                    output_field=IntegerField(),
+                )
+            )
+            .order_by("closed", "-created_at", "-id")[:CARDS_ON_PAGE]
+        )
+    return CustomerService(
+        timeline=customer_timeline(user, customer, kind=kind),
+        tasks=tasks,
+        tickets=tickets,
+        sees_tasks=sees_tasks,
+        sees_tickets=sees_tickets,
+    )

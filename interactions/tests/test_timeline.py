@@ -1,0 +1,122 @@
+"""The 360° timeline: every source merged newest first, filtered by kind, paged by a
+cursor, in a fixed number of queries however long the history."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from interactions.models import Interaction, ServiceTicket
+from interactions.selectors import customer_timeline
+from interactions.tests.conftest import hours_ago
+from sales.models import Order
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def history(rep, own_customer, log, ticket_make, order_make, headphones):
+    """An order 5 days ago, a call 3 days ago, a ticket now, a visit 1 day ago."""
+    order = order_make(own_customer, [(headphones, 1, "299.00", None)], ordered_at=hours_ago(120))
+    call = log(rep, own_customer, channel="phone", occurred_at=hours_ago(72))
+    ticket = ticket_make(rep, own_customer)
+    visit = log(rep, own_customer, channel="visit", occurred_at=hours_ago(24))
+    return order, call, ticket, visit
+
+
+def _kinds_and_ids(page):
+    return [(entry.kind, entry.item.pk) for entry in page.entries]
+
+
+def test_every_source_newest_first(rep, own_customer, history):
+    order, call, ticket, visit = history
+    page = customer_timeline(rep, own_customer)
+    assert _kinds_and_ids(page) == [
+        ("ticket", ticket.pk),
+        ("interaction", visit.pk),
+        ("interaction", call.pk),
+        ("order", order.pk),
+    ]
+    assert page.next_cursor == ""
+    assert page.kinds == ("order", "interaction", "ticket")
+
+
+def test_filtered_by_kind(rep, own_customer, history):
+    order, call, _ticket, visit = history
+    assert _kinds_and_ids(customer_timeline(rep, own_customer, kind="interaction")) == [
+        ("interaction", visit.pk),
+        ("interaction", call.pk),
+    ]
+    assert _kinds_and_ids(customer_timeline(rep, own_customer, kind="order")) == [
+        ("order", order.pk)
+    ]
+    # An unknown kind shows everything rather than nothing.
+    assert len(customer_timeline(rep, own_customer, kind="bogus").entries) == 4
+
+
+def test_the_cursor_walks_the_whole_history_without_gaps_or_repeats(
+    rep, own_customer, log, order_make, headphones
+):
+    moment = hours_ago(10)
+    # Ties on the same moment across kinds and within one kind.
+    for _ in range(3):
+        log(rep, own_customer, occurred_at=moment)
+    for _ in range(2):
+        order_make(own_customer, [(headphones, 1, "1.00", None)], ordered_at=moment)
+    for hours in range(1, 8):
+        log(rep, own_customer, occurred_at=hours_ago(hours * 3))
+    seen, cursor = [], ""
+    while True:
+        page = customer_timeline(rep, own_customer, cursor=cursor, size=4)
+        seen += _kinds_and_ids(page)
+        if not page.next_cursor:
+            break
+        cursor = page.next_cursor
+    expected = sorted(
+        [("interaction", i.pk, i.occurred_at) for i in Interaction.objects.all()]
+        + [("order", o.pk, o.ordered_at) for o in Order.objects.all()],
+        key=lambda row: (row[2], row[0], row[1]),
+        reverse=True,
+    )
+    assert seen == [(kind, pk) for kind, pk, _at in expected]
+    assert len(seen) == 12
+
+
+def test_a_bad_cursor_starts_from_the_top(rep, own_customer, history):
+    assert len(customer_timeline(rep, own_customer, cursor="2026-13-45|order|x").entries) == 4
+
+
+def test_the_query_count_does_not_grow_with_the_history(
+    rep, own_customer, log, ticket_make, order_make, headphones
+):
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            customer_timeline(rep, own_customer)
+        return len(queries)
+
+    order_make(own_customer, [(headphones, 1, "1.00", None)], ordered_at=hours_ago(50))
+    log(rep, own_customer, occurred_at=hours_ago(40))
+    ticket_make(rep, own_customer)
+    small = count()
+    for hours in range(30):
+        log(rep, own_customer, occurred_at=hours_ago(hours + 1))
+        order_make(own_customer, [(headphones, 1, "1.00", None)], ordered_at=hours_ago(hours + 1.5))
+    for _ in range(5):
+        ticket_make(rep, own_customer)
+    assert ServiceTicket.objects.count() == 6
+    assert count() == small == 4  # the union, then one query per kind on the page
+
+
+def test_a_user_sees_only_the_kinds_they_may(auditor, own_customer, history, make_user):
+    from django.contrib.auth.models import Permission
+
+    assert len(customer_timeline(auditor, own_customer).entries) == 4
+    nobody = make_user("viewer")
+    nobody.user_permissions.add(
+        Permission.objects.get(codename="view_customer"),
+        Permission.objects.get(codename="view_interaction"),
+    )
+    page = customer_timeline(nobody, own_customer)
+    assert page.kinds == ("interaction",)
+    assert {entry.kind for entry in page.entries} == {"interaction"}

@@ -1,0 +1,468 @@
+"""Interaction, task and ticket pages. Reads through the selectors, writes through
+the services; anything outside the user's scope answers 404."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.generic import TemplateView
+
+from crm.normalise import id_param
+from customers.models import Customer
+from customers.pages import (
+    FilteredListView,
+    customer_param_editable_or_404,
+    editable_customer_or_404,
+    visible_customer_or_404,
+)
+from customers.selectors import visible_customers
+from interactions import services
+from interactions.filters import InteractionFilter, TicketFilter
+from interactions.forms import (
+    InteractionForm,
+    TaskForm,
+    TicketCommentForm,
+    TicketForm,
+    TicketMoveForm,
+    TicketUpdateForm,
+)
+from interactions.models import (
+    Interaction,
+    ServiceTicket,
+    Task,
+    TicketStatus,
+)
+from interactions.selectors import (
+    customer_timeline,
+    due_task_count,
+    interaction_get,
+    interaction_list,
+    sla_policies,
+    task_board,
+    task_people,
+    ticket_get,
+    ticket_list,
+    ticket_thread,
+)
+from sales.forms import service_errors
+
+# --- interactions ---------------------------------------------------------------
+
+
+class InteractionLogView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    """The short form on the customer page: log a call, visit or message in place.
+    After a save the form comes back empty and the timeline reloads."""
+
+    permission_required = "interactions.add_interaction"
+    template_name = "interactions/interaction_form.html"
+
+    def get(self, request, pk: int):
+        customer = editable_customer_or_404(request.user, pk)
+        return self._render(request, customer, InteractionForm(customer=customer))
+
+    def post(self, request, pk: int):
+        customer = editable_customer_or_404(request.user, pk)
+        form = InteractionForm(request.POST, customer=customer)
+        if form.is_valid():
+            try:
+                interaction = services.interaction_log(
+                    actor=request.user,
+                    customer_id=customer.pk,
+                    data=form.service_data(),
+                    request=request,
+                )
+            except ValidationError as exc:
+                service_errors(form, exc)
+            else:
+                if interaction.follow_up_at:
+                    messages.success(request, _("Logged, and the follow-up is in your tasks."))
+                else:
+                    messages.success(request, _("The interaction is logged."))
+                if not request.htmx:
+                    return redirect(customer.get_absolute_url() + "#timeline")
+                response = self._render(request, customer, InteractionForm(customer=customer))
+                response["HX-Trigger"] = "timeline-changed"
+                return response
+        return self._render(request, customer, form)
+
+    def _render(self, request, customer, form):
+        template = self.template_name + ("#interaction-form" if request.htmx else "")
+        return render(request, template, {"customer": customer, "form": form})
+
+
+class InteractionDetailView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
+    permission_required = "interactions.view_interaction"
+    template_name = "interactions/interaction_detail.html"
+
+    def get_context_data(self, **kwargs):
+        try:
+            interaction = interaction_get(self.request.user, self.kwargs["pk"])
+        except Interaction.DoesNotExist:
+            raise Http404 from None
+        return super().get_context_data(
+            interaction=interaction,
+            customer=interaction.customer,
+            can_edit=services.interaction_editable(self.request.user, interaction),
+            **kwargs,
+        )
+
+
+class InteractionUpdateView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    permission_required = "interactions.change_interaction"
+    template_name = "interactions/interaction_edit.html"
+
+    def _load(self, request, pk: int) -> Interaction:
+        try:
+            interaction = interaction_get(request.user, pk)
+        except Interaction.DoesNotExist:
+            raise Http404 from None
+        if not services.interaction_editable(request.user, interaction):
+            raise Http404
+        return interaction
+
+    def get(self, request, pk: int):
+        interaction = self._load(request, pk)
+        form = InteractionForm(
+            initial=InteractionForm.initial_for(interaction),
+            customer=interaction.customer,
+            creating=False,
+        )
+        return self._render(request, interaction, form)
+
+    def post(self, request, pk: int):
+        interaction = self._load(request, pk)
+        form = InteractionForm(request.POST, customer=interaction.customer, creating=False)
+        if form.is_valid():
+            try:
+                services.interaction_update(
+                    actor=request.user,
+                    interaction_id=interaction.pk,
+                    data=form.service_data(),
+                    version=form.cleaned_data.get("version") or 0,
+                    request=request,
+                )
+            except ValidationError as exc:
+                service_errors(form, exc)
+            else:
+                messages.success(request, _("The interaction is saved."))
+                return redirect(interaction)
+        return self._render(request, interaction, form)
+
+    def _render(self, request, interaction, form):
+        return render(
+            request,
+            self.template_name,
+            {"interaction": interaction, "customer": interaction.customer, "form": form},
+        )
+
+
+class InteractionListView(FilteredListView):
+    permission_required = "interactions.view_interaction"
+    filterset_class = InteractionFilter
+    template_name = "interactions/interaction_list.html"
+
+    def get_queryset(self):
+        return interaction_list(self.request.user)
+
+
+class TimelineView(LoginRequiredMixin, View):
+    """The customer's timeline, a page at a time (htmx): ?kind= and ?cursor=."""
+
+    template_name = "interactions/_timeline.html"
+
+    def get(self, request, pk: int):
+        customer = visible_customer_or_404(request.user, pk)
+        page = customer_timeline(
+            request.user,
+            customer,
+            kind=request.GET.get("kind", ""),
+            cursor=request.GET.get("cursor", ""),
+        )
+        part = "#entries" if request.GET.get("cursor") else ""
+        return render(request, self.template_name + part, {"customer": customer, "timeline": page})
+
+
+# --- tasks -------------------------------------------------------------------------
+
+
+class TaskListView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
+    """My tasks: overdue, today, upcoming. Managers pick a team member or the team."""
+
+    permission_required = "interactions.view_task"
+    template_name = "interactions/task_list.html"
+    TEAM = "team"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        people = list(task_people(user))
+        wanted = self.request.GET.get("person", "")
+        if wanted == self.TEAM and len(people) > 1:
+            assignees, person = [p.pk for p in people], self.TEAM
+        else:
+            chosen = next((p for p in people if str(p.pk) == wanted), user)
+            assignees, person = [chosen.pk], str(chosen.pk)
+        return super().get_context_data(
+            board=task_board(user, assignees=assignees),
+            people=people,
+            person=person,
+            showing_others=person != str(user.pk),
+            **kwargs,
+        )
+
+
+class TaskCreateView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    permission_required = "interactions.add_task"
+    template_name = "interactions/task_form.html"
+
+    def _customer(self, request) -> Customer | None:
+        customer_id = id_param(request.GET.get("customer"))
+        if customer_id is None:
+            return None
+        customer = visible_customers(request.user).filter(pk=customer_id).first()
+        if customer is None:
+            raise Http404
+        return customer
+
+    def get(self, request):
+        customer = self._customer(request)
+        form = TaskForm(initial={"assignee": request.user.pk}, assignees=self._people(request))
+        return self._render(request, customer, form)
+
+    def post(self, request):
+        customer = self._customer(request)
+        form = TaskForm(request.POST, assignees=self._people(request))
+        if form.is_valid():
+            try:
+                services.task_create(
+                    actor=request.user,
+                    data={**form.cleaned_data, "customer": customer},
+                    request=request,
+                )
+            except ValidationError as exc:
+                service_errors(form, exc)
+            else:
+                messages.success(request, _("The task is created."))
+                return redirect(customer or "interactions:task_list")
+        return self._render(request, customer, form)
+
+    def _people(self, request):
+        return services.task_assignees(request.user)
+
+    def _render(self, request, customer, form):
+        return render(request, self.template_name, {"customer": customer, "form": form})
+
+
+class TaskDoneView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    """POST done=1 (or 0): tick a task off in place (htmx) and refresh the badge."""
+
+    permission_required = "interactions.change_task"
+
+    def post(self, request, pk: int):
+        done = request.POST.get("done", "1") != "0"
+        try:
+            task = services.task_complete(
+                actor=request.user, task_id=pk, done=done, request=request
+            )
+        except ValidationError:
+            raise Http404 from None
+        if not request.htmx:
+            done_text = _("The task is done.") if done else _("The task is open again.")
+            messages.success(request, done_text)
+            return redirect("interactions:task_list")
+        task = Task.objects.select_related("customer", "assignee").get(pk=task.pk)
+        return render(
+            request,
+            "interactions/task_list.html#task-row",
+            {"task": task, "due_count": due_task_count(request.user), "oob": True},
+        )
+
+
+# --- tickets ------------------------------------------------------------------------
+
+
+class TicketListView(FilteredListView):
+    permission_required = "interactions.view_serviceticket"
+    filterset_class = TicketFilter
+    template_name = "interactions/ticket_list.html"
+
+    def get_queryset(self):
+        return ticket_list(self.request.user)
+
+    def get_filterset_kwargs(self, filterset_class):
+        # Always bound, so the queue starts at the active tickets (TicketFilter).
+        return {**super().get_filterset_kwargs(filterset_class), "data": self.request.GET}
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(policies=sla_policies(), **kwargs)
+
+
+def _ticket_people(user, customer):
+    from sales.selectors import people_for_customer
+
+    return people_for_customer(user, customer)
+
+
+class TicketCreateView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    permission_required = "interactions.add_serviceticket"
+    template_name = "interactions/ticket_form.html"
+
+    def _form(self, request, customer, data=None):
+        orders = customer.orders.order_by("-ordered_at", "-id")[:50]
+        initial = {"assignee": request.user.pk}
+        order_id = id_param(request.GET.get("order"))
+        if order_id is not None:
+            initial["order"] = order_id
+        return TicketForm(
+            data,
+            initial=initial,
+            assignees=_ticket_people(request.user, customer),
+            orders=customer.orders.filter(pk__in=[o.pk for o in orders]).order_by("-ordered_at"),
+        )
+
+    def get(self, request):
+        customer = customer_param_editable_or_404(request)
+        return self._render(request, customer, self._form(request, customer))
+
+    def post(self, request):
+        customer = customer_param_editable_or_404(request)
+        form = self._form(request, customer, request.POST)
+        if form.is_valid():
+            try:
+                ticket = services.ticket_open(
+                    actor=request.user,
+                    customer_id=customer.pk,
+                    data=form.cleaned_data,
+                    request=request,
+                )
+            except ValidationError as exc:
+                service_errors(form, exc)
+            else:
+                opened = _("Ticket %(number)s is open.") % {"number": ticket.number}
+                messages.success(request, opened)
+                return redirect(ticket)
+        return self._render(request, customer, form)
+
+    def _render(self, request, customer, form):
+        return render(request, self.template_name, {"customer": customer, "form": form})
+
+
+def _ticket_or_404(user, pk: int) -> ServiceTicket:
+    try:
+        return ticket_get(user, pk)
+    except ServiceTicket.DoesNotExist:
+        raise Http404 from None
+
+
+class TicketDetailView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
+    permission_required = "interactions.view_serviceticket"
+    template_name = "interactions/ticket_detail.html"
+
+    def get_context_data(self, move_form=None, comment_form=None, update_form=None, **kwargs):
+        user = self.request.user
+        ticket = _ticket_or_404(user, self.kwargs["pk"])
+        workable = services.ticket_workable(user, ticket)
+        policies = sla_policies()
+        return super().get_context_data(
+            ticket=ticket,
+            customer=ticket.customer,
+            thread=ticket_thread(ticket),
+            workable=workable,
+            moves=[(status, TicketStatus(status).label) for status in ticket.next_statuses()],
+            move_form=move_form or TicketMoveForm(),
+            comment_form=comment_form or TicketCommentForm(),
+            update_form=update_form
+            or TicketUpdateForm(
+                initial={
+                    "assignee": ticket.assignee_id,
+                    "priority": ticket.priority,
+                    "category": ticket.category,
+                },
+                assignees=_ticket_people(user, ticket.customer),
+            ),
+            policy=policies[ticket.priority],
+            **kwargs,
+        )
+
+
+class _TicketActionView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    """A form posted from the ticket page: on an error the page comes back with the
+    message next to the field; a ticket out of reach answers 404."""
+
+    permission_required = "interactions.change_serviceticket"
+    form_name = ""
+
+    def form(self, request, ticket):
+        raise NotImplementedError
+
+    def act(self, request, ticket, form) -> str:
+        raise NotImplementedError
+
+    def post(self, request, pk: int):
+        ticket = _ticket_or_404(request.user, pk)
+        form = self.form(request, ticket)
+        if form.is_valid():
+            try:
+                done = self.act(request, ticket, form)
+            except ValidationError as exc:
+                if getattr(exc, "code", None) == "forbidden":
+                    raise Http404 from None
+                service_errors(form, exc)
+            else:
+                messages.success(request, done)
+                return redirect(ticket)
+        view = TicketDetailView(request=request, kwargs={"pk": pk})
+        context = view.get_context_data(**{self.form_name: form})
+        return render(request, TicketDetailView.template_name, context, status=400)
+
+
+class TicketMoveView(_TicketActionView):
+    form_name = "move_form"
+
+    def form(self, request, ticket):
+        return TicketMoveForm(request.POST)
+
+    def act(self, request, ticket, form) -> str:
+        data = form.cleaned_data
+        moved = services.ticket_move(
+            actor=request.user,
+            ticket_id=ticket.pk,
+            status=data["status"],
+            comment=data.get("comment", ""),
+            resolution=data.get("resolution", ""),
+            satisfaction=data.get("satisfaction"),
+            request=request,
+        )
+        return _("The ticket is now “%(status)s”.") % {"status": moved.get_status_display()}
+
+
+class TicketCommentView(_TicketActionView):
+    form_name = "comment_form"
+
+    def form(self, request, ticket):
+        return TicketCommentForm(request.POST)
+
+    def act(self, request, ticket, form) -> str:
+        services.ticket_comment(
+            actor=request.user, ticket_id=ticket.pk, body=form.cleaned_data["body"], request=request
+        )
+        return _("The comment is added.")
+
+
+class TicketUpdateView(_TicketActionView):
+    form_name = "update_form"
+
+    def form(self, request, ticket):
+        return TicketUpdateForm(
+            request.POST, assignees=_ticket_people(request.user, ticket.customer)
+        )
+
+    def act(self, request, ticket, form) -> str:
+        services.ticket_update(
+            actor=request.user, ticket_id=ticket.pk, data=form.cleaned_data, request=request
+        )
+        return _("The ticket is saved.")
