@@ -125,6 +125,9 @@ def _url(url_name: str) -> str | None:
 
 
 def navigation_for(user, current_path: str) -> list[dict]:
+    """The sections and entries the user may use; the entry whose URL is the
+    longest prefix of the current path is the active one (/interactions/tickets/
+    is Tickets, not also Interactions)."""
     sections = []
     for section in NAVIGATION:
         items = []
@@ -136,16 +139,27 @@ def navigation_for(user, current_path: str) -> list[dict]:
             url = _url(item.url_name)
             if url is None:
                 continue
-            active = current_path == url if url == "/" else current_path.startswith(url)
             items.append(
                 {
                     "label": item.label,
                     "url": url,
                     "icon": item.icon,
-                    "active": active,
+                    "active": False,
                     "badge": item.badge,
                 }
             )
         if items:
             sections.append({"label": section.label, "items": items})
+    matches = [
+        entry
+        for section in sections
+        for entry in section["items"]
+        if (
+            current_path == entry["url"]
+            if entry["url"] == "/"
+            else current_path.startswith(entry["url"])
+        )
+    ]
+    if matches:
+        max(matches, key=lambda entry: len(entry["url"]))["active"] = True
     return sections

@@ -80,19 +80,22 @@ class InteractionLogView(LoginRequiredMixin, PermissionRequiredMixin, View):
                 service_errors(form, exc)
             else:
                 if interaction.follow_up_at:
-                    messages.success(request, _("Logged, and the follow-up is in your tasks."))
+                    done = _("Logged, and the follow-up is in your tasks.")
                 else:
-                    messages.success(request, _("The interaction is logged."))
+                    done = _("The interaction is logged.")
                 if not request.htmx:
+                    messages.success(request, done)
                     return redirect(customer.get_absolute_url() + "#timeline")
-                response = self._render(request, customer, InteractionForm(customer=customer))
+                # In place: the message stands above a fresh form; the timeline reloads.
+                fresh = InteractionForm(customer=customer)
+                response = self._render(request, customer, fresh, done=done)
                 response["HX-Trigger"] = "timeline-changed"
                 return response
         return self._render(request, customer, form)
 
-    def _render(self, request, customer, form):
+    def _render(self, request, customer, form, done: str = ""):
         template = self.template_name + ("#interaction-form" if request.htmx else "")
-        return render(request, template, {"customer": customer, "form": form})
+        return render(request, template, {"customer": customer, "form": form, "done": done})
 
 
 class InteractionDetailView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
@@ -417,7 +420,7 @@ class _TicketActionView(LoginRequiredMixin, PermissionRequiredMixin, View):
                 return redirect(ticket)
         view = TicketDetailView(request=request, kwargs={"pk": pk})
         context = view.get_context_data(**{self.form_name: form})
-        return render(request, TicketDetailView.template_name, context, status=400)
+        return render(request, TicketDetailView.template_name, context)
 
 
 class TicketMoveView(_TicketActionView):

@@ -271,7 +271,7 @@ def test_a_move_the_workflow_refuses_gets_a_message(client, rep, own_customer, t
     response = client.post(
         reverse("interactions:ticket_move", args=[ticket.pk]), {"status": "waiting"}
     )
-    assert response.status_code == 400
+    assert response.status_code == 200
     assert "cannot be moved to “Waiting on customer”" in response.content.decode()
     ticket.refresh_from_db()
     assert ticket.status == "resolved"
@@ -315,3 +315,16 @@ def test_opening_a_ticket_from_the_customer_page(client, rep, own_customer, orde
     ticket = ServiceTicket.objects.get()
     assert response["Location"] == ticket.get_absolute_url()
     assert (ticket.order, ticket.priority, ticket.assignee) == (order, "high", rep)
+
+
+def test_the_navigation_marks_only_the_page_it_is_on(client, rep, own_customer, ticket_make):
+    ticket = ticket_make(rep, own_customer)
+    client.force_login(rep)
+    for url, active in (
+        (ticket.get_absolute_url(), reverse("interactions:ticket_list")),
+        (reverse("interactions:task_list"), reverse("interactions:task_list")),
+        (reverse("interactions:list"), reverse("interactions:list")),
+    ):
+        body = client.get(url).content.decode()
+        assert body.count('aria-current="page"') == 1, url
+        assert f'href="{active}" aria-current="page"' in body, url

@@ -46,6 +46,7 @@ class SeedContext:
 
     customers: int
     orders: int | None = None  # None: the sales app's own default per customer
+    interactions: int | None = None  # None: the interactions app's default per customer
     users: dict[str, User] = field(default_factory=dict)
     team: Team | None = None
     seed: int = 20261124
@@ -59,6 +60,12 @@ class Command(BaseCommand):
         parser.add_argument("--customers", type=int, default=DEFAULT_CUSTOMERS)
         parser.add_argument(
             "--orders", type=int, default=None, help="Demo orders (default: three per customer)."
+        )
+        parser.add_argument(
+            "--interactions",
+            type=int,
+            default=None,
+            help="Demo interactions (default: five per customer, unevenly).",
         )
         parser.add_argument(
             "--if-empty",
@@ -75,6 +82,7 @@ class Command(BaseCommand):
         password: str,
         customers: int,
         orders: int | None,
+        interactions: int | None,
         if_empty: bool,
         force: bool,
         **opts,
@@ -83,12 +91,12 @@ class Command(BaseCommand):
             raise CommandError(
                 "DEBUG is off: demo data does not belong in production. Add --force if you mean it."
             )
-        if customers < 0 or (orders is not None and orders < 0):
-            raise CommandError("--customers and --orders cannot be negative.")
+        if customers < 0 or any(n is not None and n < 0 for n in (orders, interactions)):
+            raise CommandError("--customers, --orders and --interactions cannot be negative.")
         if if_empty and User.objects.exists():
             self.stdout.write("The database already has users; no demo data loaded.")
             return
-        context = SeedContext(customers=customers, orders=orders)
+        context = SeedContext(customers=customers, orders=orders, interactions=interactions)
         with transaction.atomic():
             self._seed_people(context, password)
             for app_config in apps.get_app_configs():
