@@ -1,13 +1,16 @@
 """Fill the benchmark database with demo customers and their sales.
 
-    .venv/bin/python bench/generate.py [--customers 1000000] [--orders 5000000] [--fresh]
+    .venv/bin/python bench/generate.py [--customers 1000000] [--orders 5000000]
+                                       [--interactions 5000000] [--fresh]
 
 Creates `kehu_bench` when missing (`--fresh` drops it first), migrates it, loads
 the demo users (`seed_demo --customers 0`), then adds customers in chunks until
 the table holds the requested count, then demo orders (in committed chunks of
 500,000) until there are as many as asked, so an interrupted run resumes where it
 stopped; then the purchase metrics of everyone, opportunities, contracts and
-targets (once). Ends with VACUUM ANALYZE, as autovacuum would eventually.
+targets (once); then demo interactions (committed chunks, resumable) with their
+follow-up tasks and everyone's last contact, 2,000 open tasks for rep1 and 20,000
+service tickets (once). Ends with VACUUM ANALYZE, as autovacuum would eventually.
 """
 
 # ruff: noqa: T201
@@ -45,6 +48,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--orders", type=int, default=5_000_000)
+    parser.add_argument("--interactions", type=int, default=5_000_000)
     parser.add_argument("--fresh", action="store_true", help="drop and recreate the database")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -111,6 +115,7 @@ def main() -> None:
         made, contracts = pipeline_generate(customers=args.customers, seed=SEED)
         targets_generate(people=team_of, seed=SEED)
         print(f"[{elapsed()}] {made:,} opportunities, {contracts:,} contracts, targets.")
+    interactions_ensure(args.interactions, team_of, elapsed)
     print(f"[{elapsed()}] VACUUM ANALYZE …")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
@@ -118,6 +123,47 @@ def main() -> None:
         f"[{elapsed()}] Done: {Customer.objects.count():,} customers, "
         f"{Order.objects.count():,} orders in {DB_NAME}."
     )
+
+
+BUSY_TASKS = 2_000
+TICKETS = 20_000
+
+
+def interactions_ensure(wanted: int, team_of: dict, elapsed) -> None:
+    """Interactions up to `wanted` (with their follow-ups), rep1's open tasks up to
+    BUSY_TASKS and the demo tickets, each resumable."""
+    from crm.models import User
+    from interactions.models import Interaction, ServiceTicket, Task
+    from interactions.rollup import last_contact_refresh
+    from interactions.seed import interactions_generate, tasks_generate, tickets_generate
+
+    have = Interaction.objects.count()
+    print(f"[{elapsed()}] {have:,} interactions present, {wanted:,} wanted.")
+    if have < wanted:
+        started, missing = time.perf_counter(), wanted - have
+
+        def progress(done: int) -> None:
+            rate = done / (time.perf_counter() - started)
+            left = (missing - done) / rate
+            made = f"{have + done:,} interactions"
+            print(f"[{elapsed()}] {made} ({rate:,.0f}/s, about {left:.0f} s left)")
+
+        interactions_generate(missing, reps=list(team_of), seed=SEED + have, progress=progress)
+        print(f"[{elapsed()}] last contact of every customer …")
+        last_contact_refresh()
+    rep1 = User.objects.get(username="rep1")
+    open_tasks = Task.objects.filter(assignee=rep1, done_at__isnull=True).count()
+    if open_tasks < BUSY_TASKS:
+        # Some of those generated come out done; add until rep1 has its 2,000 open.
+        while open_tasks < BUSY_TASKS:
+            tasks_generate(
+                assignee_id=rep1.pk, count=BUSY_TASKS - open_tasks, seed=SEED + open_tasks
+            )
+            open_tasks = Task.objects.filter(assignee=rep1, done_at__isnull=True).count()
+        print(f"[{elapsed()}] rep1 has {open_tasks:,} open tasks.")
+    if not ServiceTicket.objects.exists():
+        made = tickets_generate(count=TICKETS, reps=list(team_of), seed=SEED)
+        print(f"[{elapsed()}] {made:,} service tickets.")
 
 
 if __name__ == "__main__":

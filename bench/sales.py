@@ -13,30 +13,15 @@ the page's statements replayed straight to PostgreSQL (raw SQL), and the plan of
 the slowest statement of every page that missed.
 """
 
-# ruff: noqa: T201
-
 from __future__ import annotations
 
 import argparse
 import datetime
-import os
-import platform
-import statistics
 import sys
-import tempfile
 
-import psycopg2
-from benchenv import DATABASE_URL, DB_NAME, DEMO_PASSWORD, bench_env_apply
-from run import (
-    Browser,
-    Result,
-    Scenario,
-    explain,
-    free_port,
-    measure,
-    server_start,
-    short,
-)
+from benchenv import DB_NAME, bench_env_apply
+from judge import pages_judge
+from run import Scenario
 
 TARGET_MS = 150.0
 
@@ -87,28 +72,6 @@ def scenarios(rep, busiest, this, last, year_ago, team) -> list[tuple[str, Scena
     return rows
 
 
-def ok(result: Result) -> bool:
-    return result.scenario.what_if or result.median < TARGET_MS
-
-
-def table(results: list[Result]) -> str:
-    lines = [
-        "| page | user | median ms | p90 ms | queries | SQL in app ms | raw SQL ms "
-        "| slowest statement ms | target |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
-    ]
-    for r in results:
-        low, high = min(r.queries), max(r.queries)
-        shown = str(high) if low == high else f"{low}–{high}"
-        verdict = "what-if" if r.scenario.what_if else "ok" if ok(r) else "MISSED"
-        lines.append(
-            f"| {r.scenario.label} | {r.user} | {r.median:.1f} | {r.p90:.1f} | {shown} "
-            f"| {statistics.median(r.app_sql_ms):.1f} | {r.raw_ms:.1f} | {r.slowest_ms:.1f} "
-            f"| {verdict} |"
-        )
-    return "\n".join(lines)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=30)
@@ -118,60 +81,21 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.core.management import call_command
-
     from customers.models import Customer
     from sales.models import Order
 
     customers, orders = Customer.objects.alive().count(), Order.objects.count()
     if not orders:
         sys.exit(f"{DB_NAME} has no orders: run bench/generate.py first.")
-    call_command("collectstatic", interactive=False, verbosity=0)
     rep, busiest, this, last, year_ago, team = probes()
+    intro = (
+        f"{customers:,} live customers and {orders:,} orders in {DB_NAME}. Busiest customer "
+        f"of rep1: {busiest.number} ({busiest.orders.count():,} orders)"
+    )
     pages = scenarios(rep, busiest, this, last, year_ago, team)
-    db = psycopg2.connect(DATABASE_URL)
-    db.autocommit = True
-    cursor = db.cursor()
-    cursor.execute("SET TIME ZONE 'UTC'")
-    cursor.execute("SHOW server_version")
-    print(
-        f"{customers:,} live customers and {orders:,} orders in {DB_NAME}; PostgreSQL "
-        f"{cursor.fetchone()[0]}; Python {platform.python_version()}, Django "
-        f"{django.get_version()}; {os.cpu_count()} CPU cores. Busiest customer of rep1: "
-        f"{busiest.number} ({busiest.orders.count():,} orders).\n"
+    sys.exit(
+        pages_judge(pages, intro=intro, runs=args.runs, warmup=args.warmup, target_ms=TARGET_MS)
     )
-    port = free_port()
-    log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the server
-        "w+", prefix="kehu-bench-server-", suffix=".log", delete=False
-    )
-    server = server_start(port, log)
-    results: list[Result] = []
-    browsers: dict[str, Browser] = {}
-    try:
-        for user, scenario in pages:
-            if user not in browsers:
-                browsers[user] = Browser(f"http://127.0.0.1:{port}")
-                browsers[user].login(user, DEMO_PASSWORD)
-            results.append(
-                measure(browsers[user], cursor, scenario, user=user, runs=args.runs,
-                        warmup=args.warmup)
-            )  # fmt: skip
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        log.close()
-    print("\n" + table(results) + "\n")
-    failed = [r for r in results if not ok(r)]
-    for r in failed:
-        print(f"=== MISSED: {r.scenario.label} as {r.user} ===")
-        print(short(r.slowest_sql) + "\n")
-        print(explain(cursor, r.slowest_sql) + "\n")
-    db.close()
-    os.unlink(log.name)
-    if failed:
-        print(f"{len(failed)} page(s) missed {TARGET_MS:.0f} ms.")
-        sys.exit(1)
-    print(f"Every judged page answered under {TARGET_MS:.0f} ms median.")
 
 
 if __name__ == "__main__":

@@ -94,20 +94,25 @@ class TaskBoard:
     today: list[Task] = field(default_factory=list)
     upcoming: list[Task] = field(default_factory=list)
     done: list[Task] = field(default_factory=list)
+    overdue_more: int = 0  # beyond those shown
     upcoming_more: int = 0
 
-    @property
-    def open_count(self) -> int:
-        return len(self.overdue) + len(self.today) + len(self.upcoming) + self.upcoming_more
 
-
-UPCOMING_SHOWN = 200
+SHOWN = 200  # tasks shown per section; the rest are counted
 DONE_SHOWN = 10
+
+
+def _shown_and_more(queryset: QuerySet[Task]) -> tuple[list[Task], int]:
+    rows = list(queryset[: SHOWN + 1])
+    if len(rows) <= SHOWN:
+        return rows, 0
+    return rows[:SHOWN], queryset.count() - SHOWN
 
 
 def task_board(user: User, *, assignees: QuerySet[User] | list[int], now=None) -> TaskBoard:
     """The open tasks of `assignees` (among what the user may see) by due date:
-    overdue, today and upcoming (the next UPCOMING_SHOWN), and the latest done."""
+    overdue (oldest first), today, and upcoming (SHOWN of each at most, the rest
+    counted), and the latest done."""
     now = now or timezone.now()
     _start, tomorrow = local_day_bounds(now)
     base = (
@@ -118,12 +123,9 @@ def task_board(user: User, *, assignees: QuerySet[User] | list[int], now=None) -
     )
     open_tasks = base.filter(done_at__isnull=True)
     board = TaskBoard()
-    for task in open_tasks.filter(due_at__lt=tomorrow):
-        (board.overdue if task.due_at < now else board.today).append(task)
-    upcoming = list(open_tasks.filter(due_at__gte=tomorrow)[: UPCOMING_SHOWN + 1])
-    board.upcoming = upcoming[:UPCOMING_SHOWN]
-    if len(upcoming) > UPCOMING_SHOWN:
-        board.upcoming_more = open_tasks.filter(due_at__gte=tomorrow).count() - UPCOMING_SHOWN
+    board.overdue, board.overdue_more = _shown_and_more(open_tasks.filter(due_at__lt=now))
+    board.today = list(open_tasks.filter(due_at__gte=now, due_at__lt=tomorrow)[:SHOWN])
+    board.upcoming, board.upcoming_more = _shown_and_more(open_tasks.filter(due_at__gte=tomorrow))
     board.done = list(base.filter(done_at__isnull=False).order_by("-done_at", "-id")[:DONE_SHOWN])
     return board
 

@@ -1,0 +1,75 @@
+"""Who sees which interactions, tasks and tickets, per role (DESIGN §1): they follow
+the customer; tasks belong to their assignee and the team's manager."""
+
+from __future__ import annotations
+
+import pytest
+
+from interactions.selectors import visible_interactions, visible_tasks, visible_tickets
+from interactions.services import task_create
+from interactions.tests.conftest import hours_ahead
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(rep, other_rep, far_rep, own_customer, colleague_customer, far_customer,
+          pool_customer, steward, log, ticket_make):  # fmt: skip
+    """One interaction, ticket and task per customer, each by its owner (the
+    steward for the pool)."""
+    made = {}
+    for name, customer, owner in (
+        ("own", own_customer, rep),
+        ("colleague", colleague_customer, other_rep),
+        ("far", far_customer, far_rep),
+        ("pool", pool_customer, steward),
+    ):
+        made[name] = (
+            log(owner, customer, subject=name),
+            ticket_make(owner, customer, subject=name),
+            task_create(
+                actor=owner,
+                data={"title": name, "due_at": hours_ahead(5), "customer": customer},
+            ),
+        )
+    return made
+
+
+def _seen(user) -> tuple[set, set, set]:
+    return (
+        set(visible_interactions(user).values_list("subject", flat=True)),
+        set(visible_tickets(user).values_list("subject", flat=True)),
+        set(visible_tasks(user).values_list("title", flat=True)),
+    )
+
+
+def test_each_role_sees_what_it_should(world, rep, other_rep, far_rep, manager, steward, auditor):
+    assert _seen(rep) == ({"own", "pool"}, {"own", "pool"}, {"own"})
+    assert _seen(other_rep) == ({"colleague", "pool"}, {"colleague", "pool"}, {"colleague"})
+    assert _seen(far_rep) == ({"far", "pool"}, {"far", "pool"}, {"far"})
+    # The manager of rep1's team: the team's customers and the pool; the team's tasks.
+    assert _seen(manager) == (
+        {"own", "colleague", "pool"},
+        {"own", "colleague", "pool"},
+        {"own", "colleague"},
+    )
+    everything = {"own", "colleague", "far", "pool"}
+    assert _seen(steward) == (everything, everything, everything)
+    assert _seen(auditor) == (everything, everything, everything)
+
+
+def test_the_assignee_keeps_a_ticket_after_the_customer_moves_on(world, rep, far_rep, steward):
+    from customers.services import customers_assign_owner
+
+    own_customer = world["own"][1].customer
+    customers_assign_owner(actor=steward, customer_ids=[own_customer.pk], owner=far_rep)
+    interactions, tickets, _tasks = _seen(rep)
+    assert "own" not in interactions  # the customer is no longer rep1's
+    assert "own" in tickets  # but the ticket given to rep1 is still theirs to finish
+
+
+def test_a_deleted_customers_records_disappear(world, rep, own_customer, steward):
+    from customers.services import customer_delete
+
+    customer_delete(actor=steward, customer_id=own_customer.pk)
+    assert _seen(rep) == ({"pool"}, {"pool"}, {"own"})  # the task stays with its assignee
