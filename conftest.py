@@ -100,6 +100,12 @@ def auditor(make_user):
 
 
 @pytest.fixture
+def agent(make_user):
+    """A service agent (客服): every customer's service side, no profile edits."""
+    return make_user("agent", roles.SERVICE_AGENT, last_name="周", first_name="婷")
+
+
+@pytest.fixture
 def admin_user(make_user):
     return make_user("admin", None, is_staff=True, is_superuser=True)
 

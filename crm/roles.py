@@ -15,12 +15,14 @@ SALES_REP = "sales_rep"
 SALES_MANAGER = "sales_manager"
 DATA_STEWARD = "data_steward"
 AUDITOR = "auditor"
+SERVICE_AGENT = "service_agent"
 
 ROLE_LABELS = {
     SALES_REP: pgettext_lazy("role", "Sales rep"),
     SALES_MANAGER: pgettext_lazy("role", "Sales manager"),
     DATA_STEWARD: pgettext_lazy("role", "Data steward"),
     AUDITOR: pgettext_lazy("role", "Auditor"),
+    SERVICE_AGENT: pgettext_lazy("role", "Service agent"),
 }
 ADMIN_LABEL = pgettext_lazy("role", "Administrator")
 NO_ROLE_LABEL = _("No role yet")
@@ -157,6 +159,24 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "interactions.view_task",
             "interactions.view_serviceticket",
             "interactions.view_ticketcomment",
+        }
+    ),
+    # After-sales (客服): reads every customer and its orders, logs interactions and
+    # handles tickets for any of them; edits no profile, sells nothing.
+    SERVICE_AGENT: frozenset(
+        {
+            "crm.view_team",
+            "crm.view_user",
+            "customers.view_customer",
+            "customers.view_all_customers",
+            "customers.reveal_customer_contact",
+            "customers.view_contact",
+            "customers.view_tag",
+            "customers.view_collaborator",
+            "sales.view_product",
+            "sales.view_order",
+            *_SERVICE_BASICS,
+            "interactions.serve_all_customers",
         }
     ),
 }

@@ -135,10 +135,11 @@ class CustomerDetailView(LoginRequiredMixin, TemplateView):
         except Customer.DoesNotExist:
             raise Http404 from None
         from interactions.forms import InteractionForm
-        from interactions.selectors import customer_service
+        from interactions.selectors import customer_service, serves
 
         user = self.request.user
-        can_log = view.access.can_edit and user.has_perm("interactions.add_interaction")
+        can_serve = serves(user, view.access)
+        can_log = can_serve and user.has_perm("interactions.add_interaction")
         return super().get_context_data(
             view=view,
             customer=view.customer,
@@ -148,6 +149,7 @@ class CustomerDetailView(LoginRequiredMixin, TemplateView):
             collaborator_form=CollaboratorForm(user=user),
             service=customer_service(user, view.customer, kind=self.request.GET.get("kind", "")),
             can_log=can_log,
+            can_serve=can_serve,
             interaction_form=InteractionForm(customer=view.customer) if can_log else None,
             **kwargs,
         )

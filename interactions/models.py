@@ -383,6 +383,12 @@ class ServiceTicket(models.Model):
         verbose_name = _("service ticket")
         verbose_name_plural = _("service tickets")
         ordering = ["sla_due_at", "id"]
+        permissions = [
+            (
+                "serve_all_customers",
+                _("Can log interactions and handle tickets for every customer"),
+            )
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(status__in=TicketStatus.values),

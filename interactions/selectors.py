@@ -14,7 +14,13 @@ from django.utils.dateparse import parse_datetime
 from crm.access import register_scope
 from crm.models import User
 from customers.models import Customer
-from customers.selectors import _managed_team_ids, _sees_all, customer_visibility_rule
+from customers.selectors import (
+    _managed_team_ids,
+    _sees_all,
+    customer_visibility_rule,
+    editable_customers,
+    visible_customers,
+)
 from interactions.models import (
     ACTIVE_TICKET_STATUSES,
     DEFAULT_SLA_HOURS,
@@ -26,6 +32,22 @@ from interactions.models import (
 )
 
 TIMELINE_PAGE = 20
+
+
+SERVE_ALL = "interactions.serve_all_customers"
+
+
+def servable_customers(user: User) -> QuerySet[Customer]:
+    """The customers the user may log interactions and open tickets for: those
+    they work on; every customer they see for a service agent (客服)."""
+    if user.has_perm(SERVE_ALL):
+        return visible_customers(user)
+    return editable_customers(user)
+
+
+def serves(user: User, access) -> bool:
+    """Whether the user logs and opens tickets for a customer, given its access."""
+    return access.can_edit or user.has_perm(SERVE_ALL)
 
 
 @register_scope(Interaction)

@@ -22,7 +22,7 @@ from crm.audit import audit_record, diff, snapshot
 from crm.models import AuditAction, NotificationKind, User
 from crm.services import notify
 from customers.models import Contact, Customer
-from customers.selectors import _managed_team_ids, _sees_all, editable_customers, visible_customers
+from customers.selectors import _managed_team_ids, _sees_all, visible_customers
 from interactions.models import (
     Channel,
     Direction,
@@ -37,7 +37,7 @@ from interactions.models import (
     TicketStatus,
 )
 from interactions.rollup import last_contact_refresh
-from interactions.selectors import sla_policies
+from interactions.selectors import servable_customers, sla_policies
 
 TICKET_PREFIX = "TK"
 EARLIEST = datetime.date(1990, 1, 1)
@@ -124,8 +124,8 @@ def _collect(errors: dict, name: str, clean):
         return None
 
 
-def _customer_editable(actor: User, customer_id: int, message: str) -> Customer:
-    customer = editable_customers(actor).filter(pk=customer_id).first()
+def _customer_servable(actor: User, customer_id: int, message: str) -> Customer:
+    customer = servable_customers(actor).filter(pk=customer_id).first()
     if customer is None:
         raise ValidationError(message, code="forbidden")
     return customer
@@ -187,7 +187,7 @@ def interaction_log(
     date creates the actor's follow-up task for it."""
     if not actor.has_perm("interactions.add_interaction"):
         raise ValidationError(_("You may not log interactions."), code="forbidden")
-    customer = _customer_editable(
+    customer = _customer_servable(
         actor, customer_id, _("You may not log interactions with this customer.")
     )
     now = timezone.now()
@@ -500,7 +500,7 @@ def ticket_open(
     deadline follows from the priority."""
     if not actor.has_perm("interactions.add_serviceticket"):
         raise ValidationError(_("You may not open service tickets."), code="forbidden")
-    customer = _customer_editable(
+    customer = _customer_servable(
         actor, customer_id, _("You may not open tickets for this customer.")
     )
     errors: dict[str, list] = {}
@@ -560,12 +560,13 @@ def ticket_open(
 
 
 def ticket_workable(actor: User, ticket: ServiceTicket) -> bool:
-    """The assignee, and whoever may work on the customer, handle the ticket."""
+    """The assignee, whoever may work on the customer, and service agents handle
+    the ticket."""
     if not actor.has_perm("interactions.change_serviceticket"):
         return False
     if ticket.assignee_id == actor.pk:
         return True
-    return editable_customers(actor).filter(pk=ticket.customer_id).exists()
+    return servable_customers(actor).filter(pk=ticket.customer_id).exists()
 
 
 def _ticket_locked(actor: User, ticket_id: int) -> ServiceTicket:

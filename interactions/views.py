@@ -14,12 +14,7 @@ from django.views.generic import TemplateView
 
 from crm.normalise import id_param
 from customers.models import Customer
-from customers.pages import (
-    FilteredListView,
-    customer_param_editable_or_404,
-    editable_customer_or_404,
-    visible_customer_or_404,
-)
+from customers.pages import FilteredListView, visible_customer_or_404
 from customers.selectors import visible_customers
 from interactions import services
 from interactions.filters import InteractionFilter, TicketFilter
@@ -42,6 +37,7 @@ from interactions.selectors import (
     due_task_count,
     interaction_get,
     interaction_list,
+    servable_customers,
     sla_policies,
     task_board,
     task_people,
@@ -54,6 +50,15 @@ from sales.forms import service_errors
 # --- interactions ---------------------------------------------------------------
 
 
+def _servable_or_404(user, pk) -> Customer:
+    """A customer the user may log interactions and open tickets for (DESIGN §1;
+    a service agent: any customer they see); 404 otherwise."""
+    customer = servable_customers(user).filter(pk=pk).first() if pk is not None else None
+    if customer is None:
+        raise Http404
+    return customer
+
+
 class InteractionLogView(LoginRequiredMixin, PermissionRequiredMixin, View):
     """The short form on the customer page: log a call, visit or message in place.
     After a save the form comes back empty and the timeline reloads."""
@@ -62,11 +67,11 @@ class InteractionLogView(LoginRequiredMixin, PermissionRequiredMixin, View):
     template_name = "interactions/interaction_form.html"
 
     def get(self, request, pk: int):
-        customer = editable_customer_or_404(request.user, pk)
+        customer = _servable_or_404(request.user, pk)
         return self._render(request, customer, InteractionForm(customer=customer))
 
     def post(self, request, pk: int):
-        customer = editable_customer_or_404(request.user, pk)
+        customer = _servable_or_404(request.user, pk)
         form = InteractionForm(request.POST, customer=customer)
         if form.is_valid():
             try:
@@ -328,11 +333,11 @@ class TicketCreateView(LoginRequiredMixin, PermissionRequiredMixin, View):
         )
 
     def get(self, request):
-        customer = customer_param_editable_or_404(request)
+        customer = _servable_or_404(request.user, id_param(request.GET.get("customer")))
         return self._render(request, customer, self._form(request, customer))
 
     def post(self, request):
-        customer = customer_param_editable_or_404(request)
+        customer = _servable_or_404(request.user, id_param(request.GET.get("customer")))
         form = self._form(request, customer, request.POST)
         if form.is_valid():
             try:

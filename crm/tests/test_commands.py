@@ -22,10 +22,11 @@ def _debug_on(settings):
 def test_seed_demo_creates_one_user_per_role_and_prints_them():
     out = io.StringIO()
     call_command("seed_demo", "--customers", "0", stdout=out)
-    for username in ("admin", "manager", "rep1", "rep2", "steward", "auditor"):
+    for username in ("admin", "manager", "rep1", "rep2", "steward", "auditor", "service"):
         assert username in out.getvalue()
         assert User.objects.get(username=username).check_password("kehu-demo")
     assert User.objects.get(username="rep1").groups.get().name == roles.SALES_REP
+    assert User.objects.get(username="service").groups.get().name == roles.SERVICE_AGENT
     assert User.objects.get(username="admin").is_superuser
     manager = User.objects.get(username="manager")
     assert manager.managed_teams.get() == User.objects.get(username="rep1").team

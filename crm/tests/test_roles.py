@@ -20,12 +20,13 @@ def test_each_role_group_has_exactly_its_permissions(role):
     assert _perms(Group.objects.get(name=role)) == set(roles.ROLE_PERMISSIONS[role])
 
 
-def test_the_four_roles_exist_and_nothing_else():
+def test_the_five_roles_exist_and_nothing_else():
     assert set(Group.objects.values_list("name", flat=True)) == {
         roles.SALES_REP,
         roles.SALES_MANAGER,
         roles.DATA_STEWARD,
         roles.AUDITOR,
+        roles.SERVICE_AGENT,
     }
 
 
@@ -45,7 +46,7 @@ def test_roles_sync_restores_a_tampered_group():
     assert _perms(group) == set(roles.ROLE_PERMISSIONS[roles.SALES_REP])
 
 
-@pytest.mark.parametrize("fixture", ["rep", "manager", "steward", "auditor"])
+@pytest.mark.parametrize("fixture", ["rep", "manager", "steward", "auditor", "agent"])
 def test_non_staff_roles_cannot_open_admin(client, request, fixture):
     user = request.getfixturevalue(fixture)
     client.force_login(user)

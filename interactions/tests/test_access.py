@@ -73,3 +73,29 @@ def test_a_deleted_customers_records_disappear(world, rep, own_customer, steward
 
     customer_delete(actor=steward, customer_id=own_customer.pk)
     assert _seen(rep) == ({"pool"}, {"pool"}, {"own"})  # the task stays with its assignee
+
+
+def test_a_service_agent_serves_every_customer_without_editing_profiles(
+    client, world, agent, far_customer, log, ticket_make
+):
+    from django.urls import reverse
+
+    everything = {"own", "colleague", "far", "pool"}
+    interactions, tickets, _tasks = _seen(agent)
+    assert interactions == tickets == everything
+    # Logs a call and handles a ticket for a customer owned by another team's rep…
+    assert log(agent, far_customer, subject="售后回访").user == agent
+    ticket = world["far"][1]
+    from interactions.services import ticket_move
+
+    assert ticket_move(actor=agent, ticket_id=ticket.pk, status="in_progress").status == (
+        "in_progress"
+    )
+    # …from the pages too, but edits no customer and records no order.
+    client.force_login(agent)
+    page = client.get(far_customer.get_absolute_url()).content.decode()
+    assert 'id="interaction-form"' in page and 'id="new-ticket"' in page
+    assert 'id="edit-customer"' not in page and 'id="new-order"' not in page
+    assert client.get(reverse("customers:update", args=[far_customer.pk])).status_code == 404
+    response = client.get(reverse("interactions:ticket_create") + f"?customer={far_customer.pk}")
+    assert response.status_code == 200

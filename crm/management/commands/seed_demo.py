@@ -32,6 +32,7 @@ DEMO_PEOPLE = (
     ("rep2", "张", "伟", roles.SALES_REP, False),
     ("steward", "陈", "静", roles.DATA_STEWARD, False),
     ("auditor", "刘", "洋", roles.AUDITOR, False),
+    ("service", "周", "婷", roles.SERVICE_AGENT, False),
 )
 DEMO_MOBILES = {
     "manager": "+8613800138001",
