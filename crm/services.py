@@ -12,6 +12,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.functional import lazy
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
@@ -148,6 +149,16 @@ def login_failures_prune(*, now: datetime.datetime, keep_days: int = 30) -> int:
         created_at__lt=now - datetime.timedelta(days=keep_days)
     ).delete()
     return deleted
+
+
+def _formatted(message, params) -> str:
+    return str(message) % params
+
+
+# A translatable text with its values, translated only when rendered: for notify(),
+# which renders in the recipient's language (gettext_lazy(...) % {...} would be
+# translated at once, in the sender's).
+lazy_format = lazy(_formatted, str)
 
 
 def notify(

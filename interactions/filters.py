@@ -90,11 +90,19 @@ class TicketFilter(PeopleFilterMixin, StableOrderMixin, django_filters.FilterSet
             data = data.copy()
             data["status"] = ACTIVE
         super().__init__(data, *args, **kwargs)
+        from crm.models import User
+        from crm.roles import SERVICE_AGENT
+
         choices = self.filters["assignee"].extra["choices"]
+        known = {value for value, _label in choices}
+        agents = User.objects.filter(groups__name=SERVICE_AGENT, is_active=True).order_by(
+            "username"
+        )
         self.filters["assignee"].extra["choices"] = [
             *choices[:1],
             (UNASSIGNED, _("Nobody yet")),
             *choices[1:],
+            *((str(a.pk), str(a)) for a in agents if str(a.pk) not in known and a != self.user),
         ]
 
     def filter_assignee(self, queryset, name, value):

@@ -135,9 +135,6 @@ class TicketUpdateForm(forms.Form):
 
 class TicketMoveForm(forms.Form):
     status = forms.CharField(widget=forms.HiddenInput)
-    comment = forms.CharField(
-        label=_("Comment"), required=False, widget=forms.Textarea(attrs={"rows": 2})
-    )
     resolution = forms.CharField(
         label=_("Resolution"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )

@@ -355,6 +355,9 @@ class ServiceTicket(models.Model):
     # The SLA clock: it starts when the ticket is opened (again, when reopened) and
     # the deadline is that moment + the priority's hours + the time spent waiting.
     sla_started_at = models.DateTimeField(_("SLA clock started"), default=timezone.now)
+    # The priority's hours when the clock started (or the priority changed): a later
+    # edit of the SLA policies does not move the deadline of a ticket in flight.
+    sla_hours = models.PositiveIntegerField(_("hours to resolve"), default=72)
     paused_seconds = models.PositiveIntegerField(_("seconds waiting on customer"), default=0)
     # While the ticket waits on the customer the SLA clock stands still: the
     # deadline moves on by the time spent waiting when work resumes.

@@ -208,7 +208,8 @@ def tickets_generate(*, count: int, reps: list[int], seed: int, now=None) -> int
             "id": pk, "number": number, "customer_id": customer_id, "order_id": order_id,
             "subject": subject, "description": "客户来电反映：" + subject, "category": category,
             "priority": priority, "status": status, "assignee_id": assignee,
-            "sla_started_at": opened, "sla_due_at": opened + datetime.timedelta(hours=hours),
+            "sla_started_at": opened, "sla_hours": hours,
+            "sla_due_at": opened + datetime.timedelta(hours=hours),
             "created_by_id": assignee, "created_at": opened, "updated_at": opened,
         }  # fmt: skip
         comments.append(

@@ -16,7 +16,6 @@ from crm.models import User
 from customers.models import Customer
 from customers.selectors import (
     _managed_team_ids,
-    _sees_all,
     customer_visibility_rule,
     editable_customers,
     visible_customers,
@@ -35,6 +34,13 @@ TIMELINE_PAGE = 20
 
 
 SERVE_ALL = "interactions.serve_all_customers"
+
+
+def oversees_everyone(user: User) -> bool:
+    """Stewards, auditors and admins: everyone's tasks, and (with the write
+    permissions) everyone's interactions. Not a service agent, who sees every
+    customer but only their own tasks."""
+    return user.is_superuser or user.has_perm("crm.view_all_users")
 
 
 def servable_customers(user: User) -> QuerySet[Customer]:
@@ -70,9 +76,13 @@ def interaction_get(user: User, interaction_id: int) -> Interaction:
     return (
         visible_interactions(user)
         .select_related("customer", "user", "contact")
-        .prefetch_related("tasks__assignee")
         .get(pk=interaction_id)
     )
+
+
+def interaction_tasks(user: User, interaction: Interaction) -> list[Task]:
+    """The follow-up tasks of an interaction that the user may see."""
+    return list(visible_tasks(user).filter(interaction=interaction).select_related("assignee"))
 
 
 @register_scope(Task)
@@ -83,7 +93,7 @@ def visible_tasks(user: User) -> QuerySet[Task]:
     qs = Task.objects.all()
     if not user.has_perm("interactions.view_task"):
         return qs.none()
-    if _sees_all(user):
+    if oversees_everyone(user):
         return qs
     rule = Q(assignee=user) | Q(created_by=user)
     teams = _managed_team_ids(user)
@@ -94,7 +104,7 @@ def visible_tasks(user: User) -> QuerySet[Task]:
 
 def task_people(user: User) -> QuerySet[User]:
     """Whose tasks the user may list: themselves, and a manager's team members."""
-    if _sees_all(user):
+    if oversees_everyone(user):
         return User.objects.filter(is_active=True).order_by("username")
     teams = _managed_team_ids(user)
     return User.objects.filter(Q(pk=user.pk) | Q(team_id__in=teams, is_active=True)).order_by(
@@ -187,6 +197,22 @@ def ticket_get(user: User, ticket_id: int) -> ServiceTicket:
     )
 
 
+def ticket_people(user: User, customer: Customer, ticket: ServiceTicket | None = None):
+    """Whom a ticket of this customer may go to: those a sale of it may go to
+    (sales.selectors.people_for_customer), the service agents, and whoever has it."""
+    from crm.roles import SERVICE_AGENT
+    from sales.selectors import people_for_customer
+
+    ids = set(people_for_customer(user, customer).values_list("pk", flat=True))
+    if ticket is not None and ticket.assignee_id:
+        ids.add(ticket.assignee_id)
+    return (
+        User.objects.filter(Q(pk__in=ids) | Q(groups__name=SERVICE_AGENT, is_active=True))
+        .distinct()
+        .order_by("username")
+    )
+
+
 def ticket_thread(ticket: ServiceTicket) -> list[TicketComment]:
     return list(ticket.comments.select_related("author"))
 
@@ -272,6 +298,8 @@ def customer_timeline(
     kind = kind if kind in allowed else ""
     wanted = (kind,) if kind else allowed
     after = _cursor_parse(cursor) if cursor else None
+    if cursor and after is None:  # a page after something unknown: nothing, not page 1
+        return TimelinePage([], allowed, kind)
     sources = {
         "order": (Order.objects.filter(customer=customer), "ordered_at"),
         "interaction": (Interaction.objects.filter(customer=customer), "occurred_at"),

@@ -20,9 +20,9 @@ from django.utils.translation import gettext_lazy
 
 from crm.audit import audit_record, diff, snapshot
 from crm.models import AuditAction, NotificationKind, User
-from crm.services import notify
+from crm.services import lazy_format, notify
 from customers.models import Contact, Customer
-from customers.selectors import _managed_team_ids, _sees_all, visible_customers
+from customers.selectors import _managed_team_ids, visible_customers
 from interactions.models import (
     Channel,
     Direction,
@@ -37,7 +37,7 @@ from interactions.models import (
     TicketStatus,
 )
 from interactions.rollup import last_contact_refresh
-from interactions.selectors import servable_customers, sla_policies
+from interactions.selectors import oversees_everyone, servable_customers, sla_policies
 
 TICKET_PREFIX = "TK"
 EARLIEST = datetime.date(1990, 1, 1)
@@ -131,6 +131,13 @@ def _customer_servable(actor: User, customer_id: int, message: str) -> Customer:
     return customer
 
 
+def _customer_lock(customer_id: int) -> None:
+    """One interaction write per customer at a time: the last-contact rollup reads
+    the customer's interactions as of its statement, so two at once would store
+    figures that miss each other's row."""
+    list(Customer.objects.select_for_update().filter(pk=customer_id).values_list("pk"))
+
+
 def _contact_of(customer: Customer, contact: Any) -> Contact | None:
     if contact in (None, ""):
         return None
@@ -147,9 +154,17 @@ def _contact_of(customer: Customer, contact: Any) -> Contact | None:
 
 
 def _interaction_values(
-    customer: Customer, data: Mapping[str, Any], now: datetime.datetime, *, new: bool
+    customer: Customer,
+    data: Mapping[str, Any],
+    now: datetime.datetime,
+    *,
+    new: bool,
+    current: datetime.datetime | None = None,
 ) -> dict[str, Any]:
+    """The checked fields; an edit that leaves *when* empty keeps `current`."""
     errors: dict[str, list] = {}
+    if not new and data.get("occurred_at") in (None, ""):
+        data = {**data, "occurred_at": current}
     values = {
         "channel": _collect(errors, "channel", lambda: _choice(data, "channel", Channel)),
         "direction": _collect(
@@ -190,6 +205,7 @@ def interaction_log(
     customer = _customer_servable(
         actor, customer_id, _("You may not log interactions with this customer.")
     )
+    _customer_lock(customer.pk)
     now = timezone.now()
     values = _interaction_values(customer, data, now, new=True)
     interaction = Interaction.objects.create(
@@ -239,7 +255,7 @@ def _may_edit_interaction(actor: User, interaction: Interaction) -> bool:
     if interaction.user_id == actor.pk:
         return True
     customer = interaction.customer
-    return _sees_all(actor) or (
+    return oversees_everyone(actor) or (
         customer.team_id is not None and customer.team_id in _managed_team_ids(actor)
     )
 
@@ -269,13 +285,16 @@ def interaction_update(
     )
     if interaction is None or not interaction_editable(actor, interaction):
         raise ValidationError(_("You may not change this interaction."), code="forbidden")
+    _customer_lock(interaction.customer_id)
     if interaction.version != version:
         raise InteractionConflict(
             _("Someone else changed this interaction meanwhile. Reload it and try again."),
             code="conflict",
         )
     now = timezone.now()
-    values = _interaction_values(interaction.customer, data, now, new=False)
+    values = _interaction_values(
+        interaction.customer, data, now, new=False, current=interaction.occurred_at
+    )
     names = [name for name in INTERACTION_FIELDS if name in values]
     before = snapshot(interaction, names)
     for name, value in values.items():
@@ -306,7 +325,7 @@ def task_assignees(actor: User):
     """Whom the actor may give a task: themselves; a manager their teams' members;
     stewards and admins anyone active."""
     qs = User.objects.filter(is_active=True)
-    if _sees_all(actor):
+    if oversees_everyone(actor):
         return qs.order_by("username")
     from django.db.models import Q
 
@@ -317,7 +336,7 @@ def task_assignees(actor: User):
 def _may_work_task(actor: User, task: Task) -> bool:
     if task.assignee_id == actor.pk or task.created_by_id == actor.pk:
         return True
-    if _sees_all(actor):
+    if oversees_everyone(actor):
         return True
     return task.assignee.team_id is not None and task.assignee.team_id in _managed_team_ids(actor)
 
@@ -341,8 +360,10 @@ def _task_write(*, actor: User, values: dict[str, Any], request=None) -> Task:
     if task.assignee_id != actor.pk:
         notify(
             recipient=task.assignee,
-            text=gettext_lazy("New task from %(person)s: %(title)s")
-            % {"person": str(actor), "title": task.title},
+            text=lazy_format(
+                gettext_lazy("New task from %(person)s: %(title)s"),
+                {"person": str(actor), "title": task.title},
+            ),
             link=task.get_absolute_url(),
             kind=NotificationKind.TASK,
         )
@@ -442,13 +463,11 @@ def ticket_numbers_next(count: int = 1) -> list[str]:
         return [f"{TICKET_PREFIX}{value:08d}" for (value,) in cursor.fetchall()]
 
 
-def sla_deadline(ticket: ServiceTicket, policies=None) -> datetime.datetime:
-    """The clock's start + the priority's hours + the time already spent waiting."""
-    policies = policies or sla_policies()
-    hours = policies[ticket.priority].resolve_hours
+def sla_deadline(ticket: ServiceTicket) -> datetime.datetime:
+    """The clock's start + its hours + the time already spent waiting."""
     return (
         ticket.sla_started_at
-        + datetime.timedelta(hours=hours)
+        + datetime.timedelta(hours=ticket.sla_hours)
         + datetime.timedelta(seconds=ticket.paused_seconds)
     )
 
@@ -485,8 +504,10 @@ def _assigned_notify(ticket: ServiceTicket, actor: User) -> None:
     if ticket.assignee_id and ticket.assignee_id != actor.pk:
         notify(
             recipient=ticket.assignee,
-            text=gettext_lazy("Ticket %(number)s is yours: %(subject)s")
-            % {"number": ticket.number, "subject": ticket.subject},
+            text=lazy_format(
+                gettext_lazy("Ticket %(number)s is yours: %(subject)s"),
+                {"number": ticket.number, "subject": ticket.subject},
+            ),
             link=ticket.get_absolute_url(),
             kind=NotificationKind.TASK,
         )
@@ -534,6 +555,7 @@ def ticket_open(
         created_at=now,
         updated_at=now,
         sla_started_at=now,
+        sla_hours=sla_policies()[values["priority"]].resolve_hours,
         **values,
     )
     ticket.sla_due_at = sla_deadline(ticket)
@@ -680,8 +702,9 @@ def ticket_move(
         ticket.resolved_at = ticket.closed_at = None
         ticket.satisfaction = None
         ticket.sla_started_at, ticket.paused_seconds = now, 0
+        ticket.sla_hours = sla_policies()[ticket.priority].resolve_hours
         fields += ["reopened", "resolved_at", "closed_at", "satisfaction", "sla_started_at",
-                   "paused_seconds"]  # fmt: skip
+                   "paused_seconds", "sla_hours"]  # fmt: skip
     previous = ticket.status
     ticket.status = status
     ticket.sla_due_at = sla_deadline(ticket)
@@ -698,7 +721,8 @@ def ticket_move(
 def ticket_update(
     *, actor: User, ticket_id: int, data: Mapping[str, Any], request=None
 ) -> ServiceTicket:
-    """Change a ticket's assignee, priority (the deadline follows) or category."""
+    """Change a ticket's assignee, priority (the deadline follows, while the ticket
+    is active) or category. A key left out of `data` keeps its value."""
     ticket = _ticket_locked(actor, ticket_id)
     errors: dict[str, list] = {}
     values = {
@@ -708,14 +732,23 @@ def ticket_update(
         "category": _collect(
             errors, "category", lambda: _choice(data, "category", TicketCategory, ticket.category)
         ),
-        "assignee": _collect(
-            errors, "assignee", lambda: _ticket_assignee(ticket.customer, data.get("assignee"))
-        ),
     }
+    if "assignee" in data:
+        values["assignee"] = _collect(
+            errors, "assignee", lambda: _ticket_assignee(ticket.customer, data["assignee"])
+        )
+    if values["priority"] and values["priority"] != ticket.priority and not ticket.is_active:
+        errors["priority"] = [
+            ValidationError(
+                _("The priority of a resolved or closed ticket stays as it was."), "settled"
+            )
+        ]
     if errors:
         raise ValidationError(errors)
-    names = ["priority", "category", "assignee", "sla_due_at"]
+    names = ["priority", "category", "assignee", "sla_hours", "sla_due_at"]
     before = snapshot(ticket, names)
+    if values["priority"] != ticket.priority:
+        ticket.sla_hours = sla_policies()[values["priority"]].resolve_hours
     for name, value in values.items():
         setattr(ticket, name, value)
     ticket.sla_due_at = sla_deadline(ticket)

@@ -37,12 +37,14 @@ from interactions.selectors import (
     due_task_count,
     interaction_get,
     interaction_list,
+    interaction_tasks,
     servable_customers,
     sla_policies,
     task_board,
     task_people,
     ticket_get,
     ticket_list,
+    ticket_people,
     ticket_thread,
 )
 from sales.forms import service_errors
@@ -115,6 +117,7 @@ class InteractionDetailView(LoginRequiredMixin, PermissionRequiredMixin, Templat
         return super().get_context_data(
             interaction=interaction,
             customer=interaction.customer,
+            tasks=interaction_tasks(self.request.user, interaction),
             can_edit=services.interaction_editable(self.request.user, interaction),
             **kwargs,
         )
@@ -309,12 +312,6 @@ class TicketListView(FilteredListView):
         return super().get_context_data(policies=sla_policies(), **kwargs)
 
 
-def _ticket_people(user, customer):
-    from sales.selectors import people_for_customer
-
-    return people_for_customer(user, customer)
-
-
 class TicketCreateView(LoginRequiredMixin, PermissionRequiredMixin, View):
     permission_required = "interactions.add_serviceticket"
     template_name = "interactions/ticket_form.html"
@@ -328,7 +325,7 @@ class TicketCreateView(LoginRequiredMixin, PermissionRequiredMixin, View):
         return TicketForm(
             data,
             initial=initial,
-            assignees=_ticket_people(request.user, customer),
+            assignees=ticket_people(request.user, customer),
             orders=customer.orders.filter(pk__in=[o.pk for o in orders]).order_by("-ordered_at"),
         )
 
@@ -390,9 +387,10 @@ class TicketDetailView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView
                     "priority": ticket.priority,
                     "category": ticket.category,
                 },
-                assignees=_ticket_people(user, ticket.customer),
+                assignees=ticket_people(user, ticket.customer, ticket),
             ),
             policy=policies[ticket.priority],
+            policies=policies,
             **kwargs,
         )
 
@@ -440,7 +438,6 @@ class TicketMoveView(_TicketActionView):
             actor=request.user,
             ticket_id=ticket.pk,
             status=data["status"],
-            comment=data.get("comment", ""),
             resolution=data.get("resolution", ""),
             satisfaction=data.get("satisfaction"),
             request=request,
@@ -466,7 +463,7 @@ class TicketUpdateView(_TicketActionView):
 
     def form(self, request, ticket):
         return TicketUpdateForm(
-            request.POST, assignees=_ticket_people(request.user, ticket.customer)
+            request.POST, assignees=ticket_people(request.user, ticket.customer, ticket)
         )
 
     def act(self, request, ticket, form) -> str:

@@ -99,3 +99,16 @@ def test_a_service_agent_serves_every_customer_without_editing_profiles(
     assert client.get(reverse("customers:update", args=[far_customer.pk])).status_code == 404
     response = client.get(reverse("interactions:ticket_create") + f"?customer={far_customer.pk}")
     assert response.status_code == 200
+
+
+def test_a_service_agent_keeps_to_their_own_tasks_and_interactions(world, agent, rep):
+    from django.core.exceptions import ValidationError
+
+    from interactions.services import interaction_editable, task_complete
+
+    _interactions, _tickets, tasks = _seen(agent)
+    assert tasks == set()  # a rep's tasks are the rep's (and their manager's)
+    own_task = world["own"][2]
+    with pytest.raises(ValidationError):
+        task_complete(actor=agent, task_id=own_task.pk)
+    assert not interaction_editable(agent, world["own"][0])

@@ -283,3 +283,52 @@ def test_a_ticket_for_a_blind_assignee_or_a_strangers_order_is_refused(
 def test_the_assignee_is_told(rep, manager, own_customer, ticket_make):
     ticket = ticket_make(manager, own_customer, assignee=rep)
     assert rep.notifications.get().link == ticket.get_absolute_url()
+
+
+def test_a_policy_edit_does_not_move_a_ticket_in_flight(rep, own_customer, ticket_make):
+    from interactions.models import SlaPolicy
+
+    ticket = ticket_make(rep, own_customer, priority="low")  # 120 h
+    SlaPolicy.objects.filter(priority="low").update(resolve_hours=1)
+    moved = ticket_move(actor=rep, ticket_id=ticket.pk, status="in_progress")
+    assert moved.sla_due_at == ticket.created_at + datetime.timedelta(hours=120)
+    resolved = ticket_move(actor=rep, ticket_id=ticket.pk, status="resolved", resolution="ok")
+    assert resolved.sla_state() == "met"
+    # A settled ticket keeps its priority, so its verdict stays.
+    with pytest.raises(ValidationError) as excinfo:
+        services.ticket_update(actor=rep, ticket_id=ticket.pk, data={"priority": "urgent"})
+    assert _errors(excinfo) == {"priority": ["settled"]}
+    # Reopened, it starts a new clock under today's policy.
+    ticket_move(actor=rep, ticket_id=ticket.pk, status="closed")
+    reopened = ticket_move(actor=rep, ticket_id=ticket.pk, status="open")
+    assert reopened.sla_hours == 1
+
+
+def test_changing_the_priority_of_an_active_ticket_moves_its_deadline(
+    rep, own_customer, ticket_make
+):
+    ticket = ticket_make(rep, own_customer, priority="normal")
+    updated = services.ticket_update(actor=rep, ticket_id=ticket.pk, data={"priority": "urgent"})
+    assert updated.sla_due_at == ticket.created_at + datetime.timedelta(hours=4)
+    assert updated.assignee == rep  # no assignee in the data: unchanged
+
+
+def test_notifications_speak_the_recipients_language(manager, rep, own_customer):
+    manager.language = "en"
+    manager.save(update_fields=["language"])
+    rep.language = "zh-hans"
+    rep.save(update_fields=["language"])
+    with translation.override("en"):
+        services.task_create(
+            actor=manager, data={"title": "回电", "assignee": rep, "due_at": hours_ahead(2)}
+        )
+    assert rep.notifications.get().text.startswith("王经理 给你分配了任务")
+
+
+def test_an_edit_without_a_time_keeps_the_time(rep, own_customer, log):
+    interaction = log(rep, own_customer, occurred_at=hours_ago(48))
+    data = {"channel": "phone", "subject": "改主题", "occurred_at": ""}
+    updated = services.interaction_update(
+        actor=rep, interaction_id=interaction.pk, data=data, version=1
+    )
+    assert updated.occurred_at == interaction.occurred_at

@@ -328,3 +328,28 @@ def test_the_navigation_marks_only_the_page_it_is_on(client, rep, own_customer, 
         body = client.get(url).content.decode()
         assert body.count('aria-current="page"') == 1, url
         assert f'href="{active}" aria-current="page"' in body, url
+
+
+def test_a_ticket_can_go_to_a_service_agent_and_stays_with_them(
+    client, agent, far_rep, far_customer, ticket_make
+):
+    ticket = ticket_make(far_rep, far_customer)
+    client.force_login(far_rep)
+    page = client.get(ticket.get_absolute_url())
+    assert agent in page.context["update_form"].fields["assignee"].queryset
+    client.post(
+        reverse("interactions:ticket_update", args=[ticket.pk]),
+        {"assignee": agent.pk, "priority": "normal", "category": "repair"},
+    )
+    client.force_login(agent)
+    page = client.get(ticket.get_absolute_url())
+    form = page.context["update_form"]
+    assert form.initial["assignee"] == agent.pk and agent in form.fields["assignee"].queryset
+    client.post(
+        reverse("interactions:ticket_update", args=[ticket.pk]),
+        {"assignee": agent.pk, "priority": "high", "category": "repair"},
+    )
+    ticket.refresh_from_db()
+    assert (ticket.assignee, ticket.priority) == (agent, "high")
+    queue = client.get(reverse("interactions:ticket_list") + "?assignee=me")
+    assert [t.pk for t in queue.context["page_obj"]] == [ticket.pk]
