@@ -73,8 +73,12 @@ class User(AbstractUser):
         return reverse("person_detail", args=[self.pk])
 
     def get_full_name(self) -> str:
-        # Chinese names read family name first, without a space.
-        last, first = self.last_name.strip(), self.first_name.strip()
+        return self.name_of(self.last_name, self.first_name)
+
+    @staticmethod
+    def name_of(last_name: str, first_name: str) -> str:
+        """Chinese names read family name first, without a space."""
+        last, first = (last_name or "").strip(), (first_name or "").strip()
         if last and first and not (last.isascii() and first.isascii()):
             return f"{last}{first}"
         return " ".join(part for part in (first, last) if part)

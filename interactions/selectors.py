@@ -127,24 +127,29 @@ class TaskBoard:
     upcoming: list[Task] = field(default_factory=list)
     done: list[Task] = field(default_factory=list)
     overdue_more: int = 0  # beyond those shown
+    today_more: int = 0
     upcoming_more: int = 0
 
 
-SHOWN = 200  # tasks shown per section; the rest are counted
+SHOWN = 50  # tasks shown per section; the rest are counted ("show all": ALL_SHOWN)
+ALL_SHOWN = 500
 DONE_SHOWN = 10
+SECTIONS = ("overdue", "today", "upcoming")
 
 
-def _shown_and_more(queryset: QuerySet[Task]) -> tuple[list[Task], int]:
-    rows = list(queryset[: SHOWN + 1])
-    if len(rows) <= SHOWN:
+def _shown_and_more(queryset: QuerySet[Task], limit: int) -> tuple[list[Task], int]:
+    rows = list(queryset[: limit + 1])
+    if len(rows) <= limit:
         return rows, 0
-    return rows[:SHOWN], queryset.count() - SHOWN
+    return rows[:limit], queryset.count() - limit
 
 
-def task_board(user: User, *, assignees: QuerySet[User] | list[int], now=None) -> TaskBoard:
+def task_board(
+    user: User, *, assignees: QuerySet[User] | list[int], expand: str = "", now=None
+) -> TaskBoard:
     """The open tasks of `assignees` (among what the user may see) by due date:
-    overdue (oldest first), today, and upcoming (SHOWN of each at most, the rest
-    counted), and the latest done."""
+    overdue (oldest first), today and upcoming, SHOWN of each (ALL_SHOWN of the
+    `expand`ed one) with the rest counted, and the latest done."""
     now = now or timezone.now()
     _start, tomorrow = local_day_bounds(now)
     base = (
@@ -154,10 +159,16 @@ def task_board(user: User, *, assignees: QuerySet[User] | list[int], now=None) -
         .order_by("due_at", "id")
     )
     open_tasks = base.filter(done_at__isnull=True)
+    sections = {
+        "overdue": open_tasks.filter(due_at__lt=now),
+        "today": open_tasks.filter(due_at__gte=now, due_at__lt=tomorrow),
+        "upcoming": open_tasks.filter(due_at__gte=tomorrow),
+    }
     board = TaskBoard()
-    board.overdue, board.overdue_more = _shown_and_more(open_tasks.filter(due_at__lt=now))
-    board.today = list(open_tasks.filter(due_at__gte=now, due_at__lt=tomorrow)[:SHOWN])
-    board.upcoming, board.upcoming_more = _shown_and_more(open_tasks.filter(due_at__gte=tomorrow))
+    for name, queryset in sections.items():
+        shown, more = _shown_and_more(queryset, ALL_SHOWN if name == expand else SHOWN)
+        setattr(board, name, shown)
+        setattr(board, f"{name}_more", more)
     board.done = list(base.filter(done_at__isnull=False).order_by("-done_at", "-id")[:DONE_SHOWN])
     return board
 

@@ -218,7 +218,7 @@ class TaskListView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
             chosen = next((p for p in people if str(p.pk) == wanted), user)
             assignees, person = [chosen.pk], str(chosen.pk)
         return super().get_context_data(
-            board=task_board(user, assignees=assignees),
+            board=task_board(user, assignees=assignees, expand=self.request.GET.get("all", "")),
             people=people,
             person=person,
             showing_others=person != str(user.pk),

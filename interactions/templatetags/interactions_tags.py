@@ -54,6 +54,15 @@ def last_contact(metrics) -> str:
     ) % {"days": days, "person": person, "means": means}
 
 
+@register.simple_tag
+def last_contact_person(customer) -> str:
+    """Who made a list row's last contact (customers.selectors.customer_list)."""
+    from crm.models import User
+
+    name = User.name_of(customer.last_contact_last_name, customer.last_contact_first_name)
+    return name or customer.last_contact_username or ""
+
+
 @register.filter
 def since_days(moment) -> str:
     """“today”, “3 days ago” — short, for list columns."""

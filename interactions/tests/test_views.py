@@ -353,3 +353,17 @@ def test_a_ticket_can_go_to_a_service_agent_and_stays_with_them(
     assert (ticket.assignee, ticket.priority) == (agent, "high")
     queue = client.get(reverse("interactions:ticket_list") + "?assignee=me")
     assert [t.pk for t in queue.context["page_obj"]] == [ticket.pk]
+
+
+def test_a_long_section_shows_fifty_counts_the_rest_and_shows_more(client, rep):
+    tasks = [
+        Task(title=f"任务{n}", assignee=rep, due_at=hours_ago(100 - n), created_by=rep)
+        for n in range(60)
+    ]
+    Task.objects.bulk_create(tasks)
+    client.force_login(rep)
+    board = client.get(reverse("interactions:task_list")).context["board"]
+    assert (len(board.overdue), board.overdue_more) == (50, 10)
+    assert board.overdue[0].title == "任务0"  # the most overdue first
+    board = client.get(reverse("interactions:task_list") + "?all=overdue").context["board"]
+    assert (len(board.overdue), board.overdue_more) == (60, 0)
