@@ -37,10 +37,13 @@ messages: ## refresh both catalogues from the source (then translate what is new
 		-o locale/en/LC_MESSAGES/django.po -
 	@$(PY) manage.py compilemessages -v 0 --ignore "$(VENV)"
 
-bench: ## fill kehu_bench to BENCH_CUSTOMERS (default 1000000) customers, then time the customer pages, import and export
+bench: ## fill kehu_bench (BENCH_CUSTOMERS, default 1000000, with their orders and interactions), then time every page, import and export
 	@$(PY) bench/generate.py --customers $(or $(BENCH_CUSTOMERS),1000000)
-	@$(PY) bench/run.py
-	@$(PY) bench/transfer.py
+	@# Each script exits 1 when a target is missed; run them all, then say so.
+	@status=0; \
+	for script in run.py transfer.py sales.py interactions.py; do \
+		$(PY) bench/$$script || status=1; \
+	done; exit $$status
 
 clean: ## remove the virtualenv and collected static files
 	rm -rf $(VENV) staticfiles

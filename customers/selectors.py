@@ -275,6 +275,12 @@ class Customer360:
     contracts: list = field(default_factory=list)  # the latest (sales.Contract)
 
 
+def customer_metrics(customer: Customer) -> CustomerMetrics | None:
+    """The customer's purchase metrics and last contact (with who made it)."""
+    rows = CustomerMetrics.objects.filter(customer=customer).select_related("last_contact_by")
+    return rows.first()
+
+
 def customer_360(*, user: User, customer_id: int) -> Customer360:
     """Everything the customer page shows, in a fixed number of queries."""
     customer = (
@@ -302,10 +308,7 @@ def customer_360(*, user: User, customer_id: int) -> Customer360:
     orders = []
     if sees_orders:  # orders follow the customer: who sees it sees its orders
         orders = list(customer.orders.select_related("salesperson")[:ORDERS_ON_PAGE])
-    # Purchases (shown to who sees orders) and the last contact.
-    metrics = (
-        CustomerMetrics.objects.filter(customer=customer).select_related("last_contact_by").first()
-    )
+    metrics = customer_metrics(customer)  # purchases (to who sees orders), last contact
     sees_opportunities = user.has_perm("sales.view_opportunity")
     opportunities = []
     if sees_opportunities:  # they follow the customer too

@@ -15,7 +15,7 @@ from django.views.generic import TemplateView
 from crm.normalise import id_param
 from customers.models import Customer
 from customers.pages import FilteredListView, visible_customer_or_404
-from customers.selectors import visible_customers
+from customers.selectors import customer_metrics, visible_customers
 from interactions import services
 from interactions.filters import InteractionFilter, TicketFilter
 from interactions.forms import (
@@ -102,7 +102,10 @@ class InteractionLogView(LoginRequiredMixin, PermissionRequiredMixin, View):
 
     def _render(self, request, customer, form, done: str = ""):
         template = self.template_name + ("#interaction-form" if request.htmx else "")
-        return render(request, template, {"customer": customer, "form": form, "done": done})
+        context = {"customer": customer, "form": form, "done": done}
+        if done:  # the page's header learns the new last contact too
+            context["metrics"] = customer_metrics(customer)
+        return render(request, template, context)
 
 
 class InteractionDetailView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
