@@ -146,3 +146,26 @@ def audit_record(
         extra={key: _jsonable(value) for key, value in (extra or {}).items()},
         ip_address=client_ip(request),
     )
+
+
+def versioned_save(
+    row, actor, changes, *, fields=None, request=None, extra=None, now=None, sensitive=()
+):
+    """Save a changed row under its next version (`fields`, or all of it) and audit
+    the change (orders, opportunities, contracts, interactions, tickets…)."""
+    row.version += 1
+    row.updated_at = now or timezone.now()
+    if fields is None:
+        row.save()
+    else:
+        row.save(update_fields=[*fields, "version", "updated_at"])
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        target=row,
+        changes=changes,
+        extra={**(extra or {}), "version": row.version},
+        request=request,
+        sensitive=sensitive,
+    )
+    return row

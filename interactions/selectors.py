@@ -103,7 +103,8 @@ def visible_tasks(user: User) -> QuerySet[Task]:
 
 
 def task_people(user: User) -> QuerySet[User]:
-    """Whose tasks the user may list: themselves, and a manager's team members."""
+    """Whose tasks the user may list, and whom they may give one: themselves, a
+    manager's team members; everyone active for stewards and admins."""
     if oversees_everyone(user):
         return User.objects.filter(is_active=True).order_by("username")
     teams = _managed_team_ids(user)

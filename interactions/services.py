@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm.audit import audit_record, diff, snapshot
+from crm.audit import audit_record, diff, snapshot, versioned_save
 from crm.models import AuditAction, NotificationKind, User
 from crm.services import lazy_format, notify
 from customers.models import Contact, Customer
@@ -37,7 +37,13 @@ from interactions.models import (
     TicketStatus,
 )
 from interactions.rollup import last_contact_refresh
-from interactions.selectors import oversees_everyone, servable_customers, sla_policies
+from interactions.selectors import (
+    oversees_everyone,
+    servable_customers,
+    sla_policies,
+    task_people,
+    visible_tasks,
+)
 
 TICKET_PREFIX = "TK"
 EARLIEST = datetime.date(1990, 1, 1)
@@ -302,18 +308,7 @@ def interaction_update(
     changes = diff(before, snapshot(interaction, names))
     if not changes:
         return interaction
-    interaction.version += 1
-    interaction.updated_at = now
-    interaction.save()
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        target=interaction,
-        changes=changes,
-        sensitive=("notes",),
-        extra={"version": interaction.version},
-        request=request,
-    )
+    versioned_save(interaction, actor, changes, request=request, now=now, sensitive=("notes",))
     last_contact_refresh([interaction.customer_id])
     return interaction
 
@@ -321,24 +316,9 @@ def interaction_update(
 # --- tasks --------------------------------------------------------------------------
 
 
-def task_assignees(actor: User):
-    """Whom the actor may give a task: themselves; a manager their teams' members;
-    stewards and admins anyone active."""
-    qs = User.objects.filter(is_active=True)
-    if oversees_everyone(actor):
-        return qs.order_by("username")
-    from django.db.models import Q
-
-    teams = _managed_team_ids(actor)
-    return qs.filter(Q(pk=actor.pk) | Q(team_id__in=teams)).order_by("username")
-
-
 def _may_work_task(actor: User, task: Task) -> bool:
-    if task.assignee_id == actor.pk or task.created_by_id == actor.pk:
-        return True
-    if oversees_everyone(actor):
-        return True
-    return task.assignee.team_id is not None and task.assignee.team_id in _managed_team_ids(actor)
+    """Who sees a task works it (with the permission to change tasks)."""
+    return visible_tasks(actor).filter(pk=task.pk).exists()
 
 
 def _task_write(*, actor: User, values: dict[str, Any], request=None) -> Task:
@@ -387,7 +367,7 @@ def task_create(*, actor: User, data: Mapping[str, Any], request=None) -> Task:
         errors, "due_at", lambda: _future_moment(data.get("due_at"), "due_at", now, required=True)
     )
     assignee = data.get("assignee") or actor
-    if not task_assignees(actor).filter(pk=assignee.pk).exists():
+    if not task_people(actor).filter(pk=assignee.pk).exists():
         errors["assignee"] = [
             ValidationError(_("You may not give tasks to this person."), "bad_assignee")
         ]
@@ -603,21 +583,6 @@ def _ticket_locked(actor: User, ticket_id: int) -> ServiceTicket:
     return ticket
 
 
-def _ticket_save(actor, ticket, changes, fields, request, now) -> ServiceTicket:
-    ticket.version += 1
-    ticket.updated_at = now
-    ticket.save(update_fields=[*fields, "version", "updated_at"])
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        target=ticket,
-        changes=changes,
-        extra={"version": ticket.version},
-        request=request,
-    )
-    return ticket
-
-
 def _satisfaction_clean(value: Any) -> int | None:
     if value in (None, ""):
         return None
@@ -714,7 +679,9 @@ def ticket_move(
         created_at=now,
     )  # fmt: skip
     changes = diff(before, snapshot(ticket, ["status", "sla_due_at", "resolution", "satisfaction"]))
-    return _ticket_save(actor, ticket, changes, sorted(set(fields)), request, now)
+    return versioned_save(
+        ticket, actor, changes, fields=sorted(set(fields)), request=request, now=now
+    )
 
 
 @transaction.atomic
@@ -756,7 +723,7 @@ def ticket_update(
     if not changes:
         return ticket
     now = timezone.now()
-    _ticket_save(actor, ticket, changes, names, request, now)
+    versioned_save(ticket, actor, changes, fields=names, request=request, now=now)
     if "assignee" in changes:
         _assigned_notify(ticket, actor)
     return ticket

@@ -265,7 +265,7 @@ class TaskCreateView(LoginRequiredMixin, PermissionRequiredMixin, View):
         return self._render(request, customer, form)
 
     def _people(self, request):
-        return services.task_assignees(request.user)
+        return task_people(request.user)
 
     def _render(self, request, customer, form):
         return render(request, self.template_name, {"customer": customer, "form": form})

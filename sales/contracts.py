@@ -27,7 +27,7 @@ from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.audit import audit_record, diff, snapshot
+from crm.audit import audit_record, diff, snapshot, versioned_save
 from crm.models import AuditAction, User
 from crm.normalise import length_check
 from customers.selectors import assignable_owners, editable_customers
@@ -38,7 +38,7 @@ from sales.models import (
     ContractStatus,
     Opportunity,
 )
-from sales.services import _text, customer_object_locked, money_clean, versioned_save
+from sales.services import _text, customer_object_locked, money_clean
 
 CONTRACT_PREFIX = "HT"
 CONTRACT_FIELDS = (

@@ -22,7 +22,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.audit import audit_record, diff, snapshot
+from crm.audit import audit_record, diff, snapshot, versioned_save
 from crm.models import AuditAction, User
 from crm.normalise import length_check
 from customers.metrics import metrics_refresh
@@ -599,25 +599,6 @@ def customer_object_locked(queryset, actor: User, pk: int, permission: str, refu
         or not editable_customers(actor).filter(pk=row.customer_id).exists()
     ):
         raise ValidationError(refusal, code="forbidden")
-    return row
-
-
-def versioned_save(row, actor: User, changes, *, fields=None, request=None, extra=None, now=None):
-    """Save a changed row under its next version (`fields`, or all of it) and audit it."""
-    row.version += 1
-    row.updated_at = now or timezone.now()
-    if fields is None:
-        row.save()
-    else:
-        row.save(update_fields=[*fields, "version", "updated_at"])
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        target=row,
-        changes=changes,
-        extra={**(extra or {}), "version": row.version},
-        request=request,
-    )
     return row
 
 
