@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from crm.audit import audit_record, diff, snapshot, versioned_save
 from crm.models import AuditAction, NotificationKind, User
+from crm.normalise import length_check
 from crm.services import lazy_format, notify
 from customers.models import Contact, Customer
 from customers.selectors import _managed_team_ids, visible_customers
@@ -62,14 +63,10 @@ def _text(data: Mapping[str, Any], name: str, limit: int, *, required: bool = Fa
     value = str(data.get(name) or "").strip()
     if required and not value:
         raise ValidationError({name: ValidationError(_("This field is required."), "required")})
-    if len(value) > limit:
-        raise ValidationError(
-            {
-                name: ValidationError(
-                    _("Keep this under %(limit)d characters.") % {"limit": limit}, "too_long"
-                )
-            }
-        )
+    errors: dict[str, list] = {}
+    length_check(errors, name, value, limit)
+    if errors:
+        raise ValidationError(errors)
     return value
 
 

@@ -332,3 +332,10 @@ def test_an_edit_without_a_time_keeps_the_time(rep, own_customer, log):
         actor=rep, interaction_id=interaction.pk, data=data, version=1
     )
     assert updated.occurred_at == interaction.occurred_at
+
+
+def test_a_subject_too_long_gets_the_usual_length_message(rep, own_customer, log):
+    with pytest.raises(ValidationError) as excinfo:
+        log(rep, own_customer, subject="长" * 201)
+    assert _errors(excinfo) == {"subject": ["max_length"]}
+    assert not Interaction.objects.exists()
