@@ -130,6 +130,17 @@ def ids_reserve(model: type[models.Model], count: int, *, using: str = "default"
         return [row[0] for row in cursor.fetchall()]
 
 
+def sequence_numbers(sequence: str, prefix: str, count: int, *, using: str = "default"):
+    """`count` business numbers (SO00000001, HT…, TK…) from their own sequence."""
+    if count <= 0:
+        return []
+    with connections[using].cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, count]
+        )
+        return [f"{prefix}{value:08d}" for (value,) in cursor.fetchall()]
+
+
 def _copy_statement(
     model: type[models.Model], rows: list[dict[str, Any]], *, ids: bool, using: str
 ) -> tuple[str, io.BytesIO]:

@@ -13,12 +13,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.audit import audit_record, diff, snapshot, versioned_save
+from crm.bulkcopy import sequence_numbers
 from crm.models import AuditAction, NotificationKind, User
 from crm.normalise import length_check
 from crm.services import lazy_format, notify
@@ -432,12 +433,7 @@ def task_complete(*, actor: User, task_id: int, done: bool = True, request=None)
 
 
 def ticket_numbers_next(count: int = 1) -> list[str]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval('interactions_ticket_number_seq') FROM generate_series(1, %s)",
-            [count],
-        )
-        return [f"{TICKET_PREFIX}{value:08d}" for (value,) in cursor.fetchall()]
+    return sequence_numbers("interactions_ticket_number_seq", TICKET_PREFIX, count)
 
 
 def sla_deadline(ticket: ServiceTicket) -> datetime.datetime:

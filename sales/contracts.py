@@ -22,12 +22,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.audit import audit_record, diff, snapshot, versioned_save
+from crm.bulkcopy import sequence_numbers
 from crm.models import AuditAction, User
 from crm.normalise import length_check
 from customers.selectors import assignable_owners, editable_customers
@@ -144,11 +145,7 @@ def signed_file_check(upload) -> str:
 
 
 def contract_numbers_next(count: int = 1) -> list[str]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval('sales_contract_number_seq') FROM generate_series(1, %s)", [count]
-        )
-        return [f"{CONTRACT_PREFIX}{value:08d}" for (value,) in cursor.fetchall()]
+    return sequence_numbers("sales_contract_number_seq", CONTRACT_PREFIX, count)
 
 
 def _date(value: Any, field: str, errors: dict, *, required: bool) -> datetime.date | None:

@@ -18,11 +18,12 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.audit import audit_record, diff, snapshot, versioned_save
+from crm.bulkcopy import sequence_numbers
 from crm.models import AuditAction, User
 from crm.normalise import length_check
 from customers.metrics import metrics_refresh
@@ -375,13 +376,7 @@ def order_lines_clean(
 
 
 def order_numbers_next(count: int) -> list[str]:
-    if count <= 0:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval('sales_order_number_seq') FROM generate_series(1, %s)", [count]
-        )
-        return [f"{ORDER_PREFIX}{value:08d}" for (value,) in cursor.fetchall()]
+    return sequence_numbers("sales_order_number_seq", ORDER_PREFIX, count)
 
 
 def ordered_at_clean(value: Any) -> datetime.datetime:
