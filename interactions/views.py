@@ -14,8 +14,8 @@ from django.views.generic import TemplateView
 
 from crm.normalise import id_param
 from customers.models import Customer
-from customers.pages import FilteredListView, visible_customer_or_404
-from customers.selectors import customer_metrics, visible_customers
+from customers.pages import FilteredListView, customer_param_visible, visible_customer_or_404
+from customers.selectors import customer_metrics
 from interactions import services
 from interactions.filters import InteractionFilter, TicketFilter
 from interactions.forms import (
@@ -234,22 +234,20 @@ class TaskCreateView(LoginRequiredMixin, PermissionRequiredMixin, View):
     template_name = "interactions/task_form.html"
 
     def _customer(self, request) -> Customer | None:
-        customer_id = id_param(request.GET.get("customer"))
-        if customer_id is None:
-            return None
-        customer = visible_customers(request.user).filter(pk=customer_id).first()
-        if customer is None:
+        """The customer of `?customer=` (404 when it is out of sight), if any."""
+        customer = customer_param_visible(request)
+        if customer is None and request.GET.get("customer"):
             raise Http404
         return customer
 
     def get(self, request):
         customer = self._customer(request)
-        form = TaskForm(initial={"assignee": request.user.pk}, assignees=self._people(request))
+        form = TaskForm(initial={"assignee": request.user.pk}, assignees=task_people(request.user))
         return self._render(request, customer, form)
 
     def post(self, request):
         customer = self._customer(request)
-        form = TaskForm(request.POST, assignees=self._people(request))
+        form = TaskForm(request.POST, assignees=task_people(request.user))
         if form.is_valid():
             try:
                 services.task_create(
@@ -263,9 +261,6 @@ class TaskCreateView(LoginRequiredMixin, PermissionRequiredMixin, View):
                 messages.success(request, _("The task is created."))
                 return redirect(customer or "interactions:task_list")
         return self._render(request, customer, form)
-
-    def _people(self, request):
-        return task_people(request.user)
 
     def _render(self, request, customer, form):
         return render(request, self.template_name, {"customer": customer, "form": form})
