@@ -113,12 +113,10 @@ def task_people(user: User) -> QuerySet[User]:
     )
 
 
-def local_day_bounds(now: datetime.datetime | None = None):
-    """The start of today and of tomorrow, local time (Asia/Shanghai by default)."""
-    now = timezone.localtime(now)
-    start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    tomorrow = start + datetime.timedelta(days=1)
-    return start, timezone.make_aware(tomorrow.replace(tzinfo=None))
+def tomorrow_starts(now: datetime.datetime | None = None) -> datetime.datetime:
+    """Midnight at the end of today, local time (Asia/Shanghai by default)."""
+    tomorrow = timezone.localdate(now) + datetime.timedelta(days=1)
+    return timezone.make_aware(datetime.datetime.combine(tomorrow, datetime.time()))
 
 
 @dataclass
@@ -135,7 +133,6 @@ class TaskBoard:
 SHOWN = 50  # tasks shown per section; the rest are counted ("show all": ALL_SHOWN)
 ALL_SHOWN = 500
 DONE_SHOWN = 10
-SECTIONS = ("overdue", "today", "upcoming")
 
 
 def _shown_and_more(queryset: QuerySet[Task], limit: int) -> tuple[list[Task], int]:
@@ -152,7 +149,7 @@ def task_board(
     overdue (oldest first), today and upcoming, SHOWN of each (ALL_SHOWN of the
     `expand`ed one) with the rest counted, and the latest done."""
     now = now or timezone.now()
-    _start, tomorrow = local_day_bounds(now)
+    tomorrow = tomorrow_starts(now)
     base = (
         visible_tasks(user)
         .filter(assignee__in=assignees)
@@ -176,7 +173,7 @@ def task_board(
 
 def due_tasks(user: User) -> QuerySet[Task]:
     """The navigation badge: the user's own open tasks due by the end of today."""
-    _start, tomorrow = local_day_bounds()
+    tomorrow = tomorrow_starts()
     return Task.objects.filter(assignee=user, done_at__isnull=True, due_at__lt=tomorrow)
 
 
