@@ -76,6 +76,13 @@ _SERVICE_BASICS = {
     "interactions.view_ticketcomment",
     "interactions.add_ticketcomment",
 }
+# Feedback follows the customer as well.
+_FEEDBACK_BASICS = {
+    "feedback.view_feedback",
+    "feedback.add_feedback",
+    "feedback.change_feedback",
+    "feedback.view_feedbackcategory",
+}
 _CATALOGUE = {
     "sales.add_product",
     "sales.change_product",
@@ -92,6 +99,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             *_CUSTOMER_BASICS,
             *_SALES_BASICS,
             *_SERVICE_BASICS,
+            *_FEEDBACK_BASICS,
         }
     ),
     # The team's customers and the pool; assigns owners; the narrow financial profile.
@@ -108,6 +116,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "customers.export_customers",
             *_SALES_BASICS,
             *_SERVICE_BASICS,
+            *_FEEDBACK_BASICS,
             *_CATALOGUE,
             "sales.refund_order",
             "sales.add_salestarget",
@@ -132,6 +141,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             # Cleans the catalogue and imports order history; never deletes sales.
             *_SALES_BASICS,
             *_SERVICE_BASICS,
+            *_FEEDBACK_BASICS,
             *_CATALOGUE,
         }
     ),
@@ -159,6 +169,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "interactions.view_task",
             "interactions.view_serviceticket",
             "interactions.view_ticketcomment",
+            "feedback.view_feedback",
+            "feedback.view_feedbackcategory",
         }
     ),
     # After-sales (客服): reads every customer and its orders, logs interactions and
@@ -176,6 +188,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "sales.view_product",
             "sales.view_order",
             *_SERVICE_BASICS,
+            *_FEEDBACK_BASICS,
             "interactions.serve_all_customers",
         }
     ),

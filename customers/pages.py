@@ -31,16 +31,20 @@ def editable_customer_or_404(user, pk: int) -> Customer:
         raise Http404 from None
 
 
-def customer_param_editable_or_404(request) -> Customer:
-    """The customer of `?customer=ID`, if the user may work on it (a new order,
-    opportunity, contract or ticket is for such a customer); 404 otherwise."""
+def customer_param_or_404(request, customers) -> Customer:
+    """The customer of `?customer=ID` among `customers` (a scope of the user's);
+    404 otherwise."""
     customer_id = id_param(request.GET.get("customer"))
-    customer = None
-    if customer_id is not None:
-        customer = editable_customers(request.user).filter(pk=customer_id).first()
+    customer = customers.filter(pk=customer_id).first() if customer_id is not None else None
     if customer is None:
         raise Http404
     return customer
+
+
+def customer_param_editable_or_404(request) -> Customer:
+    """The customer of `?customer=ID`, if the user may work on it (a new order,
+    opportunity or contract is for such a customer); 404 otherwise."""
+    return customer_param_or_404(request, editable_customers(request.user))
 
 
 def customer_param_visible(request) -> Customer | None:

@@ -243,7 +243,7 @@ def open_ticket_count(customer: Customer) -> int:
 # The number of queries is fixed however long the history, and each branch is
 # served by its (customer, moment) index.
 
-TIMELINE_KINDS = ("order", "interaction", "ticket")
+TIMELINE_KINDS = ("order", "interaction", "ticket", "feedback")
 
 
 @dataclass
@@ -293,14 +293,17 @@ def timeline_kinds(user: User) -> tuple[str, ...]:
         kinds.append("interaction")
     if user.has_perm("interactions.view_serviceticket"):
         kinds.append("ticket")
+    if user.has_perm("feedback.view_feedback"):
+        kinds.append("feedback")
     return tuple(kinds)
 
 
 def customer_timeline(
     user: User, customer: Customer, *, kind: str = "", cursor: str = "", size: int = TIMELINE_PAGE
 ) -> TimelinePage:
-    """A page of the customer's history, newest first: orders, interactions and
-    tickets the user may see (the customer itself is already visible to them)."""
+    """A page of the customer's history, newest first: orders, interactions,
+    tickets and feedback the user may see (the customer itself is already visible to them)."""
+    from feedback.models import Feedback
     from sales.models import Order
 
     allowed = timeline_kinds(user)
@@ -313,6 +316,7 @@ def customer_timeline(
         "order": (Order.objects.filter(customer=customer), "ordered_at"),
         "interaction": (Interaction.objects.filter(customer=customer), "occurred_at"),
         "ticket": (ServiceTicket.objects.filter(customer=customer), "created_at"),
+        "feedback": (Feedback.objects.filter(customer=customer), "created_at"),
     }
     branches = [_branch(k, *sources[k], after) for k in wanted]
     if not branches:
@@ -336,6 +340,9 @@ def customer_timeline(
     if ids.get("ticket"):
         for ticket in ServiceTicket.objects.filter(pk__in=ids["ticket"]).select_related("assignee"):
             loaded["ticket", ticket.pk] = ticket
+    if ids.get("feedback"):
+        for feedback in Feedback.objects.filter(pk__in=ids["feedback"]).select_related("category"):
+            loaded["feedback", feedback.pk] = feedback
     entries = [
         TimelineEntry(row_kind, at, loaded[row_kind, pk])
         for row_kind, pk, at in rows

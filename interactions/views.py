@@ -14,7 +14,12 @@ from django.views.generic import TemplateView
 
 from crm.normalise import id_param
 from customers.models import Customer
-from customers.pages import FilteredListView, customer_param_visible, visible_customer_or_404
+from customers.pages import (
+    FilteredListView,
+    customer_param_or_404,
+    customer_param_visible,
+    visible_customer_or_404,
+)
 from customers.selectors import customer_metrics
 from interactions import services
 from interactions.filters import InteractionFilter, TicketFilter
@@ -328,11 +333,11 @@ class TicketCreateView(LoginRequiredMixin, PermissionRequiredMixin, View):
         )
 
     def get(self, request):
-        customer = _servable_or_404(request.user, id_param(request.GET.get("customer")))
+        customer = customer_param_or_404(request, servable_customers(request.user))
         return self._render(request, customer, self._form(request, customer))
 
     def post(self, request):
-        customer = _servable_or_404(request.user, id_param(request.GET.get("customer")))
+        customer = customer_param_or_404(request, servable_customers(request.user))
         form = self._form(request, customer, request.POST)
         if form.is_valid():
             try:

@@ -104,12 +104,25 @@ def test_a_call_with_a_follow_up_becomes_a_task_that_is_completed(
     expect(page.get_by_test_id("timeline").locator("li[data-kind]")).to_have_count(1)
     expect(page.get_by_test_id("timeline")).to_contain_text("热水器漏水")
 
+    # Feedback recorded from the customer page lands in its timeline, escaped.
+    page.click("#new-feedback")
+    page.select_option("#id_channel", "review")
+    page.fill("#id_nps", "11")
+    page.click("#feedback-form button[type=submit]")
+    expect(page.locator("#id_nps")).to_have_attribute("aria-invalid", "true")
+    page.fill("#id_nps", "3")
+    page.select_option("#id_rating", "2")
+    page.fill("#id_text", "<i>漏水</i>两次了")
+    page.click("#feedback-form button[type=submit]")
+    expect(page.get_by_test_id("timeline").locator("li").first).to_contain_text("<i>漏水</i>两次了")
+    page.screenshot(path=shots / "04-feedback-in-timeline.png", full_page=True)
+
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     mobile = phone.new_page()
     _log_in(mobile, base, "rep1")
     mobile.goto(f"{base}{customer.get_absolute_url()}")
-    expect(mobile.get_by_test_id("timeline").locator("li[data-kind]")).to_have_count(2)
-    mobile.screenshot(path=shots / "04-phone-customer.png", full_page=True)
+    expect(mobile.get_by_test_id("timeline").locator("li[data-kind]")).to_have_count(3)
+    mobile.screenshot(path=shots / "05-phone-customer.png", full_page=True)
     phone.close()
     context.close()
     assert not errors, errors

@@ -17,11 +17,15 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def history(rep, own_customer, log, ticket_make, order_make, headphones):
-    """An order 5 days ago, a call 3 days ago, a ticket now, a visit 1 day ago."""
+    """An order 5 days ago, a call 3 days ago, a ticket now, a visit 1 day ago,
+    and the customer's feedback after the ticket."""
+    from feedback.services import feedback_record
+
     order = order_make(own_customer, [(headphones, 1, "299.00", None)], ordered_at=hours_ago(120))
     call = log(rep, own_customer, channel="phone", occurred_at=hours_ago(72))
     ticket = ticket_make(rep, own_customer)
     visit = log(rep, own_customer, channel="visit", occurred_at=hours_ago(24))
+    feedback_record(actor=rep, customer_id=own_customer.pk, data={"channel": "phone", "rating": 4})
     return order, call, ticket, visit
 
 
@@ -31,15 +35,18 @@ def _kinds_and_ids(page):
 
 def test_every_source_newest_first(rep, own_customer, history):
     order, call, ticket, visit = history
+    from feedback.models import Feedback
+
     page = customer_timeline(rep, own_customer)
     assert _kinds_and_ids(page) == [
+        ("feedback", Feedback.objects.get().pk),
         ("ticket", ticket.pk),
         ("interaction", visit.pk),
         ("interaction", call.pk),
         ("order", order.pk),
     ]
     assert page.next_cursor == ""
-    assert page.kinds == ("order", "interaction", "ticket")
+    assert page.kinds == ("order", "interaction", "ticket", "feedback")
 
 
 def test_filtered_by_kind(rep, own_customer, history):
@@ -52,7 +59,7 @@ def test_filtered_by_kind(rep, own_customer, history):
         ("order", order.pk)
     ]
     # An unknown kind shows everything rather than nothing.
-    assert len(customer_timeline(rep, own_customer, kind="bogus").entries) == 4
+    assert len(customer_timeline(rep, own_customer, kind="bogus").entries) == 5
 
 
 def test_the_cursor_walks_the_whole_history_without_gaps_or_repeats(
@@ -108,12 +115,19 @@ def test_the_query_count_does_not_grow_with_the_history(
         ticket_make(rep, own_customer)
     assert ServiceTicket.objects.count() == 6
     assert count() == small == 4  # the union, then one query per kind on the page
+    from feedback.services import feedback_record
+
+    feedback_record(actor=rep, customer_id=own_customer.pk, data={"channel": "phone", "nps": 8})
+    with_feedback = count()
+    for _ in range(10):
+        feedback_record(actor=rep, customer_id=own_customer.pk, data={"channel": "email", "nps": 9})
+    assert count() == with_feedback == 5  # feedback is one kind more
 
 
 def test_a_user_sees_only_the_kinds_they_may(auditor, own_customer, history, make_user):
     from django.contrib.auth.models import Permission
 
-    assert len(customer_timeline(auditor, own_customer).entries) == 4
+    assert len(customer_timeline(auditor, own_customer).entries) == 5
     nobody = make_user("viewer")
     nobody.user_permissions.add(
         Permission.objects.get(codename="view_customer"),

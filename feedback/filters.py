@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
+
+from crm.filters import StableOrderMixin
+from customers.filters import DateRangeWidget
+from feedback.models import Feedback, FeedbackCategory, FeedbackChannel, FeedbackStatus
+
+
+class FeedbackFilter(StableOrderMixin, django_filters.FilterSet):
+    """The inbox: newest first; "detractors without a response" for follow-up."""
+
+    default_ordering = ("-created_at",)
+
+    q = django_filters.CharFilter(label=_("Text"), method="filter_q", max_length=100)
+    status = django_filters.ChoiceFilter(label=_("Status"), choices=FeedbackStatus.choices)
+    channel = django_filters.ChoiceFilter(label=_("Channel"), choices=FeedbackChannel.choices)
+    category = django_filters.ModelChoiceFilter(
+        label=_("Category"), queryset=FeedbackCategory.objects.all()
+    )
+    detractors = django_filters.BooleanFilter(
+        label=_("Unhappy customers without a response"),
+        method="filter_detractors",
+        widget=forms.CheckboxInput,
+    )
+    received = django_filters.DateFromToRangeFilter(
+        label=pgettext_lazy("feedback", "Received"), field_name="created_at",
+        widget=DateRangeWidget,
+    )  # fmt: skip
+    customer = django_filters.NumberFilter(field_name="customer_id", widget=forms.HiddenInput)
+
+    class Meta:
+        model = Feedback
+        fields = ["q", "status", "channel", "category", "detractors", "received", "customer"]
+
+    def __init__(self, data=None, *args, user=None, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        self.user = user
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        return queryset.filter(text__icontains=value) if value else queryset
+
+    def filter_detractors(self, queryset, name, value):
+        if not value:
+            return queryset
+        unhappy = Q(nps__lte=6) | Q(nps__isnull=True, rating__lte=2)
+        return queryset.filter(unhappy, response="")
