@@ -82,6 +82,10 @@ _FEEDBACK_BASICS = {
     "feedback.add_feedback",
     "feedback.change_feedback",
     "feedback.view_feedbackcategory",
+    "feedback.view_pointsentry",
+    "feedback.view_coupon",
+    "feedback.add_coupon",
+    "feedback.change_coupon",
 }
 _CATALOGUE = {
     "sales.add_product",
@@ -121,6 +125,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "sales.refund_order",
             "sales.add_salestarget",
             "sales.change_salestarget",
+            "feedback.add_pointsentry",
         }
     ),
     # Every customer: cleans, reassigns, restores what was deleted.
@@ -171,6 +176,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "interactions.view_ticketcomment",
             "feedback.view_feedback",
             "feedback.view_feedbackcategory",
+            "feedback.view_pointsentry",
+            "feedback.view_coupon",
         }
     ),
     # After-sales (客服): reads every customer and its orders, logs interactions and

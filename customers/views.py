@@ -134,6 +134,7 @@ class CustomerDetailView(LoginRequiredMixin, TemplateView):
             view = customer_360(user=self.request.user, customer_id=self.kwargs["pk"])
         except Customer.DoesNotExist:
             raise Http404 from None
+        from feedback.selectors import loyalty_summary
         from interactions.forms import InteractionForm
         from interactions.selectors import customer_service, serves
 
@@ -148,6 +149,11 @@ class CustomerDetailView(LoginRequiredMixin, TemplateView):
             contact_form=ContactForm(),
             collaborator_form=CollaboratorForm(user=user),
             service=customer_service(user, view.customer, kind=self.request.GET.get("kind", "")),
+            loyalty=(
+                loyalty_summary(view.customer, lines=0, coupons=5)
+                if user.has_perm("feedback.view_pointsentry")
+                else None
+            ),
             can_log=can_log,
             can_serve=can_serve,
             interaction_form=InteractionForm(customer=view.customer) if can_log else None,

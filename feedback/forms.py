@@ -6,7 +6,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from feedback.models import FeedbackChannel, FeedbackStatus
+from feedback.models import CouponReason, FeedbackChannel, FeedbackStatus
+from sales.forms import DateInput
 
 
 class FeedbackForm(forms.Form):
@@ -47,3 +48,16 @@ class FeedbackHandleForm(forms.Form):
     response = forms.CharField(
         label=_("Response given"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+
+
+class PointsForm(forms.Form):
+    points = forms.CharField(label=_("Points"), max_length=12)
+    reason = forms.CharField(label=_("Reason"), max_length=200, required=False)
+
+
+class CouponForm(forms.Form):
+    value = forms.CharField(label=_("Value (CNY)"), max_length=20, required=False)
+    percent = forms.CharField(label=_("Or percent off"), max_length=4, required=False)
+    reason = forms.ChoiceField(label=_("Issued for"), choices=CouponReason.choices)
+    valid_from = forms.DateField(label=_("Valid from"), required=False, widget=DateInput())
+    valid_until = forms.DateField(label=_("Valid until"), required=False, widget=DateInput())

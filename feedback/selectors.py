@@ -35,3 +35,17 @@ def feedback_get(user: User, feedback_id: int) -> Feedback:
 
 def active_categories() -> QuerySet[FeedbackCategory]:
     return FeedbackCategory.objects.filter(is_active=True)
+
+
+def loyalty_summary(customer, *, lines: int = 5, coupons: int = 10):
+    """The 360° page's points balance, latest ledger lines and coupons."""
+    from feedback.loyalty import points_balance
+    from feedback.models import Coupon, PointsEntry
+
+    return {
+        "balance": points_balance(customer),
+        "entries": list(
+            PointsEntry.objects.filter(customer=customer).select_related("actor")[:lines]
+        ),
+        "coupons": list(Coupon.objects.filter(customer=customer)[:coupons]),
+    }

@@ -9,4 +9,5 @@ urlpatterns = [
     path("new/", views.FeedbackCreateView.as_view(), name="create"),
     path("<int:pk>/", views.FeedbackDetailView.as_view(), name="detail"),
     path("<int:pk>/handle/", views.FeedbackHandleView.as_view(), name="handle"),
+    path("loyalty/<int:pk>/", views.LoyaltyView.as_view(), name="loyalty"),
 ]

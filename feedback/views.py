@@ -12,12 +12,14 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
-from customers.pages import FilteredListView, customer_param_or_404
-from feedback import services
+from crm.messages import messages_error
+from crm.normalise import id_param
+from customers.pages import FilteredListView, customer_param_or_404, visible_customer_or_404
+from feedback import loyalty, services
 from feedback.filters import FeedbackFilter
-from feedback.forms import FeedbackForm, FeedbackHandleForm
+from feedback.forms import CouponForm, FeedbackForm, FeedbackHandleForm, PointsForm
 from feedback.models import Feedback, FeedbackStatus
-from feedback.selectors import active_categories, feedback_get, feedback_list
+from feedback.selectors import active_categories, feedback_get, feedback_list, loyalty_summary
 from interactions.selectors import servable_customers
 from sales.forms import service_errors
 
@@ -129,3 +131,75 @@ class FeedbackHandleView(LoginRequiredMixin, PermissionRequiredMixin, View):
                 return redirect(feedback)
         view = FeedbackDetailView(request=request, kwargs={"pk": pk})
         return render(request, FeedbackDetailView.template_name, view.get_context_data(form=form))
+
+
+class LoyaltyView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    """A customer's points ledger and coupons, with the forms to redeem points,
+    adjust them (managers), issue coupons and redeem one."""
+
+    permission_required = "feedback.view_pointsentry"
+    template_name = "feedback/loyalty.html"
+    ACTIONS = ("redeem", "adjust", "issue", "use")
+
+    def _render(self, request, customer, **forms):
+        context = {
+            "customer": customer,
+            **loyalty_summary(customer, lines=100, coupons=200),
+            "can_serve": servable_customers(request.user).filter(pk=customer.pk).exists(),
+            "redeem_form": forms.get("redeem") or PointsForm(prefix="redeem"),
+            "adjust_form": forms.get("adjust") or PointsForm(prefix="adjust"),
+            "coupon_form": forms.get("issue") or CouponForm(prefix="issue"),
+        }
+        return render(request, self.template_name, context)
+
+    def get(self, request, pk: int):
+        return self._render(request, visible_customer_or_404(request.user, pk))
+
+    def post(self, request, pk: int):
+        customer = visible_customer_or_404(request.user, pk)
+        action = request.POST.get("action", "")
+        if action not in self.ACTIONS:
+            raise Http404
+        form = (
+            CouponForm(request.POST, prefix="issue")
+            if action == "issue"
+            else PointsForm(request.POST, prefix=action)
+            if action in ("redeem", "adjust")
+            else None
+        )
+        try:
+            if form is not None and not form.is_valid():
+                return self._render(request, customer, **{action: form})
+            done = self._act(request, customer, action, form)
+        except ValidationError as exc:
+            if getattr(exc, "code", None) == "forbidden":
+                raise Http404 from None
+            if form is None:
+                messages_error(request, exc)
+                return redirect("feedback:loyalty", pk=customer.pk)
+            service_errors(form, exc)
+            return self._render(request, customer, **{action: form})
+        messages.success(request, done)
+        return redirect("feedback:loyalty", pk=customer.pk)
+
+    def _act(self, request, customer, action, form) -> str:
+        user = request.user
+        if action == "redeem":
+            data = form.cleaned_data
+            loyalty.points_redeem(actor=user, customer_id=customer.pk, points=data["points"],
+                                  reason=data["reason"], request=request)  # fmt: skip
+            return _("The points are redeemed.")
+        if action == "adjust":
+            data = form.cleaned_data
+            loyalty.points_adjust(actor=user, customer_id=customer.pk, points=data["points"],
+                                  reason=data["reason"], request=request)  # fmt: skip
+            return _("The points are adjusted.")
+        if action == "issue":
+            coupon = loyalty.coupon_issue(actor=user, customer_id=customer.pk, request=request,
+                                          **form.cleaned_data)  # fmt: skip
+            return _("Coupon %(code)s is issued.") % {"code": coupon.code}
+        coupon_id = id_param(request.POST.get("coupon"))
+        if coupon_id is None or not customer.coupons.filter(pk=coupon_id).exists():
+            raise Http404
+        coupon = loyalty.coupon_redeem(actor=user, coupon_id=coupon_id, request=request)
+        return _("Coupon %(code)s is redeemed.") % {"code": coupon.code}
