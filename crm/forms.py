@@ -13,6 +13,15 @@ from crm.auth import login_lock_for
 from crm.models import User
 
 
+def service_errors(form: forms.Form, exc: ValidationError) -> None:
+    """A service's error next to the form's field it names, or above the form."""
+    if not hasattr(exc, "error_dict"):
+        form.add_error(None, exc)
+        return
+    for field, errors in exc.error_dict.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
 class ThrottledLoginMixin:
     """Says plainly when a username is locked, before and after a failed try."""
 

@@ -5,40 +5,45 @@ reaching into each other's views."""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.exceptions import ValidationError
 from django.http import Http404
+from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
+from django.views import View
 from django.views.decorators.vary import vary_on_headers
+from django.views.generic import TemplateView
 from django_filters.views import FilterView
 
+from crm.forms import service_errors
 from crm.normalise import id_param
 from crm.pagination import PeekPaginator
 from customers.models import Customer
 from customers.selectors import editable_customers, visible_customers
 
 
+def customer_or_404(customers, pk: int | None) -> Customer:
+    """The customer `pk` among `customers` (a scope of the user's); 404 otherwise,
+    so a customer out of scope looks like one that does not exist."""
+    customer = customers.filter(pk=pk).first() if pk is not None else None
+    if customer is None:
+        raise Http404
+    return customer
+
+
 def visible_customer_or_404(user, pk: int) -> Customer:
-    try:
-        return visible_customers(user).get(pk=pk)
-    except Customer.DoesNotExist:
-        raise Http404 from None
+    return customer_or_404(visible_customers(user), pk)
 
 
 def editable_customer_or_404(user, pk: int) -> Customer:
-    try:
-        return editable_customers(user).get(pk=pk)
-    except Customer.DoesNotExist:
-        raise Http404 from None
+    return customer_or_404(editable_customers(user), pk)
 
 
 def customer_param_or_404(request, customers) -> Customer:
     """The customer of `?customer=ID` among `customers` (a scope of the user's);
     404 otherwise."""
-    customer_id = id_param(request.GET.get("customer"))
-    customer = customers.filter(pk=customer_id).first() if customer_id is not None else None
-    if customer is None:
-        raise Http404
-    return customer
+    return customer_or_404(customers, id_param(request.GET.get("customer")))
 
 
 def customer_param_editable_or_404(request) -> Customer:
@@ -74,3 +79,39 @@ class FilteredListView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
         return super().get_context_data(
             filtered_customer=customer_param_visible(self.request), **kwargs
         )
+
+
+class DetailActionView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    """A form posted from a record's page (a ticket, a feedback…): the service acts
+    and the page redirects with its message; on an error the page comes back with
+    the message next to the field; a record out of reach answers 404."""
+
+    detail_view: type[TemplateView]
+    form_name = "form"
+
+    def load(self, user, pk: int):
+        raise NotImplementedError
+
+    def form(self, request, obj):
+        raise NotImplementedError
+
+    def act(self, request, obj, form) -> str:
+        """Call the service; the success message."""
+        raise NotImplementedError
+
+    def post(self, request, pk: int):
+        obj = self.load(request.user, pk)
+        form = self.form(request, obj)
+        if form.is_valid():
+            try:
+                done = self.act(request, obj, form)
+            except ValidationError as exc:
+                if getattr(exc, "code", None) == "forbidden":
+                    raise Http404 from None
+                service_errors(form, exc)
+            else:
+                messages.success(request, done)
+                return redirect(obj)
+        view = self.detail_view(request=request, kwargs={"pk": pk})
+        context = view.get_context_data(**{self.form_name: form})
+        return render(request, self.detail_view.template_name, context)

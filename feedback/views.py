@@ -12,16 +12,21 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
+from crm.forms import service_errors
 from crm.messages import messages_error
 from crm.normalise import id_param
-from customers.pages import FilteredListView, customer_param_or_404, visible_customer_or_404
+from customers.pages import (
+    DetailActionView,
+    FilteredListView,
+    customer_param_or_404,
+    visible_customer_or_404,
+)
 from feedback import loyalty, services
 from feedback.filters import FeedbackFilter
 from feedback.forms import CouponForm, FeedbackForm, FeedbackHandleForm, PointsForm
 from feedback.models import Feedback, FeedbackStatus
 from feedback.selectors import active_categories, feedback_get, feedback_list, loyalty_summary
 from interactions.selectors import servable_customers
-from sales.forms import service_errors
 
 
 class FeedbackListView(FilteredListView):
@@ -107,30 +112,25 @@ class FeedbackDetailView(LoginRequiredMixin, PermissionRequiredMixin, TemplateVi
         )
 
 
-class FeedbackHandleView(LoginRequiredMixin, PermissionRequiredMixin, View):
+class FeedbackHandleView(DetailActionView):
     permission_required = "feedback.change_feedback"
+    detail_view = FeedbackDetailView
 
-    def post(self, request, pk: int):
-        feedback = _feedback_or_404(request.user, pk)
-        form = FeedbackHandleForm(request.POST)
-        if form.is_valid():
-            try:
-                services.feedback_handle(
-                    actor=request.user,
-                    feedback_id=feedback.pk,
-                    status=form.cleaned_data["status"],
-                    response=form.cleaned_data["response"],
-                    request=request,
-                )
-            except ValidationError as exc:
-                if getattr(exc, "code", None) == "forbidden":
-                    raise Http404 from None
-                service_errors(form, exc)
-            else:
-                messages.success(request, _("The feedback is saved."))
-                return redirect(feedback)
-        view = FeedbackDetailView(request=request, kwargs={"pk": pk})
-        return render(request, FeedbackDetailView.template_name, view.get_context_data(form=form))
+    def load(self, user, pk: int):
+        return _feedback_or_404(user, pk)
+
+    def form(self, request, feedback):
+        return FeedbackHandleForm(request.POST)
+
+    def act(self, request, feedback, form) -> str:
+        services.feedback_handle(
+            actor=request.user,
+            feedback_id=feedback.pk,
+            status=form.cleaned_data["status"],
+            response=form.cleaned_data["response"],
+            request=request,
+        )
+        return _("The feedback is saved.")
 
 
 class LoyaltyView(LoginRequiredMixin, PermissionRequiredMixin, View):

@@ -12,10 +12,13 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
+from crm.forms import service_errors
 from crm.normalise import id_param
 from customers.models import Customer
 from customers.pages import (
+    DetailActionView,
     FilteredListView,
+    customer_or_404,
     customer_param_or_404,
     customer_param_visible,
     visible_customer_or_404,
@@ -52,18 +55,8 @@ from interactions.selectors import (
     ticket_people,
     ticket_thread,
 )
-from sales.forms import service_errors
 
 # --- interactions ---------------------------------------------------------------
-
-
-def _servable_or_404(user, pk) -> Customer:
-    """A customer the user may log interactions and open tickets for (DESIGN §1;
-    a service agent: any customer they see); 404 otherwise."""
-    customer = servable_customers(user).filter(pk=pk).first() if pk is not None else None
-    if customer is None:
-        raise Http404
-    return customer
 
 
 class InteractionLogView(LoginRequiredMixin, PermissionRequiredMixin, View):
@@ -74,11 +67,11 @@ class InteractionLogView(LoginRequiredMixin, PermissionRequiredMixin, View):
     template_name = "interactions/interaction_form.html"
 
     def get(self, request, pk: int):
-        customer = _servable_or_404(request.user, pk)
+        customer = customer_or_404(servable_customers(request.user), pk)
         return self._render(request, customer, InteractionForm(customer=customer))
 
     def post(self, request, pk: int):
-        customer = _servable_or_404(request.user, pk)
+        customer = customer_or_404(servable_customers(request.user), pk)
         form = InteractionForm(request.POST, customer=customer)
         if form.is_valid():
             try:
@@ -398,35 +391,14 @@ class TicketDetailView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView
         )
 
 
-class _TicketActionView(LoginRequiredMixin, PermissionRequiredMixin, View):
-    """A form posted from the ticket page: on an error the page comes back with the
-    message next to the field; a ticket out of reach answers 404."""
+class _TicketActionView(DetailActionView):
+    """A form posted from the ticket page."""
 
     permission_required = "interactions.change_serviceticket"
-    form_name = ""
+    detail_view = TicketDetailView
 
-    def form(self, request, ticket):
-        raise NotImplementedError
-
-    def act(self, request, ticket, form) -> str:
-        raise NotImplementedError
-
-    def post(self, request, pk: int):
-        ticket = _ticket_or_404(request.user, pk)
-        form = self.form(request, ticket)
-        if form.is_valid():
-            try:
-                done = self.act(request, ticket, form)
-            except ValidationError as exc:
-                if getattr(exc, "code", None) == "forbidden":
-                    raise Http404 from None
-                service_errors(form, exc)
-            else:
-                messages.success(request, done)
-                return redirect(ticket)
-        view = TicketDetailView(request=request, kwargs={"pk": pk})
-        context = view.get_context_data(**{self.form_name: form})
-        return render(request, TicketDetailView.template_name, context)
+    def load(self, user, pk: int):
+        return _ticket_or_404(user, pk)
 
 
 class TicketMoveView(_TicketActionView):

@@ -7,11 +7,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django import forms
-from django.core.exceptions import ValidationError
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from crm.forms import service_errors  # noqa: F401 - where the sales pages import it
 from crm.models import User
 from sales.models import (
     OPEN_STAGES,
@@ -28,15 +28,6 @@ from sales.pipeline import COMPETITOR_FIELDS
 from sales.services import INITIAL_STATUSES, LineInput, decimal_parse, line_total, money_places
 
 LINES_PREFIX = "lines"
-
-
-def service_errors(form: forms.Form, exc: ValidationError) -> None:
-    """A service's error next to the form's field it names, or above the form."""
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc)
-        return
-    for field, errors in exc.error_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 LINE_FIELDS = ("product", "description", "quantity", "unit_price", "discount_percent")
