@@ -91,18 +91,25 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, tuple
 
 
 def audit_copy_rows(
-    actor, action: str, model: type[models.Model], items: Iterable[tuple[Any, str, dict]], extra
+    actor,
+    action: str,
+    model: type[models.Model],
+    items: Iterable[tuple[Any, str, dict]],
+    extra,
+    *,
+    actor_repr: str = "",
 ) -> list[dict[str, Any]]:
-    """AuditEvent rows for `crm.bulkcopy` (bulk imports): one per (pk, label,
-    changes); the changes must be JSON-ready and hold nothing sensitive. The
-    append-only trigger allows inserts."""
+    """AuditEvent rows for `crm.bulkcopy` (bulk imports) and the system's bulk
+    writes (actor None, named by `actor_repr`): one per (pk, label, changes);
+    the changes must be JSON-ready and hold nothing sensitive. The append-only
+    trigger allows inserts."""
     content_type = ContentType.objects.get_for_model(model).pk  # cached after the first
     now = timezone.now()
     return [
         {
             "created_at": now,
-            "actor_id": actor.pk,
-            "actor_repr": actor.get_username(),
+            "actor_id": actor.pk if actor else None,
+            "actor_repr": (actor.get_username() if actor else actor_repr)[:150],
             "action": action,
             "target_type_id": content_type,
             "target_id": str(pk),

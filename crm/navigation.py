@@ -82,6 +82,12 @@ NAVIGATION: tuple[NavSection, ...] = (
             NavItem(pgettext_lazy("nav", "Interactions"), "interactions:list", "chat-dots"),
             NavItem(pgettext_lazy("nav", "Tickets"), "interactions:ticket_list", "life-preserver"),
             NavItem(pgettext_lazy("nav", "Feedback"), "feedback:list", "emoji-smile"),
+            NavItem(
+                pgettext_lazy("nav", "Surveys"),
+                "feedback:survey_list",
+                "ui-checks",
+                permission="feedback.view_survey",
+            ),
         ),
     ),
     NavSection(
@@ -89,6 +95,12 @@ NAVIGATION: tuple[NavSection, ...] = (
         (
             NavItem(pgettext_lazy("nav", "Dashboards"), "dashboard", "speedometer2"),
             NavItem(pgettext_lazy("nav", "Performance"), "sales:performance", "graph-up-arrow"),
+            NavItem(
+                pgettext_lazy("nav", "Satisfaction"),
+                "feedback:analysis",
+                "bar-chart-line",
+                permission="feedback.view_feedback",
+            ),
             NavItem(pgettext_lazy("nav", "Data quality"), "customers:quality", "clipboard-check"),
             NavItem(
                 pgettext_lazy("nav", "Duplicates"),

@@ -86,7 +86,12 @@ _FEEDBACK_BASICS = {
     "feedback.view_coupon",
     "feedback.add_coupon",
     "feedback.change_coupon",
+    "feedback.view_survey",
+    "feedback.view_surveyinvitation",
+    "feedback.add_surveyinvitation",
 }
+# Who writes the surveys that everyone sends.
+_SURVEY_BUILDING = {"feedback.add_survey", "feedback.change_survey"}
 _CATALOGUE = {
     "sales.add_product",
     "sales.change_product",
@@ -126,6 +131,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "sales.add_salestarget",
             "sales.change_salestarget",
             "feedback.add_pointsentry",
+            *_SURVEY_BUILDING,
         }
     ),
     # Every customer: cleans, reassigns, restores what was deleted.
@@ -147,6 +153,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             *_SALES_BASICS,
             *_SERVICE_BASICS,
             *_FEEDBACK_BASICS,
+            *_SURVEY_BUILDING,
             *_CATALOGUE,
         }
     ),
@@ -178,6 +185,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "feedback.view_feedbackcategory",
             "feedback.view_pointsentry",
             "feedback.view_coupon",
+            "feedback.view_survey",
+            "feedback.view_surveyinvitation",
         }
     ),
     # After-sales (客服): reads every customer and its orders, logs interactions and

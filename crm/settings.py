@@ -204,6 +204,12 @@ PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_MINUTES", default=60) *
 LOGIN_FAILURES_PER_PAIR = env_int("LOGIN_FAILURES_PER_PAIR", default=5)
 LOGIN_FAILURES_PER_USER = env_int("LOGIN_FAILURES_PER_USER", default=20)
 LOGIN_COOLOFF_MINUTES = env_int("LOGIN_COOLOFF_MINUTES", default=30)
+# The public survey pages: how many answers and unknown links one address may
+# send per hour before it is asked to wait.
+SURVEY_HITS_PER_IP_HOUR = env_int("SURVEY_HITS_PER_IP_HOUR", default=30)
+# The site's address as customers reach it, for links in e-mails (survey
+# invitations); empty: the address the sending user had in the browser.
+SITE_URL = env("SITE_URL", "")
 # How many proxies in front of the app append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", default=0)
 

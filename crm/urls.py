@@ -7,6 +7,7 @@ from django.views.generic import RedirectView
 
 from crm import views
 from crm.forms import AdminLoginForm
+from feedback import public as survey_public
 
 admin.site.login_form = AdminLoginForm
 admin.site.site_header = "Kehu CRM"
@@ -43,6 +44,9 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("language/", views.SetLanguageView.as_view(), name="set_language"),
+    # The survey links customers open, without an account.
+    path("s/<str:token>/", survey_public.SurveyAnswerView.as_view(), name="survey_answer"),
+    path("s/<str:token>/thanks/", survey_public.SurveyThanksView.as_view(), name="survey_thanks"),
     path("account/", views.AccountView.as_view(), name="account"),
     path("people/", views.PersonListView.as_view(), name="person_list"),
     path("people/<int:pk>/", views.PersonDetailView.as_view(), name="person_detail"),

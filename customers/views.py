@@ -134,7 +134,7 @@ class CustomerDetailView(LoginRequiredMixin, TemplateView):
             view = customer_360(user=self.request.user, customer_id=self.kwargs["pk"])
         except Customer.DoesNotExist:
             raise Http404 from None
-        from feedback.selectors import loyalty_summary
+        from feedback.selectors import customer_invitations, loyalty_summary
         from interactions.forms import InteractionForm
         from interactions.selectors import customer_service, serves
 
@@ -154,6 +154,12 @@ class CustomerDetailView(LoginRequiredMixin, TemplateView):
                 if user.has_perm("feedback.view_pointsentry")
                 else None
             ),
+            invitations=(
+                customer_invitations(user, view.customer)
+                if user.has_perm("feedback.view_surveyinvitation")
+                else None
+            ),
+            base_url=self.request.build_absolute_uri("/"),
             can_log=can_log,
             can_serve=can_serve,
             interaction_form=InteractionForm(customer=view.customer) if can_log else None,

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Avg, Count, Q, QuerySet
+from django.db.models.functions import TruncMonth, TruncWeek
+from django.utils import timezone
 
 
 def _share(part: int, whole: int) -> Decimal | None:
@@ -42,17 +44,27 @@ class Satisfaction:
     nps: Decimal | None
 
 
+def _measures(*, distinct: bool = False) -> dict:
+    """The aggregates behind the figures; `distinct` where a join repeats a
+    feedback's row (one per order line)."""
+    count = "id"
+    return {
+        "responses": Count(count, distinct=distinct),
+        "ratings": Count(count, filter=Q(rating__isnull=False), distinct=distinct),
+        "happy": Count(count, filter=Q(rating__gte=4), distinct=distinct),
+        "average": Avg("rating"),
+        "scores": Count(count, filter=Q(nps__isnull=False), distinct=distinct),
+        "promoters": Count(count, filter=Q(nps__gte=9), distinct=distinct),
+        "detractors": Count(count, filter=Q(nps__lte=6), distinct=distinct),
+    }
+
+
 def satisfaction(feedback: QuerySet) -> Satisfaction:
     """The figures of a set of feedback, counted in PostgreSQL in one query."""
-    row = feedback.aggregate(
-        responses=Count("id"),
-        ratings=Count("rating"),
-        happy=Count("id", filter=Q(rating__gte=4)),
-        average=Avg("rating"),
-        scores=Count("nps"),
-        promoters=Count("id", filter=Q(nps__gte=9)),
-        detractors=Count("id", filter=Q(nps__lte=6)),
-    )
+    return _satisfaction_of(feedback.aggregate(**_measures()))
+
+
+def _satisfaction_of(row: dict) -> Satisfaction:
     average = row["average"]
     return Satisfaction(
         responses=row["responses"],
@@ -64,3 +76,28 @@ def satisfaction(feedback: QuerySet) -> Satisfaction:
         scores=row["scores"],
         nps=_share(row["promoters"] - row["detractors"], row["scores"]),
     )
+
+
+def breakdown(feedback: QuerySet, key: str) -> list[tuple[object, Satisfaction]]:
+    """The figures per value of `key` (a field or a lookup such as
+    "customer__owner"), in one grouped query, most responses first."""
+    rows = (
+        feedback.order_by()
+        .values(key)
+        .annotate(**_measures(distinct="lines" in key))
+        .order_by("-responses")
+    )
+    return [(row[key], _satisfaction_of(row)) for row in rows]
+
+
+def trend(feedback: QuerySet, *, by: str = "month") -> list[tuple[object, Satisfaction]]:
+    """The figures per local month (or week), oldest first."""
+    trunc = {"month": TruncMonth, "week": TruncWeek}[by]
+    rows = (
+        feedback.order_by()
+        .annotate(period=trunc("created_at", tzinfo=timezone.get_current_timezone()))
+        .values("period")
+        .annotate(**_measures())
+        .order_by("period")
+    )
+    return [(row["period"], _satisfaction_of(row)) for row in rows]

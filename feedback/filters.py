@@ -7,8 +7,10 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm.filters import StableOrderMixin
+from crm.models import Team, User
 from customers.filters import DateRangeWidget
 from feedback.models import Feedback, FeedbackCategory, FeedbackChannel, FeedbackStatus
+from sales.models import OrderLine, Product
 
 
 class FeedbackFilter(StableOrderMixin, django_filters.FilterSet):
@@ -31,15 +33,42 @@ class FeedbackFilter(StableOrderMixin, django_filters.FilterSet):
         label=pgettext_lazy("feedback", "Received"), field_name="created_at",
         widget=DateRangeWidget,
     )  # fmt: skip
+    team = django_filters.ModelChoiceFilter(
+        label=_("Team"), field_name="customer__team", queryset=Team.objects.none()
+    )
+    owner = django_filters.ModelChoiceFilter(
+        label=_("Rep"), field_name="customer__owner", queryset=User.objects.none()
+    )
+    product = django_filters.ModelChoiceFilter(
+        label=_("Product"), method="filter_product", queryset=Product.objects.none()
+    )
     customer = django_filters.NumberFilter(field_name="customer_id", widget=forms.HiddenInput)
 
     class Meta:
         model = Feedback
-        fields = ["q", "status", "channel", "category", "detractors", "received", "customer"]
+        fields = [
+            "q", "status", "channel", "category", "detractors", "received", "team", "owner",
+            "product", "customer",
+        ]  # fmt: skip
 
     def __init__(self, data=None, *args, user=None, **kwargs):
         super().__init__(data, *args, **kwargs)
         self.user = user
+        if user is not None:
+            from crm.selectors import visible_teams
+            from interactions.selectors import task_people
+
+            self.filters["team"].queryset = visible_teams(user)
+            self.filters["owner"].queryset = task_people(user)
+            self.filters["product"].queryset = Product.objects.filter(is_active=True).order_by(
+                "name"
+            )
+
+    def filter_product(self, queryset, name, value):
+        """Feedback about an order with this product on it."""
+        if not value:
+            return queryset
+        return queryset.filter(order__in=OrderLine.objects.filter(product=value).values("order_id"))
 
     def filter_q(self, queryset, name, value):
         value = value.strip()

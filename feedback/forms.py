@@ -6,7 +6,13 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from feedback.models import CouponReason, FeedbackChannel, FeedbackStatus
+from feedback.models import (
+    SURVEY_LANGUAGES,
+    CouponReason,
+    FeedbackChannel,
+    FeedbackStatus,
+    QuestionKind,
+)
 from sales.forms import DateInput
 
 
@@ -61,3 +67,82 @@ class CouponForm(forms.Form):
     reason = forms.ChoiceField(label=_("Issued for"), choices=CouponReason.choices)
     valid_from = forms.DateField(label=_("Valid from"), required=False, widget=DateInput())
     valid_until = forms.DateField(label=_("Valid until"), required=False, widget=DateInput())
+
+
+class SurveyForm(forms.Form):
+    title_zh = forms.CharField(label=_("Title (Chinese)"), max_length=120, required=False)
+    title_en = forms.CharField(label=_("Title (English)"), max_length=120, required=False)
+    intro_zh = forms.CharField(
+        label=_("Introduction (Chinese)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    intro_en = forms.CharField(
+        label=_("Introduction (English)"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    link_days = forms.CharField(
+        label=_("Links valid for (days)"), max_length=4, initial=14, widget=forms.NumberInput()
+    )
+    points_bonus = forms.CharField(
+        label=_("Bonus points for answering"), max_length=7, initial=0, widget=forms.NumberInput()
+    )
+    category = forms.ModelChoiceField(
+        label=_("File the answers under"), queryset=None, required=False, empty_label="—"
+    )
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, categories, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["category"].queryset = categories
+
+
+class QuestionForm(forms.Form):
+    id = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    kind = forms.ChoiceField(label=_("Kind"), choices=QuestionKind.choices)
+    text_zh = forms.CharField(label=_("Question (Chinese)"), max_length=300, required=False)
+    text_en = forms.CharField(label=_("Question (English)"), max_length=300, required=False)
+    choices_zh = forms.CharField(
+        label=_("Choices (Chinese), one per line"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    choices_en = forms.CharField(
+        label=_("Choices (English), one per line"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    required = forms.BooleanField(label=_("Answer required"), required=False, initial=True)
+
+
+class BaseQuestionFormSet(forms.BaseFormSet):
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        form.fields["ORDER"].label = _("Position")
+        form.fields["DELETE"].label = _("Remove this question")
+
+
+QuestionFormSet = forms.formset_factory(
+    QuestionForm,
+    formset=BaseQuestionFormSet,
+    extra=2,
+    can_delete=True,
+    can_order=True,
+    max_num=30,
+    absolute_max=40,
+)
+
+
+class SurveySendForm(forms.Form):
+    survey = forms.ModelChoiceField(label=_("Survey"), queryset=None, empty_label=None)
+    language = forms.ChoiceField(label=_("Language of the page"), choices=SURVEY_LANGUAGES)
+    email = forms.BooleanField(
+        label=_("Also e-mail the link to the customer"),
+        required=False,
+        help_text=_("Customers without an e-mail address get the link only."),
+    )
+
+    def __init__(self, *args, surveys, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["survey"].queryset = surveys

@@ -9,21 +9,23 @@ wins.
 
 from __future__ import annotations
 
+import calendar
 import datetime
 import secrets
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Sum
+from django.db import connection, transaction
+from django.db.models import Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.audit import audit_record
-from crm.models import AuditAction, User
-from customers.models import Customer
-from feedback.models import Coupon, CouponReason, PointsEntry, PointsKind
+from crm.audit import audit_copy_rows, audit_record
+from crm.models import AuditAction, AuditEvent, User
+from customers.models import Customer, CustomerKind
+from feedback.models import Coupon, CouponReason, LoyaltyRules, PointsEntry, PointsKind
 from interactions.selectors import servable_customers
 from sales.services import money_clean
 
@@ -225,3 +227,228 @@ def coupon_redeem(*, actor: User, coupon_id: int, order_id: int | None = None, r
         request=request,
     )  # fmt: skip
     return coupon
+
+
+# --- the rules: earning, expiry, birthday coupons --------------------------------
+
+
+def _add_months(day: datetime.date, months: int) -> datetime.date:
+    """The same day `months` later (the month's last day where it has no such day)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    last = calendar.monthrange(year, month)[1]
+    return day.replace(year=year, month=month, day=min(day.day, last))
+
+
+def points_expiry_date(moment: datetime.datetime, rules: LoyaltyRules | None = None):
+    """When points earned at `moment` expire (None: never)."""
+    rules = rules or LoyaltyRules.current()
+    if not rules.points_valid_months:
+        return None
+    return _add_months(timezone.localdate(moment), rules.points_valid_months)
+
+
+# The points an order should have brought, given the rules: completed orders
+# earn on what was paid less refunds, at the order's rate to CNY; every other
+# status (refunded, cancelled, not yet completed) earns nothing. The statement
+# adds the difference to what the order already brought: "earned" the first
+# time, an adjustment after (a refund takes back its share). Running it again
+# adds nothing, so it is safe at every order change and in the nightly run.
+_ORDER_POINTS_SQL = """
+WITH target AS (
+    SELECT o.id, o.customer_id,
+           CASE WHEN o.status = 'completed'
+                THEN FLOOR(GREATEST(o.total - o.refunded, 0) * o.exchange_rate * %(rate)s)::int
+                ELSE 0 END AS want
+    FROM sales_order o
+    WHERE o.id = ANY(%(ids)s)
+    FOR UPDATE OF o
+), have AS (
+    SELECT p.order_id, SUM(p.points)::int AS got
+    FROM feedback_pointsentry p
+    WHERE p.order_id = ANY(%(ids)s)
+    GROUP BY p.order_id
+)
+INSERT INTO feedback_pointsentry
+    (customer_id, kind, points, reason, order_id, expires_on, created_at)
+SELECT t.customer_id,
+       CASE WHEN h.got IS NULL THEN 'earned' ELSE 'adjusted' END,
+       t.want - COALESCE(h.got, 0), '', t.id,
+       CASE WHEN h.got IS NULL THEN %(expires_on)s::date END,
+       %(now)s
+FROM target t LEFT JOIN have h ON h.order_id = t.id
+WHERE t.want <> COALESCE(h.got, 0)
+RETURNING customer_id
+"""
+
+# Orders whose points are not what the rules say: completed orders without
+# their points yet, and orders whose points no longer match (refunded, moved).
+_ORDERS_TO_SYNC_SQL = """
+SELECT o.id
+FROM sales_order o
+LEFT JOIN (
+    SELECT order_id, SUM(points)::int AS got
+    FROM feedback_pointsentry WHERE order_id IS NOT NULL GROUP BY order_id
+) h ON h.order_id = o.id
+WHERE (o.status = 'completed' OR h.got IS NOT NULL)
+  AND COALESCE(h.got, 0) <> CASE WHEN o.status = 'completed'
+        THEN FLOOR(GREATEST(o.total - o.refunded, 0) * o.exchange_rate * %(rate)s)::int
+        ELSE 0 END
+ORDER BY o.id
+"""
+
+
+def order_points_sync(order_ids: Sequence[int], *, now=None) -> int:
+    """Bring the points of these orders in line with the rules (one statement;
+    the orders are locked while it runs). Returns the ledger lines written."""
+    ids = sorted(set(order_ids))
+    if not ids:
+        return 0
+    now = now or timezone.now()
+    rules = LoyaltyRules.current()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            _ORDER_POINTS_SQL,
+            {
+                "ids": ids,
+                "rate": rules.points_per_cny,
+                "expires_on": points_expiry_date(now, rules),
+                "now": now,
+            },
+        )
+        return cursor.rowcount
+
+
+def orders_points_sync(*, now=None, batch: int = 5_000) -> int:
+    """The nightly catch-up for every order (imports, rule changes): finds the
+    orders out of line in one query, then syncs them in batches."""
+    rules = LoyaltyRules.current()
+    with connection.cursor() as cursor:
+        cursor.execute(_ORDERS_TO_SYNC_SQL, {"rate": rules.points_per_cny})
+        ids = [row[0] for row in cursor.fetchall()]
+    written = 0
+    for start in range(0, len(ids), batch):
+        written += order_points_sync(ids[start : start + batch], now=now)
+    return written
+
+
+# Points expire oldest first: whatever was spent (redeemed, expired, taken back)
+# is counted against the oldest points, so what is left of the points due by
+# `as_of` is expired now, never more than the balance. The customers are locked
+# first, as a redemption does, so the two cannot cross.
+_EXPIRE_SQL = """
+WITH due AS (
+    SELECT p.customer_id,
+           SUM(p.points) AS balance,
+           SUM(p.points) FILTER (WHERE p.points > 0 AND p.expires_on <= %(as_of)s) AS expirable,
+           COALESCE(-SUM(p.points) FILTER (WHERE p.points < 0), 0) AS spent
+    FROM feedback_pointsentry p
+    WHERE p.customer_id = ANY(%(ids)s)
+    GROUP BY p.customer_id
+)
+INSERT INTO feedback_pointsentry (customer_id, kind, points, reason, created_at)
+SELECT customer_id, 'expired', -LEAST(balance, expirable - spent), '', %(now)s
+FROM due
+WHERE LEAST(balance, expirable - spent) > 0
+RETURNING customer_id, -points
+"""
+
+
+def points_expire(*, as_of: datetime.date | None = None, now=None) -> tuple[int, int]:
+    """Expire what is due by `as_of` (today by default). Returns (customers,
+    points expired); a second run the same day expires nothing."""
+    as_of = as_of or timezone.localdate()
+    now = now or timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT customer_id FROM feedback_pointsentry "
+            "WHERE points > 0 AND expires_on <= %s",
+            [as_of],
+        )
+        ids = sorted(row[0] for row in cursor.fetchall())
+        if not ids:
+            return 0, 0
+        cursor.execute(
+            "SELECT id FROM customers_customer WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids]
+        )
+        cursor.execute(_EXPIRE_SQL, {"ids": ids, "as_of": as_of, "now": now})
+        rows = cursor.fetchall()
+    return len(rows), sum(points for __, points in rows)
+
+
+def _birthday_filter(day: datetime.date) -> Q:
+    birthday = Q(birth_date__month=day.month, birth_date__day=day.day)
+    if day.month == 2 and day.day == 28 and not calendar.isleap(day.year):
+        birthday |= Q(birth_date__month=2, birth_date__day=29)  # celebrated on the 28th
+    return birthday
+
+
+def birthday_coupons_issue(*, as_of: datetime.date | None = None) -> list[Coupon]:
+    """The birthday coupon of the rules for every live individual customer
+    whose birthday is `as_of`, once a year: a customer who already has this
+    year's birthday coupon gets none. Audited as the system's issue."""
+    as_of = as_of or timezone.localdate()
+    rules = LoyaltyRules.current()
+    if rules.birthday_coupon_value is None:
+        return []
+    with transaction.atomic():
+        customers = list(
+            Customer.objects.filter(
+                _birthday_filter(as_of), kind=CustomerKind.PERSON, deleted_at__isnull=True
+            )
+            .exclude(coupons__reason=CouponReason.BIRTHDAY, coupons__valid_from__year=as_of.year)
+            .order_by("pk")
+            .select_for_update()
+            .values_list("pk", "number")
+        )
+        end = as_of + datetime.timedelta(days=rules.coupon_valid_days - 1)
+        coupons = Coupon.objects.bulk_create(
+            Coupon(
+                code=_code(),
+                customer_id=pk,
+                value=rules.birthday_coupon_value,
+                reason=CouponReason.BIRTHDAY,
+                valid_from=as_of,
+                valid_until=end,
+            )
+            for pk, __ in customers
+        )
+        numbers = dict(customers)
+        AuditEvent.objects.bulk_create(
+            AuditEvent(**row)
+            for row in audit_copy_rows(
+                None,
+                AuditAction.CREATE,
+                Coupon,
+                (
+                    (
+                        coupon.pk,
+                        coupon.code,
+                        {
+                            "customer": [None, numbers[coupon.customer_id]],
+                            "value": [None, str(coupon.value)],
+                            "reason": [None, coupon.reason],
+                        },
+                    )
+                    for coupon in coupons
+                ),
+                {"rule": "birthday"},
+                actor_repr="loyalty",
+            )
+        )
+    return coupons
+
+
+def loyalty_nightly(*, as_of: datetime.date | None = None) -> dict[str, int]:
+    """The day's loyalty work: points for orders the day's writes did not
+    reach (imports, rule changes), expiry, birthday coupons. Safe to run twice."""
+    as_of = as_of or timezone.localdate()
+    synced = orders_points_sync()
+    customers, expired = points_expire(as_of=as_of)
+    coupons = birthday_coupons_issue(as_of=as_of)
+    return {
+        "order_lines": synced,
+        "expired_customers": customers,
+        "expired_points": expired,
+        "birthday_coupons": len(coupons),
+    }

@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from crm.access import register_scope
 from crm.models import User
 from customers.selectors import customer_visibility_rule
-from feedback.models import Feedback, FeedbackCategory
+from feedback.models import Feedback, FeedbackCategory, Survey, SurveyInvitation, SurveyStatus
 
 
 @register_scope(Feedback)
@@ -49,3 +49,39 @@ def loyalty_summary(customer, *, lines: int = 5, coupons: int = 10):
         ),
         "coupons": list(Coupon.objects.filter(customer=customer)[:coupons]),
     }
+
+
+@register_scope(SurveyInvitation)
+def visible_invitations(user: User) -> QuerySet[SurveyInvitation]:
+    """Survey invitations follow their customer."""
+    qs = SurveyInvitation.objects.filter(customer__deleted_at__isnull=True)
+    if not (
+        user.has_perm("feedback.view_surveyinvitation") and user.has_perm("customers.view_customer")
+    ):
+        return qs.none()
+    rule = customer_visibility_rule(user, prefix="customer__")
+    return qs if rule is None else qs.filter(rule)
+
+
+def visible_surveys(user: User) -> QuerySet[Survey]:
+    """Surveys are the company's: whoever may see them sees them all (their
+    answers are another matter: `visible_invitations`)."""
+    if not user.has_perm("feedback.view_survey"):
+        return Survey.objects.none()
+    return Survey.objects.select_related("category", "created_by")
+
+
+def open_surveys() -> QuerySet[Survey]:
+    return Survey.objects.filter(status=SurveyStatus.OPEN).order_by("-created_at", "-id")
+
+
+def customer_invitations(user: User, customer, *, limit: int = 5) -> list[SurveyInvitation]:
+    """The latest invitations of a customer the user sees (the 360° page read
+    it through the scope already, so its invitations need no second check)."""
+    if not user.has_perm("feedback.view_surveyinvitation"):
+        return []
+    return list(
+        SurveyInvitation.objects.filter(customer=customer)
+        .select_related("survey")
+        .order_by("-created_at", "-id")[:limit]
+    )

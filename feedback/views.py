@@ -3,17 +3,21 @@ feedback outside the user's scope answers 404."""
 
 from __future__ import annotations
 
+import datetime
+
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.generic import TemplateView
 
 from crm.forms import service_errors
 from crm.messages import messages_error
+from crm.models import User
 from crm.normalise import id_param
 from customers.pages import (
     DetailActionView,
@@ -21,12 +25,26 @@ from customers.pages import (
     customer_param_or_404,
     visible_customer_or_404,
 )
-from feedback import loyalty, services
+from feedback import analysis, loyalty, services
 from feedback.filters import FeedbackFilter
 from feedback.forms import CouponForm, FeedbackForm, FeedbackHandleForm, PointsForm
-from feedback.models import Feedback, FeedbackStatus
-from feedback.selectors import active_categories, feedback_get, feedback_list, loyalty_summary
+from feedback.models import (
+    Feedback,
+    FeedbackCategory,
+    FeedbackChannel,
+    FeedbackStatus,
+    SurveyAnswer,
+)
+from feedback.selectors import (
+    active_categories,
+    feedback_get,
+    feedback_list,
+    loyalty_summary,
+    visible_feedback,
+)
+from feedback.themes import themes
 from interactions.selectors import servable_customers
+from sales.models import Product
 
 
 class FeedbackListView(FilteredListView):
@@ -104,6 +122,11 @@ class FeedbackDetailView(LoginRequiredMixin, PermissionRequiredMixin, TemplateVi
         moves = [(status, FeedbackStatus(status).label) for status in feedback.next_statuses()]
         return super().get_context_data(
             feedback=feedback,
+            survey_answers=list(
+                SurveyAnswer.objects.filter(invitation__feedback=feedback).select_related(
+                    "question", "invitation__survey"
+                )
+            ),
             customer=feedback.customer,
             can_handle=can_handle,
             moves=moves,
@@ -203,3 +226,85 @@ class LoyaltyView(LoginRequiredMixin, PermissionRequiredMixin, View):
             raise Http404
         coupon = loyalty.coupon_redeem(actor=user, coupon_id=coupon_id, request=request)
         return _("Coupon %(code)s is redeemed.") % {"code": coupon.code}
+
+
+class AnalysisView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
+    """Satisfaction over the feedback the user may see, under the inbox's own
+    filters: CSAT, NPS and the average rating overall, per month, per
+    category, channel, product and rep; the themes of the free text, each a
+    link to the feedback behind it; and unhappy customers still waiting for a
+    response."""
+
+    permission_required = "feedback.view_feedback"
+    template_name = "feedback/analysis.html"
+    THEME_TEXTS = 5_000  # the latest texts read for themes
+    DEFAULT_DAYS = 365
+
+    def _data(self):
+        data = self.request.GET.copy()
+        if not data.get("received_after") and not data.get("received_before"):
+            start = timezone.localdate() - datetime.timedelta(days=self.DEFAULT_DAYS)
+            data["received_after"] = start.isoformat()
+        return data
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        data = self._data()
+        filterset = FeedbackFilter(data, queryset=visible_feedback(user), user=user)
+        feedback = filterset.qs
+        query = data.copy()
+        query.pop("page", None)
+        trend = analysis.trend(feedback)
+        categories = {c.pk: str(c) for c in FeedbackCategory.objects.all()}
+        channels = dict(FeedbackChannel.choices)
+        by_rep = analysis.breakdown(feedback, "customer__owner")
+        people = {
+            person.pk: str(person)
+            for person in User.objects.filter(pk__in=[key for key, __ in by_rep if key])
+        }
+        by_product = analysis.breakdown(
+            feedback.filter(order__isnull=False), "order__lines__product"
+        )[:15]
+        products = dict(
+            Product.objects.filter(pk__in=[key for key, __ in by_product if key]).values_list(
+                "pk", "name"
+            )
+        )
+        texts = (
+            feedback.exclude(text="")
+            .order_by("-created_at")
+            .values_list("text", flat=True)[: self.THEME_TEXTS]
+        )
+        unhappy = FeedbackFilter(
+            {**query.dict(), "detractors": "true"}, queryset=feedback, user=user
+        ).qs
+        return super().get_context_data(
+            filter=filterset,
+            filter_query=query.urlencode(),
+            overall=analysis.satisfaction(feedback),
+            trend=trend,
+            chart={
+                "labels": [period.strftime("%Y-%m") for period, __ in trend],
+                "csat": [_number(row.csat) for __, row in trend],
+                "nps": [_number(row.nps) for __, row in trend],
+                "responses": [row.responses for __, row in trend],
+                "names": {"csat": "CSAT %", "nps": "NPS", "responses": _("Responses")},
+            },
+            by_category=[
+                (categories.get(key, _("No category")), row)
+                for key, row in analysis.breakdown(feedback, "category")
+            ],
+            by_channel=[
+                (channels.get(key, key), row)
+                for key, row in analysis.breakdown(feedback, "channel")
+            ],
+            by_rep=[(people.get(key, _("No owner")), row) for key, row in by_rep],
+            by_product=[(products.get(key, "—"), row) for key, row in by_product if key],
+            themes=themes(texts),
+            unhappy=list(unhappy.select_related("customer", "category")[:20]),
+            **kwargs,
+        )
+
+
+def _number(value):
+    return None if value is None else float(value)

@@ -562,6 +562,9 @@ def order_create(
     _status_times(order, status, order.ordered_at if status != OrderStatus.PENDING else now)
     order.save()
     _lines_write(order, clean_lines)
+    from feedback.loyalty import order_points_sync
+
+    order_points_sync([order.pk])  # an order recorded as completed earns at once
     metrics_refresh([customer.pk])
     sales_days_refresh([order_key(order.ordered_at, order.salesperson_id, order.team_id)])
     audit_record(
@@ -612,9 +615,13 @@ def _order_saved(
     request=None,
     extra: Mapping[str, Any] | None = None,
 ) -> Order:
-    """Save a changed order (`fields`, or all of it) under a new version, refresh
-    the customer's metrics and the order's sales day, and audit the change."""
+    """Save a changed order (`fields`, or all of it) under a new version, bring
+    its loyalty points in line, refresh the customer's metrics and the order's
+    sales day, and audit the change."""
     versioned_save(order, actor, changes, fields=fields, request=request, extra=extra)
+    from feedback.loyalty import order_points_sync  # loyalty builds on sales, not the reverse
+
+    order_points_sync([order.pk])
     metrics_refresh([order.customer_id])
     sales_days_refresh([order_key(order.ordered_at, order.salesperson_id, order.team_id)])
     return order

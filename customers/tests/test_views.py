@@ -224,8 +224,9 @@ def test_the_360_page_takes_the_same_queries_whatever_the_data(
     assert _queries(client, big.get_absolute_url()) == counted
     # The customer and its people (about 12), purchases, orders, opportunities,
     # contracts, and the service side: the timeline (a union, then one query per
-    # kind on the page), open tasks, tickets, the log form's contacts, the badge.
-    with django_assert_max_num_queries(26):
+    # kind on the page), open tasks, tickets, the log form's contacts, the badge,
+    # the points and coupons, the surveys sent.
+    with django_assert_max_num_queries(27):
         client.get(big.get_absolute_url())
 
 

@@ -39,3 +39,54 @@ def test_the_database_figures_match(rep, own_customer):
     assert figures.nps == nps([s for _r, s in rows]) == Decimal("0.0")  # (2 − 2) / 5
     assert figures.average == Decimal("3.0")  # 15 / 5
     assert satisfaction(Feedback.objects.none()).csat is None
+
+
+CORPUS = [
+    "物流太慢了，等了一个星期才到。",
+    "物流很快，包装也很好。",
+    "包装破损，客服态度很好，给我补发了。",
+    "客服回复太慢，物流信息也不更新。",
+    "The delivery was late and the packaging was damaged.",
+    "Great service, fast delivery!",
+    "Delivery on time; the price is too high though.",
+]
+
+
+def test_themes_count_texts_not_repeats_and_leave_stop_words_out():
+    from feedback.themes import terms, themes
+
+    assert terms("物流物流物流太慢了") == {"物流", "太慢"}  # once per text; 了 is a stop word
+    assert terms("The DELIVERY was late, the delivery!") == {"delivery", "late"}
+    # Most texts first, ties in code-point order (Latin before Chinese).
+    assert themes(CORPUS, top=5) == [
+        ("delivery", 3), ("物流", 3), ("包装", 2), ("太慢", 2), ("客服", 2),
+    ]  # fmt: skip
+    assert "though" not in terms(CORPUS[6]) and "price" in terms(CORPUS[6])
+    assert themes(CORPUS, minimum=4) == []
+
+
+@pytest.mark.django_db
+def test_the_analysis_page_breaks_down_scoped_feedback_and_links_themes(
+    client, rep, far_rep, manager, own_customer, far_customer, feedback_make
+):
+    from django.urls import reverse
+
+    feedback_make(rep, own_customer, rating=5, nps=10, text="物流很快，包装很好")
+    feedback_make(rep, own_customer, rating=2, nps=3, text="物流太慢，包装破损", channel="email")
+    feedback_make(far_rep, far_customer, rating=1, nps=0, text="物流太慢")
+    client.force_login(rep)
+    response = client.get(reverse("feedback:analysis"))
+    assert response.status_code == 200
+    overall = response.context["overall"]
+    assert (overall.responses, overall.csat, overall.nps) == (2, Decimal("50.0"), Decimal("0.0"))
+    channels = {label: row.responses for label, row in response.context["by_channel"]}
+    assert channels == {"电话": 1, "邮件": 1}
+    assert response.context["themes"] == [("包装", 2), ("物流", 2)]  # the far team's is not here
+    assert [f.text for f in response.context["unhappy"]] == ["物流太慢，包装破损"]
+    page = response.content.decode()
+    assert 'data-theme="物流"' in page and "q=%E7%89%A9%E6%B5%81" in page
+    theme_link = reverse("feedback:list") + "?q=物流太慢"
+    listed = client.get(theme_link)
+    assert [f.text for f in listed.context["page_obj"]] == ["物流太慢，包装破损"]
+    by_channel = client.get(reverse("feedback:analysis") + "?channel=email")
+    assert by_channel.context["overall"].responses == 1

@@ -96,3 +96,54 @@
     select.dispatchEvent(new Event("change", { bubbles: true }));
   });
 })();
+
+// Bars whose length is data-share of data-of (CSP forbids inline styles), and
+// "copy link" buttons next to a read-only field (the field stays selectable for
+// a long press on phones where the clipboard is not available).
+(function () {
+  "use strict";
+  function sizeBars(root) {
+    root.querySelectorAll("[data-share]").forEach(function (bar) {
+      const of = Number(bar.dataset.of) || 0;
+      bar.style.width = (of ? (100 * Number(bar.dataset.share)) / of : 0) + "%";
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { sizeBars(document); });
+  document.addEventListener("htmx:afterSwap", function (event) { sizeBars(event.target); });
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest && event.target.closest("[data-copy]");
+    if (!button) return;
+    const field = button.parentElement.querySelector("input");
+    if (!field) return;
+    field.select();
+    const done = function () {
+      const label = button.innerHTML;
+      button.textContent = button.dataset.copied || "✓";
+      setTimeout(function () { button.innerHTML = label; }, 1500);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(field.value).then(done, function () {});
+    } else if (document.execCommand && document.execCommand("copy")) {
+      done();
+    }
+  });
+})();
+
+// The survey builder: the choices show for single-choice questions only.
+(function () {
+  "use strict";
+  function sync(fieldset) {
+    const kind = fieldset.querySelector("select[name$='-kind']");
+    if (!kind) return;
+    fieldset.querySelectorAll(".kehu-choices").forEach(function (box) {
+      box.hidden = kind.value !== "choice";
+    });
+  }
+  document.addEventListener("change", function (event) {
+    const fieldset = event.target.closest && event.target.closest("[data-testid=question-form]");
+    if (fieldset && event.target.name && event.target.name.endsWith("-kind")) sync(fieldset);
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-testid=question-form]").forEach(sync);
+  });
+})();

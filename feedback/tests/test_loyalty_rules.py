@@ -1,0 +1,122 @@
+"""The loyalty rules: completed orders earn points once (a refund takes its
+share back), points expire oldest first, birthdays bring one coupon a year,
+and whatever happens the balance is the sum of the ledger and a second run
+changes nothing."""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from feedback.loyalty import (
+    birthday_coupons_issue,
+    loyalty_nightly,
+    order_points_sync,
+    orders_points_sync,
+    points_adjust,
+    points_balance,
+    points_expire,
+    points_redeem,
+)
+from feedback.models import Coupon, LoyaltyRules, PointsEntry
+from sales.services import order_status_change, refund_create
+
+
+def _ledger(customer) -> list[tuple[str, int]]:
+    return list(
+        PointsEntry.objects.filter(customer=customer).order_by("id").values_list("kind", "points")
+    )
+
+
+def _invariant(customer) -> None:
+    """The balance is the sum of the lines; the sum never goes below zero by spending."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT COALESCE(SUM(points), 0) FROM feedback_pointsentry WHERE customer_id = %s",
+            [customer.pk],
+        )
+        assert cursor.fetchone()[0] == points_balance(customer)
+
+
+@pytest.mark.django_db
+def test_a_completed_order_earns_once_and_a_refund_takes_its_share_back(
+    steward, manager, own_customer, order_make, headphones
+):
+    order = order_make(own_customer, [(headphones, 2, "299.50", None)])  # 599.00, paid
+    assert _ledger(own_customer) == []  # paid is not completed yet
+    order_status_change(actor=steward, order_id=order.pk, status="shipped")
+    order_status_change(actor=steward, order_id=order.pk, status="completed")
+    assert _ledger(own_customer) == [("earned", 599)]
+    entry = PointsEntry.objects.get(order=order)
+    assert entry.expires_on is not None  # 24 months by default
+    assert order_points_sync([order.pk]) == 0 and orders_points_sync() == 0  # nothing twice
+    refund_create(actor=manager, order_id=order.pk, amount="100.40", reason="一只有划痕")
+    assert _ledger(own_customer) == [("earned", 599), ("adjusted", -101)]  # floor(498.60) = 498
+    refund_create(actor=manager, order_id=order.pk, amount="498.60", reason="全部退货")
+    assert _ledger(own_customer) == [("earned", 599), ("adjusted", -101), ("adjusted", -498)]
+    assert points_balance(own_customer) == 0
+    _invariant(own_customer)
+
+
+@pytest.mark.django_db
+def test_an_order_recorded_as_completed_earns_at_its_rate_and_rules_apply_at_night(
+    own_customer, order_make, headphones
+):
+    order_make(
+        own_customer, [(headphones, 1, "100.00", None)], status="completed",
+        currency="USD", exchange_rate="7.1234",
+    )  # fmt: skip
+    assert _ledger(own_customer) == [("earned", 712)]  # floor(100 × 7.1234)
+    LoyaltyRules.objects.filter(pk=1).update(points_per_cny=Decimal("2"))
+    assert orders_points_sync() == 1  # the rule change is caught up at night
+    assert _ledger(own_customer) == [("earned", 712), ("adjusted", 712)]
+    assert orders_points_sync() == 0
+
+
+@pytest.mark.django_db
+def test_points_expire_oldest_first_never_beyond_the_balance_and_once(manager, rep, own_customer):
+    old = datetime.date(2024, 1, 10)
+    PointsEntry.objects.create(customer=own_customer, kind="earned", points=100, expires_on=old)
+    PointsEntry.objects.create(
+        customer=own_customer, kind="earned", points=50, expires_on=datetime.date(2030, 1, 1)
+    )
+    points_redeem(actor=rep, customer_id=own_customer.pk, points=30)  # spends the oldest first
+    assert points_expire(as_of=datetime.date(2024, 1, 9)) == (0, 0)  # not due yet
+    assert points_expire(as_of=old) == (1, 70)
+    assert points_balance(own_customer) == 50
+    assert points_expire(as_of=old) == (0, 0)  # idempotent
+    points_redeem(actor=rep, customer_id=own_customer.pk, points=50)
+    assert points_expire(as_of=datetime.date(2030, 1, 1)) == (0, 0)  # all spent already
+    points_adjust(actor=manager, customer_id=own_customer.pk, points=10, reason="补偿")
+    assert points_expire(as_of=datetime.date(2031, 1, 1)) == (0, 0)  # adjustments do not expire
+    assert _ledger(own_customer) == [
+        ("earned", 100), ("earned", 50), ("redeemed", -30), ("expired", -70),
+        ("redeemed", -50), ("adjusted", 10),
+    ]  # fmt: skip
+    assert points_balance(own_customer) == 10
+    _invariant(own_customer)
+
+
+@pytest.mark.django_db
+def test_a_birthday_brings_one_coupon_a_year(customer_make, rep):
+    LoyaltyRules.objects.filter(pk=1).update(
+        birthday_coupon_value=Decimal("50.00"), coupon_valid_days=30
+    )
+    born = customer_make(rep, name="生日客户", birth_date=datetime.date(1990, 3, 5))
+    leap = customer_make(rep, name="闰日客户", birth_date=datetime.date(1992, 2, 29))
+    customer_make(rep, name="公司", kind="company", founded_on=datetime.date(2001, 3, 5))
+    day = datetime.date(2026, 3, 5)
+    (coupon,) = birthday_coupons_issue(as_of=day)
+    assert (coupon.customer_id, coupon.reason) == (born.pk, "birthday")
+    assert coupon.value == Decimal("50.00")
+    assert (coupon.valid_from, coupon.valid_until) == (day, datetime.date(2026, 4, 3))
+    assert birthday_coupons_issue(as_of=day) == []  # once a year
+    (feb,) = birthday_coupons_issue(as_of=datetime.date(2027, 2, 28))  # no 29th in 2027
+    assert feb.customer_id == leap.pk
+    assert birthday_coupons_issue(as_of=datetime.date(2027, 3, 5))[0].customer_id == born.pk
+    assert Coupon.objects.count() == 3
+    counts = loyalty_nightly(as_of=datetime.date(2027, 3, 5))
+    assert counts["birthday_coupons"] == 0 and counts["order_lines"] == 0
