@@ -4,10 +4,19 @@ read-only (it changes on its page, which audits it)."""
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils import timezone
 
 from crm.admin import AuditedAdminMixin
 from customers.admin import ReadOnlyAdminMixin
-from feedback.models import Coupon, Feedback, FeedbackCategory, PointsEntry
+from feedback.models import (
+    Coupon,
+    Feedback,
+    FeedbackCategory,
+    LoyaltyRules,
+    PointsEntry,
+    Survey,
+    SurveyInvitation,
+)
 
 
 @admin.register(FeedbackCategory)
@@ -47,4 +56,43 @@ class CouponAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ("reason",)
     search_fields = ("code", "customer__number")
     list_select_related = ("customer",)
+    show_full_result_count = False
+
+
+@admin.register(LoyaltyRules)
+class LoyaltyRulesAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """The one row of rules: changed, never added or deleted."""
+
+    list_display = ("__str__", "points_per_cny", "points_valid_months", "birthday_coupon_value",
+                    "win_back_coupon_value", "coupon_valid_days")  # fmt: skip
+    exclude = ("updated_at",)
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Survey)
+class SurveyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: surveys are written in the builder, which keeps answered
+    questions intact and audits every change."""
+
+    list_display = ("title_zh", "title_en", "status", "link_days", "points_bonus", "created_at")
+    list_filter = ("status",)
+    search_fields = ("title_zh", "title_en")
+
+
+@admin.register(SurveyInvitation)
+class SurveyInvitationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("survey", "customer", "created_at", "expires_at", "answered_at")
+    list_filter = ("survey",)
+    search_fields = ("customer__number",)
+    list_select_related = ("survey", "customer")
+    exclude = ("token",)  # a personal link: copied from the customer's page by who serves it
     show_full_result_count = False

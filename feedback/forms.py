@@ -62,7 +62,12 @@ class PointsForm(forms.Form):
 
 
 class CouponForm(forms.Form):
-    value = forms.CharField(label=_("Value (CNY)"), max_length=20, required=False)
+    value = forms.CharField(
+        label=_("Value (CNY)"),
+        max_length=20,
+        required=False,
+        help_text=_("Empty for a birthday or win-back coupon: the loyalty rules' value."),
+    )
     percent = forms.CharField(label=_("Or percent off"), max_length=4, required=False)
     reason = forms.ChoiceField(label=_("Issued for"), choices=CouponReason.choices)
     valid_from = forms.DateField(label=_("Valid from"), required=False, widget=DateInput())

@@ -132,7 +132,10 @@ def coupon_issue(
     valid_until: datetime.date | None = None,
     request=None,
 ) -> Coupon:
-    """A coupon for the customer: a value in CNY or a percentage off, in a window."""
+    """A coupon for the customer: a value in CNY or a percentage off, in a
+    window. A birthday or win-back coupon without a value takes the rules'
+    value; the window is the rules' number of days from `valid_from` unless
+    given."""
     if not actor.has_perm("feedback.add_coupon"):
         raise ValidationError(_("You may not issue coupons."), code="forbidden")
     customer = servable_customers(actor).filter(pk=customer_id).first()
@@ -141,6 +144,12 @@ def coupon_issue(
     errors: dict[str, list] = {}
     amount: Decimal | None = None
     share: int | None = None
+    rules = LoyaltyRules.current()
+    if value in (None, "") and percent in (None, ""):
+        value = {
+            CouponReason.BIRTHDAY: rules.birthday_coupon_value,
+            CouponReason.WIN_BACK: rules.win_back_coupon_value,
+        }.get(reason)
     if value not in (None, "") and percent not in (None, ""):
         errors["percent"] = [ValidationError(_("Give a value or a percentage, not both."), "both")]
     elif value not in (None, ""):
@@ -164,7 +173,7 @@ def coupon_issue(
     if reason not in CouponReason.values:
         errors["reason"] = [ValidationError(_("Choose from the list."), "invalid")]
     start = valid_from or timezone.localdate()
-    end = valid_until or start + datetime.timedelta(days=90)
+    end = valid_until or start + datetime.timedelta(days=rules.coupon_valid_days - 1)
     if end < start:
         errors["valid_until"] = [
             ValidationError(_("The coupon must end on or after its first day."), "window")
@@ -335,12 +344,27 @@ def orders_points_sync(*, now=None, batch: int = 5_000) -> int:
 # Points expire oldest first: whatever was spent (redeemed, expired, taken back)
 # is counted against the oldest points, so what is left of the points due by
 # `as_of` is expired now, never more than the balance. The customers are locked
-# first, as a redemption does, so the two cannot cross.
+# first, as a redemption does, so the two cannot cross; the first statement
+# finds who has something due, the second counts it again under the lock.
+_EXPIRE_CANDIDATES_SQL = """
+WITH due AS (
+    SELECT p.customer_id,
+           SUM(p.points) AS balance,
+           COALESCE(SUM(p.points) FILTER (WHERE p.points > 0 AND p.expires_on <= %(as_of)s), 0)
+               AS expirable,
+           COALESCE(-SUM(p.points) FILTER (WHERE p.points < 0), 0) AS spent
+    FROM feedback_pointsentry p
+    WHERE TRUE
+    GROUP BY p.customer_id
+)
+SELECT customer_id FROM due WHERE LEAST(balance, expirable - spent) > 0 ORDER BY customer_id
+"""
 _EXPIRE_SQL = """
 WITH due AS (
     SELECT p.customer_id,
            SUM(p.points) AS balance,
-           SUM(p.points) FILTER (WHERE p.points > 0 AND p.expires_on <= %(as_of)s) AS expirable,
+           COALESCE(SUM(p.points) FILTER (WHERE p.points > 0 AND p.expires_on <= %(as_of)s), 0)
+               AS expirable,
            COALESCE(-SUM(p.points) FILTER (WHERE p.points < 0), 0) AS spent
     FROM feedback_pointsentry p
     WHERE p.customer_id = ANY(%(ids)s)
@@ -356,16 +380,14 @@ RETURNING customer_id, -points
 
 def points_expire(*, as_of: datetime.date | None = None, now=None) -> tuple[int, int]:
     """Expire what is due by `as_of` (today by default). Returns (customers,
-    points expired); a second run the same day expires nothing."""
+    points expired); a second run the same day expires nothing. Only the
+    customers with something due are locked (as a redemption locks them), and
+    what is due is counted again under the lock."""
     as_of = as_of or timezone.localdate()
     now = now or timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT DISTINCT customer_id FROM feedback_pointsentry "
-            "WHERE points > 0 AND expires_on <= %s",
-            [as_of],
-        )
-        ids = sorted(row[0] for row in cursor.fetchall())
+        cursor.execute(_EXPIRE_CANDIDATES_SQL, {"as_of": as_of})
+        ids = [row[0] for row in cursor.fetchall()]
         if not ids:
             return 0, 0
         cursor.execute(

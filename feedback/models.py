@@ -4,7 +4,10 @@ its rating, its category and the response it got. Feedback follows its customer
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -242,6 +245,7 @@ class LoyaltyRules(models.Model):
         max_digits=8,
         decimal_places=2,
         default=1,
+        validators=[MinValueValidator(0)],
         help_text=_("Earned on completed orders, on what was paid less refunds; 0: no points."),
     )
     points_valid_months = models.PositiveSmallIntegerField(
@@ -255,6 +259,7 @@ class LoyaltyRules(models.Model):
         decimal_places=2,
         null=True,
         blank=True,
+        validators=[MinValueValidator(Decimal("0.01"))],
         help_text=_("Issued to individual customers on their birthday; empty: none."),
     )
     win_back_coupon_value = models.DecimalField(
@@ -263,9 +268,12 @@ class LoyaltyRules(models.Model):
         decimal_places=2,
         null=True,
         blank=True,
+        validators=[MinValueValidator(Decimal("0.01"))],
         help_text=_("The value suggested for a customer who stopped buying."),
     )
-    coupon_valid_days = models.PositiveSmallIntegerField(_("coupons valid for (days)"), default=30)
+    coupon_valid_days = models.PositiveSmallIntegerField(
+        _("coupons valid for (days)"), default=30, validators=[MinValueValidator(1)]
+    )
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
 
     class Meta:

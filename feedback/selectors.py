@@ -45,9 +45,13 @@ def loyalty_summary(customer, *, lines: int = 5, coupons: int = 10):
     return {
         "balance": points_balance(customer),
         "entries": list(
-            PointsEntry.objects.filter(customer=customer).select_related("actor")[:lines]
+            PointsEntry.objects.filter(customer=customer).select_related(
+                "actor", "order", "invitation__survey"
+            )[:lines]
         ),
-        "coupons": list(Coupon.objects.filter(customer=customer)[:coupons]),
+        "coupons": list(
+            Coupon.objects.filter(customer=customer).select_related("redeemed_order")[:coupons]
+        ),
     }
 
 

@@ -169,6 +169,7 @@ class LoyaltyView(LoginRequiredMixin, PermissionRequiredMixin, View):
             "customer": customer,
             **loyalty_summary(customer, lines=100, coupons=200),
             "can_serve": servable_customers(request.user).filter(pk=customer.pk).exists(),
+            "orders": list(customer.orders.order_by("-ordered_at", "-id")[:20]),
             "redeem_form": forms.get("redeem") or PointsForm(prefix="redeem"),
             "adjust_form": forms.get("adjust") or PointsForm(prefix="adjust"),
             "coupon_form": forms.get("issue") or CouponForm(prefix="issue"),
@@ -224,7 +225,12 @@ class LoyaltyView(LoginRequiredMixin, PermissionRequiredMixin, View):
         coupon_id = id_param(request.POST.get("coupon"))
         if coupon_id is None or not customer.coupons.filter(pk=coupon_id).exists():
             raise Http404
-        coupon = loyalty.coupon_redeem(actor=user, coupon_id=coupon_id, request=request)
+        coupon = loyalty.coupon_redeem(
+            actor=user,
+            coupon_id=coupon_id,
+            order_id=id_param(request.POST.get("order")),
+            request=request,
+        )
         return _("Coupon %(code)s is redeemed.") % {"code": coupon.code}
 
 
@@ -247,6 +253,19 @@ class AnalysisView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
             data["received_after"] = start.isoformat()
         return data
 
+    @staticmethod
+    def _step(filterset) -> str:
+        """Weeks for a period of up to three months, months otherwise."""
+        if not filterset.is_valid():
+            return "month"
+        chosen = filterset.form.cleaned_data.get("received")
+        start = chosen.start if chosen else None
+        stop = chosen.stop if chosen else None
+        if start is None:
+            return "month"
+        stop = stop or timezone.now()
+        return "week" if (stop - start).days <= 92 else "month"
+
     def get_context_data(self, **kwargs):
         user = self.request.user
         data = self._data()
@@ -254,7 +273,8 @@ class AnalysisView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
         feedback = filterset.qs
         query = data.copy()
         query.pop("page", None)
-        trend = analysis.trend(feedback)
+        by = self._step(filterset)
+        trend = analysis.trend(feedback, by=by)
         categories = {c.pk: str(c) for c in FeedbackCategory.objects.all()}
         channels = dict(FeedbackChannel.choices)
         by_rep = analysis.breakdown(feedback, "customer__owner")
@@ -283,8 +303,11 @@ class AnalysisView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
             filter_query=query.urlencode(),
             overall=analysis.satisfaction(feedback),
             trend=trend,
+            trend_step=by,
             chart={
-                "labels": [period.strftime("%Y-%m") for period, __ in trend],
+                "labels": [
+                    period.strftime("%Y-%m" if by == "month" else "%m-%d") for period, __ in trend
+                ],
                 "csat": [_number(row.csat) for __, row in trend],
                 "nps": [_number(row.nps) for __, row in trend],
                 "responses": [row.responses for __, row in trend],

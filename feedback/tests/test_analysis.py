@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
 from feedback.analysis import csat, nps, satisfaction
 from feedback.models import Feedback
@@ -90,3 +92,9 @@ def test_the_analysis_page_breaks_down_scoped_feedback_and_links_themes(
     assert [f.text for f in listed.context["page_obj"]] == ["物流太慢，包装破损"]
     by_channel = client.get(reverse("feedback:analysis") + "?channel=email")
     assert by_channel.context["overall"].responses == 1
+    assert response.context["trend_step"] == "month"  # the last year by default
+    recent = client.get(reverse("feedback:analysis") + "?received_after=" + str(
+        timezone.localdate() - datetime.timedelta(days=30)
+    ))  # fmt: skip
+    assert recent.context["trend_step"] == "week"
+    assert sum(row.responses for __, row in recent.context["trend"]) == 2

@@ -9,6 +9,7 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import connection
 
 from feedback.loyalty import (
@@ -120,3 +121,84 @@ def test_a_birthday_brings_one_coupon_a_year(customer_make, rep):
     assert Coupon.objects.count() == 3
     counts = loyalty_nightly(as_of=datetime.date(2027, 3, 5))
     assert counts["birthday_coupons"] == 0 and counts["order_lines"] == 0
+
+
+@pytest.mark.django_db
+def test_birthday_and_win_back_coupons_take_the_rules_value_and_window(rep, own_customer):
+    from feedback.loyalty import coupon_issue
+
+    LoyaltyRules.objects.filter(pk=1).update(
+        win_back_coupon_value=Decimal("100.00"), coupon_valid_days=30
+    )
+    start = datetime.date(2026, 12, 1)
+    coupon = coupon_issue(
+        actor=rep, customer_id=own_customer.pk, reason="win_back", valid_from=start
+    )
+    assert (coupon.value, coupon.valid_until) == (Decimal("100.00"), datetime.date(2026, 12, 30))
+    with pytest.raises(ValidationError) as excinfo:  # no birthday value in the rules
+        coupon_issue(actor=rep, customer_id=own_customer.pk, reason="birthday")
+    assert list(excinfo.value.error_dict) == ["value"]
+
+
+@pytest.mark.django_db
+def test_the_points_page_says_where_points_came_from_and_redeems_a_coupon_on_an_order(
+    client, steward, rep, own_customer, order_make, headphones
+):
+    from django.urls import reverse
+
+    from feedback.loyalty import coupon_issue
+
+    order = order_make(own_customer, [(headphones, 1, "299.00", None)], status="completed")
+    PointsEntry.objects.create(
+        customer=own_customer, kind="expired", points=-9, created_at=order.created_at
+    )
+    coupon = coupon_issue(actor=rep, customer_id=own_customer.pk, value="20")
+    rep.language = "en"
+    rep.save(update_fields=["language"])
+    client.force_login(rep)
+    url = reverse("feedback:loyalty", args=[own_customer.pk])
+    page = client.get(url).content.decode()
+    assert f"Order {order.number} completed" in page
+    assert "Expired, oldest points first" in page
+    client.post(url, {"action": "use", "coupon": coupon.pk, "order": order.pk})
+    coupon.refresh_from_db()
+    assert coupon.redeemed_order == order and coupon.redeemed_at is not None
+
+
+@pytest.mark.django_db
+def test_admins_edit_the_rules_and_get_a_message_for_a_negative_rate(client, admin_user):
+    from django.urls import reverse
+
+    client.force_login(admin_user)
+    url = reverse("admin:feedback_loyaltyrules_change", args=[1])
+    data = {"points_per_cny": "-1", "points_valid_months": "12", "birthday_coupon_value": "",
+            "win_back_coupon_value": "80", "coupon_valid_days": "14"}  # fmt: skip
+    response = client.post(url, data)
+    assert response.status_code == 200 and "points_per_cny" in response.context["adminform"].errors
+    data["points_per_cny"] = "1.5"
+    assert client.post(url, data).status_code == 302
+    rules = LoyaltyRules.current()
+    assert (rules.points_per_cny, rules.win_back_coupon_value) == (Decimal("1.5"), Decimal("80"))
+    assert client.get(reverse("admin:feedback_loyaltyrules_add")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_nightly_run_is_scheduled_and_says_what_it_did(own_customer, order_make, headphones):
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django_celery_beat.models import PeriodicTask
+
+    from feedback.tasks import loyalty_nightly_task
+
+    task = PeriodicTask.objects.get(name="feedback.loyalty_nightly")
+    assert task.task == loyalty_nightly_task.name and task.enabled
+    assert (task.crontab.hour, task.crontab.minute) == ("1", "30")
+    order = order_make(own_customer, [(headphones, 1, "50.00", None)], status="completed")
+    PointsEntry.objects.filter(order=order).delete()  # as if imported without its points
+    out = StringIO()
+    call_command("loyalty_nightly", "--as-of", "2026-12-01", stdout=out)
+    assert out.getvalue().strip() == (
+        "order_lines=1 expired_customers=0 expired_points=0 birthday_coupons=0"
+    )
+    assert _ledger(own_customer) == [("earned", 50)]

@@ -396,3 +396,47 @@ def test_the_builder_page_saves_questions_in_the_order_given_and_shows_errors_in
         ("text", "还有什么建议？", False),
     ]
     assert survey.status == "draft" and survey.link_days == 7
+
+
+@pytest.fixture
+def mail_folder(monkeypatch, tmp_path):
+    """Where a worker started after this fixture writes its e-mail (Django's file backend)."""
+    folder = tmp_path / "mail"
+    monkeypatch.setenv("EMAIL_URL", f"file:///{folder}")
+    return folder
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_real_worker_e_mails_the_links_sent_from_the_send_page(
+    client, manager, rep, own_customer, mail_folder, celery_worker_queue, monkeypatch
+):
+    import time
+
+    from feedback.tasks import survey_invitations_email_task
+
+    worker = celery_worker_queue
+    survey = survey_save(actor=manager, data=SURVEY, questions=QUESTIONS)
+    survey_status_set(actor=manager, survey_id=survey.pk, status="open")
+    monkeypatch.setattr(  # the page enqueues on commit; here to the test worker's queue
+        survey_invitations_email_task,
+        "delay",
+        lambda *args: survey_invitations_email_task.apply_async(args, queue=worker.queue),
+    )
+    client.force_login(rep)
+    url = reverse("feedback:survey_send") + f"?customer={own_customer.pk}"
+    response = client.post(url, {"survey": survey.pk, "language": "en", "email": "on"})
+    assert response.status_code == 302
+    invitation = SurveyInvitation.objects.get()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        invitation.refresh_from_db()
+        if invitation.emailed_at is not None:
+            break
+        assert worker.poll() is None, worker.stdout.read()
+        time.sleep(0.3)
+    assert invitation.emailed_at is not None
+    (sent,) = list(mail_folder.iterdir())
+    text = sent.read_text()
+    assert "To: zhangsan@example.com" in text
+    assert "A few questions for you: After-sales survey" in text
+    assert f"http://testserver/s/{invitation.token}/" in text
