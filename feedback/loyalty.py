@@ -257,36 +257,42 @@ def points_expiry_date(moment: datetime.datetime, rules: LoyaltyRules | None = N
     return _add_months(timezone.localdate(moment), rules.points_valid_months)
 
 
-# The points an order should have brought, given the rules: completed orders
-# earn on what was paid less refunds, at the order's rate to CNY; every other
-# status (refunded, cancelled, not yet completed) earns nothing. The statement
-# adds the difference to what the order already brought: "earned" the first
-# time, an adjustment after (a refund takes back its share). Running it again
-# adds nothing, so it is safe at every order change and in the nightly run.
+# The points an order should have brought: completed orders earn on what was
+# paid less refunds, at the order's rate to CNY and at the points rate of the
+# day they first earned (a later change of the rules does not re-price old
+# orders); every other status (refunded, cancelled, not yet completed) earns
+# nothing. The statement adds the difference to what the order already
+# brought: "earned" the first time, an adjustment after (a refund takes back
+# its share). Running it again adds nothing, so it is safe at every order
+# change and in the nightly run. It runs after the orders and their customers
+# are locked, in a statement of its own, so it reads what the transactions it
+# waited for wrote.
 _ORDER_POINTS_SQL = """
-WITH target AS (
-    SELECT o.id, o.customer_id,
-           CASE WHEN o.status = 'completed'
-                THEN FLOOR(GREATEST(o.total - o.refunded, 0) * o.exchange_rate * %(rate)s)::int
-                ELSE 0 END AS want
-    FROM sales_order o
-    WHERE o.id = ANY(%(ids)s)
-    FOR UPDATE OF o
-), have AS (
-    SELECT p.order_id, SUM(p.points)::int AS got
+WITH have AS (
+    SELECT p.order_id, SUM(p.points)::int AS got,
+           MAX(p.rate) FILTER (WHERE p.kind = 'earned') AS rate
     FROM feedback_pointsentry p
     WHERE p.order_id = ANY(%(ids)s)
     GROUP BY p.order_id
+), target AS (
+    SELECT o.id, o.customer_id, h.got, COALESCE(h.rate, %(rate)s) AS rate,
+           CASE WHEN o.status = 'completed'
+                THEN FLOOR(GREATEST(o.total - o.refunded, 0) * o.exchange_rate
+                           * COALESCE(h.rate, %(rate)s))::int
+                ELSE 0 END AS want
+    FROM sales_order o LEFT JOIN have h ON h.order_id = o.id
+    WHERE o.id = ANY(%(ids)s)
 )
 INSERT INTO feedback_pointsentry
-    (customer_id, kind, points, reason, order_id, expires_on, created_at)
-SELECT t.customer_id,
-       CASE WHEN h.got IS NULL THEN 'earned' ELSE 'adjusted' END,
-       t.want - COALESCE(h.got, 0), '', t.id,
-       CASE WHEN h.got IS NULL THEN %(expires_on)s::date END,
+    (customer_id, kind, points, reason, order_id, rate, expires_on, created_at)
+SELECT customer_id,
+       CASE WHEN got IS NULL THEN 'earned' ELSE 'adjusted' END,
+       want - COALESCE(got, 0), '', id,
+       CASE WHEN got IS NULL THEN rate END,
+       CASE WHEN got IS NULL THEN %(expires_on)s::date END,
        %(now)s
-FROM target t LEFT JOIN have h ON h.order_id = t.id
-WHERE t.want <> COALESCE(h.got, 0)
+FROM target
+WHERE want <> COALESCE(got, 0)
 RETURNING customer_id
 """
 
@@ -296,26 +302,37 @@ _ORDERS_TO_SYNC_SQL = """
 SELECT o.id
 FROM sales_order o
 LEFT JOIN (
-    SELECT order_id, SUM(points)::int AS got
+    SELECT order_id, SUM(points)::int AS got, MAX(rate) FILTER (WHERE kind = 'earned') AS rate
     FROM feedback_pointsentry WHERE order_id IS NOT NULL GROUP BY order_id
 ) h ON h.order_id = o.id
 WHERE (o.status = 'completed' OR h.got IS NOT NULL)
   AND COALESCE(h.got, 0) <> CASE WHEN o.status = 'completed'
-        THEN FLOOR(GREATEST(o.total - o.refunded, 0) * o.exchange_rate * %(rate)s)::int
+        THEN FLOOR(GREATEST(o.total - o.refunded, 0) * o.exchange_rate
+                   * COALESCE(h.rate, %(rate)s))::int
         ELSE 0 END
 ORDER BY o.id
 """
 
 
 def order_points_sync(order_ids: Sequence[int], *, now=None) -> int:
-    """Bring the points of these orders in line with the rules (one statement;
-    the orders are locked while it runs). Returns the ledger lines written."""
+    """Bring the points of these orders in line with the rules. The orders and
+    then their customers are locked first (in id order, as a redemption and
+    the expiry lock customers), so a refund, an expiry and a redemption never
+    count the same points twice. Returns the ledger lines written."""
     ids = sorted(set(order_ids))
     if not ids:
         return 0
     now = now or timezone.now()
     rules = LoyaltyRules.current()
     with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT customer_id FROM sales_order WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids]
+        )
+        customers = sorted({row[0] for row in cursor.fetchall()})
+        cursor.execute(
+            "SELECT id FROM customers_customer WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+            [customers],
+        )
         cursor.execute(
             _ORDER_POINTS_SQL,
             {
@@ -341,34 +358,53 @@ def orders_points_sync(*, now=None, batch: int = 5_000) -> int:
     return written
 
 
-# Points expire oldest first: whatever was spent (redeemed, expired, taken back)
-# is counted against the oldest points, so what is left of the points due by
-# `as_of` is expired now, never more than the balance. The customers are locked
-# first, as a redemption does, so the two cannot cross; the first statement
-# finds who has something due, the second counts it again under the lock.
+# Points expire oldest first. An order counts as one grain: what it earned net
+# of what its refunds took back, expiring with its earned line; every other
+# line is a grain of its own (a survey bonus expires, an adjustment does not).
+# Whatever was spent (redeemed, expired, negative adjustments) is counted
+# against the oldest grains, so what is left of the grains due by `as_of` is
+# expired now, never more than the balance. The customers are locked first,
+# as a redemption does, so the two cannot cross; the first statement finds who
+# has something due, the second counts it again under the lock.
 _EXPIRE_CANDIDATES_SQL = """
-WITH due AS (
-    SELECT p.customer_id,
-           SUM(p.points) AS balance,
-           COALESCE(SUM(p.points) FILTER (WHERE p.points > 0 AND p.expires_on <= %(as_of)s), 0)
+WITH grains AS (
+    SELECT customer_id, SUM(points) AS points, MAX(expires_on) AS expires_on
+    FROM feedback_pointsentry
+    WHERE order_id IS NOT NULL
+    GROUP BY customer_id, order_id
+    UNION ALL
+    SELECT customer_id, points, expires_on
+    FROM feedback_pointsentry
+    WHERE order_id IS NULL
+), due AS (
+    SELECT customer_id,
+           SUM(points) AS balance,
+           COALESCE(SUM(points) FILTER (WHERE points > 0 AND expires_on <= %(as_of)s), 0)
                AS expirable,
-           COALESCE(-SUM(p.points) FILTER (WHERE p.points < 0), 0) AS spent
-    FROM feedback_pointsentry p
-    WHERE TRUE
-    GROUP BY p.customer_id
+           COALESCE(-SUM(points) FILTER (WHERE points < 0), 0) AS spent
+    FROM grains
+    GROUP BY customer_id
 )
 SELECT customer_id FROM due WHERE LEAST(balance, expirable - spent) > 0 ORDER BY customer_id
 """
 _EXPIRE_SQL = """
-WITH due AS (
-    SELECT p.customer_id,
-           SUM(p.points) AS balance,
-           COALESCE(SUM(p.points) FILTER (WHERE p.points > 0 AND p.expires_on <= %(as_of)s), 0)
+WITH grains AS (
+    SELECT customer_id, SUM(points) AS points, MAX(expires_on) AS expires_on
+    FROM feedback_pointsentry
+    WHERE order_id IS NOT NULL AND customer_id = ANY(%(ids)s)
+    GROUP BY customer_id, order_id
+    UNION ALL
+    SELECT customer_id, points, expires_on
+    FROM feedback_pointsentry
+    WHERE order_id IS NULL AND customer_id = ANY(%(ids)s)
+), due AS (
+    SELECT customer_id,
+           SUM(points) AS balance,
+           COALESCE(SUM(points) FILTER (WHERE points > 0 AND expires_on <= %(as_of)s), 0)
                AS expirable,
-           COALESCE(-SUM(p.points) FILTER (WHERE p.points < 0), 0) AS spent
-    FROM feedback_pointsentry p
-    WHERE p.customer_id = ANY(%(ids)s)
-    GROUP BY p.customer_id
+           COALESCE(-SUM(points) FILTER (WHERE points < 0), 0) AS spent
+    FROM grains
+    GROUP BY customer_id
 )
 INSERT INTO feedback_pointsentry (customer_id, kind, points, reason, created_at)
 SELECT customer_id, 'expired', -LEAST(balance, expirable - spent), '', %(now)s
@@ -418,7 +454,11 @@ def birthday_coupons_issue(*, as_of: datetime.date | None = None) -> list[Coupon
             Customer.objects.filter(
                 _birthday_filter(as_of), kind=CustomerKind.PERSON, deleted_at__isnull=True
             )
-            .exclude(coupons__reason=CouponReason.BIRTHDAY, coupons__valid_from__year=as_of.year)
+            .exclude(  # one subquery: both conditions on the same coupon
+                pk__in=Coupon.objects.filter(
+                    reason=CouponReason.BIRTHDAY, valid_from__year=as_of.year
+                ).values("customer_id")
+            )
             .order_by("pk")
             .select_for_update()
             .values_list("pk", "number")

@@ -196,6 +196,14 @@ class PointsEntry(models.Model):
         on_delete=models.PROTECT,
         related_name="points",
     )
+    rate = models.DecimalField(
+        _("points per CNY"),
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("The rate an order's points are counted at (the rules' on the day it earned)."),
+    )
     expires_on = models.DateField(_("expires on"), null=True, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,

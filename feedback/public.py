@@ -166,7 +166,7 @@ class SurveyThanksView(View):
         invitation = invitation_for_token(token)
         with translation.override(_language(request, invitation)):
             if invitation is None:
-                return _closed_page(request, "missing")
+                return _closed_page(request, "flood" if _flooded(request) else "missing")
             if invitation.answered_at is None:
                 return redirect("survey_answer", token=invitation.token)
             return render(

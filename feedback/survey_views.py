@@ -67,7 +67,7 @@ class SurveyListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         page = list(context["object_list"])
-        counts = surveys.survey_counts(page)
+        counts = surveys.survey_counts(page, visible_invitations(self.request.user))
         context["rows"] = [(survey, counts.get(survey.pk, {})) for survey in page]
         return context
 
@@ -170,7 +170,7 @@ class SurveyDetailView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView
         )
         return super().get_context_data(
             survey=survey,
-            counts=surveys.survey_counts([survey]).get(survey.pk, {}),
+            counts=surveys.survey_counts([survey], invitations).get(survey.pk, {}),
             results=surveys.survey_results(survey, invitations),
             invitations=[(i, i.customer_id in servable) for i in shown],
             more=max(0, invitations.count() - len(shown)) if len(shown) == self.SHOWN else 0,

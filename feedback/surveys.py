@@ -101,6 +101,15 @@ def _question_values(index: int, data: Mapping[str, Any], errors: dict) -> dict[
     }
 
 
+def _fewer_choices(question: SurveyQuestion, values: Mapping[str, Any]) -> bool:
+    """Whether new choices would drop one of an answered question's (answers
+    keep the position of their choice, so choices may only be added)."""
+    for name in ("choices_zh", "choices_en"):
+        if len(_lines(values[name])) < len(_lines(getattr(question, name))):
+            return True
+    return False
+
+
 def _survey_values(data: Mapping[str, Any], errors: dict) -> dict[str, Any]:
     values = {
         name: str(data.get(name) or "").strip()
@@ -178,13 +187,32 @@ def survey_save(
                 )
             continue
         question_values = _question_values(index, item, errors)
-        if question is not None and question.pk in answered and question.kind != item.get("kind"):
-            errors.setdefault(f"questions-{index}-kind", []).append(
-                ValidationError(
-                    _("Customers answered this question; its kind cannot change."), "answered"
+        if question is not None and question.pk in answered:
+            if question.kind != item.get("kind"):
+                errors.setdefault(f"questions-{index}-kind", []).append(
+                    ValidationError(
+                        _("Customers answered this question; its kind cannot change."), "answered"
+                    )
                 )
-            )
+            elif question.kind == QuestionKind.CHOICE and _fewer_choices(question, question_values):
+                errors.setdefault(f"questions-{index}-choices_zh", []).append(
+                    ValidationError(
+                        _(
+                            "Customers answered this question: its choices may be reworded or "
+                            "added at the end, not removed."
+                        ),
+                        "answered",
+                    )
+                )
         kept.append((question, question_values))
+    given = {question.pk for question, __ in kept if question is not None}
+    given |= {item.get("id") for item in questions if item.get("delete")}
+    if answered - given:  # an answered question left out of the form is a removal too
+        errors.setdefault("__all__", []).append(
+            ValidationError(
+                _("Customers answered this question; it cannot be removed."), "answered"
+            )
+        )
     if not kept:
         errors.setdefault("__all__", []).append(
             ValidationError(_("Add at least one question."), "no_questions")
@@ -576,7 +604,10 @@ def survey_answer(*, token: str, data: Mapping[str, Any], request=None) -> Surve
             extra={"survey": survey.pk, "invitation": invitation.pk},
             request=request,
         )
-        if survey.points_bonus:
+        rewarded = PointsEntry.objects.filter(
+            customer=invitation.customer, invitation__survey=survey
+        ).exists()
+        if survey.points_bonus and not rewarded:  # the bonus comes once per survey and customer
             from feedback.loyalty import points_expiry_date
 
             PointsEntry.objects.create(
@@ -589,10 +620,11 @@ def survey_answer(*, token: str, data: Mapping[str, Any], request=None) -> Surve
 # --- reading -------------------------------------------------------------------
 
 
-def survey_counts(surveys) -> dict[int, dict[str, int]]:
-    """Invitations sent, opened and answered per survey, in one query."""
+def survey_counts(surveys, invitations) -> dict[int, dict[str, int]]:
+    """Invitations sent, opened and answered per survey among `invitations`
+    (those the reader may see), in one query."""
     rows = (
-        SurveyInvitation.objects.filter(survey__in=surveys)
+        invitations.filter(survey__in=surveys)
         .values("survey_id")
         .annotate(
             sent=Count("id"),

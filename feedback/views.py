@@ -4,10 +4,14 @@ feedback outside the user's scope answers 404."""
 from __future__ import annotations
 
 import datetime
+import hashlib
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db.models import Count, Max
+from django.db.models.functions import Left
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -243,12 +247,14 @@ class AnalysisView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
 
     permission_required = "feedback.view_feedback"
     template_name = "feedback/analysis.html"
-    THEME_TEXTS = 5_000  # the latest texts read for themes
+    THEME_TEXTS = 2_000  # the latest texts read for themes …
+    THEME_CHARS = 500  # … their first characters …
+    THEME_SECONDS = 600  # … and how long the themes are kept (splitting Chinese takes time)
     DEFAULT_DAYS = 365
 
     def _data(self):
         data = self.request.GET.copy()
-        if not data.get("received_after") and not data.get("received_before"):
+        if "received_after" not in data and "received_before" not in data:  # cleared: all time
             start = timezone.localdate() - datetime.timedelta(days=self.DEFAULT_DAYS)
             data["received_after"] = start.isoformat()
         return data
@@ -290,11 +296,20 @@ class AnalysisView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
                 "pk", "name"
             )
         )
-        texts = (
-            feedback.exclude(text="")
-            .order_by("-created_at")
-            .values_list("text", flat=True)[: self.THEME_TEXTS]
-        )
+        # Kept until the feedback behind them changes (a new or removed one).
+        latest = feedback.order_by().aggregate(n=Count("id"), last=Max("id"))
+        marker = f"{user.pk}:{query.urlencode()}:{latest['n']}:{latest['last']}"
+        key = "feedback-themes:" + hashlib.sha256(marker.encode()).hexdigest()
+        found = cache.get(key)
+        if found is None:
+            texts = (
+                feedback.exclude(text="")
+                .order_by("-created_at")
+                .annotate(head=Left("text", self.THEME_CHARS))
+                .values_list("head", flat=True)[: self.THEME_TEXTS]
+            )
+            found = themes(texts)
+            cache.set(key, found, self.THEME_SECONDS)
         unhappy = FeedbackFilter(
             {**query.dict(), "detractors": "true"}, queryset=feedback, user=user
         ).qs
@@ -323,7 +338,7 @@ class AnalysisView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
             ],
             by_rep=[(people.get(key, _("No owner")), row) for key, row in by_rep],
             by_product=[(products.get(key, "—"), row) for key, row in by_product if key],
-            themes=themes(texts),
+            themes=found,
             unhappy=list(unhappy.select_related("customer", "category")[:20]),
             **kwargs,
         )

@@ -63,17 +63,22 @@ def test_a_completed_order_earns_once_and_a_refund_takes_its_share_back(
 
 
 @pytest.mark.django_db
-def test_an_order_recorded_as_completed_earns_at_its_rate_and_rules_apply_at_night(
-    own_customer, order_make, headphones
+def test_an_order_earns_at_its_exchange_rate_and_keeps_the_points_rate_of_its_day(
+    manager, own_customer, order_make, headphones
 ):
-    order_make(
+    first = order_make(
         own_customer, [(headphones, 1, "100.00", None)], status="completed",
         currency="USD", exchange_rate="7.1234",
     )  # fmt: skip
     assert _ledger(own_customer) == [("earned", 712)]  # floor(100 × 7.1234)
     LoyaltyRules.objects.filter(pk=1).update(points_per_cny=Decimal("2"))
-    assert orders_points_sync() == 1  # the rule change is caught up at night
-    assert _ledger(own_customer) == [("earned", 712), ("adjusted", 712)]
+    assert orders_points_sync() == 0  # a new rate does not re-price past orders
+    second = order_make(own_customer, [(headphones, 1, "10.00", None)], status="completed")
+    assert _ledger(own_customer)[-1] == ("earned", 20)
+    refund_create(actor=manager, order_id=first.pk, amount="50.00", reason="部分退货")
+    assert _ledger(own_customer)[-1] == ("adjusted", -356)  # at its own rate: 712 − 356
+    PointsEntry.objects.filter(order=second).delete()  # as if imported without its points
+    assert orders_points_sync() == 1 and _ledger(own_customer)[-1] == ("earned", 20)
     assert orders_points_sync() == 0
 
 
@@ -102,11 +107,34 @@ def test_points_expire_oldest_first_never_beyond_the_balance_and_once(manager, r
 
 
 @pytest.mark.django_db
+def test_a_refunded_order_takes_back_its_own_points_not_the_oldest(
+    manager, own_customer, order_make, headphones
+):
+    old = order_make(own_customer, [(headphones, 1, "100.00", None)], status="completed")
+    new = order_make(own_customer, [(headphones, 1, "100.00", None)], status="completed")
+    PointsEntry.objects.filter(order=old).update(expires_on=datetime.date(2024, 6, 30))
+    PointsEntry.objects.filter(order=new).update(expires_on=datetime.date(2030, 6, 30))
+    refund_create(actor=manager, order_id=new.pk, amount="100.00", reason="整单退货")
+    assert points_balance(own_customer) == 100
+    assert points_expire(as_of=datetime.date(2024, 6, 30)) == (1, 100)  # the old order's
+    assert points_balance(own_customer) == 0
+    _invariant(own_customer)
+
+
+@pytest.mark.django_db
 def test_a_birthday_brings_one_coupon_a_year(customer_make, rep):
     LoyaltyRules.objects.filter(pk=1).update(
         birthday_coupon_value=Decimal("50.00"), coupon_valid_days=30
     )
     born = customer_make(rep, name="生日客户", birth_date=datetime.date(1990, 3, 5))
+    Coupon.objects.create(  # last year's birthday coupon …
+        code="KH-LAST-YEAR", customer=born, value=Decimal("50"), reason="birthday",
+        valid_from=datetime.date(2025, 3, 5), valid_until=datetime.date(2025, 4, 3),
+    )  # fmt: skip
+    Coupon.objects.create(  # … and another coupon this year do not stand in the way
+        code="KH-THIS-YEAR", customer=born, value=Decimal("20"), reason="manual",
+        valid_from=datetime.date(2026, 1, 5), valid_until=datetime.date(2026, 4, 3),
+    )  # fmt: skip
     leap = customer_make(rep, name="闰日客户", birth_date=datetime.date(1992, 2, 29))
     customer_make(rep, name="公司", kind="company", founded_on=datetime.date(2001, 3, 5))
     day = datetime.date(2026, 3, 5)
@@ -118,7 +146,7 @@ def test_a_birthday_brings_one_coupon_a_year(customer_make, rep):
     (feb,) = birthday_coupons_issue(as_of=datetime.date(2027, 2, 28))  # no 29th in 2027
     assert feb.customer_id == leap.pk
     assert birthday_coupons_issue(as_of=datetime.date(2027, 3, 5))[0].customer_id == born.pk
-    assert Coupon.objects.count() == 3
+    assert Coupon.objects.count() == 5
     counts = loyalty_nightly(as_of=datetime.date(2027, 3, 5))
     assert counts["birthday_coupons"] == 0 and counts["order_lines"] == 0
 
@@ -202,3 +230,37 @@ def test_the_nightly_run_is_scheduled_and_says_what_it_did(own_customer, order_m
         "order_lines=1 expired_customers=0 expired_points=0 birthday_coupons=0"
     )
     assert _ledger(own_customer) == [("earned", 50)]
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_refund_and_the_nightly_sync_at_the_same_moment_take_the_points_back_once(
+    manager, own_customer, order_make, headphones
+):
+    import threading
+    import time
+
+    from django.db import transaction
+
+    order = order_make(own_customer, [(headphones, 1, "100.00", None)], status="completed")
+    locked = threading.Event()
+    errors: list[BaseException] = []
+
+    def refund_slowly():
+        try:
+            with transaction.atomic():
+                refund_create(actor=manager, order_id=order.pk, amount="100.00", reason="退货")
+                locked.set()
+                time.sleep(0.5)  # the sync below waits for this commit
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=refund_slowly)
+    thread.start()
+    assert locked.wait(10)
+    order_points_sync([order.pk])  # blocks on the order's lock, then reads the refund
+    thread.join(15)
+    assert not errors, errors
+    assert _ledger(own_customer) == [("earned", 100), ("adjusted", -100)]
+    assert points_balance(own_customer) == 0

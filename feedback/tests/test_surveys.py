@@ -116,6 +116,16 @@ def test_answered_questions_keep_their_kind_and_stay(manager, survey, invitation
         survey_save(actor=manager, survey_id=survey.pk, data=SURVEY, questions=changed)
     assert _codes(excinfo) == {"questions-0-kind": ["answered"], "questions-1-delete": ["answered"]}
     changed[0]["kind"], changed[1]["delete"] = "rating", False
+    changed[2]["choices_zh"] = "价格\n质量"  # 服务 dropped: stored answers would shift
+    changed[2]["choices_en"] = "Price\nQuality"
+    with pytest.raises(ValidationError) as excinfo:
+        survey_save(actor=manager, survey_id=survey.pk, data=SURVEY, questions=changed)
+    assert _codes(excinfo) == {"questions-2-choices_zh": ["answered"]}
+    with pytest.raises(ValidationError) as excinfo:  # left out of the form: a removal too
+        survey_save(actor=manager, survey_id=survey.pk, data=SURVEY, questions=changed[:2])
+    assert _codes(excinfo)["__all__"] == ["answered"]
+    changed[2]["choices_zh"] = "价格\n质量\n服务\n送货"  # added at the end: fine
+    changed[2]["choices_en"] = "Price\nQuality\nService\nDelivery"
     survey_save(actor=manager, survey_id=survey.pk, data=SURVEY, questions=changed)
     assert survey.questions.get(pk=questions[2].pk).text_en == "What matters most to you?"
     assert SurveyAnswer.objects.count() == 4  # the answers are untouched
@@ -215,6 +225,8 @@ def test_a_flood_from_one_address_is_asked_to_wait(client, survey, invitation):
         client.get(reverse("survey_answer", args=[f"{n:032d}"])).status_code for n in range(2)
     ]
     assert guesses == [429, 429]  # guessing tokens is a flood as well
+    thanks = client.get(reverse("survey_thanks", args=["y" * 32]))
+    assert thanks.status_code == 429  # on the thank-you address too
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -263,6 +275,9 @@ def test_a_customer_keeps_one_open_link_per_survey(survey, rep, own_customer):
     survey_answer(token=first.invitations[0].token, data=_answers(survey))
     third = survey_invite(actor=rep, survey_id=survey.pk, customer_ids=[own_customer.pk])
     assert third.created == 1 and third.invitations[0].token != first.invitations[0].token
+    survey_answer(token=third.invitations[0].token, data=_answers(survey))
+    assert Feedback.objects.count() == 2
+    assert points_balance(own_customer) == 20  # the bonus comes once per survey
 
 
 @pytest.mark.django_db
@@ -309,6 +324,9 @@ def test_invitations_and_results_follow_the_customer(
     assert own_customer.name in page and far_customer.name not in page
     assert mine.invitations[0].token in page  # the rep's own link, to copy
     assert response.context["results"][0].answers == 0  # the far team's answer is not theirs
+    assert response.context["counts"] == {"sent": 1, "opened": 0, "answered": 0}
+    listed = client.get(reverse("feedback:survey_list"))
+    assert listed.context["rows"] == [(survey, {"sent": 1, "opened": 0, "answered": 0})]
     client.force_login(auditor)
     response = client.get(survey.get_absolute_url())
     page = response.content.decode()
