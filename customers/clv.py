@@ -128,14 +128,19 @@ def bgnbd_fit(x, t_x, T) -> BgNbd:
         return BgNbd(False, customers=customers, reason="not enough data (no time has passed)")
     x, t_x, T = _sample(x, t_x, T)
     (ux, ut, uT), weights = _compress(x, t_x, T)
-    scale = float(np.mean(T))  # start α near the time scale of the data
+    # Fitted in units of the mean age (α scales with time; r, a and b do not),
+    # so the bounds mean the same whether time is in days or weeks.
+    scale = float(np.mean(uT * weights) / np.mean(weights))
 
     def objective(log_params):
-        return -np.sum(weights * bgnbd_log_likelihood(np.exp(log_params), ux, ut, uT)) / len(x)
+        return -np.sum(
+            weights * bgnbd_log_likelihood(np.exp(log_params), ux, ut / scale, uT / scale)
+        ) / len(x)
 
-    params, sensible = _fit(objective, [1.0, scale, 1.0, 1.0])
+    params, sensible = _fit(objective, [1.0, 1.0, 1.0, 1.0])
     if not sensible:
         return BgNbd(False, customers=customers, reason="not enough data (the fit did not settle)")
+    params[1] *= scale
     r, alpha, a, b = (float(v) for v in params)
     ll = float(np.sum(weights * bgnbd_log_likelihood(params, ux, ut, uT)))
     return BgNbd(True, r, alpha, a, b, customers=customers, log_likelihood=ll)
@@ -198,10 +203,13 @@ def gamma_gamma_fit(x, m) -> GammaGamma:
             False, customers=customers, reason="not enough data (every spend is the same)"
         )
 
-    def objective(log_params):
-        return -np.mean(gamma_gamma_log_likelihood(np.exp(log_params), x, m))
+    scale = float(np.mean(m))  # fitted in units of the mean spend (γ scales with money)
 
-    params, sensible = _fit(objective, [1.0, 1.0, float(np.mean(m))])
+    def objective(log_params):
+        return -np.mean(gamma_gamma_log_likelihood(np.exp(log_params), x, m / scale))
+
+    params, sensible = _fit(objective, [1.0, 1.0, 1.0])
+    params[2] *= scale
     if not sensible or params[1] <= 1:
         return GammaGamma(
             False, customers=customers, reason="not enough data (the fit did not settle)"

@@ -105,3 +105,15 @@ def test_the_fit_recovers_the_parameters_of_customers_drawn_from_the_model():
     assert model.ok
     for fitted, true in ((model.r, 0.5), (model.alpha, 30.0), (model.a, 0.8), (model.b, 3.0)):
         assert fitted == pytest.approx(true, rel=0.15)
+
+
+def test_the_fits_do_not_depend_on_the_units(cdnow, bgnbd):
+    in_days = bgnbd_fit(cdnow["x"], cdnow["t_x"] * 7, cdnow["T"] * 7)
+    assert in_days.alpha == pytest.approx(bgnbd.alpha * 7, rel=0.005)  # α is a time
+    assert (in_days.r, in_days.a, in_days.b) == pytest.approx(
+        (bgnbd.r, bgnbd.a, bgnbd.b), rel=0.005
+    )
+    in_usd = gamma_gamma_fit(cdnow["x"], cdnow["zbar"])
+    in_cents = gamma_gamma_fit(cdnow["x"], cdnow["zbar"] * 1000)  # large B2B amounts fit too
+    assert in_cents.ok and in_cents.gamma == pytest.approx(in_usd.gamma * 1000, rel=0.005)
+    assert (in_cents.p, in_cents.q) == pytest.approx((in_usd.p, in_usd.q), rel=0.005)
