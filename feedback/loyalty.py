@@ -314,6 +314,14 @@ ORDER BY o.id
 """
 
 
+def _customers_lock(cursor, ids) -> None:
+    """Lock these customers' rows in id order (as every points write does, so
+    two of them wait for each other rather than deadlock)."""
+    cursor.execute(
+        "SELECT id FROM customers_customer WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids]
+    )
+
+
 def order_points_sync(order_ids: Sequence[int], *, now=None) -> int:
     """Bring the points of these orders in line with the rules. The orders and
     then their customers are locked first (in id order, as a redemption and
@@ -329,10 +337,7 @@ def order_points_sync(order_ids: Sequence[int], *, now=None) -> int:
             "SELECT customer_id FROM sales_order WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids]
         )
         customers = sorted({row[0] for row in cursor.fetchall()})
-        cursor.execute(
-            "SELECT id FROM customers_customer WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
-            [customers],
-        )
+        _customers_lock(cursor, customers)
         cursor.execute(
             _ORDER_POINTS_SQL,
             {
@@ -426,9 +431,7 @@ def points_expire(*, as_of: datetime.date | None = None, now=None) -> tuple[int,
         ids = [row[0] for row in cursor.fetchall()]
         if not ids:
             return 0, 0
-        cursor.execute(
-            "SELECT id FROM customers_customer WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids]
-        )
+        _customers_lock(cursor, ids)
         cursor.execute(_EXPIRE_SQL, {"ids": ids, "as_of": as_of, "now": now})
         rows = cursor.fetchall()
     return len(rows), sum(points for __, points in rows)

@@ -100,22 +100,31 @@ def feedback_record(
     feedback = Feedback.objects.create(
         customer=customer, created_by=actor, created_at=now, updated_at=now, **values
     )
+    feedback_created_audit(
+        feedback, actor=actor, extra={"version": feedback.version}, request=request
+    )
+    return feedback
+
+
+def feedback_created_audit(feedback: Feedback, *, actor, extra, request, actor_repr=""):
+    """The audit event of new feedback, recorded by someone or from a survey
+    (the text masked: the audit log keeps no copy of what customers said)."""
     audit_record(
         actor=actor,
+        actor_repr=actor_repr,
         action=AuditAction.CREATE,
         target=feedback,
         changes={
-            "customer": (None, customer.number),
+            "customer": (None, feedback.customer.number),
             "channel": (None, feedback.channel),
             "rating": (None, feedback.rating),
             "nps": (None, feedback.nps),
             "text": (None, feedback.text),
         },
         sensitive=("text",),
-        extra={"version": feedback.version},
+        extra=extra,
         request=request,
     )
-    return feedback
 
 
 @transaction.atomic

@@ -43,6 +43,7 @@ from feedback.models import (
     SurveyQuestion,
     SurveyStatus,
 )
+from feedback.services import feedback_created_audit
 from interactions.selectors import servable_customers
 
 logger = logging.getLogger(__name__)
@@ -74,8 +75,7 @@ def _question_values(index: int, data: Mapping[str, Any], errors: dict) -> dict[
     if not (text_zh or text_en):
         note("text_zh", _("Write the question in Chinese, English or both."), "required")
     for name, value in (("text_zh", text_zh), ("text_en", text_en)):
-        if len(value) > 300:
-            note(name, _("At most %(max)d characters.") % {"max": 300}, "max_length")
+        length_check(errors, f"questions-{index}-{name}", value, 300)
     choices_zh, choices_en = _lines(data.get("choices_zh")), _lines(data.get("choices_en"))
     if kind == QuestionKind.CHOICE:
         count = max(len(choices_zh), len(choices_en))
@@ -588,19 +588,10 @@ def survey_answer(*, token: str, data: Mapping[str, Any], request=None) -> Surve
         )
         invitation.answered_at, invitation.feedback = now, feedback
         invitation.save(update_fields=["answered_at", "feedback"])
-        audit_record(
+        feedback_created_audit(
+            feedback,
             actor=None,
             actor_repr="survey",
-            action=AuditAction.CREATE,
-            target=feedback,
-            changes={
-                "customer": (None, invitation.customer.number),
-                "channel": (None, feedback.channel),
-                "rating": (None, feedback.rating),
-                "nps": (None, feedback.nps),
-                "text": (None, feedback.text),
-            },
-            sensitive=("text",),
             extra={"survey": survey.pk, "invitation": invitation.pk},
             request=request,
         )
