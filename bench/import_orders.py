@@ -114,7 +114,7 @@ def main() -> None:
             )
         print(
             "Imported orders removed (their customers' metrics and the sales by day are "
-            "left as they were; `manage.py metrics_refresh` mends both)."
+            "left as they were; `manage.py recompute_metrics` mends both)."
         )
     sys.exit(0 if child.returncode == 0 and rate >= TARGET_LINES_PER_S else 1)
 

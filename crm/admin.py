@@ -6,6 +6,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserChangeForm, UserCreationForm
 from django.contrib.auth.models import Group
 from django.db.models import Count
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -27,6 +28,23 @@ from crm.services import (
     permission_changes_record,
     user_permission_snapshot,
 )
+
+
+class SettingsRowAdminMixin:
+    """A company's one row of rules (loyalty, segmentation): changed, never added
+    or deleted; `updated_at` stamped on each save."""
+
+    exclude = ("updated_at",)
+
+    def save_model(self, request, obj, form, change):
+        obj.updated_at = timezone.now()
+        super().save_model(request, obj, form, change)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 class AuditedAdminMixin:

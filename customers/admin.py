@@ -13,10 +13,11 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Count
 from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from crm.admin import AuditedAdminMixin
-from customers.models import Contact, Customer, Tag
+from crm.admin import AuditedAdminMixin, SettingsRowAdminMixin
+from customers.models import Contact, Customer, MetricsRun, SegmentationRules, Tag
 from customers.selectors import customers_matching
 from customers.standardise import tag_name_clean
 
@@ -230,3 +231,44 @@ class TagAdmin(AuditedAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("customers"), ordering="customer_total")
     def customer_count(self, tag: Tag) -> int:
         return tag.customer_total
+
+
+@admin.register(SegmentationRules)
+class SegmentationRulesAdmin(SettingsRowAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
+    """The thresholds (docs/segmentation.md); the next recompute (nightly, or
+    `recompute_metrics`) applies them."""
+
+    fieldsets = (
+        (_("Frequency tiers"), {"fields": ("frequency_high", "frequency_medium")}),
+        (_("Value tiers"), {"fields": ("value_mode", "value_high_share", "value_medium_share",
+                                       "value_high_amount", "value_medium_amount")}),
+        (_("Lifecycle stages"), {"fields": ("default_interval_days", "at_risk_factor",
+                                            "churned_factor", "at_risk_p_alive", "churned_p_alive",
+                                            "contact_drop_share")}),
+    )  # fmt: skip
+
+
+@admin.register(MetricsRun)
+class MetricsRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Each recompute with the parameters its models were fitted to."""
+
+    list_display = ("as_of", "started_at", "status", "buyers", "model_parameters",
+                    "spend_parameters", "stage_changes", "seconds")  # fmt: skip
+    list_filter = ("status",)
+    date_hierarchy = "started_at"
+
+    @admin.display(description=_("BG/NBD (days)"))
+    def model_parameters(self, run: MetricsRun) -> str:
+        return run.parameters() if run.bgnbd_ok else gettext(run.bgnbd_note)
+
+    @admin.display(description=_("Gamma-Gamma"))
+    def spend_parameters(self, run: MetricsRun) -> str:
+        if not run.gamma_gamma_ok:
+            return gettext(run.gamma_gamma_note)
+        return f"p={run.p:.4f} q={run.q:.4f} γ={run.gamma:.2f}"
+
+    @admin.display(description=_("seconds"))
+    def seconds(self, run: MetricsRun) -> str:
+        if run.finished_at is None:
+            return "—"
+        return f"{(run.finished_at - run.started_at).total_seconds():.1f}"

@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from django.utils.translation import gettext_noop  # the reasons are translated where shown
 from scipy.optimize import minimize
 from scipy.special import gammaln, hyp2f1
 
@@ -33,6 +34,13 @@ MIN_CUSTOMERS = 30  # fewer customers than this: not enough data to fit
 FIT_SAMPLE = 100_000  # more customers than this: the fit reads a fixed random sample
 MIN_REPEATERS = 10  # … or fewer who bought twice
 PARAMETER_BOUNDS = (1e-4, 1e4)  # outside these the fit is degenerate
+
+# Why a model was not fitted (translated where shown).
+FEW_CUSTOMERS = gettext_noop("not enough data (too few customers)")
+FEW_REPEATERS = gettext_noop("not enough data (too few repeat buyers)")
+NO_TIME = gettext_noop("not enough data (no time has passed)")
+UNSETTLED = gettext_noop("not enough data (the fit did not settle)")
+SAME_SPEND = gettext_noop("not enough data (every spend is the same)")
 
 
 @dataclass(frozen=True)
@@ -119,13 +127,13 @@ def bgnbd_fit(x, t_x, T) -> BgNbd:
     x, t_x, T = _arrays(x, t_x, T)
     customers = len(x)
     if customers < MIN_CUSTOMERS:
-        return BgNbd(False, customers=customers, reason="not enough data (too few customers)")
+        return BgNbd(False, customers=customers, reason=FEW_CUSTOMERS)
     if int((x > 0).sum()) < MIN_REPEATERS:
-        return BgNbd(False, customers=customers, reason="not enough data (too few repeat buyers)")
+        return BgNbd(False, customers=customers, reason=FEW_REPEATERS)
     if np.any(x < 0) or np.any(t_x < 0) or np.any(t_x > T + 1e-9):
         raise ValueError("need 0 <= x, 0 <= t_x <= T")
     if float(T.max()) <= 0:
-        return BgNbd(False, customers=customers, reason="not enough data (no time has passed)")
+        return BgNbd(False, customers=customers, reason=NO_TIME)
     x, t_x, T = _sample(x, t_x, T)
     (ux, ut, uT), weights = _compress(x, t_x, T)
     # Fitted in units of the mean age (α scales with time; r, a and b do not),
@@ -139,7 +147,7 @@ def bgnbd_fit(x, t_x, T) -> BgNbd:
 
     params, sensible = _fit(objective, [1.0, 1.0, 1.0, 1.0])
     if not sensible:
-        return BgNbd(False, customers=customers, reason="not enough data (the fit did not settle)")
+        return BgNbd(False, customers=customers, reason=UNSETTLED)
     params[1] *= scale
     r, alpha, a, b = (float(v) for v in params)
     ll = float(np.sum(weights * bgnbd_log_likelihood(params, ux, ut, uT)))
@@ -195,13 +203,9 @@ def gamma_gamma_fit(x, m) -> GammaGamma:
     customers = len(x)
     x, m = _sample(x, m)
     if customers < MIN_REPEATERS:
-        return GammaGamma(
-            False, customers=customers, reason="not enough data (too few repeat buyers)"
-        )
+        return GammaGamma(False, customers=customers, reason=FEW_REPEATERS)
     if np.allclose(m, m[0]) and np.all(x == x[0]):
-        return GammaGamma(
-            False, customers=customers, reason="not enough data (every spend is the same)"
-        )
+        return GammaGamma(False, customers=customers, reason=SAME_SPEND)
 
     scale = float(np.mean(m))  # fitted in units of the mean spend (γ scales with money)
 
@@ -211,9 +215,7 @@ def gamma_gamma_fit(x, m) -> GammaGamma:
     params, sensible = _fit(objective, [1.0, 1.0, 1.0])
     params[2] *= scale
     if not sensible or params[1] <= 1:
-        return GammaGamma(
-            False, customers=customers, reason="not enough data (the fit did not settle)"
-        )
+        return GammaGamma(False, customers=customers, reason=UNSETTLED)
     p, q, gamma = (float(v) for v in params)
     return GammaGamma(True, p, q, gamma, customers=customers)
 
@@ -244,7 +246,7 @@ WITH days AS (
     JOIN customers_customer c ON c.id = o.customer_id AND c.deleted_at IS NULL
     WHERE o.status IN ('paid', 'shipped', 'completed')
       AND o.total > o.refunded
-      AND (o.ordered_at AT TIME ZONE %(zone)s)::date <= %(as_of)s
+      AND (o.ordered_at AT TIME ZONE %(zone)s)::date <= %(as_of)s{only}
     GROUP BY 1, 2
 ), ranked AS (
     SELECT customer_id, day, net,
@@ -271,13 +273,19 @@ class Inputs:
     m: np.ndarray
 
 
-def model_inputs(as_of) -> Inputs:
-    """Every live buying customer's (x, t_x, T, m) at `as_of`, in one query."""
+def model_inputs(as_of, customer_ids=None) -> Inputs:
+    """Every live buying customer's (x, t_x, T, m) at `as_of` (or these
+    customers'), in one query."""
     from django.conf import settings
     from django.db import connection
 
+    params = {"zone": settings.TIME_ZONE, "as_of": as_of}
+    only = ""
+    if customer_ids is not None:
+        only = "\n      AND o.customer_id = ANY(%(ids)s::bigint[])"
+        params["ids"] = sorted(set(customer_ids))
     with connection.cursor() as cursor:
-        cursor.execute(_INPUTS_SQL, {"zone": settings.TIME_ZONE, "as_of": as_of})
+        cursor.execute(_INPUTS_SQL.format(only=only), params)
         rows = cursor.fetchall()
     if not rows:
         empty = np.zeros(0)

@@ -319,6 +319,56 @@ DERIVED_COLUMNS: tuple[Column, ...] = (
     Column(
         "last_purchase", "Last purchase", "最近购买", _("Last purchase"), importable=False, width=17
     ),
+    # From the nightly segmentation (customers.segmentation, docs/segmentation.md).
+    Column(
+        "purchase_days", "Purchase days", "购买天数", _("Purchase days"), importable=False, width=8
+    ),
+    Column(
+        "days_since_purchase",
+        "Days since last purchase",
+        "距上次购买天数",
+        _("Days since last purchase"),
+        importable=False,
+        width=10,
+    ),
+    Column("recency_score", "R", "R", "R", importable=False, width=4),
+    Column("frequency_score", "F", "F", "F", importable=False, width=4),
+    Column("monetary_score", "M", "M", "M", importable=False, width=4),
+    Column("rfm_segment", "RFM segment", "RFM 分群", _("RFM segment"), importable=False, width=14),
+    Column(
+        "frequency_tier",
+        "Frequency tier",
+        "购买频次等级",
+        _("Frequency tier"),
+        importable=False,
+        width=8,
+    ),
+    Column("value_tier", "Value tier", "价值等级", _("Value tier"), importable=False, width=8),
+    Column("p_alive", "P(alive)", "活跃概率", _("P(alive)"), importable=False, width=8),
+    Column(
+        "expected_purchases_90d",
+        "Expected purchases 90d",
+        "预计90天购买次数",
+        _("Expected purchases 90d"),
+        importable=False,
+        width=10,
+    ),
+    Column(
+        "expected_value_12m",
+        "Expected value 12m",
+        "预计12个月价值",
+        _("Expected value 12m"),
+        importable=False,
+        width=14,
+    ),
+    Column(
+        "next_purchase_on",
+        "Next purchase",
+        "预计下次购买",
+        _("Next purchase"),
+        importable=False,
+        width=12,
+    ),
     # The reason column of a rejected-rows workbook, when it comes back fixed.
     Column(
         "rejected_reason", "Reason rejected", "拒绝原因", _("Reason rejected"), importable=False

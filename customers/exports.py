@@ -28,13 +28,22 @@ from customers.models import (
     CustomerEmail,
     CustomerKind,
     CustomerPhone,
+    FrequencyTier,
     Gender,
     Industry,
+    RfmSegment,
     Source,
     Stage,
+    ValueTier,
 )
 
 CHUNK = 2_000
+# The segmentation's columns, read from the metrics row under their own names.
+SEGMENT_KEYS = (
+    "purchase_days", "days_since_purchase", "recency_score", "frequency_score", "monetary_score",
+    "rfm_segment", "frequency_tier", "value_tier", "p_alive", "expected_purchases_90d",
+    "expected_value_12m", "next_purchase_on",
+)  # fmt: skip
 ZERO = Decimal("0.00")
 MASK = "***"
 # Export order: the columns other systems know first (issue #4), then the rest.
@@ -43,6 +52,7 @@ _ORDER = (
     "province", "city", "district", "address", "source", "owner", "tags", "stage",
     "created_at", "verified_at", "quality",
     "orders_count", "total_spent", "first_purchase", "last_purchase",
+    *SEGMENT_KEYS,
     "kind", "industry", "uscc", "postcode", "is_key_account", "needs",
     "preferred_categories", "preferred_brands", "preferred_colours", "marketing_consent",
     "notes",
@@ -61,6 +71,9 @@ _CHOICES = {
     "stage": Stage,
     "kind": CustomerKind,
     "industry": Industry,
+    "rfm_segment": RfmSegment,
+    "frequency_tier": FrequencyTier,
+    "value_tier": ValueTier,
 }
 # Only what the export shows: no search columns, no financial profile to decrypt.
 _FIELDS = (
@@ -132,6 +145,12 @@ def _row(row, labels: dict, owners: dict[int, str], full: bool) -> list[Any]:
         "marketing_consent": labels["yes_no"][row.marketing_consent],
         "notes": row.notes,
     }
+    for key in SEGMENT_KEYS:
+        value = getattr(row, key)
+        by_key[key] = labels[key].get(value, value) if key in labels else value
+    if row.purchase_days is None:  # no metrics row: never bought, never contacted
+        by_key["purchase_days"] = 0
+        by_key["frequency_tier"] = labels["frequency_tier"][FrequencyTier.NONE]
     return [by_key[column.key] for column in EXPORT_COLUMNS]
 
 
@@ -155,8 +174,9 @@ def _values(queryset: QuerySet[Customer]) -> Iterator[tuple]:
             spent=F("metrics__total_spent"),
             first_at=F("metrics__first_purchase_at"),
             last_at=F("metrics__last_purchase_at"),
+            **{key: F(f"metrics__{key}") for key in SEGMENT_KEYS},
         )
-        .values_list(*_FIELDS, *_EXTRA, *_METRICS, named=True)
+        .values_list(*_FIELDS, *_EXTRA, *_METRICS, *SEGMENT_KEYS, named=True)
         .iterator(chunk_size=CHUNK)
     )
 

@@ -9,7 +9,16 @@ from django.utils.translation import pgettext_lazy
 from crm.filters import StableOrderMixin
 from crm.models import Team
 from customers.address import provinces
-from customers.models import Customer, CustomerKind, Source, Stage, Tag
+from customers.models import (
+    Customer,
+    CustomerKind,
+    FrequencyTier,
+    RfmSegment,
+    Source,
+    Stage,
+    Tag,
+    ValueTier,
+)
 from customers.selectors import customers_matching
 
 MINE = "me"
@@ -59,6 +68,24 @@ class CustomerFilter(StableOrderMixin, django_filters.FilterSet):
             ("poor", _("Poor (below 50)")),
         ),
     )
+    rfm_segment = django_filters.ChoiceFilter(
+        label=_("RFM segment"), field_name="metrics__rfm_segment", choices=RfmSegment.choices
+    )
+    value_tier = django_filters.ChoiceFilter(
+        label=_("Value tier"), field_name="metrics__value_tier", choices=ValueTier.choices
+    )
+    frequency_tier = django_filters.ChoiceFilter(
+        label=_("Frequency tier"), method="filter_frequency_tier", choices=FrequencyTier.choices
+    )
+    next_purchase = django_filters.ChoiceFilter(
+        label=_("Expected to buy"),
+        method="filter_next_purchase",
+        choices=(
+            ("week", _("This week")),
+            ("30d", _("In the next 30 days")),
+            ("overdue", _("Overdue")),
+        ),
+    )
     sort = django_filters.OrderingFilter(
         label=_("Sort by"),
         fields=(
@@ -69,6 +96,8 @@ class CustomerFilter(StableOrderMixin, django_filters.FilterSet):
             ("verified_at", "verified"),
             ("id", "added"),
             ("quality", "quality"),
+            ("metrics__next_purchase_on", "next_purchase"),
+            ("metrics__expected_value_12m", "expected_value"),
         ),
         field_labels={
             "name_pinyin": _("Name"),
@@ -78,6 +107,8 @@ class CustomerFilter(StableOrderMixin, django_filters.FilterSet):
             "verified_at": _("Last verified"),
             "id": _("Added to Kehu"),
             "quality": _("Data quality"),
+            "metrics__next_purchase_on": _("Next purchase"),
+            "metrics__expected_value_12m": _("Expected value 12m"),
         },
         empty_label=pgettext_lazy("sort", "Default order"),
         null_label=None,
@@ -114,6 +145,33 @@ class CustomerFilter(StableOrderMixin, django_filters.FilterSet):
 
         bands = {"good": Q(quality__gte=GOOD), "fair": Q(quality__gte=FAIR, quality__lt=GOOD)}
         return queryset.filter(bands.get(value, Q(quality__lt=FAIR)))
+
+    def filter_frequency_tier(self, queryset, name, value):
+        if value == FrequencyTier.NONE:  # no metrics row: never bought
+            return queryset.filter(
+                Q(metrics__isnull=True) | Q(metrics__frequency_tier=FrequencyTier.NONE)
+            )
+        return queryset.filter(metrics__frequency_tier=value)
+
+    def filter_next_purchase(self, queryset, name, value):
+        """Customers whose next purchase is expected this (Monday-to-Sunday) week,
+        within 30 days from today, or already past."""
+        import datetime
+
+        from django.utils import timezone
+
+        today = timezone.localdate()
+        if value == "week":
+            monday = today - datetime.timedelta(days=today.weekday())
+            window = (max(today, monday), monday + datetime.timedelta(days=6))
+            return queryset.filter(metrics__next_purchase_on__range=window)
+        if value == "30d":
+            window = (today, today + datetime.timedelta(days=30))
+            return queryset.filter(metrics__next_purchase_on__range=window)
+        return queryset.filter(
+            metrics__next_purchase_on__lt=today,
+            stage__in=(Stage.ACTIVE, Stage.AT_RISK),
+        )
 
     def filter_q(self, queryset, name, value):
         return customers_matching(queryset, value)

@@ -21,7 +21,6 @@ from customers.models import (
     Industry,
     RiskPreference,
     Source,
-    Stage,
 )
 
 ORIGINAL_SALT = "customers.edit-original"
@@ -73,7 +72,6 @@ class CustomerForm(forms.Form):
         required=False,
         empty_label=pgettext_lazy("owner", "Nobody: shared pool"),
     )
-    stage = forms.ChoiceField(label=_("Lifecycle stage"), choices=Stage.choices)
     is_key_account = forms.BooleanField(label=_("Key account"), required=False)
     tags = forms.CharField(
         label=_("Tags"),

@@ -6,15 +6,19 @@ A purchase is an order that is paid, shipped or completed (a wholly refunded
 order is no longer one); its amount is the total less refunds, converted to CNY
 at the order's rate. The usual interval is the median of the gaps, in days,
 between consecutive days with a purchase (local time), so two orders on one day
-do not make a gap of zero.
+do not make a gap of zero. Purchase days are the local days with a purchase of
+a positive amount (what the repeat-purchase model counts); days since the last
+purchase are counted to the as-of day.
 """
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 _SQL = """
 WITH targets AS ({targets}),
@@ -24,20 +28,24 @@ purchases AS (
            round((o.total - o.refunded) * o.exchange_rate, 2) AS net
     FROM sales_order o
     JOIN targets t ON t.customer_id = o.customer_id
-    WHERE o.status IN ('paid', 'shipped', 'completed')
+    WHERE o.status IN ('paid', 'shipped', 'completed') AND o.ordered_at < %(until)s
 ),
 days AS (
     SELECT DISTINCT customer_id, (ordered_at AT TIME ZONE %(zone)s)::date AS day
-    FROM purchases
+    FROM purchases WHERE net > 0
 ),
 gaps AS (
-    SELECT customer_id,
+    SELECT customer_id, day,
            day - lag(day) OVER (PARTITION BY customer_id ORDER BY day) AS gap
     FROM days
 ),
 intervals AS (
-    SELECT customer_id, percentile_cont(0.5) WITHIN GROUP (ORDER BY gap) AS median_gap
-    FROM gaps WHERE gap IS NOT NULL GROUP BY customer_id
+    SELECT customer_id, count(*) AS days,
+           count(*) FILTER (WHERE day > %(as_of)s::date - 365) AS days_12m,
+           %(as_of)s::date - max(day) AS since,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY gap) AS median_gap,
+           avg(gap) AS mean_gap
+    FROM gaps GROUP BY customer_id
 ),
 totals AS (
     SELECT customer_id, count(*) AS n, sum(net) AS spent,
@@ -55,6 +63,8 @@ computed AS (
            CASE WHEN s.n > 0 THEN round(s.spent / s.n, 2) END AS average,
            s.first_at, s.last_at,
            round(i.median_gap::numeric, 1) AS interval,
+           round(i.mean_gap::numeric, 1) AS mean_interval,
+           coalesce(i.days, 0) AS days, coalesce(i.days_12m, 0) AS days_12m, i.since,
            coalesce(f.seller, 0) AS seller, coalesce(f.team, 0) AS team
     FROM targets t
     JOIN customers_customer c ON c.id = t.customer_id
@@ -64,10 +74,12 @@ computed AS (
 )
 INSERT INTO customers_customermetrics AS m (
     customer_id, orders_count, total_spent, average_order_value,
-    first_purchase_at, last_purchase_at, purchase_interval_days,
+    first_purchase_at, last_purchase_at, purchase_interval_days, mean_interval_days,
+    purchase_days, purchase_days_12m, days_since_purchase, as_of,
     first_salesperson_key, first_team_key, refreshed_at
 )
-SELECT customer_id, n, spent, average, first_at, last_at, interval, seller, team, now()
+SELECT customer_id, n, spent, average, first_at, last_at, interval, mean_interval,
+       days, days_12m, since, %(as_of)s::date, seller, team, now()
 FROM computed
 ON CONFLICT (customer_id) DO UPDATE SET
     orders_count = excluded.orders_count,
@@ -76,15 +88,24 @@ ON CONFLICT (customer_id) DO UPDATE SET
     first_purchase_at = excluded.first_purchase_at,
     last_purchase_at = excluded.last_purchase_at,
     purchase_interval_days = excluded.purchase_interval_days,
+    mean_interval_days = excluded.mean_interval_days,
+    purchase_days = excluded.purchase_days,
+    purchase_days_12m = excluded.purchase_days_12m,
+    days_since_purchase = excluded.days_since_purchase,
+    as_of = excluded.as_of,
     first_salesperson_key = excluded.first_salesperson_key,
     first_team_key = excluded.first_team_key,
     refreshed_at = excluded.refreshed_at
 WHERE (m.orders_count, m.total_spent, m.average_order_value, m.first_purchase_at,
-       m.last_purchase_at, m.purchase_interval_days, m.first_salesperson_key, m.first_team_key)
+       m.last_purchase_at, m.purchase_interval_days, m.mean_interval_days, m.purchase_days,
+       m.purchase_days_12m, m.days_since_purchase, m.as_of, m.first_salesperson_key,
+       m.first_team_key)
     IS DISTINCT FROM
       (excluded.orders_count, excluded.total_spent, excluded.average_order_value,
        excluded.first_purchase_at, excluded.last_purchase_at, excluded.purchase_interval_days,
-       excluded.first_salesperson_key, excluded.first_team_key)
+       excluded.mean_interval_days, excluded.purchase_days, excluded.purchase_days_12m,
+       excluded.days_since_purchase, excluded.as_of, excluded.first_salesperson_key,
+       excluded.first_team_key)
 """
 
 _SOME = "SELECT DISTINCT unnest(%(ids)s::bigint[]) AS customer_id"
@@ -92,10 +113,32 @@ _SOME = "SELECT DISTINCT unnest(%(ids)s::bigint[]) AS customer_id"
 _ALL = "SELECT customer_id FROM sales_order UNION SELECT customer_id FROM customers_customermetrics"
 
 
-def metrics_refresh(customer_ids: Iterable[int] | None = None) -> int:
-    """Recompute the metrics of these customers (of everyone when None); returns
-    how many rows changed. Idempotent: a second run changes nothing."""
-    return per_customer_refresh(_SQL, _ALL, customer_ids, zone=settings.TIME_ZONE)
+def metrics_refresh(
+    customer_ids: Iterable[int] | None = None, *, as_of: datetime.date | None = None
+) -> int:
+    """Recompute the purchase metrics of these customers (of everyone when None)
+    from the orders up to the end of `as_of` (today); returns how many rows
+    changed. Idempotent: a second run changes nothing. Given customers also get
+    their scores, tiers and stage refreshed (`segments_refresh`), in the same
+    transaction, so what a save changed shows at once."""
+    as_of = as_of or timezone.localdate()
+    if customer_ids is not None:
+        customer_ids = list(customer_ids)
+    changed = per_customer_refresh(
+        _SQL, _ALL, customer_ids, zone=settings.TIME_ZONE, as_of=as_of, until=day_end(as_of)
+    )
+    if customer_ids is not None:
+        from customers.segmentation import segments_refresh
+
+        segments_refresh(customer_ids, as_of=as_of)
+    return changed
+
+
+def day_end(day: datetime.date) -> datetime.datetime:
+    """The first instant after a local day."""
+    return timezone.make_aware(
+        datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time())
+    )
 
 
 def per_customer_refresh(

@@ -11,10 +11,13 @@ n-grams) in step and audits every change.
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
@@ -629,6 +632,35 @@ class DuplicateDismissal(models.Model):
         return f"{self.low_id} ≠ {self.high_id}"
 
 
+class FrequencyTier(models.TextChoices):
+    HIGH = "high", pgettext_lazy("frequency tier", "High")
+    MEDIUM = "medium", pgettext_lazy("frequency tier", "Medium")
+    LOW = "low", pgettext_lazy("frequency tier", "Low")
+    NONE = "none", pgettext_lazy("frequency tier", "None")
+
+
+class ValueTier(models.TextChoices):
+    HIGH = "high", pgettext_lazy("value tier", "High")
+    MEDIUM = "medium", pgettext_lazy("value tier", "Medium")
+    LOW = "low", pgettext_lazy("value tier", "Low")
+
+
+class RfmSegment(models.TextChoices):
+    """The named RFM segments over the R × F grid (docs/segmentation.md)."""
+
+    CHAMPIONS = "champions", pgettext_lazy("rfm segment", "Champions")
+    LOYAL = "loyal", pgettext_lazy("rfm segment", "Loyal")
+    POTENTIAL_LOYALISTS = "potential", pgettext_lazy("rfm segment", "Potential loyalists")
+    NEW = "new", pgettext_lazy("rfm segment", "New customers")
+    PROMISING = "promising", pgettext_lazy("rfm segment", "Promising")
+    NEED_ATTENTION = "attention", pgettext_lazy("rfm segment", "Need attention")
+    ABOUT_TO_SLEEP = "sleepy", pgettext_lazy("rfm segment", "About to sleep")
+    AT_RISK = "at_risk", pgettext_lazy("rfm segment", "At risk")
+    CANT_LOSE = "cant_lose", pgettext_lazy("rfm segment", "Can't lose them")
+    HIBERNATING = "hibernating", pgettext_lazy("rfm segment", "Hibernating")
+    LOST = "lost", pgettext_lazy("rfm segment", "Lost")
+
+
 class CustomerMetrics(models.Model):
     """Numbers derived from a customer's orders, recomputed by set-based SQL
     (`customers.metrics.metrics_refresh`), never typed. Amounts are net of refunds
@@ -675,6 +707,56 @@ class CustomerMetrics(models.Model):
     )
     interactions_count = models.PositiveIntegerField(_("interactions"), default=0, db_default=0)
 
+    # Set by `customers.segmentation` at its as-of day (DESIGN §3, docs/segmentation.md).
+    as_of = models.DateField(_("as of"), null=True, blank=True)
+    purchase_days = models.PositiveIntegerField(_("purchase days"), default=0, db_default=0)
+    purchase_days_12m = models.PositiveIntegerField(
+        _("purchase days in 12 months"), default=0, db_default=0
+    )
+    mean_interval_days = models.DecimalField(
+        _("average days between purchases"), max_digits=8, decimal_places=1, null=True, blank=True
+    )
+    days_since_purchase = models.IntegerField(_("days since last purchase"), null=True, blank=True)
+    days_since_contact = models.IntegerField(_("days since last contact"), null=True, blank=True)
+    interactions_90d = models.PositiveIntegerField(
+        _("interactions in 90 days"), default=0, db_default=0
+    )
+    usual_interactions_90d = models.DecimalField(
+        _("usual interactions per 90 days"), max_digits=8, decimal_places=1, null=True, blank=True
+    )
+    recency_score = models.PositiveSmallIntegerField("R", null=True, blank=True)
+    frequency_score = models.PositiveSmallIntegerField("F", null=True, blank=True)
+    monetary_score = models.PositiveSmallIntegerField("M", null=True, blank=True)
+    rfm_segment = models.CharField(
+        _("RFM segment"), max_length=20, choices=RfmSegment.choices, blank=True, default="",
+        db_default="",
+    )  # fmt: skip
+    frequency_tier = models.CharField(
+        _("frequency tier"), max_length=10, choices=FrequencyTier.choices,
+        default=FrequencyTier.NONE, db_default=FrequencyTier.NONE,
+    )  # fmt: skip
+    value_tier = models.CharField(
+        _("value tier"), max_length=10, choices=ValueTier.choices, blank=True, default="",
+        db_default="",
+    )  # fmt: skip
+    lifecycle = models.CharField(
+        _("lifecycle stage"), max_length=10, choices=Stage.choices, default=Stage.LEAD,
+        db_default=Stage.LEAD,
+    )  # fmt: skip
+    key_account_suggested = models.BooleanField(
+        _("suggested key account"), default=False, db_default=False
+    )
+    p_alive = models.DecimalField(
+        _("P(alive)"), max_digits=5, decimal_places=4, null=True, blank=True
+    )
+    expected_purchases_90d = models.DecimalField(
+        _("expected purchases in 90 days"), max_digits=9, decimal_places=3, null=True, blank=True
+    )
+    expected_value_12m = models.DecimalField(
+        _("expected value in 12 months"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    next_purchase_on = models.DateField(_("next purchase expected"), null=True, blank=True)
+
     class Meta:
         verbose_name = _("customer metrics")
         verbose_name_plural = _("customer metrics")
@@ -688,7 +770,191 @@ class CustomerMetrics(models.Model):
             models.Index(
                 fields=["first_team_key", "first_purchase_at"], name="customers_metrics_fteam_idx"
             ),
+            models.Index(fields=["next_purchase_on"], name="customers_metrics_next_idx"),
         ]
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.orders_count} / {self.total_spent}"
+
+
+class ValueTierMode(models.TextChoices):
+    SHARE = "share", pgettext_lazy("value tier mode", "By share of buying customers")
+    AMOUNT = "amount", pgettext_lazy("value tier mode", "By amount spent")
+
+
+def _percent(label, default, help_text):
+    return models.PositiveSmallIntegerField(
+        label, default=default, validators=[MaxValueValidator(100)], help_text=help_text
+    )
+
+
+def _factor(label, default, help_text):
+    return models.DecimalField(
+        label, max_digits=4, decimal_places=1, default=Decimal(default),
+        validators=[MinValueValidator(Decimal("1.0"))], help_text=help_text,
+    )  # fmt: skip
+
+
+def _probability(label, default, help_text):
+    return models.DecimalField(
+        label, max_digits=3, decimal_places=2, default=Decimal(default),
+        validators=[MinValueValidator(Decimal("0.01")), MaxValueValidator(Decimal("0.99"))],
+        help_text=help_text,
+    )  # fmt: skip
+
+
+class SegmentationRules(models.Model):
+    """The thresholds of the tiers and the lifecycle stages: one row, edited by
+    admins; the defaults are documented in docs/segmentation.md."""
+
+    frequency_high = models.PositiveSmallIntegerField(
+        _("high frequency from (purchase days in 12 months)"), default=6,
+        validators=[MinValueValidator(2)],
+    )  # fmt: skip
+    frequency_medium = models.PositiveSmallIntegerField(
+        _("medium frequency from (purchase days in 12 months)"), default=2,
+        validators=[MinValueValidator(1)],
+        help_text=_("Below this but at least one purchase day: low; none in 12 months: none."),
+    )  # fmt: skip
+    value_mode = models.CharField(
+        _("value tiers"), max_length=10, choices=ValueTierMode.choices, default=ValueTierMode.SHARE
+    )
+    value_high_share = _percent(
+        _("high value: top share (%)"), 20, _("The top share of buying customers by total spent.")
+    )
+    value_medium_share = _percent(
+        _("medium value: next share (%)"), 30, _("The share after the high tier; the rest: low.")
+    )
+    value_high_amount = models.DecimalField(
+        _("high value from (CNY spent)"), max_digits=16, decimal_places=2,
+        default=Decimal("50000"), validators=[MinValueValidator(Decimal("0.01"))],
+    )  # fmt: skip
+    value_medium_amount = models.DecimalField(
+        _("medium value from (CNY spent)"), max_digits=16, decimal_places=2,
+        default=Decimal("5000"), validators=[MinValueValidator(Decimal("0.01"))],
+    )  # fmt: skip
+    default_interval_days = models.PositiveSmallIntegerField(
+        _("usual days between purchases when unknown"), default=90,
+        validators=[MinValueValidator(1)],
+        help_text=_(
+            "For customers who bought on one day only, while no customer has bought twice; "
+            "otherwise the median of the repeat buyers' own intervals is used."
+        ),
+    )  # fmt: skip
+    at_risk_factor = _factor(
+        _("at risk after (× own interval)"), "1.5",
+        _("At risk when the days since the last purchase exceed this many usual intervals."),
+    )  # fmt: skip
+    churned_factor = _factor(
+        _("churned after (× own interval)"), "3.0",
+        _("Churned when past this many usual intervals and the model agrees (below)."),
+    )  # fmt: skip
+    at_risk_p_alive = _probability(
+        _("at risk below P(alive)"), "0.50",
+        _("At risk when the model's probability that the customer is still active is lower."),
+    )  # fmt: skip
+    churned_p_alive = _probability(
+        _("churned below P(alive)"), "0.20",
+        _("With the interval rule: churned when the probability is lower (or unknown)."),
+    )  # fmt: skip
+    contact_drop_share = _percent(
+        _("interaction drop below (percent of usual)"), 50,
+        _("Fewer interactions in 90 days than this share of the customer's usual rate."),
+    )  # fmt: skip
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("segmentation rules")
+        verbose_name_plural = _("segmentation rules")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(id=1), name="customers_segmentation_rules_one_row"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Segmentation rules"))
+
+    @classmethod
+    def current(cls) -> SegmentationRules:
+        rules, __ = cls.objects.get_or_create(pk=1)
+        return rules
+
+    def clean(self) -> None:
+        def reaches(lower, upper) -> bool:
+            """The value meant to be lower is not (both given)."""
+            return lower is not None and upper is not None and lower >= upper
+
+        errors = {}
+        if reaches(self.frequency_medium, self.frequency_high):
+            errors["frequency_medium"] = _("Must be lower than the high frequency.")
+        if (self.value_high_share or 0) + (self.value_medium_share or 0) > 100:
+            errors["value_medium_share"] = _("The two shares add up to more than 100%.")
+        if reaches(self.value_medium_amount, self.value_high_amount):
+            errors["value_medium_amount"] = _("Must be lower than the high value amount.")
+        if reaches(self.at_risk_factor, self.churned_factor):
+            errors["churned_factor"] = _("Must be more than the at-risk factor.")
+        if reaches(self.churned_p_alive, self.at_risk_p_alive):
+            errors["churned_p_alive"] = _("Must be lower than the at-risk probability.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class MetricsRun(models.Model):
+    """One recompute of every customer's metrics, tiers, RFM and model scores,
+    with the parameters the models were fitted to (shown to admins)."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", pgettext_lazy("metrics run", "Running")
+        DONE = "done", pgettext_lazy("metrics run", "Done")
+        FAILED = "failed", pgettext_lazy("metrics run", "Failed")
+
+    as_of = models.DateField(_("as of"))
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.RUNNING
+    )
+    customers = models.PositiveIntegerField(_("customers"), default=0)
+    buyers = models.PositiveIntegerField(_("buying customers"), default=0)
+    changed = models.PositiveIntegerField(_("rows changed"), default=0)
+    stage_changes = models.PositiveIntegerField(_("stage changes"), default=0)
+    bgnbd_ok = models.BooleanField(_("BG/NBD fitted"), default=False)
+    r = models.FloatField("r", null=True, blank=True)
+    alpha = models.FloatField("alpha", null=True, blank=True)
+    a = models.FloatField("a", null=True, blank=True)
+    b = models.FloatField("b", null=True, blank=True)
+    log_likelihood = models.FloatField(_("log-likelihood"), null=True, blank=True)
+    bgnbd_note = models.CharField(_("BG/NBD note"), max_length=200, blank=True, default="")
+    gamma_gamma_ok = models.BooleanField(_("Gamma-Gamma fitted"), default=False)
+    p = models.FloatField("p", null=True, blank=True)
+    q = models.FloatField("q", null=True, blank=True)
+    gamma = models.FloatField("γ", null=True, blank=True)
+    gamma_gamma_note = models.CharField(
+        _("Gamma-Gamma note"), max_length=200, blank=True, default=""
+    )
+    typical_interval_days = models.DecimalField(
+        _("typical days between purchases"), max_digits=8, decimal_places=1, null=True, blank=True
+    )
+    average_order_value = models.DecimalField(
+        _("average order value"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
+    # The cut-offs the scores and tiers were given by (customers.segmentation), so a
+    # customer refreshed between runs is scored on the same scale.
+    breakpoints = models.JSONField(_("breakpoints"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True, default="")
+
+    class Meta:
+        verbose_name = _("metrics run")
+        verbose_name_plural = _("metrics runs")
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["status", "-started_at"], name="customers_run_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.as_of} ({self.get_status_display()})"
+
+    def parameters(self) -> str:
+        """`r=… alpha=… a=… b=…` (time in days), or why there are none."""
+        if not self.bgnbd_ok:
+            return f"BG/NBD: {self.bgnbd_note}"
+        return f"r={self.r:.4f} alpha={self.alpha:.4f} a={self.a:.4f} b={self.b:.4f}"

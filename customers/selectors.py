@@ -24,6 +24,7 @@ from customers.models import (
     CustomerPhone,
     StageChange,
 )
+from customers.segmentation import Outlook, customer_outlook
 from customers.standardise import query_grams, search_key
 
 ORDERS_ON_PAGE = 10
@@ -273,6 +274,7 @@ class Customer360:
     opportunities: list = field(default_factory=list)  # open ones first (sales.Opportunity)
     sees_contracts: bool = False
     contracts: list = field(default_factory=list)  # the latest (sales.Contract)
+    outlook: Outlook | None = None  # to who sees orders
 
 
 def customer_metrics(customer: Customer) -> CustomerMetrics | None:
@@ -344,6 +346,7 @@ def customer_360(*, user: User, customer_id: int) -> Customer360:
         opportunities=opportunities,
         sees_contracts=sees_contracts,
         contracts=contracts,
+        outlook=customer_outlook(metrics) if sees_orders else None,
     )
 
 

@@ -25,3 +25,11 @@ def import_jobs_purge_task() -> int:
     from customers.import_jobs import import_jobs_purge
 
     return import_jobs_purge(now=timezone.now())
+
+
+@shared_task(name="customers.metrics_recompute", acks_late=True, ignore_result=True)
+def metrics_recompute_task() -> int:
+    """The nightly recompute of metrics, tiers, RFM, model scores and stages."""
+    from customers.segmentation import metrics_recompute
+
+    return metrics_recompute().pk

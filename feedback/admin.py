@@ -4,9 +4,8 @@ read-only (it changes on its page, which audits it)."""
 from __future__ import annotations
 
 from django.contrib import admin
-from django.utils import timezone
 
-from crm.admin import AuditedAdminMixin
+from crm.admin import AuditedAdminMixin, SettingsRowAdminMixin
 from customers.admin import ReadOnlyAdminMixin
 from feedback.models import (
     Coupon,
@@ -60,22 +59,9 @@ class CouponAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(LoyaltyRules)
-class LoyaltyRulesAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    """The one row of rules: changed, never added or deleted."""
-
+class LoyaltyRulesAdmin(SettingsRowAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("__str__", "points_per_cny", "points_valid_months", "birthday_coupon_value",
                     "win_back_coupon_value", "coupon_valid_days")  # fmt: skip
-    exclude = ("updated_at",)
-
-    def save_model(self, request, obj, form, change):
-        obj.updated_at = timezone.now()
-        super().save_model(request, obj, form, change)
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Survey)

@@ -51,5 +51,13 @@ _ALL = (
 
 def last_contact_refresh(customer_ids: Iterable[int] | None = None) -> int:
     """Recompute these customers' last contact (everyone's when None); returns how
-    many rows changed. Idempotent."""
-    return per_customer_refresh(_SQL, _ALL, customer_ids)
+    many rows changed. Idempotent. Given customers also get their contact
+    figures, scores and stage refreshed (`segments_refresh`)."""
+    if customer_ids is None:
+        return per_customer_refresh(_SQL, _ALL, None)
+    customer_ids = list(customer_ids)
+    changed = per_customer_refresh(_SQL, _ALL, customer_ids)
+    from customers.segmentation import segments_refresh
+
+    segments_refresh(customer_ids)
+    return changed

@@ -295,23 +295,6 @@ def test_seed_demo_makes_orders_whose_totals_add_up(db):
     assert spent == sum((o.net for o in Order.objects.all()), Decimal(0))
 
 
-def test_metrics_refresh_command_mends_metrics_and_then_changes_nothing(
-    order_make, own_customer, headphones
-):
-    import io
-
-    from django.core.management import call_command
-
-    order_make(own_customer, [(headphones, 1, "100", 0)])
-    CustomerMetrics.objects.filter(customer=own_customer).update(total_spent=Decimal("1"))
-    out = io.StringIO()
-    call_command("metrics_refresh", stdout=out)
-    assert out.getvalue().startswith("1 customers")
-    assert CustomerMetrics.objects.get(customer=own_customer).total_spent == Decimal("100.00")
-    call_command("metrics_refresh", stdout=out)
-    assert out.getvalue().splitlines()[-1].startswith("0 customers")
-
-
 def test_a_line_given_by_its_amount_keeps_the_amount_to_the_cent(steward, own_customer):
     line = LineInput(description="年度维保", quantity="3", amount="100.00")
     order = order_create(actor=steward, customer_id=own_customer.pk, data={}, lines=[line])
