@@ -43,6 +43,11 @@ _CUSTOMER_BASICS = {
     "customers.view_collaborator",
     "customers.add_collaborator",
     "customers.delete_collaborator",
+    # Saved segments: everyone keeps their own; managers and stewards share.
+    "customers.view_segment",
+    "customers.add_segment",
+    "customers.change_segment",
+    "customers.delete_segment",
 }
 
 # Orders follow the customer: whoever may work on a customer records its orders.
@@ -123,6 +128,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "customers.view_customer_history",
             "customers.view_financial_profile",
             "customers.export_customers",
+            "customers.share_segment",
             *_SALES_BASICS,
             *_SERVICE_BASICS,
             *_FEEDBACK_BASICS,
@@ -149,6 +155,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "customers.restore_customer",
             "customers.export_customers",
             "customers.merge_customers",
+            "customers.share_segment",
             # Cleans the catalogue and imports order history; never deletes sales.
             *_SALES_BASICS,
             *_SERVICE_BASICS,
@@ -170,6 +177,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "customers.view_contact",
             "customers.view_tag",
             "customers.view_collaborator",
+            "customers.view_segment",
             "customers.export_customers",
             "sales.view_product",
             "sales.view_order",

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import datetime
+
 import django_filters
 from django import forms
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -31,6 +34,63 @@ class DateRangeWidget(django_filters.widgets.DateRangeWidget):
 
 
 SEARCH_DEFAULT_SORT = "-added"
+
+
+def _categories() -> list[tuple[str, str]]:
+    from sales.models import Product
+
+    names = Product.objects.exclude(category="").values_list("category", flat=True)
+    return [(name, name) for name in names.distinct().order_by("category")]
+
+
+def _days_back(days) -> datetime.datetime:
+    return timezone.now() - datetime.timedelta(days=int(days))
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
+
+
+def _purchased(queryset, data: dict):
+    """Customers with purchases (paid, shipped or completed orders) of the product
+    or category, in the period, together worth at least the amount (net of refunds,
+    in CNY); with none of these given, the queryset as it is."""
+    from django.db.models import DecimalField, ExpressionWrapper, F, Sum
+
+    from sales.models import PURCHASE_STATUSES, Order
+
+    product, category = (data.get("bought_product") or "").strip(), data.get("bought_category")
+    period, spent = data.get("bought"), data.get("spent_min")
+    start, stop = (period.start, period.stop) if period else (None, None)
+    if not (product or category or start or stop or spent is not None):
+        return queryset
+    if spent is not None and not (product or category or start or stop):
+        return queryset.filter(metrics__total_spent__gte=spent)
+    orders = Order.objects.filter(status__in=PURCHASE_STATUSES)
+    if start:
+        orders = orders.filter(ordered_at__gte=_day_start(start))
+    if stop:
+        orders = orders.filter(ordered_at__lt=_day_start(stop + datetime.timedelta(days=1)))
+    if product:
+        orders = orders.filter(
+            Q(lines__product__sku__iexact=product) | Q(lines__product__name__icontains=product)
+        )
+    if category:
+        orders = orders.filter(lines__product__category=category)
+    if spent is None:
+        return queryset.filter(pk__in=orders.values("customer_id"))
+    net = ExpressionWrapper(
+        (F("total") - F("refunded")) * F("exchange_rate"),
+        output_field=DecimalField(max_digits=20, decimal_places=6),
+    )
+    worth = (
+        Order.objects.filter(pk__in=orders.values("pk"))
+        .values("customer_id")
+        .annotate(worth=Sum(net))
+        .filter(worth__gte=spent)
+        .values("customer_id")
+    )
+    return queryset.filter(pk__in=worth)
 
 
 class CustomerFilter(StableOrderMixin, django_filters.FilterSet):
@@ -86,6 +146,34 @@ class CustomerFilter(StableOrderMixin, django_filters.FilterSet):
             ("overdue", _("Overdue")),
         ),
     )
+    # Facts for segments (docs/segmentation.md): the model, purchases, contact.
+    churn_min = django_filters.NumberFilter(
+        label=_("Churn probability at least (%)"),
+        method="filter_churn_min",
+        min_value=0,
+        max_value=100,
+    )
+    bought_product = django_filters.CharFilter(
+        label=_("Bought product (SKU or name)"), method="filter_purchases"
+    )
+    bought_category = django_filters.ChoiceFilter(
+        label=_("Bought in category"), method="filter_purchases", choices=()
+    )
+    bought = django_filters.DateFromToRangeFilter(
+        label=_("Bought in period"), method="filter_purchases", widget=DateRangeWidget
+    )
+    spent_min = django_filters.NumberFilter(
+        label=_("Spent at least (CNY)"),
+        method="filter_purchases",
+        min_value=0,
+        help_text=_("On the orders that match the product, category and period; else in all."),
+    )
+    contacted_within = django_filters.NumberFilter(
+        label=_("Contacted in the last days"), method="filter_contacted_within", min_value=1
+    )
+    not_contacted_for = django_filters.NumberFilter(
+        label=_("No contact for days"), method="filter_not_contacted_for", min_value=1
+    )
     sort = django_filters.OrderingFilter(
         label=_("Sort by"),
         fields=(
@@ -97,7 +185,6 @@ class CustomerFilter(StableOrderMixin, django_filters.FilterSet):
             ("id", "added"),
             ("quality", "quality"),
             ("metrics__next_purchase_on", "next_purchase"),
-            ("metrics__expected_value_12m", "expected_value"),
         ),
         field_labels={
             "name_pinyin": _("Name"),
@@ -108,7 +195,6 @@ class CustomerFilter(StableOrderMixin, django_filters.FilterSet):
             "id": _("Added to Kehu"),
             "quality": _("Data quality"),
             "metrics__next_purchase_on": _("Next purchase"),
-            "metrics__expected_value_12m": _("Expected value 12m"),
         },
         empty_label=pgettext_lazy("sort", "Default order"),
         null_label=None,
@@ -139,6 +225,27 @@ class CustomerFilter(StableOrderMixin, django_filters.FilterSet):
         ]
         self.filters["team"].queryset = visible_teams(user)
         self.filters["province"].extra["choices"] = [(p, p) for p in provinces()]
+        self.filters["bought_category"].extra["choices"] = _categories()
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        return _purchased(queryset, self.form.cleaned_data)
+
+    def filter_purchases(self, queryset, name, value):
+        return queryset  # the four purchase facts go together (_purchased)
+
+    def filter_churn_min(self, queryset, name, value):
+        return queryset.filter(metrics__p_alive__lte=1 - value / 100)
+
+    def filter_contacted_within(self, queryset, name, value):
+        return queryset.filter(metrics__last_contact_at__gte=_days_back(value))
+
+    def filter_not_contacted_for(self, queryset, name, value):
+        return queryset.filter(
+            Q(metrics__isnull=True)
+            | Q(metrics__last_contact_at__isnull=True)
+            | Q(metrics__last_contact_at__lt=_days_back(value))
+        )
 
     def filter_quality(self, queryset, name, value):
         from customers.quality import FAIR, GOOD
@@ -156,10 +263,6 @@ class CustomerFilter(StableOrderMixin, django_filters.FilterSet):
     def filter_next_purchase(self, queryset, name, value):
         """Customers whose next purchase is expected this (Monday-to-Sunday) week,
         within 30 days from today, or already past."""
-        import datetime
-
-        from django.utils import timezone
-
         today = timezone.localdate()
         if value == "week":
             monday = today - datetime.timedelta(days=today.weekday())

@@ -127,7 +127,8 @@ ORDER BY e
 """
 
 _POPULATION = """
-SELECT count(*), count(*) FILTER (WHERE m.purchase_days > 0),
+SELECT (SELECT count(*) FROM customers_customer WHERE deleted_at IS NULL),
+       count(*) FILTER (WHERE m.purchase_days > 0),
        percentile_cont(0.5) WITHIN GROUP (ORDER BY m.purchase_interval_days)
            FILTER (WHERE m.purchase_days >= 2),
        sum(m.total_spent) FILTER (WHERE m.purchase_days > 0)
@@ -252,6 +253,14 @@ def _execute(sql: str, customer_ids: list[int] | None, params: dict) -> int:
         return cursor.rowcount
 
 
+def _column(values: np.ndarray, digits: int, upper: float) -> list[float | None]:
+    """Rounded for the column; None where the model gives nothing usable (NaN or
+    infinity at extreme parameters, or a figure beyond the column)."""
+    usable = np.isfinite(values) & (values >= 0) & (values <= upper)
+    rounded = np.round(np.where(usable, values, 0.0), digits)
+    return [float(v) if ok else None for v, ok in zip(rounded, usable, strict=True)]
+
+
 def _scores_write(
     customer_ids: list[int] | None,
     inputs: clv.Inputs,
@@ -279,12 +288,9 @@ def _scores_write(
     repeaters = inputs.x[: len(scored)] > 0
     params = {
         "scored": scored.tolist(),
-        "p_alive": [
-            round(float(p), 4) if repeat else None
-            for p, repeat in zip(p_alive, repeaters, strict=True)
-        ],
-        "purchases": np.round(purchases, 3).tolist(),
-        "value": np.round(value, 2).tolist(),
+        "p_alive": _column(np.where(repeaters, p_alive, np.nan), 4, 1.0),
+        "purchases": _column(purchases, 3, 999_999.0),
+        "value": _column(value, 2, 1e13),
     }
     return _execute(_SCORES, customer_ids, params)
 
@@ -311,9 +317,9 @@ def _classify(
     typical_interval: Decimal | None,
 ) -> int:
     def present(key):
-        if key not in cuts:
-            return None
-        return [Decimal(v) for v in cuts[key] if v is not None]
+        """The cut-offs reached by somebody; None (no score) when there are none."""
+        values = [Decimal(v) for v in cuts.get(key) or () if v is not None]
+        return values or None
 
     if rules.value_mode == ValueTierMode.AMOUNT:
         value_known = True
@@ -348,7 +354,9 @@ def _stages(customer_ids: list[int] | None) -> int:
 
 
 def latest_run() -> MetricsRun | None:
-    return MetricsRun.objects.filter(status=MetricsRun.Status.DONE).first()
+    """The run whose scales the saves use: the latest day computed."""
+    done = MetricsRun.objects.filter(status=MetricsRun.Status.DONE)
+    return done.order_by("-as_of", "-started_at").first()
 
 
 def _models(run: MetricsRun | None) -> tuple[clv.BgNbd | None, clv.GammaGamma | None]:
@@ -407,6 +415,12 @@ def _recompute(run: MetricsRun, as_of: datetime.date) -> None:
     from interactions.rollup import last_contact_refresh
     from sales.rollup import sales_days_rebuild
 
+    with connection.cursor() as cursor:
+        # Saves lock a customer, then its metrics row; the run takes both tables
+        # first, in that order, so it never deadlocks with a save nor overwrites one
+        # made while it reads. Reads go on; writes to customers wait for the run.
+        cursor.execute("SET LOCAL lock_timeout = '60s'")
+        cursor.execute("LOCK TABLE customers_customer, customers_customermetrics IN EXCLUSIVE MODE")
     rules = SegmentationRules.current()
     changed = metrics_refresh(as_of=as_of)
     last_contact_refresh()
@@ -432,7 +446,9 @@ def _recompute(run: MetricsRun, as_of: datetime.date) -> None:
     changed += _scores_write(None, inputs, bgnbd, gamma_gamma, float(run.average_order_value or 0))
     run.breakpoints = _breakpoints(rules)
     changed += _classify(None, rules, run.breakpoints, run.typical_interval_days)
-    run.stage_changes = _stages(None)
+    # A day in the past recomputes the figures as they were (checks, backtests);
+    # the stages shown today stay as they are.
+    run.stage_changes = _stages(None) if as_of >= timezone.localdate() else 0
     run.changed = changed
     run.status = MetricsRun.Status.DONE
     run.finished_at = timezone.now()
@@ -488,9 +504,14 @@ def stage_reasons(
         and usual_contacts >= 1
         and metrics.interactions_90d < usual_contacts * rules.contact_drop_share / 100
     ):
+        usual = f"{usual_contacts:.1f}".removesuffix(".0")
         reasons.append(
-            _("%(recent)s interactions in the last 90 days; usually %(usual)s.")
-            % {"recent": metrics.interactions_90d, "usual": usual_contacts.normalize()}
+            ngettext(
+                "%(recent)s interaction in the last 90 days; usually %(usual)s.",
+                "%(recent)s interactions in the last 90 days; usually %(usual)s.",
+                metrics.interactions_90d,
+            )
+            % {"recent": metrics.interactions_90d, "usual": usual}
         )
     if metrics.lifecycle in (Stage.AT_RISK, Stage.CHURNED):
         if metrics.days_since_contact is None:

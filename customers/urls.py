@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers import io_views, merge_views, views
+from customers import io_views, merge_views, segment_views, views
 
 app_name = "customers"
 
@@ -8,6 +8,20 @@ urlpatterns = [
     path("", views.CustomerListView.as_view(), name="list"),
     path("new/", views.CustomerCreateView.as_view(), name="create"),
     path("bulk/", views.CustomerBulkView.as_view(), name="bulk"),
+    path("segments/", segment_views.SegmentListView.as_view(), name="segment_list"),
+    path("segments/new/", segment_views.SegmentFormView.as_view(), name="segment_create"),
+    path("segments/<int:pk>/edit/", segment_views.SegmentFormView.as_view(), name="segment_update"),
+    path(
+        "segments/<int:pk>/count/", segment_views.SegmentCountView.as_view(), name="segment_count"
+    ),
+    path(
+        "segments/<int:pk>/delete/",
+        segment_views.SegmentDeleteView.as_view(),
+        name="segment_delete",
+    ),
+    path(
+        "segments/<int:pk>/tasks/", segment_views.SegmentTasksView.as_view(), name="segment_tasks"
+    ),
     path("deleted/", views.DeletedCustomerListView.as_view(), name="deleted"),
     path("quality/", views.QualityView.as_view(), name="quality"),
     path("duplicates/", merge_views.DuplicateListView.as_view(), name="duplicates"),

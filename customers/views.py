@@ -53,7 +53,18 @@ class CustomerListView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
 
     def get_context_data(self, **kwargs):
         user = self.request.user
+        from customers.segments import segments_visible
+
+        segment_id = self.request.GET.get("segment", "")
+        segment = None
+        if segment_id.isdigit():
+            segment = segments_visible(user).filter(pk=int(segment_id)).first()
+        first_row = {"q", "owner", "stage", "is_key_account", "sort", "page", "segment"}
         return super().get_context_data(
+            segment=segment,
+            more_filters_open=any(
+                value for key, value in self.request.GET.items() if key not in first_row
+            ),
             bulk_form=BulkAction(user=user),
             can_bulk=user.has_perm("customers.change_customer"),
             can_add=user.has_perm("customers.add_customer"),

@@ -1,9 +1,11 @@
-"""The nightly recompute of the customer metrics, in the beat schedule."""
+"""The segmentation rules' one row (the documented defaults, editable in admin)
+and the nightly recompute of the customer metrics in the beat schedule."""
 
 from django.db import migrations
 
 
 def schedule_forward(apps, schema_editor):
+    apps.get_model("customers", "SegmentationRules").objects.get_or_create(pk=1)
     CrontabSchedule = apps.get_model("django_celery_beat", "CrontabSchedule")
     PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
     # 02:15 every night, Asia/Shanghai: yesterday's orders are in, and it is done

@@ -12,10 +12,10 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from customers.models import Customer, CustomerMetrics, MetricsRun, SegmentationRules, StageChange
-from customers.segmentation import metrics_recompute, segments_refresh
+from customers.segmentation import metrics_recompute, segments_refresh, stage_reasons
 from interactions.models import Interaction
 from sales.services import refund_create
 from sales.tests.conftest import days_ago
@@ -141,7 +141,7 @@ def test_the_lifecycle_follows_each_customers_own_rhythm(customer_make, buy, rep
     dropped = history("三十天一买，少联系", 90, 60, 31)
     kept = history("三十天一买，常联系", 90, 60, 31)
     for ago in (100, 140, 180, 220, 260, 300, 340, 380):
-        contact(dropped, rep, ago + 5)  # 8 a year: about 2 per 90 days, none lately
+        contact(dropped, rep, ago + 5)  # 8 in 291 days: 2.5 per 90 days, none lately
         contact(kept, rep, ago + 5)
     contact(kept, rep, 20)
     contact(kept, rep, 40)
@@ -165,6 +165,17 @@ def test_the_lifecycle_follows_each_customers_own_rhythm(customer_make, buy, rep
         once_recent.name: "active",
         never.name: "lead",
     }
+    rules, typical = SegmentationRules.current(), run.typical_interval_days
+    with translation.override("en"):
+        assert stage_reasons(metrics(dropped), rules, typical) == [
+            "Usually buys every 30 days; last purchase 31 days ago.",
+            "0 interactions in the last 90 days; usually 2.5.",  # 8 since the first, 291 days
+            "No contact for 100 days.",
+        ]
+        assert stage_reasons(metrics(once_late), rules, typical) == [
+            "Bought once, 60 days ago; customers usually buy again within 30 days.",
+            "Never contacted.",
+        ]
     # The customer's stage follows, and the history says the system moved it.
     assert Customer.objects.get(pk=fast_gone.pk).stage == "churned"
     change = StageChange.objects.filter(customer=fast_gone).latest("changed_at", "pk")
@@ -259,6 +270,26 @@ def test_an_as_of_day_before_the_first_order_sees_leads(customer_make, buy, rep)
         0, 0, None, "lead"
     )  # fmt: skip
     assert row.recency_score is None and row.rfm_segment == ""
+    # A day in the past recomputes the figures; today's stage stays.
+    assert run.stage_changes == 0 and Customer.objects.get(pk=customer.pk).stage == "active"
+
+
+def test_the_as_of_day_ends_at_local_midnight(customer_make, order_make, headphones, rep):
+    customer = customer_make(rep, name="深夜下单")
+    day = as_of_day()
+
+    def at(moment_day, hour, minute):
+        moment = datetime.datetime.combine(moment_day, datetime.time(hour, minute))
+        return timezone.make_aware(moment)  # Asia/Shanghai
+
+    order_make(customer, [(headphones, 1, "100.00", None)], ordered_at=at(day, 23, 30))
+    order_make(
+        customer, [(headphones, 1, "100.00", None)],
+        ordered_at=at(day + datetime.timedelta(days=1), 0, 30),
+    )  # fmt: skip
+    metrics_recompute(day)
+    row = metrics(customer)
+    assert (row.orders_count, row.purchase_days, row.days_since_purchase) == (1, 1, 0)
 
 
 def _population(count: int) -> None:
