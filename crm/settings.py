@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "sales",
     "interactions",
     "feedback",
+    "dashboards",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

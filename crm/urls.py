@@ -7,6 +7,7 @@ from django.views.generic import RedirectView
 
 from crm import views
 from crm.forms import AdminLoginForm
+from dashboards.views import DashboardView
 from feedback import public as survey_public
 
 admin.site.login_form = AdminLoginForm
@@ -15,6 +16,7 @@ admin.site.site_title = "Kehu CRM"
 
 urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
+    path("dashboard/", DashboardView.as_view(), name="dashboard"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(

@@ -13,7 +13,7 @@ from django.views import View
 
 from crm.models import ImportJob, ImportStatus
 from crm.sheets.reader import SheetError, size_check
-from crm.sheets.writer import csv_stream, xlsx_bytes, xlsx_stream
+from crm.sheets.writer import XLSX_TYPE, attachment, csv_stream, xlsx_bytes, xlsx_stream
 from customers import import_jobs
 from customers.exports import EXPORT_COLUMNS, customers_export_rows, export_language
 from customers.filters import CustomerFilter
@@ -21,14 +21,6 @@ from customers.forms import ImportMappingForm, ImportUploadForm
 from customers.imports import rejected_rows
 from customers.selectors import customer_list
 from customers.template import register_template
-
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def _attachment(name: str) -> str:
-    from urllib.parse import quote
-
-    return f"attachment; filename*=UTF-8''{quote(name)}"
 
 
 def _job(user, pk: int) -> ImportJob:
@@ -41,9 +33,9 @@ def _job(user, pk: int) -> ImportJob:
 class TemplateDownloadView(LoginRequiredMixin, View):
     def get(self, request):
         language = export_language(translation.get_language() or "zh-hans")
-        response = HttpResponse(register_template(language), content_type=XLSX)
+        response = HttpResponse(register_template(language), content_type=XLSX_TYPE)
         name = "客户管理簿模板.xlsx" if language != "en" else "customer-register-template.xlsx"
-        response["Content-Disposition"] = _attachment(name)
+        response["Content-Disposition"] = attachment(name)
         return response
 
 
@@ -176,9 +168,9 @@ class ImportRejectedView(ImportPermissionMixin, View):
     def get(self, request, pk):
         job = _job(request.user, pk)
         rows = rejected_rows(job.columns, import_jobs.import_job_rejected(job))
-        response = HttpResponse(xlsx_bytes(rows), content_type=XLSX)
+        response = HttpResponse(xlsx_bytes(rows), content_type=XLSX_TYPE)
         stem = job.file_name.rsplit(".", 1)[0]
-        response["Content-Disposition"] = _attachment(f"{stem}.rejected.xlsx")
+        response["Content-Disposition"] = attachment(f"{stem}.rejected.xlsx")
         return response
 
 
@@ -214,7 +206,7 @@ class CustomerExportView(LoginRequiredMixin, PermissionRequiredMixin, View):
                 xlsx_stream(
                     rows, sheet_name=_("Customers"), widths=[c.width for c in EXPORT_COLUMNS]
                 ),
-                content_type=XLSX,
+                content_type=XLSX_TYPE,
             )
-        response["Content-Disposition"] = _attachment(f"customers-{stamp}.{file_format}")
+        response["Content-Disposition"] = attachment(f"customers-{stamp}.{file_format}")
         return response

@@ -771,6 +771,8 @@ class CustomerMetrics(models.Model):
                 fields=["first_team_key", "first_purchase_at"], name="customers_metrics_fteam_idx"
             ),
             models.Index(fields=["next_purchase_on"], name="customers_metrics_next_idx"),
+            # The dashboards' customers at risk, most valuable first.
+            models.Index(fields=["lifecycle", "-total_spent"], name="customers_metrics_risk_idx"),
         ]
 
     def __str__(self) -> str:

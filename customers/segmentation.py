@@ -411,6 +411,17 @@ def metrics_recompute(as_of: datetime.date | None = None) -> MetricsRun:
     return run
 
 
+def _dashboards_rebuild(as_of, inputs, bgnbd, gamma_gamma, average: float) -> None:
+    """The dashboards' rollups and the revenue forecasts (dashboards app)."""
+    from dashboards.forecast import backtest_ensure, forecast_prune, forecast_write
+    from dashboards.rollup import rollups_rebuild
+
+    rollups_rebuild(as_of)
+    forecast_write(as_of, inputs, bgnbd, gamma_gamma, average)
+    backtest_ensure(as_of)
+    forecast_prune(as_of)
+
+
 def _recompute(run: MetricsRun, as_of: datetime.date) -> None:
     from interactions.rollup import last_contact_refresh
     from sales.rollup import sales_days_rebuild
@@ -446,6 +457,7 @@ def _recompute(run: MetricsRun, as_of: datetime.date) -> None:
     changed += _scores_write(None, inputs, bgnbd, gamma_gamma, float(run.average_order_value or 0))
     run.breakpoints = _breakpoints(rules)
     changed += _classify(None, rules, run.breakpoints, run.typical_interval_days)
+    _dashboards_rebuild(as_of, inputs, bgnbd, gamma_gamma, float(run.average_order_value or 0))
     # A day in the past recomputes the figures as they were (checks, backtests);
     # the stages shown today stay as they are.
     run.stage_changes = _stages(None) if as_of >= timezone.localdate() else 0

@@ -258,6 +258,16 @@ def xlsx_stream(rows: Iterable[Iterable[object]], **options) -> Iterator[bytes]:
     yield out.take()
 
 
+XLSX_TYPE = f"{_OFFICE}.sheet"
+
+
+def attachment(name: str) -> str:
+    """A Content-Disposition for a download named `name` (any characters)."""
+    from urllib.parse import quote
+
+    return f"attachment; filename*=UTF-8''{quote(name)}"
+
+
 def xlsx_bytes(rows: Iterable[Iterable[object]], **options) -> bytes:
     return b"".join(xlsx_stream(rows, **options))
 

@@ -1,0 +1,11 @@
+"""Demo data: once every app has seeded, the full recompute classifies the
+customers and fills the dashboards' rollups and forecast (docs/dashboards.md)."""
+
+from __future__ import annotations
+
+
+def seed(*, context, stdout) -> None:
+    from customers.segmentation import metrics_recompute
+
+    run = metrics_recompute()
+    stdout.write(f"Segmentation and dashboards: {run.buyers} buying customers; {run.parameters()}")

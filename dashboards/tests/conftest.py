@@ -1,0 +1,7 @@
+from sales.tests.conftest import (  # noqa: F401 - shared fixtures
+    customer_make,
+    headphones,
+    kettle,
+    order_make,
+    product_make,
+)
