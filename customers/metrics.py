@@ -31,18 +31,19 @@ purchases AS (
     WHERE o.status IN ('paid', 'shipped', 'completed') AND o.ordered_at < %(until)s
 ),
 days AS (
-    SELECT DISTINCT customer_id, (ordered_at AT TIME ZONE %(zone)s)::date AS day
-    FROM purchases WHERE net > 0
+    SELECT customer_id, (ordered_at AT TIME ZONE %(zone)s)::date AS day, sum(net) AS net
+    FROM purchases WHERE net > 0 GROUP BY 1, 2
 ),
 gaps AS (
-    SELECT customer_id, day,
+    SELECT customer_id, day, net,
            day - lag(day) OVER (PARTITION BY customer_id ORDER BY day) AS gap
     FROM days
 ),
 intervals AS (
     SELECT customer_id, count(*) AS days,
            count(*) FILTER (WHERE day > %(as_of)s::date - 365) AS days_12m,
-           %(as_of)s::date - max(day) AS since,
+           %(as_of)s::date - max(day) AS since, min(day) AS first_day,
+           round(avg(net) FILTER (WHERE gap IS NOT NULL), 2) AS repeat_spend,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY gap) AS median_gap,
            avg(gap) AS mean_gap
     FROM gaps GROUP BY customer_id
@@ -65,6 +66,7 @@ computed AS (
            round(i.median_gap::numeric, 1) AS interval,
            round(i.mean_gap::numeric, 1) AS mean_interval,
            coalesce(i.days, 0) AS days, coalesce(i.days_12m, 0) AS days_12m, i.since,
+           i.first_day, i.repeat_spend,
            coalesce(f.seller, 0) AS seller, coalesce(f.team, 0) AS team
     FROM targets t
     JOIN customers_customer c ON c.id = t.customer_id
@@ -75,11 +77,11 @@ computed AS (
 INSERT INTO customers_customermetrics AS m (
     customer_id, orders_count, total_spent, average_order_value,
     first_purchase_at, last_purchase_at, purchase_interval_days, mean_interval_days,
-    purchase_days, purchase_days_12m, days_since_purchase, as_of,
-    first_salesperson_key, first_team_key, refreshed_at
+    purchase_days, purchase_days_12m, days_since_purchase, first_purchase_on, repeat_spend,
+    as_of, first_salesperson_key, first_team_key, refreshed_at
 )
 SELECT customer_id, n, spent, average, first_at, last_at, interval, mean_interval,
-       days, days_12m, since, %(as_of)s::date, seller, team, now()
+       days, days_12m, since, first_day, repeat_spend, %(as_of)s::date, seller, team, now()
 FROM computed
 ON CONFLICT (customer_id) DO UPDATE SET
     orders_count = excluded.orders_count,
@@ -92,20 +94,22 @@ ON CONFLICT (customer_id) DO UPDATE SET
     purchase_days = excluded.purchase_days,
     purchase_days_12m = excluded.purchase_days_12m,
     days_since_purchase = excluded.days_since_purchase,
+    first_purchase_on = excluded.first_purchase_on,
+    repeat_spend = excluded.repeat_spend,
     as_of = excluded.as_of,
     first_salesperson_key = excluded.first_salesperson_key,
     first_team_key = excluded.first_team_key,
     refreshed_at = excluded.refreshed_at
 WHERE (m.orders_count, m.total_spent, m.average_order_value, m.first_purchase_at,
        m.last_purchase_at, m.purchase_interval_days, m.mean_interval_days, m.purchase_days,
-       m.purchase_days_12m, m.days_since_purchase, m.as_of, m.first_salesperson_key,
-       m.first_team_key)
+       m.purchase_days_12m, m.days_since_purchase, m.first_purchase_on, m.repeat_spend, m.as_of,
+       m.first_salesperson_key, m.first_team_key)
     IS DISTINCT FROM
       (excluded.orders_count, excluded.total_spent, excluded.average_order_value,
        excluded.first_purchase_at, excluded.last_purchase_at, excluded.purchase_interval_days,
        excluded.mean_interval_days, excluded.purchase_days, excluded.purchase_days_12m,
-       excluded.days_since_purchase, excluded.as_of, excluded.first_salesperson_key,
-       excluded.first_team_key)
+       excluded.days_since_purchase, excluded.first_purchase_on, excluded.repeat_spend,
+       excluded.as_of, excluded.first_salesperson_key, excluded.first_team_key)
 """
 
 _SOME = "SELECT DISTINCT unnest(%(ids)s::bigint[]) AS customer_id"

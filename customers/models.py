@@ -717,6 +717,12 @@ class CustomerMetrics(models.Model):
         _("average days between purchases"), max_digits=8, decimal_places=1, null=True, blank=True
     )
     days_since_purchase = models.IntegerField(_("days since last purchase"), null=True, blank=True)
+    # The repeat-purchase model's inputs (customers.clv.metrics_inputs): the first
+    # purchase day and the average value of the later purchase days.
+    first_purchase_on = models.DateField(_("first purchase day"), null=True, blank=True)
+    repeat_spend = models.DecimalField(
+        _("average repeat purchase"), max_digits=16, decimal_places=2, null=True, blank=True
+    )
     days_since_contact = models.IntegerField(_("days since last contact"), null=True, blank=True)
     interactions_90d = models.PositiveIntegerField(
         _("interactions in 90 days"), default=0, db_default=0

@@ -380,11 +380,11 @@ def segments_refresh(customer_ids: Iterable[int], as_of: datetime.date | None = 
     _execute(_CONTACTS, ids, _window(as_of))
     bgnbd, gamma_gamma = _models(run)
     if bgnbd is not None:
-        inputs = clv.model_inputs(as_of, ids)
+        inputs = clv.metrics_inputs(as_of, ids)
         average = float(run.average_order_value or 0)
         _scores_write(ids, inputs, bgnbd, gamma_gamma, average)
     else:
-        _scores_write(ids, clv.model_inputs(as_of, []), None, None, 0.0)
+        _scores_write(ids, clv.metrics_inputs(as_of, []), None, None, 0.0)
     cuts = run.breakpoints if run is not None else {}
     _classify(ids, rules, cuts, run.typical_interval_days if run is not None else None)
     _stages(ids)
@@ -444,7 +444,7 @@ def _recompute(run: MetricsRun, as_of: datetime.date) -> None:
     run.typical_interval_days = round(Decimal(typical), 1) if typical is not None else None
     run.average_order_value = round(average, 2) if average is not None else None
 
-    inputs = clv.model_inputs(as_of)
+    inputs = clv.metrics_inputs(as_of)
     bgnbd = clv.bgnbd_fit(inputs.x, inputs.t_x, inputs.T)
     gamma_gamma = clv.gamma_gamma_fit(inputs.x, inputs.m)
     run.bgnbd_ok, run.bgnbd_note = bgnbd.ok, bgnbd.reason

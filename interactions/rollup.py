@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from customers.metrics import per_customer_refresh
+from customers.metrics import metrics_refresh, per_customer_refresh
 
 _SQL = """
 WITH targets AS ({targets}),
@@ -51,13 +51,12 @@ _ALL = (
 
 def last_contact_refresh(customer_ids: Iterable[int] | None = None) -> int:
     """Recompute these customers' last contact (everyone's when None); returns how
-    many rows changed. Idempotent. Given customers also get their contact
-    figures, scores and stage refreshed (`segments_refresh`)."""
+    many rows changed. Idempotent. Given customers also get their purchase
+    figures, contact figures, scores and stage refreshed (`metrics_refresh`)."""
     if customer_ids is None:
         return per_customer_refresh(_SQL, _ALL, None)
     customer_ids = list(customer_ids)
     changed = per_customer_refresh(_SQL, _ALL, customer_ids)
-    from customers.segmentation import segments_refresh
-
-    segments_refresh(customer_ids)
+    # The purchase figures to today too, then the scores and stage from both.
+    metrics_refresh(customer_ids)
     return changed

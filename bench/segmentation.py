@@ -1,0 +1,83 @@
+"""Time the segmentation issue at 1,000,000 customers and 5,000,000 orders against
+`kehu_bench` (bench/generate.py fills it).
+
+    .venv/bin/python bench/segmentation.py [--runs 30] [--warmup 3] [--no-recompute]
+
+1. `recompute_metrics` for everyone (metrics, contact figures, model fit and
+   scoring, tiers, RFM, stages, the dashboards' rollups and forecast), timed
+   end to end in its own process, twice: the first run after the generator,
+   the second with nothing left to change. Target: under 60 s.
+2. The dashboards through a real HTTP server (as run.py measures pages): the
+   admin's (everyone), the manager's (the team) and rep1's own, over the last
+   twelve months, and the manager's dashboard as an xlsx download of one chart
+   (not judged). Target: under 200 ms median each.
+"""
+
+# ruff: noqa: T201
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+
+from benchenv import DB_NAME, ROOT, bench_env_apply
+from judge import pages_judge
+from run import Scenario
+
+TARGET_MS = 200.0
+RECOMPUTE_TARGET_S = 60.0
+
+
+def recompute() -> tuple[float, str]:
+    """One `recompute_metrics` in a fresh process: (seconds, its last lines)."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "manage.py", "recompute_metrics"], cwd=ROOT, env=os.environ.copy(),
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return time.perf_counter() - started, done.stdout.strip()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--no-recompute", action="store_true")
+    args = parser.parse_args()
+    bench_env_apply()
+    import django
+
+    django.setup()
+    from customers.models import Customer
+    from sales.models import Order
+
+    customers, orders = Customer.objects.alive().count(), Order.objects.count()
+    if not orders:
+        sys.exit(f"{DB_NAME} has no orders: run bench/generate.py first.")
+    status = 0
+    if not args.no_recompute:
+        for attempt in ("first", "second"):
+            seconds, output = recompute()
+            verdict = "ok" if seconds < RECOMPUTE_TARGET_S else "MISSED"
+            print(f"recompute_metrics ({attempt} run): {seconds:.1f} s [{verdict}]")
+            print("    " + output.replace("\n", "\n    "))
+            status |= seconds >= RECOMPUTE_TARGET_S
+    pages = [
+        ("admin", Scenario("dashboard, everyone, 12 months", "/dashboard/", "data-chart")),
+        ("manager", Scenario("dashboard, the team, 12 months", "/dashboard/", "data-chart")),
+        ("rep1", Scenario("dashboard, rep1's own, 12 months", "/dashboard/", "data-chart")),
+        ("manager", Scenario("forecast chart as xlsx (what-if)", "/dashboard/?download=forecast",
+                             "", what_if=True)),
+    ]  # fmt: skip
+    intro = f"{customers:,} live customers and {orders:,} orders in {DB_NAME}"
+    status |= pages_judge(
+        pages, intro=intro, runs=args.runs, warmup=args.warmup, target_ms=TARGET_MS
+    )
+    sys.exit(status)
+
+
+if __name__ == "__main__":
+    main()
