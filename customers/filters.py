@@ -25,6 +25,7 @@ from customers.models import (
 from customers.selectors import customers_matching
 
 MINE = "me"
+MAX_DAYS = 36_500  # a hundred years: any longer is a typing slip
 POOL = "pool"
 
 
@@ -51,6 +52,13 @@ def _day_start(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
 
 
+def range_day(moment) -> datetime.date | None:
+    """A range end as a local day (django-filter gives the day's first or last moment)."""
+    if isinstance(moment, datetime.datetime):
+        return (timezone.localtime(moment) if timezone.is_aware(moment) else moment).date()
+    return moment
+
+
 def _purchased(queryset, data: dict):
     """Customers with purchases (paid, shipped or completed orders) of the product
     or category, in the period, together worth at least the amount (net of refunds,
@@ -61,7 +69,7 @@ def _purchased(queryset, data: dict):
 
     product, category = (data.get("bought_product") or "").strip(), data.get("bought_category")
     period, spent = data.get("bought"), data.get("spent_min")
-    start, stop = (period.start, period.stop) if period else (None, None)
+    start, stop = (range_day(period.start), range_day(period.stop)) if period else (None, None)
     if not (product or category or start or stop or spent is not None):
         return queryset
     if spent is not None and not (product or category or start or stop):
@@ -69,7 +77,7 @@ def _purchased(queryset, data: dict):
     orders = Order.objects.filter(status__in=PURCHASE_STATUSES)
     if start:
         orders = orders.filter(ordered_at__gte=_day_start(start))
-    if stop:
+    if stop and stop < datetime.date.max:
         orders = orders.filter(ordered_at__lt=_day_start(stop + datetime.timedelta(days=1)))
     if product:
         orders = orders.filter(
@@ -169,10 +177,16 @@ class CustomerFilter(StableOrderMixin, django_filters.FilterSet):
         help_text=_("On the orders that match the product, category and period; else in all."),
     )
     contacted_within = django_filters.NumberFilter(
-        label=_("Contacted in the last days"), method="filter_contacted_within", min_value=1
+        label=_("Contacted in the last days"),
+        method="filter_contacted_within",
+        min_value=1,
+        max_value=MAX_DAYS,
     )
     not_contacted_for = django_filters.NumberFilter(
-        label=_("No contact for days"), method="filter_not_contacted_for", min_value=1
+        label=_("No contact for days"),
+        method="filter_not_contacted_for",
+        min_value=1,
+        max_value=MAX_DAYS,
     )
     sort = django_filters.OrderingFilter(
         label=_("Sort by"),

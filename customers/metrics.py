@@ -127,7 +127,14 @@ def metrics_refresh(
     transaction, so what a save changed shows at once."""
     as_of = as_of or timezone.localdate()
     if customer_ids is not None:
-        customer_ids = list(customer_ids)
+        customer_ids = sorted(set(customer_ids))
+        # The customers first, then their metrics rows: the order every writer and
+        # the nightly recompute take them in, so none waits on another in a circle.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT id FROM customers_customer WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
+                [customer_ids],
+            )
     changed = per_customer_refresh(
         _SQL, _ALL, customer_ids, zone=settings.TIME_ZONE, as_of=as_of, until=day_end(as_of)
     )

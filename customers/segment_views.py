@@ -10,15 +10,17 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy, ngettext, pgettext
 from django.views import View
 
 from crm.messages import messages_error
 from crm.models import User
-from customers.filters import CustomerFilter
+from customers.filters import CustomerFilter, range_day
 from customers.models import Customer
 from customers.segments import (
+    segment_applies,
     segment_delete,
     segment_members,
     segment_query_clean,
@@ -47,6 +49,10 @@ class SegmentTaskForm(TaskForm):
         del self.fields["assignee"]
 
 
+def _day(moment) -> str:
+    return "…" if moment is None else date_format(range_day(moment), "Y-m-d")
+
+
 def _criteria(query: str, user) -> list[tuple[str, str]]:
     """The filter in words: (label, value) for each field it sets."""
     form = CustomerFilter(QueryDict(query), user=user, queryset=Customer.objects.none()).form
@@ -57,10 +63,12 @@ def _criteria(query: str, user) -> list[tuple[str, str]]:
         if value in (None, "", [], ()) or name == "sort":
             continue
         field = form.fields[name]
-        if isinstance(value, slice):
+        if isinstance(value, bool):
+            value = pgettext("yes or no", "Yes") if value else pgettext("yes or no", "No")
+        elif isinstance(value, slice):
             if value.start is None and value.stop is None:
                 continue
-            value = f"{value.start or '…'} – {value.stop or '…'}"
+            value = f"{_day(value.start)} – {_day(value.stop)}"
         elif hasattr(value, "__iter__") and not isinstance(value, str):
             value = ", ".join(str(item) for item in value)
         elif getattr(field, "choices", None):
@@ -82,7 +90,11 @@ class SegmentListView(LoginRequiredMixin, PermissionRequiredMixin, View):
     def get(self, request):
         segments = list(segments_visible(request.user))
         return render(request, "customers/segment_list.html", {
-            "rows": [(segment, _criteria(segment.query, request.user)) for segment in segments],
+            "rows": [
+                (segment, _criteria(segment.query, request.user),
+                 segment_applies(segment, request.user))
+                for segment in segments
+            ],
         })  # fmt: skip
 
 
@@ -107,12 +119,16 @@ class SegmentFormView(LoginRequiredMixin, PermissionRequiredMixin, View):
         return None if pk is None else _visible_or_404(request, pk, owner=request.user)
 
     def _query(self, request, segment) -> str:
-        if request.GET:
-            try:
-                return segment_query_clean(request.GET, request.user)
-            except ValidationError:
-                return ""
-        return segment.query if segment else ""
+        """The list's filter in the address (kept in the segment on save), or the
+        segment's own when there is none or it does not hold."""
+        kept = segment.query if segment else ""
+        if not request.GET:
+            return kept
+        try:
+            return segment_query_clean(request.GET, request.user)
+        except ValidationError as error:
+            messages_error(request, error)
+            return kept
 
     def _render(self, request, form, segment, query):
         return render(request, "customers/segment_form.html", {

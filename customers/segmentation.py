@@ -399,12 +399,21 @@ def metrics_recompute(as_of: datetime.date | None = None) -> MetricsRun:
     began = time.monotonic()
     try:
         with transaction.atomic():
-            _recompute(run, as_of)
+            model = _recompute(run, as_of)
     except Exception as error:
         run.status = MetricsRun.Status.FAILED
         run.error = f"{type(error).__name__}: {error}"[:2000]
         run.finished_at = timezone.now()
         run.save(update_fields=["status", "error", "finished_at"])
+        raise
+    # The rollups and forecasts after the customers are free again: they read what
+    # was committed, and a save need not wait for them.
+    try:
+        with transaction.atomic():
+            _dashboards_rebuild(as_of, *model)
+    except Exception as error:
+        run.error = f"dashboards: {type(error).__name__}: {error}"[:2000]
+        run.save(update_fields=["error"])
         raise
     log.info("metrics recomputed at %s in %.1f s: %s", as_of, time.monotonic() - began,
              run.parameters())  # fmt: skip
@@ -416,13 +425,15 @@ def _dashboards_rebuild(as_of, inputs, bgnbd, gamma_gamma, average: float) -> No
     from dashboards.forecast import backtest_ensure, forecast_prune, forecast_write
     from dashboards.rollup import rollups_rebuild
 
-    rollups_rebuild(as_of)
-    forecast_write(as_of, inputs, bgnbd, gamma_gamma, average)
-    backtest_ensure(as_of)
-    forecast_prune(as_of)
+    if as_of >= timezone.localdate():  # a past day leaves today's dashboards alone
+        rollups_rebuild(as_of)
+        forecast_write(as_of, inputs, bgnbd, gamma_gamma, average)
+        forecast_prune(as_of)
+    backtest_ensure(as_of, average)
 
 
-def _recompute(run: MetricsRun, as_of: datetime.date) -> None:
+def _recompute(run: MetricsRun, as_of: datetime.date) -> tuple:
+    """The locked part; returns what the dashboards' step needs of the models."""
     from interactions.rollup import last_contact_refresh
     from sales.rollup import sales_days_rebuild
 
@@ -457,7 +468,6 @@ def _recompute(run: MetricsRun, as_of: datetime.date) -> None:
     changed += _scores_write(None, inputs, bgnbd, gamma_gamma, float(run.average_order_value or 0))
     run.breakpoints = _breakpoints(rules)
     changed += _classify(None, rules, run.breakpoints, run.typical_interval_days)
-    _dashboards_rebuild(as_of, inputs, bgnbd, gamma_gamma, float(run.average_order_value or 0))
     # A day in the past recomputes the figures as they were (checks, backtests);
     # the stages shown today stay as they are.
     run.stage_changes = _stages(None) if as_of >= timezone.localdate() else 0
@@ -465,6 +475,7 @@ def _recompute(run: MetricsRun, as_of: datetime.date) -> None:
     run.status = MetricsRun.Status.DONE
     run.finished_at = timezone.now()
     run.save()
+    return inputs, bgnbd, gamma_gamma, float(run.average_order_value or 0)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from django.db.models import Q, QuerySet
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from crm.audit import audit_record
 from crm.models import AuditAction, User
@@ -25,6 +26,10 @@ from customers.selectors import customer_list
 
 # Query keys that say where the list is, not who is in it.
 _NOT_FILTERS = {"page", "segment", "sort"}
+NOT_APPLYING = gettext_lazy(
+    "A value of this segment's filter no longer applies to you (an owner, team, tag or "
+    "category): open it in the list and save it again."
+)
 TASKS_AT_ONCE = 500  # a larger segment is narrowed before it gets a task each
 
 
@@ -56,9 +61,19 @@ def segment_query_clean(query: str | Mapping, user: User) -> str:
 
 
 def segment_members(segment: Segment, user: User) -> QuerySet[Customer]:
-    """The segment's members today, among the customers `user` may see."""
+    """The segment's members today, among the customers `user` may see; nobody
+    when a value of its filter no longer applies for `user` (an owner they cannot
+    choose, a deleted tag): a filter left out would widen the segment."""
     filterset = CustomerFilter(QueryDict(segment.query), user=user, queryset=customer_list(user))
+    if not filterset.is_valid():
+        return customer_list(user).none()
     return filterset.qs
+
+
+def segment_applies(segment: Segment, user: User) -> bool:
+    """Whether every value of the segment's filter still applies for `user`."""
+    queryset = Customer.objects.none()
+    return CustomerFilter(QueryDict(segment.query), user=user, queryset=queryset).is_valid()
 
 
 @transaction.atomic
@@ -131,6 +146,8 @@ def segment_tasks_create(
     segment = segments_visible(actor).filter(pk=segment_id).first()
     if segment is None:
         raise ValidationError(_("This segment is not there any more."), code="missing")
+    if not segment_applies(segment, actor):
+        raise ValidationError(NOT_APPLYING, code="stale")
     members = list(
         segment_members(segment, actor).select_related("owner").order_by("pk")[: TASKS_AT_ONCE + 1]
     )

@@ -57,7 +57,7 @@ class CustomerListView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
 
         segment_id = self.request.GET.get("segment", "")
         segment = None
-        if segment_id.isdigit():
+        if segment_id.isascii() and segment_id.isdigit() and len(segment_id) <= 18:
             segment = segments_visible(user).filter(pk=int(segment_id)).first()
         first_row = {"q", "owner", "stage", "is_key_account", "sort", "page", "segment"}
         return super().get_context_data(

@@ -42,7 +42,9 @@ TOP = 10
 def dashboard_scopes(viewer: User) -> list[Subject]:
     """Everyone (for those who see everyone), then the viewer, their teams and
     people (sales.performance: the same rule as the performance page)."""
-    scopes = performance_subjects(viewer)
+    # Teams only where the viewer manages them (or sees everyone): a rep's own
+    # team's figures would count colleagues' customers and pipeline.
+    scopes = [s for s in performance_subjects(viewer) if s.kind != "team" or s.breakdown]
     if sees_everyone(viewer):
         scopes.insert(0, Subject("all", 0, _("Everyone"), breakdown=True))
     return scopes
@@ -374,7 +376,7 @@ def _next_actions(viewer: User, today: datetime.date) -> tuple[list, list]:
     expected = list(
         Customer.objects.filter(
             pk__in=visible_customers(viewer).filter(owner=viewer).values("pk"),
-            metrics__next_purchase_on__lte=week,
+            metrics__next_purchase_on__range=(today, week),
             stage__in=(Stage.ACTIVE, Stage.AT_RISK),
         )
         .select_related("metrics")

@@ -113,8 +113,9 @@ def _month_ends(as_of: datetime.date) -> list[datetime.date]:
     return [day for day in days if (day + datetime.timedelta(days=1)).day == 1]
 
 
-def backtest_ensure(today: datetime.date) -> datetime.date | None:
-    """Make the backtest's forecast (fitted on the orders up to its day) unless it
+def backtest_ensure(today: datetime.date, average: float) -> datetime.date | None:
+    """Make the backtest's forecast (fitted on the orders up to its day, the same
+    way as the nightly one: `average` is the spend of a one-time buyer) unless it
     is there; the day it is made on, or None when the model could not be fitted."""
     made_on = backtest_day(today)
     if ForecastMonth.objects.filter(made_on=made_on).exists():
@@ -124,8 +125,6 @@ def backtest_ensure(today: datetime.date) -> datetime.date | None:
     if not bgnbd.ok:
         return None
     gamma_gamma = clv.gamma_gamma_fit(inputs.x, inputs.m)
-    repeat = inputs.m[inputs.m > 0]
-    average = float(repeat.mean()) if len(repeat) else 0.0
     forecast_write(made_on, inputs, bgnbd, gamma_gamma, average)
     return made_on
 

@@ -57,7 +57,7 @@ class NewCustomersMonth(models.Model):
 
 class ProductMonth(models.Model):
     """Line totals (CNY, before refunds) of purchases by month, product,
-    salesperson and team, for the last 25 months."""
+    salesperson and team, for the last 37 months."""
 
     month = models.DateField(_("month"))
     product_id = models.PositiveBigIntegerField(_("product"))

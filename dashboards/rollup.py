@@ -13,7 +13,7 @@ from django.db import connection
 # quarter, the others within a year (docs/dashboards.md).
 KEY_ACCOUNT_FRESH_DAYS = 92
 OTHERS_FRESH_DAYS = 365
-PRODUCT_MONTHS = 25
+PRODUCT_MONTHS = 37  # the longest period a dashboard shows (36 months) and the current one
 
 _CUBE = """
 DELETE FROM dashboards_customercube;

@@ -121,6 +121,7 @@ def test_the_admin_sees_everyone_and_a_rep_only_themselves_or_their_team(
     board = dashboard(admin_user, everyone, *_year())
     assert board.tiles["customers"] == Customer.objects.filter(deleted_at__isnull=True).count()
     assert default_scope(rep).key == f"user-{rep.pk}"
+    assert scope_for(rep, f"team-{team.pk}") is None  # colleagues' customers: not a rep's
     assert scope_for(rep, f"team-{other_team.pk}") is None
     assert scope_for(rep, f"user-{far_rep.pk}") is None
 
@@ -214,3 +215,13 @@ def test_the_backtest_compares_the_forecast_of_three_months_ago_with_what_was_so
     assert (test.made_on, test.forecast, test.actual) == (made_on, Decimal("300.00"), sold)
     assert sold > 0  # the book's orders of the last three months
     assert test.error_percent == (100 * (300 - sold) / sold).quantize(Decimal("0.1"))
+
+
+def test_a_recompute_of_a_past_day_leaves_the_dashboards_as_they_are(book, admin_user):
+    from dashboards.models import CustomerCube
+
+    before = list(CustomerCube.objects.order_by("pk").values())
+    forecasts = ForecastMonth.objects.count()
+    metrics_recompute(timezone.localdate() - datetime.timedelta(days=30))
+    assert list(CustomerCube.objects.order_by("pk").values()) == before
+    assert ForecastMonth.objects.count() >= forecasts

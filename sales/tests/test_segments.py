@@ -183,3 +183,41 @@ def test_every_member_gets_a_task_for_its_owner_at_once(shop, manager, rep, othe
             data={"title": "过期", "due_at": timezone.now() - datetime.timedelta(days=1)},
         )  # fmt: skip
     assert Task.objects.count() == 3
+
+
+def test_a_shared_segment_whose_filter_does_not_apply_to_a_colleague_finds_nobody(
+    client, shop, admin_user, rep, other_team
+):
+    # The admin may pick any team; rep only their own: for rep the filter does not
+    # hold, and leaving it out would show rep every customer of their own.
+    segment = segment_save(
+        actor=admin_user,
+        data={"name": "二组客户", "shared": True, "query": f"team={other_team.pk}"},
+    )
+    assert not segment_members(segment, rep).exists()
+    with pytest.raises(ValidationError):
+        segment_tasks_create(
+            actor=rep, segment_id=segment.pk,
+            data={"title": "回访", "due_at": timezone.now() + datetime.timedelta(days=1)},
+        )  # fmt: skip
+    assert not Task.objects.exists()
+    client.force_login(rep)
+    listing = client.get(reverse("customers:segment_list")).content.decode()
+    assert 'data-testid="segment-stale"' in listing
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["contacted_within=999999", "not_contacted_for=99999999", "bought_before=9999-12-31",
+     "bought_after=0001-01-01&bought_before=9999-12-31", "segment=²",
+     "segment=99999999999999999999", "churn_min=abc"],
+)  # fmt: skip
+def test_odd_filter_values_get_a_page_not_an_error(client, shop, rep, query):
+    client.force_login(rep)
+    assert client.get(f"{reverse('customers:list')}?{query}").status_code == 200
+
+
+def test_a_filter_value_out_of_range_is_refused_when_saving(rep):
+    with pytest.raises(ValidationError) as refused:
+        segment_save(actor=rep, data={"name": "太久", "query": "contacted_within=999999"})
+    assert "query" in refused.value.message_dict
