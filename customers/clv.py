@@ -246,7 +246,7 @@ WITH days AS (
     JOIN customers_customer c ON c.id = o.customer_id AND c.deleted_at IS NULL
     WHERE o.status IN ('paid', 'shipped', 'completed')
       AND o.total > o.refunded
-      AND (o.ordered_at AT TIME ZONE %(zone)s)::date <= %(as_of)s{only}
+      AND (o.ordered_at AT TIME ZONE %(zone)s)::date <= %(as_of)s
     GROUP BY 1, 2
 ), ranked AS (
     SELECT customer_id, day, net,
@@ -273,24 +273,20 @@ class Inputs:
     m: np.ndarray
 
 
-def model_inputs(as_of, customer_ids=None) -> Inputs:
-    """Every live buying customer's (x, t_x, T, m) at `as_of` (or these
-    customers'), in one query."""
+def model_inputs(as_of) -> Inputs:
+    """Every live buying customer's (x, t_x, T, m) at `as_of`, from the orders in
+    one query (the backtest's: a past day, whatever the metrics rows hold)."""
     from django.conf import settings
     from django.db import connection
 
-    params = {"zone": settings.TIME_ZONE, "as_of": as_of}
-    only = ""
-    if customer_ids is not None:
-        only = "\n      AND o.customer_id = ANY(%(ids)s::bigint[])"
-        params["ids"] = sorted(set(customer_ids))
     with connection.cursor() as cursor:
-        cursor.execute(_INPUTS_SQL.format(only=only), params)
+        cursor.execute(_INPUTS_SQL, {"zone": settings.TIME_ZONE, "as_of": as_of})
         rows = cursor.fetchall()
-    return _inputs(rows)
+    return inputs_of(rows)
 
 
-def _inputs(rows) -> Inputs:
+def inputs_of(rows) -> Inputs:
+    """Inputs from (customer, x, t_x, T, m) rows; none from no rows."""
     if not rows:
         empty = np.zeros(0)
         return Inputs(np.zeros(0, dtype=np.int64), empty, empty, empty, empty)
@@ -330,4 +326,4 @@ def metrics_inputs(as_of, customer_ids=None) -> Inputs:
     with connection.cursor() as cursor:
         cursor.execute(_METRICS_INPUTS_SQL.format(only=only), params)
         rows = cursor.fetchall()
-    return _inputs(rows)
+    return inputs_of(rows)

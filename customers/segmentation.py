@@ -384,7 +384,7 @@ def segments_refresh(customer_ids: Iterable[int], as_of: datetime.date | None = 
         average = float(run.average_order_value or 0)
         _scores_write(ids, inputs, bgnbd, gamma_gamma, average)
     else:
-        _scores_write(ids, clv.metrics_inputs(as_of, []), None, None, 0.0)
+        _scores_write(ids, clv.inputs_of([]), None, None, 0.0)
     cuts = run.breakpoints if run is not None else {}
     _classify(ids, rules, cuts, run.typical_interval_days if run is not None else None)
     _stages(ids)
