@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from customers.models import CustomerKind, Gender, Industry, Source, Stage
+from customers.models import CustomerKind, Gender, Industry, Source
 
 
 @dataclass(frozen=True)
@@ -237,15 +237,6 @@ COLUMNS: tuple[Column, ...] = (
         example="VIP;华东",
     ),
     Column(
-        "stage",
-        "Lifecycle stage",
-        "生命周期阶段",
-        _("Lifecycle stage"),
-        ("阶段", "客户阶段", "客户状态", "stage", "lifecycle"),
-        choices=Stage,
-        example="lead",
-    ),
-    Column(
         "is_key_account",
         "Key account",
         "重点客户",
@@ -302,6 +293,15 @@ COLUMNS: tuple[Column, ...] = (
 
 # Export-only columns, derived by Kehu.
 DERIVED_COLUMNS: tuple[Column, ...] = (
+    # Computed from the purchases (customers.segmentation): shown, never imported.
+    Column(
+        "stage",
+        "Lifecycle stage",
+        "生命周期阶段",
+        _("Lifecycle stage"),
+        ("阶段", "客户阶段", "客户状态", "stage", "lifecycle"),
+        importable=False,
+    ),
     Column("created_at", "Created", "创建时间", _("Created"), importable=False, width=17),
     Column("verified_at", "Verified", "核实时间", _("Verified"), importable=False, width=17),
     Column("quality", "Data quality", "数据质量", _("Data quality"), importable=False, width=10),

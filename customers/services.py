@@ -63,7 +63,6 @@ PROFILE_FIELDS = (
     "preference_notes",
     "needs",
     "notes",
-    "stage",
     "province",
     "city",
     "district",
@@ -210,13 +209,6 @@ def _owner_clean(actor: User, owner: User | None) -> User | None:
     return owner
 
 
-def _stage_record(customer: Customer, old: str, actor: User, now) -> None:
-    customer.stage_changed_at = now
-    StageChange.objects.create(
-        customer=customer, from_stage=old, to_stage=customer.stage, changed_at=now, actor=actor
-    )
-
-
 @transaction.atomic
 def customer_create(*, actor: User, data: Mapping[str, Any], request=None) -> Customer:
     """Create a customer. The creator owns it unless an allowed actor chooses an
@@ -341,15 +333,11 @@ def customer_update(
     changes = diff(snapshot(customer, fields), {name: values[name] for name in fields})
     update_fields = set(changes)
     now = timezone.now()
-    old_stage = customer.stage
     for name in changes:
         setattr(customer, name, values[name])
     if "marketing_consent" in changes:
         customer.consent_at = now if customer.marketing_consent else None
         update_fields.add("consent_at")
-    if "stage" in changes:
-        _stage_record(customer, old_stage, actor, now)
-        update_fields.add("stage_changed_at")
     if update_fields & {"name", "company", "kind"}:
         customer_derive(customer)
         update_fields |= {"name_pinyin", "name_initials", "search_grams"}

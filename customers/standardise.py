@@ -388,7 +388,6 @@ CHOICE_FIELDS = {
     "gender": Gender,
     "industry": Industry,
     "source": Source,
-    "stage": Stage,
     "consent_source": ConsentSource,
     "financial_status": FinancialStatus,
     "risk_preference": RiskPreference,

@@ -33,6 +33,7 @@ from customers.models import (
     CustomerKind,
     CustomerPhone,
     Source,
+    Stage,
     StageChange,
 )
 from customers.quality import quality_refresh, quality_score
@@ -105,7 +106,7 @@ def _write(actor, entities, options, counts, source, progress) -> None:
                     for t in entity.values.get("tags", [])
                 ]
                 stages.append(
-                    {"customer_id": pk, "from_stage": "", "to_stage": row.get("stage") or "lead",
+                    {"customer_id": pk, "from_stage": "", "to_stage": Stage.LEAD,
                      "changed_at": now, "actor_id": actor.pk}
                 )  # fmt: skip
                 audits.append(
@@ -123,14 +124,11 @@ def _write(actor, entities, options, counts, source, progress) -> None:
             if progress:
                 done = start + len(batch)
                 progress(0.6 + 0.35 * done / max(len(new), 1), done)
-    phones, emails, links, stages = [], [], [], []
-    updated_audits = _apply_updates(
-        actor, updates, options, tags, now, phones, emails, links, stages
-    )
+    phones, emails, links = [], [], []
+    updated_audits = _apply_updates(actor, updates, options, tags, now, phones, emails, links)
     copy_insert(CustomerPhone, phones, ids=False)
     copy_insert(CustomerEmail, emails, ids=False)
     copy_insert(Customer.tags.through, links, ids=False)
-    copy_insert(StageChange, stages, ids=False)
     updated_rows = audit_copy_rows(actor, AuditAction.UPDATE, Customer, updated_audits, extra)
     copy_insert(AuditEvent, updated_rows, ids=False)
     quality_refresh([e.existing_id for e in updates])
@@ -196,7 +194,7 @@ def _created_changes(entity: _Entity, row: dict[str, Any]) -> dict[str, list]:
     return changes
 
 
-def _apply_updates(actor, updates, options, tags, now, phones, emails, links, stages):
+def _apply_updates(actor, updates, options, tags, now, phones, emails, links):
     """Fill (or overwrite) existing customers; returns their audit items."""
     audits = []
     by_id = {e.existing_id: e for e in updates}
@@ -243,17 +241,6 @@ def _apply_updates(actor, updates, options, tags, now, phones, emails, links, st
             if entity.notes:
                 customer.notes = "\n".join(filter(None, [customer.notes, *entity.notes]))
                 changes.setdefault("notes", [None, "…"])
-            if "stage" in changes:
-                stages.append(
-                    {
-                        "customer_id": customer.pk,
-                        "from_stage": changes["stage"][0],
-                        "to_stage": customer.stage,
-                        "changed_at": now,
-                        "actor_id": actor.pk,
-                    }
-                )
-                customer.stage_changed_at = now
             if "marketing_consent" in changes:
                 customer.consent_at = now
             have = {p.number_index for p in customer.phones.all()} | {
@@ -290,7 +277,6 @@ def _apply_updates(actor, updates, options, tags, now, phones, emails, links, st
             fields |= {
                 "version",
                 "updated_at",
-                "stage_changed_at",
                 "consent_at",
                 "name_pinyin",
                 "name_initials",

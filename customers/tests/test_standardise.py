@@ -122,9 +122,11 @@ def test_a_tag_over_twenty_characters_is_refused():
 
 
 def test_choices_accept_the_code_or_the_label():
-    clean = customer_standardise({"stage": "Active", "source": "wechat", "kind": "Company"})
-    assert clean == {"stage": "active", "source": "wechat", "kind": "company"}
-    assert _errors({"stage": "asleep"}) == {"stage": ["invalid_choice"]}
+    clean = customer_standardise(
+        {"industry": "Retail and wholesale", "source": "wechat", "kind": "Company"}
+    )
+    assert clean == {"industry": "retail", "source": "wechat", "kind": "company"}
+    assert _errors({"source": "asleep"}) == {"source": ["invalid_choice"]}
 
 
 def test_names_are_normalised_full_width_and_spaces():
@@ -178,5 +180,5 @@ def test_search_grams_hold_single_characters_and_bigrams():
 
 
 def test_choice_labels_are_read_in_chinese_too():
-    clean = customer_standardise({"stage": "活跃", "source": "官网", "kind": "企业"})
-    assert clean == {"stage": "active", "source": "website", "kind": "company"}
+    clean = customer_standardise({"source": "官网", "kind": "企业"})
+    assert clean == {"source": "website", "kind": "company"}

@@ -42,7 +42,7 @@ def test_template_has_both_header_rows_lists_and_instructions(client, rep):
     assert sheet["A1"].value == "客户编号" and sheet["A2"].value == "Customer number"
     assert sheet["B1"].value == "姓名*" and sheet["E2"].value == "Phone"
     validations = {str(v.sqref).split(":")[0] for v in sheet.data_validations.dataValidation}
-    assert {"C3", "Q3", "T3"} <= validations  # gender, source, stage
+    assert {"C3", "Q3", "T3"} <= validations  # gender, source, key account (yes/no)
     assert len(wb.sheetnames) == 3
     # The template imports as it is: its example row becomes one customer.
     from crm.sheets.reader import sheet_open

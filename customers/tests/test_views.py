@@ -232,14 +232,14 @@ def test_the_360_page_takes_the_same_queries_whatever_the_data(
 
 def test_the_change_history_speaks_in_labels_not_codes(client, rep, own_customer):
     services.customer_update(
-        actor=rep, customer_id=own_customer.pk, data={"stage": "at_risk"}, version=1
+        actor=rep, customer_id=own_customer.pk, data={"industry": "it"}, version=1
     )
     client.force_login(rep)
     rep.language = "en"
     rep.save(update_fields=["language"])
     page = client.get(own_customer.get_absolute_url()).content.decode()
     history = page[page.index('id="history-heading"') :]
-    assert "Lead → At risk" in history and "at_risk" not in history
+    assert "→ IT and software" in history and "→ it" not in history
 
 
 def test_search_results_on_the_list_come_newest_first(client, rep, customer_make):
@@ -261,7 +261,7 @@ def test_saving_after_a_conflict_keeps_the_colleagues_other_changes(
     services.customer_update(
         actor=manager,
         customer_id=own_customer.pk,
-        data={"stage": "active", "phones": "13911112222", "tags": "VIP"},
+        data={"industry": "it", "phones": "13911112222", "tags": "VIP"},
         version=1,
     )
     url = reverse("customers:update", args=[own_customer.pk])
@@ -272,7 +272,7 @@ def test_saving_after_a_conflict_keeps_the_colleagues_other_changes(
     assert response.status_code == 302
     own_customer.refresh_from_db()
     assert own_customer.needs == "我的修改"
-    assert own_customer.stage == "active"  # the colleague's changes stand
+    assert own_customer.industry == "it"  # the colleague's changes stand
     assert [p.number for p in own_customer.phones.all()] == ["+8613911112222"]
     assert [t.name for t in own_customer.tags.all()] == ["VIP"]
 
