@@ -7,10 +7,11 @@ Creates `kehu_bench` when missing (`--fresh` drops it first), migrates it, loads
 the demo users (`seed_demo --customers 0`), then adds customers in chunks until
 the table holds the requested count, then demo orders (in committed chunks of
 500,000) until there are as many as asked, so an interrupted run resumes where it
-stopped; then the purchase metrics of everyone, opportunities, contracts and
-targets (once); then demo interactions (committed chunks, resumable) with their
-follow-up tasks and everyone's last contact, 2,000 open tasks for rep1 and 20,000
-service tickets (once). Ends with VACUUM ANALYZE, as autovacuum would eventually.
+stopped; then opportunities, contracts and targets (once); then demo interactions
+(committed chunks, resumable) with their follow-up tasks, 2,000 open tasks for
+rep1 and 20,000 service tickets (once); then VACUUM ANALYZE, as autovacuum would
+eventually, and the first recompute of everyone's metrics (once, timed per step:
+`bench/segmentation.py` times the nightly ones).
 """
 
 # ruff: noqa: T201
@@ -88,9 +89,7 @@ def main() -> None:
         left = (args.customers - have) / rate
         print(f"[{elapsed()}] {have:,} customers ({rate:,.0f}/s, about {left:.0f} s left)")
 
-    from customers.metrics import metrics_refresh
     from sales.models import Opportunity, Order
-    from sales.rollup import sales_days_rebuild
     from sales.seed import orders_generate
     from sales.seed_pipeline import pipeline_generate, targets_generate
 
@@ -108,9 +107,6 @@ def main() -> None:
         orders_generate(
             wanted, reps=team_of, seed=SEED + orders_have, refresh=False, progress=progress
         )
-        print(f"[{elapsed()}] purchase metrics of every customer, sales by day …")
-        metrics_refresh()
-        sales_days_rebuild()
     if not Opportunity.objects.exists():
         made, contracts = pipeline_generate(customers=args.customers, seed=SEED)
         targets_generate(people=team_of, seed=SEED)
@@ -119,6 +115,16 @@ def main() -> None:
     print(f"[{elapsed()}] VACUUM ANALYZE …")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
+    from customers.models import MetricsRun
+    from customers.segmentation import metrics_recompute
+
+    if not MetricsRun.objects.filter(status=MetricsRun.Status.DONE, buyers__gt=0).exists():
+        print(f"[{elapsed()}] the first recompute of everyone's metrics …")
+        run = metrics_recompute()
+        moved = f"{run.changed:,} rows, {run.stage_changes:,} stage changes"
+        print(f"[{elapsed()}] {moved}, seconds per step: {run.timings}")
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE customers_customer, customers_customermetrics")
     print(
         f"[{elapsed()}] Done: {Customer.objects.count():,} customers, "
         f"{Order.objects.count():,} orders in {DB_NAME}."
@@ -132,9 +138,9 @@ TICKETS = 20_000
 def interactions_ensure(wanted: int, team_of: dict, elapsed) -> None:
     """Interactions up to `wanted` (with their follow-ups), rep1's open tasks up to
     BUSY_TASKS and the demo tickets, each resumable."""
+
     from crm.models import User
     from interactions.models import Interaction, ServiceTicket, Task
-    from interactions.rollup import last_contact_refresh
     from interactions.seed import interactions_generate, tasks_generate, tickets_generate
 
     have = Interaction.objects.count()
@@ -149,8 +155,6 @@ def interactions_ensure(wanted: int, team_of: dict, elapsed) -> None:
             print(f"[{elapsed()}] {made} ({rate:,.0f}/s, about {left:.0f} s left)")
 
         interactions_generate(missing, reps=list(team_of), seed=SEED + have, progress=progress)
-        print(f"[{elapsed()}] last contact of every customer …")
-        last_contact_refresh()
     rep1 = User.objects.get(username="rep1")
     open_tasks = Task.objects.filter(assignee=rep1, done_at__isnull=True).count()
     if open_tasks < BUSY_TASKS:

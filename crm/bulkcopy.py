@@ -1,4 +1,5 @@
-"""Bulk inserts through PostgreSQL COPY, for demo and benchmark data.
+"""Bulk inserts through PostgreSQL COPY, for demo and benchmark data, and
+temporary tables of computed figures.
 
 `bulk_create` spends most of its time building model instances and SQL; COPY
 takes plain rows and is an order of magnitude faster, which is what lets
@@ -193,6 +194,23 @@ def copy_insert(
     sql, data = _copy_statement(model, rows, ids=ids, using=using)
     with connections[using].cursor() as cursor:
         cursor.copy_expert(sql, data, _READ_SIZE)  # (sql, file, size)
+
+
+def temp_table_copy(
+    table: str, columns: str, rows: Iterable[tuple], *, using: str = "default"
+) -> None:
+    """Create the temporary table `table` (`columns` as in CREATE TABLE; dropped at
+    commit, or now if the caller's outer transaction still holds one) and COPY the
+    rows of plain values into it: for a million computed figures, far cheaper
+    than as many array parameters."""
+    data = io.StringIO(
+        "".join("\t".join(NULL if v is None else _text(v) for v in row) + "\n" for row in rows)
+    )
+    with connections[using].cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute(f"CREATE TEMP TABLE {table} ({columns}) ON COMMIT DROP")
+        cursor.copy_expert(f"COPY {table} FROM STDIN", data, _READ_SIZE)
+        cursor.execute(f"ANALYZE {table}")
 
 
 def _ids_fill(model: type[models.Model], rows: list[dict[str, Any]], *, using: str) -> None:

@@ -298,32 +298,3 @@ def inputs_of(rows) -> Inputs:
         np.asarray(age, dtype=float),
         np.asarray([float(v) for v in value]),
     )
-
-
-# The same inputs read from the customers' metrics rows once they are computed at
-# the as-of day (customers.metrics): no second pass over the orders.
-_METRICS_INPUTS_SQL = """
-SELECT m.customer_id, m.purchase_days - 1,
-       (m.as_of - m.days_since_purchase) - m.first_purchase_on,
-       m.as_of - m.first_purchase_on, coalesce(m.repeat_spend, 0)
-FROM customers_customermetrics m
-JOIN customers_customer c ON c.id = m.customer_id AND c.deleted_at IS NULL
-WHERE m.purchase_days > 0 AND m.as_of = %(as_of)s{only}
-ORDER BY m.customer_id
-"""
-
-
-def metrics_inputs(as_of, customer_ids=None) -> Inputs:
-    """`model_inputs` from the metrics rows computed at `as_of` (or these
-    customers'), in one indexed read instead of a pass over the orders."""
-    from django.db import connection
-
-    params = {"as_of": as_of}
-    only = ""
-    if customer_ids is not None:
-        only = " AND m.customer_id = ANY(%(ids)s::bigint[])"
-        params["ids"] = sorted(set(customer_ids))
-    with connection.cursor() as cursor:
-        cursor.execute(_METRICS_INPUTS_SQL.format(only=only), params)
-        rows = cursor.fetchall()
-    return inputs_of(rows)

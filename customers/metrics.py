@@ -1,6 +1,6 @@
-"""Per-customer purchase metrics (DESIGN §3): one set-based statement for any
-number of customers, so an order saved, an import of a million lines and a
-nightly recompute all run the same SQL.
+"""Per-customer purchase and contact figures (DESIGN §3): one set-based statement
+for any number of customers, so an order or interaction saved, an import of a
+million lines and the nightly recompute all run the same SQL.
 
 A purchase is an order that is paid, shipped or completed (a wholly refunded
 order is no longer one); its amount is the total less refunds, converted to CNY
@@ -9,6 +9,17 @@ between consecutive days with a purchase (local time), so two orders on one day
 do not make a gap of zero. Purchase days are the local days with a purchase of
 a positive amount (what the repeat-purchase model counts); days since the last
 purchase are counted to the as-of day.
+
+The last contact is the latest interaction whatever its date; the contact
+figures (days since the last contact, interactions in the last 90 days, the
+customer's usual number per 90 days from the year before those, or from the
+first contact when later, unknown when that leaves less than 90 days) are at
+the as-of day.
+
+Each table is read once, sorted by customer: the orders by (customer, local
+day, time), which numbers each customer's first purchase, groups the days and
+finds each purchase day's gap to the one before without another sort; the
+interactions by (customer, latest first).
 """
 
 from __future__ import annotations
@@ -20,129 +31,164 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-_SQL = """
-WITH targets AS ({targets}),
-purchases AS (
-    SELECT o.customer_id, o.ordered_at, o.id,
+CONTACT_WINDOW_DAYS = 90
+USUAL_WINDOW_DAYS = 365  # the usual contact rate: the year before the last 90 days
+
+# Every column the figures fill, in the order `FRESH` selects them after
+# customer_id, live and is_key_account (which the customer row holds).
+FIGURES = (
+    "orders_count", "total_spent", "average_order_value", "first_purchase_at",
+    "last_purchase_at", "purchase_interval_days", "mean_interval_days", "purchase_days",
+    "purchase_days_12m", "days_since_purchase", "first_purchase_on", "repeat_spend", "as_of",
+    "first_salesperson_key", "first_team_key", "last_contact_at", "last_contact_by_id",
+    "last_contact_channel", "interactions_count", "days_since_contact", "interactions_90d",
+    "usual_interactions_90d",
+)  # fmt: skip
+
+# {orders}, {interactions} and {customers} restrict the three tables to the
+# customers asked for ("" for everyone).
+FRESH = """
+WITH purchases AS (
+    SELECT o.customer_id, o.ordered_at, (o.ordered_at AT TIME ZONE %(zone)s)::date AS day,
            coalesce(o.salesperson_id, 0) AS seller, coalesce(o.team_id, 0) AS team,
-           round((o.total - o.refunded) * o.exchange_rate, 2) AS net
+           round((o.total - o.refunded) * o.exchange_rate, 2) AS net,
+           row_number() OVER (PARTITION BY o.customer_id
+                              ORDER BY (o.ordered_at AT TIME ZONE %(zone)s)::date,
+                                       o.ordered_at, o.id) AS k
     FROM sales_order o
-    JOIN targets t ON t.customer_id = o.customer_id
-    WHERE o.status IN ('paid', 'shipped', 'completed') AND o.ordered_at < %(until)s
+    WHERE o.status IN ('paid', 'shipped', 'completed') AND o.ordered_at < %(until)s {orders}
 ),
 days AS (
-    SELECT customer_id, (ordered_at AT TIME ZONE %(zone)s)::date AS day, sum(net) AS net
-    FROM purchases WHERE net > 0 GROUP BY 1, 2
+    SELECT customer_id, day, count(*) AS n, sum(net) AS spent,
+           min(ordered_at) AS first_at, max(ordered_at) AS last_at,
+           max(seller) FILTER (WHERE k = 1) AS seller, max(team) FILTER (WHERE k = 1) AS team,
+           sum(net) FILTER (WHERE net > 0) AS positive  -- NULL: not a purchase day
+    FROM purchases GROUP BY customer_id, day
 ),
 gaps AS (
-    SELECT customer_id, day, net,
-           day - lag(day) OVER (PARTITION BY customer_id ORDER BY day) AS gap
-    FROM days
+    SELECT d.*, CASE WHEN d.positive IS NOT NULL THEN d.day - max(d.day) FILTER (
+               WHERE d.positive IS NOT NULL) OVER (
+               PARTITION BY d.customer_id ORDER BY d.day
+               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) END AS gap
+    FROM days d
 ),
-intervals AS (
-    SELECT customer_id, count(*) AS days,
-           count(*) FILTER (WHERE day > %(as_of)s::date - 365) AS days_12m,
-           %(as_of)s::date - max(day) AS since, min(day) AS first_day,
-           round(avg(net) FILTER (WHERE gap IS NOT NULL), 2) AS repeat_spend,
+bought AS (
+    SELECT customer_id, sum(n) AS n, sum(spent) AS spent,
+           min(first_at) AS first_at, max(last_at) AS last_at,
+           max(seller) AS seller, max(team) AS team,  -- the first day's row alone has them
+           count(positive) AS days,
+           count(positive) FILTER (WHERE day > %(as_of)s::date - 365) AS days_12m,
+           max(day) FILTER (WHERE positive IS NOT NULL) AS last_day,
+           min(day) FILTER (WHERE positive IS NOT NULL) AS first_day,
+           round(avg(positive) FILTER (WHERE gap IS NOT NULL), 2) AS repeat_spend,
            percentile_cont(0.5) WITHIN GROUP (ORDER BY gap) AS median_gap,
            avg(gap) AS mean_gap
     FROM gaps GROUP BY customer_id
 ),
-totals AS (
-    SELECT customer_id, count(*) AS n, sum(net) AS spent,
-           min(ordered_at) AS first_at, max(ordered_at) AS last_at
-    FROM purchases GROUP BY customer_id
+touched AS (
+    SELECT i.customer_id, i.occurred_at, i.user_id, i.channel,
+           row_number() OVER (PARTITION BY i.customer_id
+                              ORDER BY i.occurred_at DESC, i.id DESC) AS k
+    FROM interactions_interaction i
+    WHERE true {interactions}
 ),
-firsts AS (
-    SELECT DISTINCT ON (customer_id) customer_id, seller, team
-    FROM purchases ORDER BY customer_id, ordered_at, id
+contacts AS (
+    SELECT customer_id, count(*) AS n,
+           max(occurred_at) FILTER (WHERE k = 1) AS last_at,
+           max(user_id) FILTER (WHERE k = 1) AS last_by,
+           max(channel) FILTER (WHERE k = 1) AS channel,
+           max(occurred_at) FILTER (WHERE occurred_at < %(until)s) AS seen_at,
+           min(occurred_at) FILTER (WHERE occurred_at < %(until)s) AS first_at,
+           count(*) FILTER (WHERE occurred_at >= %(window)s
+                            AND occurred_at < %(until)s) AS recent,
+           count(*) FILTER (WHERE occurred_at >= %(usual_from)s
+                            AND occurred_at < %(window)s) AS before
+    FROM touched GROUP BY customer_id
 ),
-computed AS (
-    SELECT t.customer_id,
-           coalesce(s.n, 0) AS n,
-           coalesce(s.spent, 0) AS spent,
-           CASE WHEN s.n > 0 THEN round(s.spent / s.n, 2) END AS average,
-           s.first_at, s.last_at,
-           round(i.median_gap::numeric, 1) AS interval,
-           round(i.mean_gap::numeric, 1) AS mean_interval,
-           coalesce(i.days, 0) AS days, coalesce(i.days_12m, 0) AS days_12m, i.since,
-           i.first_day, i.repeat_spend,
-           coalesce(f.seller, 0) AS seller, coalesce(f.team, 0) AS team
-    FROM targets t
-    JOIN customers_customer c ON c.id = t.customer_id
-    LEFT JOIN totals s ON s.customer_id = t.customer_id
-    LEFT JOIN intervals i ON i.customer_id = t.customer_id
-    LEFT JOIN firsts f ON f.customer_id = t.customer_id
+known AS (
+    SELECT c.id AS customer_id, c.deleted_at IS NULL AS live, c.is_key_account,
+           b.n, b.spent, b.first_at, b.last_at, b.seller, b.team, b.days, b.days_12m,
+           b.last_day, b.first_day, b.repeat_spend, b.median_gap, b.mean_gap,
+           t.n AS contacts, t.last_at AS contact_at, t.last_by, t.channel, t.seen_at,
+           t.recent, t.before,
+           CASE WHEN t.seen_at IS NOT NULL
+                THEN %(window)s - greatest(%(usual_from)s, least(t.first_at, c.created_at))
+           END AS known_for
+    FROM customers_customer c
+    LEFT JOIN bought b ON b.customer_id = c.id
+    LEFT JOIN contacts t ON t.customer_id = c.id
+    WHERE true {customers}
 )
-INSERT INTO customers_customermetrics AS m (
-    customer_id, orders_count, total_spent, average_order_value,
-    first_purchase_at, last_purchase_at, purchase_interval_days, mean_interval_days,
-    purchase_days, purchase_days_12m, days_since_purchase, first_purchase_on, repeat_spend,
-    as_of, first_salesperson_key, first_team_key, refreshed_at
-)
-SELECT customer_id, n, spent, average, first_at, last_at, interval, mean_interval,
-       days, days_12m, since, first_day, repeat_spend, %(as_of)s::date, seller, team, now()
-FROM computed
-ON CONFLICT (customer_id) DO UPDATE SET
-    orders_count = excluded.orders_count,
-    total_spent = excluded.total_spent,
-    average_order_value = excluded.average_order_value,
-    first_purchase_at = excluded.first_purchase_at,
-    last_purchase_at = excluded.last_purchase_at,
-    purchase_interval_days = excluded.purchase_interval_days,
-    mean_interval_days = excluded.mean_interval_days,
-    purchase_days = excluded.purchase_days,
-    purchase_days_12m = excluded.purchase_days_12m,
-    days_since_purchase = excluded.days_since_purchase,
-    first_purchase_on = excluded.first_purchase_on,
-    repeat_spend = excluded.repeat_spend,
-    as_of = excluded.as_of,
-    first_salesperson_key = excluded.first_salesperson_key,
-    first_team_key = excluded.first_team_key,
-    refreshed_at = excluded.refreshed_at
-WHERE (m.orders_count, m.total_spent, m.average_order_value, m.first_purchase_at,
-       m.last_purchase_at, m.purchase_interval_days, m.mean_interval_days, m.purchase_days,
-       m.purchase_days_12m, m.days_since_purchase, m.first_purchase_on, m.repeat_spend, m.as_of,
-       m.first_salesperson_key, m.first_team_key)
-    IS DISTINCT FROM
-      (excluded.orders_count, excluded.total_spent, excluded.average_order_value,
-       excluded.first_purchase_at, excluded.last_purchase_at, excluded.purchase_interval_days,
-       excluded.mean_interval_days, excluded.purchase_days, excluded.purchase_days_12m,
-       excluded.days_since_purchase, excluded.first_purchase_on, excluded.repeat_spend,
-       excluded.as_of, excluded.first_salesperson_key, excluded.first_team_key)
+SELECT k.customer_id, k.live, k.is_key_account,
+       coalesce(k.n, 0)::int AS orders_count,
+       coalesce(k.spent, 0)::numeric(16, 2) AS total_spent,
+       CASE WHEN k.n > 0 THEN round(k.spent / k.n, 2) END::numeric(16, 2) AS average_order_value,
+       k.first_at AS first_purchase_at, k.last_at AS last_purchase_at,
+       round(k.median_gap::numeric, 1)::numeric(8, 1) AS purchase_interval_days,
+       round(k.mean_gap::numeric, 1)::numeric(8, 1) AS mean_interval_days,
+       coalesce(k.days, 0)::int AS purchase_days, coalesce(k.days_12m, 0)::int AS purchase_days_12m,
+       %(as_of)s::date - k.last_day AS days_since_purchase, k.first_day AS first_purchase_on,
+       k.repeat_spend::numeric(16, 2) AS repeat_spend, %(as_of)s::date AS as_of,
+       coalesce(k.seller, 0)::bigint AS first_salesperson_key,
+       coalesce(k.team, 0)::bigint AS first_team_key,
+       k.contact_at AS last_contact_at, k.last_by AS last_contact_by_id,
+       coalesce(k.channel, '')::varchar(10) AS last_contact_channel,
+       coalesce(k.contacts, 0)::int AS interactions_count,
+       %(as_of)s::date - (k.seen_at AT TIME ZONE %(zone)s)::date AS days_since_contact,
+       coalesce(k.recent, 0)::int AS interactions_90d,
+       CASE WHEN k.known_for >= interval '90 days'
+            THEN round(k.before * 90.0 / (extract(epoch FROM k.known_for) / 86400)::numeric, 1)
+       END::numeric(8, 1) AS usual_interactions_90d
+FROM known k
 """
 
-_SOME = "SELECT DISTINCT unnest(%(ids)s::bigint[]) AS customer_id"
-# Everyone with an order, and everyone who had metrics (their orders may have moved).
-_ALL = "SELECT customer_id FROM sales_order UNION SELECT customer_id FROM customers_customermetrics"
+
+def fresh_sql(customer_ids: list[int] | None) -> str:
+    """`FRESH` for these customers (the `ids` parameter) or for everyone."""
+    if customer_ids is None:
+        return FRESH.format(orders="", interactions="", customers="")
+    return FRESH.format(
+        orders="AND o.customer_id = ANY(%(ids)s::bigint[])",
+        interactions="AND i.customer_id = ANY(%(ids)s::bigint[])",
+        customers="AND c.id = ANY(%(ids)s::bigint[])",
+    )
+
+
+def fresh_params(as_of: datetime.date, customer_ids: list[int] | None = None) -> dict:
+    until = day_end(as_of)
+    params = {
+        "as_of": as_of,
+        "zone": settings.TIME_ZONE,
+        "until": until,
+        "window": until - datetime.timedelta(days=CONTACT_WINDOW_DAYS),
+        "usual_from": until - datetime.timedelta(days=CONTACT_WINDOW_DAYS + USUAL_WINDOW_DAYS),
+    }
+    if customer_ids is not None:
+        params["ids"] = customer_ids
+    return params
 
 
 def metrics_refresh(
     customer_ids: Iterable[int] | None = None, *, as_of: datetime.date | None = None
 ) -> int:
-    """Recompute the purchase metrics of these customers (of everyone when None)
-    from the orders up to the end of `as_of` (today); returns how many rows
-    changed. Idempotent: a second run changes nothing. Given customers also get
-    their scores, tiers and stage refreshed (`segments_refresh`), in the same
-    transaction, so what a save changed shows at once."""
-    as_of = as_of or timezone.localdate()
-    if customer_ids is not None:
-        customer_ids = sorted(set(customer_ids))
-        # The customers first, then their metrics rows: the order every writer and
-        # the nightly recompute take them in, so none waits on another in a circle.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT id FROM customers_customer WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
-                [customer_ids],
-            )
-    changed = per_customer_refresh(
-        _SQL, _ALL, customer_ids, zone=settings.TIME_ZONE, as_of=as_of, until=day_end(as_of)
-    )
-    if customer_ids is not None:
-        from customers.segmentation import segments_refresh
+    """Bring these customers' figures, scores, tiers and stage to `as_of` (today),
+    in the caller's transaction, so what a save changed shows at once; returns how
+    many metrics rows changed. None means everyone: the nightly recompute
+    (`customers.segmentation.metrics_recompute`), in its own transactions."""
+    from customers.segmentation import metrics_recompute, segments_refresh
 
-        segments_refresh(customer_ids, as_of=as_of)
-    return changed
+    if customer_ids is None:
+        return metrics_recompute(as_of).changed
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return 0
+    # The customers first, then their metrics rows: the order every writer and
+    # the nightly recompute take them in, so none waits on another in a circle.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM customers_customer WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [ids]
+        )
+    return segments_refresh(ids, as_of=as_of or timezone.localdate())
 
 
 def day_end(day: datetime.date) -> datetime.datetime:
@@ -150,20 +196,3 @@ def day_end(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(
         datetime.datetime.combine(day + datetime.timedelta(days=1), datetime.time())
     )
-
-
-def per_customer_refresh(
-    sql: str, everyone: str, customer_ids: Iterable[int] | None, **params
-) -> int:
-    """Run a per-customer upsert whose `{targets}` is the given customers, or the
-    `everyone` query when None; the count of rows it changed."""
-    if customer_ids is None:
-        targets = everyone
-    else:
-        params["ids"] = sorted(set(customer_ids))
-        if not params["ids"]:
-            return 0
-        targets = _SOME
-    with connection.cursor() as cursor:
-        cursor.execute(sql.format(targets=targets), params)
-        return cursor.rowcount

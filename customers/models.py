@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
@@ -689,9 +690,8 @@ class CustomerMetrics(models.Model):
     first_salesperson_key = models.PositiveBigIntegerField(_("first purchase by"), default=0)
     first_team_key = models.PositiveBigIntegerField(_("first purchase by team"), default=0)
     refreshed_at = models.DateTimeField(_("refreshed at"), default=timezone.now)
-    # The latest interaction (interactions.rollup.last_contact_refresh keeps these in
-    # step with every interaction saved). Database defaults, because the purchase
-    # metrics insert rows without naming these columns.
+    # The latest interaction, whatever its date (`metrics_refresh` keeps these in
+    # step with every interaction saved).
     last_contact_at = models.DateTimeField(_("last contact"), null=True, blank=True)
     last_contact_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -717,7 +717,7 @@ class CustomerMetrics(models.Model):
         _("average days between purchases"), max_digits=8, decimal_places=1, null=True, blank=True
     )
     days_since_purchase = models.IntegerField(_("days since last purchase"), null=True, blank=True)
-    # The repeat-purchase model's inputs (customers.clv.metrics_inputs): the first
+    # The repeat-purchase model's inputs (customers.segmentation._INPUTS): the first
     # purchase day and the average value of the later purchase days.
     first_purchase_on = models.DateField(_("first purchase day"), null=True, blank=True)
     repeat_spend = models.DecimalField(
@@ -950,6 +950,9 @@ class MetricsRun(models.Model):
     # The cut-offs the scores and tiers were given by (customers.segmentation), so a
     # customer refreshed between runs is scored on the same scale.
     breakpoints = models.JSONField(_("breakpoints"), default=dict, blank=True)
+    # The segmentation rules the run applied, and the seconds each step took.
+    rules = models.JSONField(_("rules"), default=dict, blank=True, encoder=DjangoJSONEncoder)
+    timings = models.JSONField(_("seconds per step"), default=dict, blank=True)
     error = models.TextField(_("error"), blank=True, default="")
 
     class Meta:

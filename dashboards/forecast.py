@@ -23,6 +23,7 @@ from django.db import connection
 from django.db.models import F, Sum
 from django.db.models.functions import TruncMonth
 
+from crm.bulkcopy import temp_table_copy
 from customers import clv
 from dashboards.models import ForecastMonth
 
@@ -68,8 +69,7 @@ _WRITE = """
 INSERT INTO dashboards_forecastmonth (made_on, month, owner_key, team_key, revenue)
 SELECT %(made_on)s, v.month, coalesce(c.owner_id, 0), coalesce(c.team_id, 0),
        round(sum(v.value)::numeric, 2)
-FROM unnest(%(ids)s::bigint[], %(first)s::float8[], %(second)s::float8[], %(third)s::float8[])
-    AS f(customer_id, first, second, third)
+FROM kehu_forecast f
 JOIN customers_customer c ON c.id = f.customer_id AND c.deleted_at IS NULL
 CROSS JOIN LATERAL (VALUES (%(m1)s::date, f.first), (%(m2)s::date, f.second),
                            (%(m3)s::date, f.third)) AS v(month, value)
@@ -85,19 +85,17 @@ def forecast_write(
     if bgnbd is None or not bgnbd.ok or not len(inputs.customer_ids):
         return 0
     months, values = _per_customer(made_on, inputs, bgnbd, gamma_gamma, average)
-    params = {
-        "made_on": made_on,
-        "ids": inputs.customer_ids.tolist(),
-        "first": values[0].tolist(),
-        "second": values[1].tolist(),
-        "third": values[2].tolist(),
-        "m1": months[0],
-        "m2": months[1],
-        "m3": months[2],
-    }
+    temp_table_copy(
+        "kehu_forecast",
+        "customer_id bigint, first float8, second float8, third float8",
+        zip(inputs.customer_ids.tolist(), *(v.tolist() for v in values), strict=True),
+    )
+    params = {"made_on": made_on, "m1": months[0], "m2": months[1], "m3": months[2]}
     with connection.cursor() as cursor:
         cursor.execute(_WRITE, params)
-        return cursor.rowcount
+        written = cursor.rowcount
+        cursor.execute("DROP TABLE kehu_forecast")
+    return written
 
 
 def forecast_prune(as_of: datetime.date) -> None:

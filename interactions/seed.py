@@ -5,7 +5,7 @@ or twice, some never), mostly by phone and WeChat, in Chinese and English; recen
 ones may carry a follow-up, which becomes a task. Tasks come in every state
 (overdue, today, upcoming, done) and tickets in every status, with their threads.
 Written with COPY in committed chunks, like the demo orders; then every
-customer's last contact in one statement.
+customer's figures recomputed (`metrics_refresh()`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from crm.bulkcopy import CopyPipeline, copy_insert, ids_reserve
+from customers.metrics import metrics_refresh
 from customers.models import Customer
 from interactions.models import (
     DEFAULT_SLA_HOURS,
@@ -32,7 +33,6 @@ from interactions.models import (
     TicketComment,
     TicketStatus,
 )
-from interactions.rollup import last_contact_refresh
 from interactions.services import ticket_numbers_next
 
 BATCH = 20_000
@@ -87,7 +87,7 @@ def interactions_generate(
 ) -> int:
     """Insert `count` demo interactions (uneven: a tenth of customers get most of
     them, a fifth none) and their follow-up tasks; each CHUNK commits on its own.
-    The caller refreshes the last contacts (`last_contact_refresh()`)."""
+    The caller refreshes the last contacts (`metrics_refresh()`)."""
     customers = _customers()
     if count <= 0 or not customers or not reps:
         return 0
@@ -248,7 +248,7 @@ def seed(*, context, stdout) -> None:
     reps = [user.pk for name, user in context.users.items() if name in ("rep1", "rep2")]
     started = timezone.now()
     made = interactions_generate(count, reps=reps, seed=context.seed + 11)
-    last_contact_refresh()
+    metrics_refresh()
     tasks = sum(
         tasks_generate(assignee_id=user, count=12, seed=context.seed + 12 + index)
         for index, user in enumerate(reps)

@@ -23,6 +23,7 @@ from crm.bulkcopy import sequence_numbers
 from crm.models import AuditAction, NotificationKind, User
 from crm.normalise import length_check
 from crm.services import lazy_format, notify
+from customers.metrics import metrics_refresh
 from customers.models import Contact, Customer
 from customers.selectors import _managed_team_ids, visible_customers
 from interactions.models import (
@@ -38,7 +39,6 @@ from interactions.models import (
     TicketComment,
     TicketStatus,
 )
-from interactions.rollup import last_contact_refresh
 from interactions.selectors import (
     oversees_everyone,
     servable_customers,
@@ -249,7 +249,7 @@ def interaction_log(
             },
             request=request,
         )
-    last_contact_refresh([customer.pk])
+    metrics_refresh([customer.pk])
     return interaction
 
 
@@ -307,7 +307,7 @@ def interaction_update(
     if not changes:
         return interaction
     versioned_save(interaction, actor, changes, request=request, now=now, sensitive=("notes",))
-    last_contact_refresh([interaction.customer_id])
+    metrics_refresh([interaction.customer_id])
     return interaction
 
 

@@ -47,15 +47,15 @@ def test_the_inputs_count_purchase_days_net_of_refunds_up_to_the_as_of_day(
 
 
 @pytest.mark.django_db
-def test_the_metrics_rows_give_the_same_inputs_as_the_orders(
+def test_the_purchase_figures_give_the_same_inputs_as_the_orders(
     rep, manager, customer_make, order_make, headphones
 ):
     import datetime
 
     from django.utils import timezone
 
-    from customers.clv import metrics_inputs, model_inputs
-    from customers.metrics import metrics_refresh
+    from customers.clv import model_inputs
+    from customers.segmentation import figures_inputs
     from sales.services import refund_create
 
     def on(day: str, hour: int = 10):
@@ -71,13 +71,13 @@ def test_the_metrics_rows_give_the_same_inputs_as_the_orders(
     order_make(buyer, [(headphones, 1, "999.00", None)], ordered_at=on("2026-03-01"))
     order_make(once, [(headphones, 1, "80.00", None)], ordered_at=on("2026-02-10"))
     day = datetime.date(2026, 2, 20)
-    metrics_refresh(as_of=day)
 
     def rows(inputs):
         columns = (inputs.customer_ids, inputs.x, inputs.t_x, inputs.T, inputs.m)
         return [tuple(float(v) for v in row) for row in zip(*columns, strict=True)]
 
-    assert rows(metrics_inputs(day)) == rows(model_inputs(day)) == [
+    assert rows(figures_inputs(day)) == rows(model_inputs(day)) == [
         (buyer.pk, 2.0, 30.0, 50.0, 200.0), (once.pk, 0.0, 0.0, 10.0, 0.0)
     ]  # fmt: skip
-    assert len(metrics_inputs(day - datetime.timedelta(days=1)).x) == 0  # another day's rows
+    assert rows(figures_inputs(day, [once.pk])) == [(once.pk, 0.0, 0.0, 10.0, 0.0)]
+    assert len(figures_inputs(datetime.date(2025, 12, 31)).x) == 0  # before the first order
