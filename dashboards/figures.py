@@ -62,6 +62,8 @@ def default_scope(viewer: User) -> Subject:
 def scope_for(viewer: User, key: str) -> Subject | None:
     if not key:
         return default_scope(viewer)
+    if key == "me":
+        key = f"user-{viewer.pk}"
     return next((s for s in dashboard_scopes(viewer) if s.key == key), None)
 
 

@@ -120,7 +120,8 @@ def test_the_admin_sees_everyone_and_a_rep_only_themselves_or_their_team(
     assert everyone.kind == "all"
     board = dashboard(admin_user, everyone, *_year())
     assert board.tiles["customers"] == Customer.objects.filter(deleted_at__isnull=True).count()
-    assert default_scope(rep).key == f"user-{rep.pk}"
+    assert default_scope(rep).key == scope_for(rep, "me").key == f"user-{rep.pk}"
+    assert scope_for(admin_user, "me").key == f"user-{admin_user.pk}"
     assert scope_for(rep, f"team-{team.pk}") is None  # colleagues' customers: not a rep's
     assert scope_for(rep, f"team-{other_team.pk}") is None
     assert scope_for(rep, f"user-{far_rep.pk}") is None
@@ -130,6 +131,9 @@ def test_the_page_answers_404_for_a_scope_out_of_reach(client, book, rep, other_
     client.force_login(rep)
     url = reverse("dashboard")
     assert client.get(url, {"who": f"team-{other_team.pk}"}).status_code == 404
+    mine = client.get(url, {"who": "me"})  # the form names the viewer's own figures so
+    assert mine.context["scope"].key == f"user-{rep.pk}"
+    assert '<option value="me" selected>' in mine.content.decode()
     assert client.get(url, {"download": "nothing"}).status_code == 404
 
 
