@@ -15,6 +15,7 @@ from crm.audit import audit_record, diff, snapshot
 from crm.fields import blind_index
 from crm.models import AuditAction, User
 from crm.normalise import email_mask, length_check, name_normalise, phone_mask
+from customers.metrics import metrics_refresh
 from customers.models import (
     Collaborator,
     CollaboratorAccess,
@@ -371,7 +372,10 @@ def customer_update(
             update_fields |= {"owner", "team"}
     if not changes:
         return customer
-    return _save_changes(customer, actor, changes, sorted(update_fields), request)
+    customer = _save_changes(customer, actor, changes, sorted(update_fields), request)
+    if "is_key_account" in changes:
+        metrics_refresh([customer.pk])  # the key-account suggestion follows at once
+    return customer
 
 
 @transaction.atomic

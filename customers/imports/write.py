@@ -26,6 +26,7 @@ from customers.imports.base import (
     _Entity,
 )
 from customers.imports.decide import _is_empty
+from customers.metrics import metrics_refresh
 from customers.models import (
     ConsentSource,
     Customer,
@@ -132,6 +133,8 @@ def _write(actor, entities, options, counts, source, progress) -> None:
     updated_rows = audit_copy_rows(actor, AuditAction.UPDATE, Customer, updated_audits, extra)
     copy_insert(AuditEvent, updated_rows, ids=False)
     quality_refresh([e.existing_id for e in updates])
+    # The key-account suggestion follows a key account marked or unmarked.
+    metrics_refresh([pk for pk, __, changes in updated_audits if "is_key_account" in changes])
     audit_record(actor=actor, action=AuditAction.IMPORT, extra={"file": source, **counts})
     if progress:
         progress(1.0, sum(counts.values()))

@@ -482,3 +482,29 @@ def test_admins_edit_the_thresholds_and_see_each_run_with_its_parameters(
     runs = client.get(reverse("admin:customers_metricsrun_changelist")).content.decode()
     assert "数据不足（客户太少）" in runs  # the reason, translated
     assert PeriodicTask.objects.get(name="customers.metrics_recompute").crontab.hour == "2"
+
+
+def test_a_valuable_regular_buyer_is_suggested_as_key_account_until_marked_one(
+    customer_make, buy, rep
+):
+    from customers.services import customer_update
+
+    _spenders(customer_make, buy, rep, ["100.00", "200.00", "300.00", "400.00"])
+    regular = customer_make(rep, name="常客大户")
+    for ago in (40, 25, 10):  # every 15 days, 3 purchase days in 12 months: medium
+        buy(regular, ago, "5000.00")
+    run = metrics_recompute()
+    row = metrics(regular)
+    assert (row.value_tier, row.frequency_tier, row.lifecycle) == ("high", "medium", "active")
+    assert row.key_account_suggested
+    assert CustomerMetrics.objects.filter(key_account_suggested=True).count() == 1
+    # The run keeps the rules it applied and the seconds of each step.
+    assert run.rules["frequency_high"] == 6 and run.rules["value_mode"] == "share"
+    assert {"figures", "fit", "apply", "stages"} <= run.timings.keys()
+
+    version = Customer.objects.get(pk=regular.pk).version
+    customer_update(
+        actor=rep, customer_id=regular.pk, data={"is_key_account": True}, version=version
+    )
+    assert not metrics(regular).key_account_suggested  # at once, not the next night
+    assert metrics_recompute().changed == 0
