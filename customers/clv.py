@@ -112,9 +112,14 @@ def bgnbd_log_likelihood(params, x, t_x, T):
 
 
 def _fit(objective, start) -> tuple[np.ndarray, bool]:
-    result = minimize(objective, np.log(start), method="Nelder-Mead",
-                      options={"xatol": 1e-7, "fatol": 1e-7, "maxiter": 20_000,
-                               "maxfev": 40_000})  # fmt: skip
+    """Quasi-Newton (L-BFGS-B, numerical gradient) on the log-parameters, a few
+    dozen evaluations; the simplex method from there when it did not settle."""
+    result = minimize(objective, np.log(start), method="L-BFGS-B",
+                      options={"ftol": 1e-12, "gtol": 1e-8, "maxiter": 2_000})  # fmt: skip
+    if not result.success:
+        result = minimize(objective, result.x, method="Nelder-Mead",
+                          options={"xatol": 1e-7, "fatol": 1e-7, "maxiter": 20_000,
+                                   "maxfev": 40_000})  # fmt: skip
     params = np.exp(result.x)
     low, high = PARAMETER_BOUNDS
     sensible = bool(result.success) and bool(np.all((params > low) & (params < high)))

@@ -16,10 +16,12 @@ customer's usual number per 90 days from the year before those, or from the
 first contact when later, unknown when that leaves less than 90 days) are at
 the as-of day.
 
-Each table is read once, sorted by customer: the orders by (customer, local
-day, time), which numbers each customer's first purchase, groups the days and
-finds each purchase day's gap to the one before without another sort; the
-interactions by (customer, latest first).
+The orders are read once, sorted by (customer, local day), which groups the
+days and finds each purchase day's gap to the one before without another sort;
+the interactions once, counted by customer in any order (in parallel). Who made
+the first purchase and the latest interaction are looked up by index, for
+everyone only where the first purchase or the latest interaction is not the one
+the metrics row already names.
 """
 
 from __future__ import annotations
@@ -50,18 +52,13 @@ FIGURES = (
 FRESH = """
 WITH purchases AS (
     SELECT o.customer_id, o.ordered_at, (o.ordered_at AT TIME ZONE %(zone)s)::date AS day,
-           coalesce(o.salesperson_id, 0) AS seller, coalesce(o.team_id, 0) AS team,
-           round((o.total - o.refunded) * o.exchange_rate, 2) AS net,
-           row_number() OVER (PARTITION BY o.customer_id
-                              ORDER BY (o.ordered_at AT TIME ZONE %(zone)s)::date,
-                                       o.ordered_at, o.id) AS k
+           round((o.total - o.refunded) * o.exchange_rate, 2) AS net
     FROM sales_order o
     WHERE o.status IN ('paid', 'shipped', 'completed') AND o.ordered_at < %(until)s {orders}
 ),
 days AS (
     SELECT customer_id, day, count(*) AS n, sum(net) AS spent,
            min(ordered_at) AS first_at, max(ordered_at) AS last_at,
-           max(seller) FILTER (WHERE k = 1) AS seller, max(team) FILTER (WHERE k = 1) AS team,
            sum(net) FILTER (WHERE net > 0) AS positive  -- NULL: not a purchase day
     FROM purchases GROUP BY customer_id, day
 ),
@@ -75,7 +72,6 @@ gaps AS (
 bought AS (
     SELECT customer_id, sum(n) AS n, sum(spent) AS spent,
            min(first_at) AS first_at, max(last_at) AS last_at,
-           max(seller) AS seller, max(team) AS team,  -- the first day's row alone has them
            count(positive) AS days,
            count(positive) FILTER (WHERE day > %(as_of)s::date - 365) AS days_12m,
            max(day) FILTER (WHERE positive IS NOT NULL) AS last_day,
@@ -85,38 +81,36 @@ bought AS (
            avg(gap) AS mean_gap
     FROM gaps GROUP BY customer_id
 ),
-touched AS (
-    SELECT i.customer_id, i.occurred_at, i.user_id, i.channel,
-           row_number() OVER (PARTITION BY i.customer_id
-                              ORDER BY i.occurred_at DESC, i.id DESC) AS k
-    FROM interactions_interaction i
-    WHERE true {interactions}
-),
 contacts AS (
-    SELECT customer_id, count(*) AS n,
-           max(occurred_at) FILTER (WHERE k = 1) AS last_at,
-           max(user_id) FILTER (WHERE k = 1) AS last_by,
-           max(channel) FILTER (WHERE k = 1) AS channel,
+    SELECT i.customer_id, count(*) AS n, max(i.occurred_at) AS last_at,
            max(occurred_at) FILTER (WHERE occurred_at < %(until)s) AS seen_at,
            min(occurred_at) FILTER (WHERE occurred_at < %(until)s) AS first_at,
            count(*) FILTER (WHERE occurred_at >= %(window)s
                             AND occurred_at < %(until)s) AS recent,
            count(*) FILTER (WHERE occurred_at >= %(usual_from)s
                             AND occurred_at < %(window)s) AS before
-    FROM touched GROUP BY customer_id
+    FROM interactions_interaction i
+    WHERE true {interactions}
+    GROUP BY i.customer_id
 ),
 known AS (
     SELECT c.id AS customer_id, c.deleted_at IS NULL AS live, c.is_key_account,
-           b.n, b.spent, b.first_at, b.last_at, b.seller, b.team, b.days, b.days_12m,
+           b.n, b.spent, b.first_at, b.last_at, b.days, b.days_12m,
            b.last_day, b.first_day, b.repeat_spend, b.median_gap, b.mean_gap,
-           t.n AS contacts, t.last_at AS contact_at, t.last_by, t.channel, t.seen_at,
-           t.recent, t.before,
+           t.n AS contacts, t.last_at AS contact_at, t.seen_at, t.recent, t.before,
+           coalesce(%(trust_stored)s AND b.n = s.orders_count
+                    AND b.first_at = s.first_purchase_at, false) AS first_known,
+           coalesce(%(trust_stored)s AND t.n = s.interactions_count
+                    AND t.last_at = s.last_contact_at, false) AS last_known,
+           s.first_salesperson_key AS stored_seller, s.first_team_key AS stored_team,
+           s.last_contact_by_id AS stored_by, s.last_contact_channel AS stored_channel,
            CASE WHEN t.seen_at IS NOT NULL
                 THEN %(window)s - greatest(%(usual_from)s, least(t.first_at, c.created_at))
            END AS known_for
     FROM customers_customer c
     LEFT JOIN bought b ON b.customer_id = c.id
     LEFT JOIN contacts t ON t.customer_id = c.id
+    LEFT JOIN customers_customermetrics s ON s.customer_id = c.id
     WHERE true {customers}
 )
 SELECT k.customer_id, k.live, k.is_key_account,
@@ -129,10 +123,22 @@ SELECT k.customer_id, k.live, k.is_key_account,
        coalesce(k.days, 0)::int AS purchase_days, coalesce(k.days_12m, 0)::int AS purchase_days_12m,
        %(as_of)s::date - k.last_day AS days_since_purchase, k.first_day AS first_purchase_on,
        k.repeat_spend::numeric(16, 2) AS repeat_spend, %(as_of)s::date AS as_of,
-       coalesce(k.seller, 0)::bigint AS first_salesperson_key,
-       coalesce(k.team, 0)::bigint AS first_team_key,
-       k.contact_at AS last_contact_at, k.last_by AS last_contact_by_id,
-       coalesce(k.channel, '')::varchar(10) AS last_contact_channel,
+       -- Who made the first purchase and the latest interaction: kept from the row
+       -- when it names the same first purchase and latest interaction (the nightly
+       -- run trusts what every save keeps up to date), else looked up by index.
+       CASE WHEN k.first_known THEN k.stored_seller
+            WHEN k.n > 0 THEN {first_purchase_salesperson}
+            ELSE 0 END::bigint AS first_salesperson_key,
+       CASE WHEN k.first_known THEN k.stored_team
+            WHEN k.n > 0 THEN {first_purchase_team}
+            ELSE 0 END::bigint AS first_team_key,
+       k.contact_at AS last_contact_at,
+       CASE WHEN k.last_known THEN k.stored_by
+            WHEN k.contacts > 0 THEN {latest_contact_user}
+            END AS last_contact_by_id,
+       coalesce(CASE WHEN k.last_known THEN k.stored_channel
+                     WHEN k.contacts > 0 THEN {latest_contact_channel}
+                END, '')::varchar(10) AS last_contact_channel,
        coalesce(k.contacts, 0)::int AS interactions_count,
        %(as_of)s::date - (k.seen_at AT TIME ZONE %(zone)s)::date AS days_since_contact,
        coalesce(k.recent, 0)::int AS interactions_90d,
@@ -143,20 +149,41 @@ FROM known k
 """
 
 
+_FIRST_PURCHASE = """(
+    SELECT coalesce(x.{column}, 0) FROM sales_order x
+    WHERE x.customer_id = k.customer_id AND x.ordered_at < %(until)s
+      AND x.status IN ('paid', 'shipped', 'completed')
+    ORDER BY x.ordered_at, x.id LIMIT 1)"""
+_LATEST_CONTACT = """(
+    SELECT i.{column} FROM interactions_interaction i
+    WHERE i.customer_id = k.customer_id
+    ORDER BY i.occurred_at DESC, i.id DESC LIMIT 1)"""
+_LOOKUPS = {
+    "first_purchase_salesperson": _FIRST_PURCHASE.format(column="salesperson_id"),
+    "first_purchase_team": _FIRST_PURCHASE.format(column="team_id"),
+    "latest_contact_user": _LATEST_CONTACT.format(column="user_id"),
+    "latest_contact_channel": _LATEST_CONTACT.format(column="channel"),
+}
+
+
 def fresh_sql(customer_ids: list[int] | None) -> str:
     """`FRESH` for these customers (the `ids` parameter) or for everyone."""
     if customer_ids is None:
-        return FRESH.format(orders="", interactions="", customers="")
+        return FRESH.format(orders="", interactions="", customers="", **_LOOKUPS)
     return FRESH.format(
         orders="AND o.customer_id = ANY(%(ids)s::bigint[])",
         interactions="AND i.customer_id = ANY(%(ids)s::bigint[])",
         customers="AND c.id = ANY(%(ids)s::bigint[])",
+        **_LOOKUPS,
     )
 
 
 def fresh_params(as_of: datetime.date, customer_ids: list[int] | None = None) -> dict:
+    """The parameters of `FRESH`; for everyone, the first purchase's seller and the
+    latest interaction's person and channel are kept where nothing changed them."""
     until = day_end(as_of)
     params = {
+        "trust_stored": customer_ids is None,
         "as_of": as_of,
         "zone": settings.TIME_ZONE,
         "until": until,

@@ -30,6 +30,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 
 import numpy as np
 from django.db import connection, transaction
@@ -54,7 +55,7 @@ log = logging.getLogger(__name__)
 SCORE_EDGES = (Decimal("0.2"), Decimal("0.4"), Decimal("0.6"), Decimal("0.8"))
 HORIZON_DAYS = 90  # expected purchases over the next 90 days
 VALUE_DAYS = 365  # expected value over the next 12 months
-STAGE_BATCH = 50_000  # customers per transaction when the nightly run moves stages
+STAGE_BATCH = 20_000  # customers per transaction when the nightly run moves stages
 WORK_MEM = "256MB"  # the full run's sorts and hashes stay in memory
 
 SCORES = ("p_alive", "expected_purchases_90d", "expected_value_12m")
@@ -159,24 +160,13 @@ WHERE f.live AND f.purchase_days > 0 AND f.as_of = %(as_of)s
 ORDER BY f.customer_id
 """
 
-# The lowest value reaching each position (SCORE_EDGES or the value tiers' edges)
-# among the live buying customers; NULL where no value reaches it.
-_BREAKPOINTS = """
-WITH buyers AS (
-    SELECT f.as_of - f.days_since_purchase - DATE '2000-01-01' AS r,
-           f.purchase_days AS f, f.total_spent AS m
-    FROM kehu_fresh f
-    WHERE f.live AND f.purchase_days > 0
-),
-counted AS (
-    SELECT {column}::numeric AS v, count(*) AS n
-    FROM buyers GROUP BY {column}
-),
-placed AS (
-    SELECT v, (sum(n) OVER (ORDER BY v) - n + n / 2.0) / sum(n) OVER () AS p FROM counted
-)
-SELECT e, (SELECT min(v) FROM placed WHERE p >= e) FROM unnest(%(edges)s::numeric[]) AS e
-ORDER BY e
+# What the scores rank the live buying customers by: the last purchase day (as
+# days since 2000-01-01), the purchase days and the total spent.
+_RANKED = """
+SELECT f.as_of - f.days_since_purchase - DATE '2000-01-01', f.purchase_days,
+       f.total_spent::float8
+FROM kehu_fresh f
+WHERE f.live AND f.purchase_days > 0
 """
 
 _POPULATION = """
@@ -207,6 +197,14 @@ updated AS (
 )
 INSERT INTO customers_stagechange (customer_id, from_stage, to_stage, changed_at, actor_id)
 SELECT id, old, new, %(now)s, NULL FROM moved
+"""
+
+
+_BEHIND = """
+SELECT c.id FROM customers_customer c
+LEFT JOIN customers_customermetrics m ON m.customer_id = c.id
+WHERE c.deleted_at IS NULL AND c.stage <> coalesce(m.lifecycle, 'lead')
+ORDER BY c.id
 """
 
 
@@ -285,18 +283,31 @@ def figures_inputs(as_of: datetime.date, customer_ids: list[int] | None = None) 
     return _inputs(fresh_sql(customer_ids), fresh_params(as_of, customer_ids))
 
 
+def _cuts(values: np.ndarray, edges, digits: int) -> list[str | None]:
+    """The lowest value whose position p (the share below it plus half the share
+    equal to it) reaches each edge; None where none does. Exact: p >= e is
+    compared as integers, (2·below + equal)·den >= 2·n·num for e = num/den."""
+    distinct, counts = np.unique(values, return_counts=True)
+    twice = 2 * (np.cumsum(counts) - counts) + counts
+    cuts = []
+    for edge in edges:
+        share = Fraction(Decimal(edge))
+        reached = np.nonzero(twice * share.denominator >= 2 * len(values) * share.numerator)[0]
+        cuts.append(f"{distinct[reached[0]]:.{digits}f}" if len(reached) else None)
+    return cuts
+
+
 def _breakpoints(rules: SegmentationRules) -> dict:
-    cuts = {}
+    """The cut-offs of the R, F and M scores and of the value tiers by share."""
     with connection.cursor() as cursor:
-        for key, column in (("r", "r"), ("f", "f"), ("m", "m")):
-            cursor.execute(_BREAKPOINTS.format(column=column), {"edges": list(SCORE_EDGES)})
-            cuts[key] = [None if v is None else str(v) for __, v in cursor.fetchall()]
-        if rules.value_mode == ValueTierMode.SHARE:
-            high = Decimal(100 - rules.value_high_share) / 100
-            medium = Decimal(100 - rules.value_high_share - rules.value_medium_share) / 100
-            cursor.execute(_BREAKPOINTS.format(column="m"), {"edges": [medium, high]})
-            medium_cut, high_cut = (None if v is None else str(v) for __, v in cursor.fetchall())
-            cuts["value"] = [medium_cut, high_cut]
+        cursor.execute(_RANKED)
+        r, f, m = np.asarray(cursor.fetchall(), dtype=float).reshape(-1, 3).T
+    cuts = {"r": _cuts(r, SCORE_EDGES, 0), "f": _cuts(f, SCORE_EDGES, 0),
+            "m": _cuts(m, SCORE_EDGES, 2)}  # fmt: skip
+    if rules.value_mode == ValueTierMode.SHARE:
+        high = Decimal(100 - rules.value_high_share) / 100
+        medium = Decimal(100 - rules.value_high_share - rules.value_medium_share) / 100
+        cuts["value"] = _cuts(m, [medium, high], 2)
     return cuts
 
 
@@ -447,17 +458,18 @@ def _failed(run: MetricsRun, clock: _Clock, error: str, status: str | None = Non
 
 
 def _stages_sync() -> int:
-    """Every live customer's stage to its lifecycle, STAGE_BATCH customers per
-    transaction, so saves wait for a batch at most; how many moved."""
+    """Every live customer's stage to its lifecycle: the customers whose stage is
+    behind found in one read, then moved STAGE_BATCH at a time, each batch in its
+    own transaction, so saves wait for a batch at most; how many moved."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+        cursor.execute(_BEHIND)
+        behind = [pk for (pk,) in cursor.fetchall()]
     moved = 0
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT coalesce(max(id), 0) FROM customers_customer")
-        (last,) = cursor.fetchone()
-    for low in range(0, last + 1, STAGE_BATCH):
+    for start in range(0, len(behind), STAGE_BATCH):
         with transaction.atomic():
-            moved += _stages(
-                "c.id >= %(low)s AND c.id < %(high)s", {"low": low, "high": low + STAGE_BATCH}
-            )
+            ids = behind[start : start + STAGE_BATCH]
+            moved += _stages("c.id = ANY(%(ids)s::bigint[])", {"ids": ids})
     return moved
 
 

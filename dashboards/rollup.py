@@ -16,11 +16,6 @@ OTHERS_FRESH_DAYS = 365
 PRODUCT_MONTHS = 37  # the longest period a dashboard shows (36 months) and the current one
 
 _CUBE = """
-DELETE FROM dashboards_customercube;
-INSERT INTO dashboards_customercube (
-    owner_key, team_key, lifecycle, value_tier, frequency_tier, rfm_segment,
-    customers, fresh, spent, expected_value
-)
 SELECT coalesce(c.owner_id, 0), coalesce(c.team_id, 0), coalesce(m.lifecycle, 'lead'),
        coalesce(m.value_tier, ''), coalesce(m.frequency_tier, 'none'),
        coalesce(m.rfm_segment, ''), count(*),
@@ -34,8 +29,6 @@ GROUP BY 1, 2, 3, 4, 5, 6
 """
 
 _NEW = """
-DELETE FROM dashboards_newcustomersmonth;
-INSERT INTO dashboards_newcustomersmonth (month, salesperson_key, team_key, customers)
 SELECT date_trunc('month', m.first_purchase_at AT TIME ZONE %(zone)s)::date,
        m.first_salesperson_key, m.first_team_key, count(*)
 FROM customers_customermetrics m
@@ -45,10 +38,6 @@ GROUP BY 1, 2, 3
 """
 
 _PRODUCTS = """
-DELETE FROM dashboards_productmonth;
-INSERT INTO dashboards_productmonth (
-    month, product_id, salesperson_key, team_key, revenue, quantity
-)
 SELECT date_trunc('month', o.ordered_at AT TIME ZONE %(zone)s)::date, l.product_id,
        coalesce(o.salesperson_id, 0), coalesce(o.team_id, 0),
        sum(round(l.line_total * o.exchange_rate, 2)), sum(l.quantity)
@@ -76,8 +65,28 @@ def rollups_rebuild(as_of: datetime.date, clock=None) -> None:
         "products_from": timezone.make_aware(datetime.datetime.combine(first, datetime.time())),
     }
     with connection.cursor() as cursor:
-        for step, sql in (("cube", _CUBE), ("new", _NEW), ("products", _PRODUCTS)):
-            for statement in sql.strip().split(";\n"):
-                cursor.execute(statement, params)
+        for step, table, columns, sql in _ROLLUPS:
+            table_rebuild(cursor, table, columns, sql, params)
             if clock is not None:
                 clock.lap(step)
+
+
+_ROLLUPS = (
+    ("cube", "dashboards_customercube", "owner_key, team_key, lifecycle, value_tier, "
+     "frequency_tier, rfm_segment, customers, fresh, spent, expected_value", _CUBE),
+    ("new", "dashboards_newcustomersmonth", "month, salesperson_key, team_key, customers", _NEW),
+    ("products", "dashboards_productmonth",
+     "month, product_id, salesperson_key, team_key, revenue, quantity", _PRODUCTS),
+)  # fmt: skip
+
+
+def table_rebuild(cursor, table: str, columns: str, select: str, params: dict) -> None:
+    """Replace a rollup's rows with what `select` gives. The rows are computed
+    first into a temporary table, which PostgreSQL may fill with parallel workers
+    (an INSERT … SELECT it runs on one core), then swapped in."""
+    cursor.execute("DROP TABLE IF EXISTS kehu_rollup")
+    cursor.execute(f"CREATE TEMP TABLE kehu_rollup ({columns}) AS {select}", params)
+    # The table and its columns are this module's constants, never input.
+    cursor.execute(f"DELETE FROM {table}")  # noqa: S608
+    cursor.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM kehu_rollup")  # noqa: S608
+    cursor.execute("DROP TABLE kehu_rollup")

@@ -61,12 +61,10 @@ WHERE f.orders = 0 AND s.day = f.day AND s.salesperson_key = f.person AND s.team
 """
 
 _REBUILD = """
-DELETE FROM sales_salesday;
-INSERT INTO sales_salesday (day, salesperson_key, team_key, revenue, orders)
 SELECT (ordered_at AT TIME ZONE %(zone)s)::date, coalesce(salesperson_id, 0),
        coalesce(team_id, 0), sum(round((total - refunded) * exchange_rate, 2)), count(*)
 FROM sales_order WHERE status IN ('paid', 'shipped', 'completed')
-GROUP BY 1, 2, 3;
+GROUP BY 1, 2, 3
 """
 
 
@@ -88,8 +86,13 @@ def sales_days_refresh(keys: Iterable[tuple]) -> None:
 
 
 def sales_days_rebuild() -> None:
+    from dashboards.rollup import table_rebuild
+
     with connection.cursor() as cursor:
-        cursor.execute(_REBUILD, {"zone": settings.TIME_ZONE})
+        table_rebuild(
+            cursor, "sales_salesday", "day, salesperson_key, team_key, revenue, orders", _REBUILD,
+            {"zone": settings.TIME_ZONE},
+        )  # fmt: skip
 
 
 _ADD = """

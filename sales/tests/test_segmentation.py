@@ -508,3 +508,23 @@ def test_a_valuable_regular_buyer_is_suggested_as_key_account_until_marked_one(
     )
     assert not metrics(regular).key_account_suggested  # at once, not the next night
     assert metrics_recompute().changed == 0
+
+
+def test_the_nightly_run_finds_a_last_contact_loaded_behind_its_back(
+    customer_make, buy, rep, manager
+):
+    customer = customer_make(rep, name="导入客户")
+    buy(customer, 10)
+    contact(customer, rep, 5)  # written straight to the table: no save refreshed it
+    metrics_recompute()
+    row = metrics(customer)
+    assert (row.last_contact_by_id, row.interactions_count) == (rep.pk, 1)
+    assert row.first_salesperson_key == rep.pk
+    Interaction.objects.create(
+        customer=customer, user=manager, channel="wechat", occurred_at=days_ago(1), subject="补录"
+    )
+    assert metrics_recompute().changed == 1
+    row = metrics(customer)
+    assert (row.last_contact_by_id, row.last_contact_channel) == (manager.pk, "wechat")
+    assert (row.interactions_count, row.days_since_contact) == (2, 1)
+    assert row.first_salesperson_key == rep.pk  # kept: the same first purchase
