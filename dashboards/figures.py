@@ -160,15 +160,15 @@ def _pipeline(scope) -> Chart:
         row["stage"]: row
         for row in Opportunity.objects.filter(condition, stage__in=OPEN_STAGES)
         .values("stage")
-        .annotate(total=Sum("amount"), weighted=Sum(F("amount") * F("probability") / 100))
-    }
+        .annotate(total=Sum("amount"), weighted=Sum(F("amount") * F("probability")))
+    }  # the weighted sum is in amount × percent: divided by 100 once, below
     stages = [(value, label) for value, label in OpportunityStage.choices if value in OPEN_STAGES]
     return Chart(
         "pipeline", _("Open pipeline by stage"), "bar", [label for __, label in stages],
         [
             (_("Amount"), [rows.get(value, {}).get("total") or 0 for value, __ in stages]),
             (_("Weighted by probability"),
-             [rows.get(value, {}).get("weighted") or 0 for value, __ in stages]),
+             [(rows.get(value, {}).get("weighted") or Decimal(0)) / 100 for value, __ in stages]),
         ],
         money=True,
     )  # fmt: skip
