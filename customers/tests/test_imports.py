@@ -81,6 +81,19 @@ def test_header_found_under_title_and_merged_group_headings(steward):
     assert layout.columns[7] == "微信号"
 
 
+def test_a_stage_column_is_recognised_and_not_imported(steward):
+    wb = openpyxl.Workbook()
+    wb.active.append(["姓名", "手机", "客户阶段"])
+    wb.active.append(["阶段测试", "13800138123", "活跃"])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    layout, result = run(steward, buffer.getvalue(), options=Options(owner=steward))
+    assert layout.mapping == ["name", "phones", ""]  # ignored, not kept in the notes
+    assert result.counts["created"] == 1
+    customer = Customer.objects.get(name="阶段测试")
+    assert (customer.stage, customer.notes) == ("lead", "")  # the purchases decide
+
+
 def test_messy_register_imports_with_every_row_accounted_for(steward):
     _layout, result = run(steward, messy_register(), options=Options(owner=steward))
     assert result.counts == {
