@@ -154,14 +154,28 @@ def _count_by(cube, key, choices) -> list[int]:
     return list(totals.values())
 
 
-def _pipeline(scope) -> Chart:
+def _open_pipeline(scope, months: list[datetime.date]) -> dict[str, dict]:
+    """The scope's open opportunities by stage, in one pass for both charts: the
+    amount, the amount × probability (in percent: the callers divide by 100 once,
+    not each opportunity), and that for those expected to close in each of
+    `months` (m0, m1, …), summed by date range."""
     condition = Q() if scope.kind == "all" else scope.opportunities()
-    rows = {
+    weighted = F("amount") * F("probability")
+    closing = {
+        f"m{k}": Sum(
+            weighted, filter=Q(expected_close__gte=month, expected_close__lt=fc.month_after(month))
+        )
+        for k, month in enumerate(months)
+    }
+    return {
         row["stage"]: row
         for row in Opportunity.objects.filter(condition, stage__in=OPEN_STAGES)
         .values("stage")
-        .annotate(total=Sum("amount"), weighted=Sum(F("amount") * F("probability")))
-    }  # the weighted sum is in amount × percent: divided by 100 once, below
+        .annotate(total=Sum("amount"), weighted=Sum(weighted), **closing)
+    }
+
+
+def _pipeline(rows: dict[str, dict]) -> Chart:
     stages = [(value, label) for value, label in OpportunityStage.choices if value in OPEN_STAGES]
     return Chart(
         "pipeline", _("Open pipeline by stage"), "bar", [label for __, label in stages],
@@ -204,7 +218,7 @@ def _products(scope, first, end) -> tuple[Chart, Chart]:
     )  # fmt: skip
 
 
-def _forecast(scope, today, days) -> tuple[Chart, fc.Backtest | None]:
+def _forecast(scope, today, days, open_rows) -> tuple[Chart, fc.Backtest | None]:
     this_month = today.replace(day=1)
     first = this_month
     for __ in range(11):
@@ -221,26 +235,10 @@ def _forecast(scope, today, days) -> tuple[Chart, fc.Backtest | None]:
             row["month"]: row["total"]
             for row in rows.values("month").annotate(total=Sum("revenue"))
         }
-    condition = Q() if scope.kind == "all" else scope.opportunities()
-    closing = Opportunity.objects.filter(
-        condition,
-        stage__in=OPEN_STAGES,
-        expected_close__gte=months_ahead[0],
-        expected_close__lt=fc.month_after(months_ahead[-1]),
-    )
-    # One sum per month by date range, divided by 100 once (no per-row month
-    # truncation or division: tens of thousands of open opportunities, one pass).
-    weighted = F("amount") * F("probability")
-    pipeline = closing.aggregate(
-        **{
-            f"m{k}": Sum(
-                weighted,
-                filter=Q(expected_close__gte=month, expected_close__lt=fc.month_after(month)),
-            )
-            for k, month in enumerate(months_ahead)
-        }
-    )
-    pipeline = {m: (pipeline[f"m{k}"] or Decimal(0)) / 100 for k, m in enumerate(months_ahead)}
+    pipeline = {
+        month: sum((row[f"m{k}"] or Decimal(0) for row in open_rows.values()), Decimal(0)) / 100
+        for k, month in enumerate(months_ahead)
+    }
     past = _months(first, fc.month_after(this_month))
     labels = [_month_label(m) for m in [*past, *months_ahead]]
     gap = [None] * len(months_ahead)
@@ -280,6 +278,7 @@ def dashboard(viewer: User, scope: Subject, first: datetime.date, last: datetime
         or 0
     )
     cube = _cube(scope)
+    open_rows = _open_pipeline(scope, fc.forecast_months(today))
     stages = _count_by(cube, "lifecycle", Stage.choices)
     stage_counts = dict(zip((value for value, __ in Stage.choices), stages, strict=True))
     at_risk_value = sum(
@@ -315,10 +314,10 @@ def dashboard(viewer: User, scope: Subject, first: datetime.date, last: datetime
               [label for __, label in Stage.choices],
               [(_("Verified within policy"), _fresh_by_stage(cube, True)),
                (_("Not verified within policy"), _fresh_by_stage(cube, False))]),
-        _pipeline(scope),
+        _pipeline(open_rows),
         *_products(scope, first, end),
     ]  # fmt: skip
-    forecast_chart, board.backtest = _forecast(scope, today, days)
+    forecast_chart, board.backtest = _forecast(scope, today, days, open_rows)
     board.charts.append(forecast_chart)
     board.tiles |= _satisfaction(viewer, scope, first, end)
     board.at_risk = _at_risk(viewer, scope)
