@@ -213,6 +213,18 @@ def temp_table_copy(
         cursor.execute(f"ANALYZE {table}")
 
 
+def table_rebuild(cursor, table: str, columns: str, select: str, params: dict) -> None:
+    """Replace a rollup's rows with what `select` gives. The rows are computed
+    first into a temporary table, which PostgreSQL may fill with parallel workers
+    (an INSERT … SELECT it runs on one core), then swapped in."""
+    cursor.execute("DROP TABLE IF EXISTS kehu_rollup")
+    cursor.execute(f"CREATE TEMP TABLE kehu_rollup ({columns}) AS {select}", params)
+    # The table and its columns are the callers' constants, never input.
+    cursor.execute(f"DELETE FROM {table}")  # noqa: S608
+    cursor.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM kehu_rollup")  # noqa: S608
+    cursor.execute("DROP TABLE kehu_rollup")
+
+
 def _ids_fill(model: type[models.Model], rows: list[dict[str, Any]], *, using: str) -> None:
     missing = [row for row in rows if "id" not in row]
     for row, pk in zip(missing, ids_reserve(model, len(missing), using=using), strict=True):

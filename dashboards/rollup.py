@@ -9,6 +9,8 @@ import datetime
 from django.conf import settings
 from django.db import connection
 
+from crm.bulkcopy import table_rebuild
+
 # Data freshness until issue 9's policies: key accounts verified within a
 # quarter, the others within a year (docs/dashboards.md).
 KEY_ACCOUNT_FRESH_DAYS = 92
@@ -78,15 +80,3 @@ _ROLLUPS = (
     ("products", "dashboards_productmonth",
      "month, product_id, salesperson_key, team_key, revenue, quantity", _PRODUCTS),
 )  # fmt: skip
-
-
-def table_rebuild(cursor, table: str, columns: str, select: str, params: dict) -> None:
-    """Replace a rollup's rows with what `select` gives. The rows are computed
-    first into a temporary table, which PostgreSQL may fill with parallel workers
-    (an INSERT … SELECT it runs on one core), then swapped in."""
-    cursor.execute("DROP TABLE IF EXISTS kehu_rollup")
-    cursor.execute(f"CREATE TEMP TABLE kehu_rollup ({columns}) AS {select}", params)
-    # The table and its columns are this module's constants, never input.
-    cursor.execute(f"DELETE FROM {table}")  # noqa: S608
-    cursor.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM kehu_rollup")  # noqa: S608
-    cursor.execute("DROP TABLE kehu_rollup")

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from crm.bulkcopy import table_rebuild
 from sales.models import PURCHASE_STATUSES
 
 # The statuses below are PURCHASE_STATUSES, written out: the SQL is a constant.
@@ -86,8 +87,6 @@ def sales_days_refresh(keys: Iterable[tuple]) -> None:
 
 
 def sales_days_rebuild() -> None:
-    from dashboards.rollup import table_rebuild
-
     with connection.cursor() as cursor:
         table_rebuild(
             cursor, "sales_salesday", "day, salesperson_key, team_key, revenue, orders", _REBUILD,
