@@ -213,14 +213,17 @@ def temp_table_copy(
         cursor.execute(f"ANALYZE {table}")
 
 
-def table_rebuild(cursor, table: str, columns: str, select: str, params: dict) -> None:
-    """Replace a rollup's rows with what `select` gives. The rows are computed
-    first into a temporary table, which PostgreSQL may fill with parallel workers
-    (an INSERT … SELECT it runs on one core), then swapped in."""
+def table_rebuild(
+    cursor, table: str, columns: str, select: str, params: dict, where: str = "true"
+) -> None:
+    """Replace a rollup's rows (those matching `where`, all by default) with what
+    `select` gives. The rows are computed first into a temporary table, which
+    PostgreSQL may fill with parallel workers (an INSERT … SELECT it runs on one
+    core), then swapped in."""
     cursor.execute("DROP TABLE IF EXISTS kehu_rollup")
     cursor.execute(f"CREATE TEMP TABLE kehu_rollup ({columns}) AS {select}", params)
-    # The table and its columns are the callers' constants, never input.
-    cursor.execute(f"DELETE FROM {table}")  # noqa: S608
+    # The table, columns and condition are the callers' constants, never input.
+    cursor.execute(f"DELETE FROM {table} WHERE {where}", params)  # noqa: S608
     cursor.execute(f"INSERT INTO {table} ({columns}) SELECT * FROM kehu_rollup")  # noqa: S608
     cursor.execute("DROP TABLE kehu_rollup")
 

@@ -252,9 +252,9 @@ class SegmentationRulesAdmin(SettingsRowAdminMixin, AuditedAdminMixin, admin.Mod
 class MetricsRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Each recompute with the parameters its models were fitted to."""
 
-    list_display = ("as_of", "started_at", "status", "buyers", "model_parameters",
+    list_display = ("as_of", "started_at", "status", "buyers", "read_again", "model_parameters",
                     "spend_parameters", "stage_changes", "seconds")  # fmt: skip
-    list_filter = ("status",)
+    list_filter = ("status", "full")
     date_hierarchy = "started_at"
 
     @admin.display(description=_("BG/NBD (days)"))
@@ -266,6 +266,11 @@ class MetricsRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if not run.gamma_gamma_ok:
             return gettext(run.gamma_gamma_note)
         return f"p={run.p:.4f} q={run.q:.4f} γ={run.gamma:.2f}"
+
+    @admin.display(description=_("customers read again"))
+    def read_again(self, run: MetricsRun) -> str:
+        """Everyone (a full run), or how many the nightly run read again."""
+        return gettext("everyone") if run.full else f"{run.recomputed:,}"
 
     @admin.display(description=_("seconds"))
     def seconds(self, run: MetricsRun) -> str:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection
@@ -44,8 +45,25 @@ FIGURES = (
     "purchase_days_12m", "days_since_purchase", "first_purchase_on", "repeat_spend", "as_of",
     "first_salesperson_key", "first_team_key", "last_contact_at", "last_contact_by_id",
     "last_contact_channel", "interactions_count", "days_since_contact", "interactions_90d",
-    "usual_interactions_90d",
+    "usual_interactions_90d", "first_contact_at", "interactions_before",
 )  # fmt: skip
+
+# Bump when a figure's definition changes: the next nightly run reads everyone.
+FIGURES_VERSION = 1
+
+
+def _usual(before: str, first_contact: str, created: str, seen: str) -> str:
+    """The usual number of interactions per 90 days at the as-of day: those of the
+    year before the last 90 days, over the part of that year the customer was
+    known (from the first contact or the creation, the earlier); unknown below 90
+    days or without a contact."""
+    known = f"(%(window)s - greatest(%(usual_from)s, least({first_contact}, {created})))"
+    return (
+        f"CASE WHEN {seen} IS NOT NULL AND {known} >= interval '90 days' THEN round("
+        f"{before} * 90.0 / (extract(epoch FROM {known}) / 86400)::numeric, 1)"
+        " END::numeric(8, 1)"
+    )
+
 
 # {orders}, {interactions} and {customers} restrict the three tables to the
 # customers asked for ("" for everyone).
@@ -99,14 +117,14 @@ known AS (
            b.last_day, b.first_day, b.repeat_spend, b.median_gap, b.mean_gap,
            t.n AS contacts, t.last_at AS contact_at, t.seen_at, t.recent, t.before,
            coalesce(%(trust_stored)s AND b.n = s.orders_count
-                    AND b.first_at = s.first_purchase_at, false) AS first_known,
+                    AND b.first_at = s.first_purchase_at
+                    AND NOT (c.id = ANY(%(untrusted)s::bigint[])), false) AS first_known,
            coalesce(%(trust_stored)s AND t.n = s.interactions_count
-                    AND t.last_at = s.last_contact_at, false) AS last_known,
+                    AND t.last_at = s.last_contact_at
+                    AND NOT (c.id = ANY(%(untrusted)s::bigint[])), false) AS last_known,
            s.first_salesperson_key AS stored_seller, s.first_team_key AS stored_team,
            s.last_contact_by_id AS stored_by, s.last_contact_channel AS stored_channel,
-           CASE WHEN t.seen_at IS NOT NULL
-                THEN %(window)s - greatest(%(usual_from)s, least(t.first_at, c.created_at))
-           END AS known_for
+           t.first_at AS first_contact_at, c.created_at
     FROM customers_customer c
     LEFT JOIN bought b ON b.customer_id = c.id
     LEFT JOIN contacts t ON t.customer_id = c.id
@@ -142,11 +160,10 @@ SELECT k.customer_id, k.live, k.is_key_account,
        coalesce(k.contacts, 0)::int AS interactions_count,
        %(as_of)s::date - (k.seen_at AT TIME ZONE %(zone)s)::date AS days_since_contact,
        coalesce(k.recent, 0)::int AS interactions_90d,
-       CASE WHEN k.known_for >= interval '90 days'
-            THEN round(k.before * 90.0 / (extract(epoch FROM k.known_for) / 86400)::numeric, 1)
-       END::numeric(8, 1) AS usual_interactions_90d
+       {usual} AS usual_interactions_90d,
+       k.first_contact_at, coalesce(k.before, 0)::int AS interactions_before
 FROM known k
-"""
+""".replace("{usual}", _usual("k.before", "k.first_contact_at", "k.created_at", "k.seen_at"))
 
 
 _FIRST_PURCHASE = """(
@@ -178,12 +195,17 @@ def fresh_sql(customer_ids: list[int] | None) -> str:
     )
 
 
-def fresh_params(as_of: datetime.date, customer_ids: list[int] | None = None) -> dict:
+def fresh_params(
+    as_of: datetime.date, customer_ids: list[int] | None = None, untrusted: Iterable[int] = ()
+) -> dict:
     """The parameters of `FRESH`; for everyone, the first purchase's seller and the
-    latest interaction's person and channel are kept where nothing changed them."""
+    latest interaction's person and channel are kept where the row names the same
+    first purchase and latest interaction and no write was logged for the customer
+    (`untrusted`: a salesperson changed on the first order, say)."""
     until = day_end(as_of)
     params = {
         "trust_stored": customer_ids is None,
+        "untrusted": sorted(untrusted),
         "as_of": as_of,
         "zone": settings.TIME_ZONE,
         "until": until,
@@ -193,6 +215,103 @@ def fresh_params(as_of: datetime.date, customer_ids: list[int] | None = None) ->
     if customer_ids is not None:
         params["ids"] = customer_ids
     return params
+
+
+# Everyone else's figures carried over from their rows to the as-of day: nothing
+# they are made of changed (figures_changed), so only the day counts move and the
+# usual contact rate is worked out again over the customer's known time.
+_CARRIED = {
+    "days_since_purchase": "m.days_since_purchase + (%(as_of)s::date - m.as_of)",
+    "days_since_contact": "m.days_since_contact + (%(as_of)s::date - m.as_of)",
+    "usual_interactions_90d": _usual(
+        "m.interactions_before", "m.first_contact_at", "c.created_at", "m.days_since_contact"
+    ),
+    "as_of": "%(as_of)s::date",
+}
+KEPT = (
+    "SELECT m.customer_id, c.deleted_at IS NULL AS live, c.is_key_account, "
+    + ", ".join(f"{_CARRIED.get(column, 'm.' + column)} AS {column}" for column in FIGURES)
+    + """
+FROM customers_customermetrics m JOIN customers_customer c ON c.id = m.customer_id
+WHERE m.as_of IS NOT NULL AND NOT (m.customer_id = ANY(%(ids)s::bigint[]))"""
+)
+
+# Whose figures may have moved between the days the rows are at and the as-of
+# day without a write: an order or interaction crossing one of the edges the
+# figures count from (the end of the day, a year back for the purchase days of
+# the last 12 months, 90 and 455 days back for the contact rates), a day wider on
+# each side; and the customers without a computed row.
+_MOVED = """
+SELECT customer_id FROM sales_order
+WHERE (ordered_at >= %(end_from)s AND ordered_at < %(end_to)s)
+   OR (ordered_at >= %(year_from)s AND ordered_at < %(year_to)s)
+UNION
+SELECT customer_id FROM interactions_interaction
+WHERE (occurred_at >= %(end_from)s AND occurred_at < %(end_to)s)
+   OR (occurred_at >= %(window_from)s AND occurred_at < %(window_to)s)
+   OR (occurred_at >= %(usual_from)s AND occurred_at < %(usual_to)s)
+UNION
+SELECT c.id FROM customers_customer c
+WHERE NOT EXISTS (SELECT FROM customers_customermetrics m
+                  WHERE m.customer_id = c.id AND m.as_of IS NOT NULL)
+"""
+
+CARRY_MAX_DAYS = 31  # rows further from the as-of day than this: read everyone again
+CARRY_MAX_SHARE = 0.25  # more customers to read than this share: read everyone
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What the nightly run reads again: `customer_ids` (None: everyone), the
+    customers the log named, and the local days of the orders logged (the sales
+    rollups of those days are rebuilt; None: all)."""
+
+    customer_ids: list[int] | None
+    logged: list[int]
+    order_days: set[datetime.date] | None
+
+
+def _edge(day: datetime.date, back: int) -> datetime.datetime:
+    return day_end(day - datetime.timedelta(days=back))
+
+
+def figures_changed(as_of: datetime.date, *, full: bool = False, consume: bool = True) -> Changes:
+    """Empty the write log (in the caller's transaction, which holds the customers
+    and their metrics rows locked; only read it when not `consume`: a run for a past
+    day leaves the rollups of today to the next run) and say whose figures to read
+    again at `as_of`: the customers written to, those whose windows an order or
+    interaction crossed, those without a row; everyone when `full`, when rows are
+    more than CARRY_MAX_DAYS from the day or when that is more than
+    CARRY_MAX_SHARE of the customers."""
+    with connection.cursor() as cursor:
+        if consume:
+            cursor.execute("DELETE FROM customers_metricschange RETURNING customer_id, ordered_at")
+        else:
+            cursor.execute("SELECT customer_id, ordered_at FROM customers_metricschange")
+        log = cursor.fetchall()
+        logged = sorted({pk for pk, __ in log})
+        cursor.execute("SELECT min(as_of), max(as_of), count(*) FROM customers_customermetrics")
+        low, high, rows = cursor.fetchone()
+        if low is not None:
+            low, high = min(low, as_of), max(high, as_of)
+        if full or low is None or (high - low).days > CARRY_MAX_DAYS:
+            return Changes(None, logged, None)
+        usual = CONTACT_WINDOW_DAYS + USUAL_WINDOW_DAYS
+        cursor.execute(
+            _MOVED,
+            {
+                "end_from": _edge(low, 1), "end_to": _edge(high, -1),
+                "year_from": _edge(low, 366), "year_to": _edge(high, 364),
+                "window_from": _edge(low, CONTACT_WINDOW_DAYS + 1),
+                "window_to": _edge(high, CONTACT_WINDOW_DAYS - 1),
+                "usual_from": _edge(low, usual + 1), "usual_to": _edge(high, usual - 1),
+            },
+        )  # fmt: skip
+        ids = {pk for (pk,) in cursor.fetchall()}.union(logged)
+    if len(ids) > CARRY_MAX_SHARE * max(rows, 1):
+        return Changes(None, logged, None)
+    days = {timezone.localtime(at).date() for __, at in log if at is not None}
+    return Changes(sorted(ids), logged, days)
 
 
 def metrics_refresh(

@@ -730,6 +730,12 @@ class CustomerMetrics(models.Model):
     usual_interactions_90d = models.DecimalField(
         _("usual interactions per 90 days"), max_digits=8, decimal_places=1, null=True, blank=True
     )
+    # What the usual rate is worked out from, kept so the nightly run moves it to
+    # the next day without reading the interactions again (customers.metrics).
+    first_contact_at = models.DateTimeField(_("first contact"), null=True, blank=True)
+    interactions_before = models.PositiveIntegerField(
+        _("interactions in the year before the last 90 days"), default=0, db_default=0
+    )
     recency_score = models.PositiveSmallIntegerField("R", null=True, blank=True)
     frequency_score = models.PositiveSmallIntegerField("F", null=True, blank=True)
     monetary_score = models.PositiveSmallIntegerField("M", null=True, blank=True)
@@ -783,6 +789,23 @@ class CustomerMetrics(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.orders_count} / {self.total_spent}"
+
+
+class MetricsChange(models.Model):
+    """A write to a customer's orders, order lines or interactions, logged by the
+    database itself (triggers, migration 0017) whatever made it: a save, an import,
+    a bulk update in SQL. The nightly recompute reads exactly these customers'
+    figures again (and the sales rollups of these order days) and empties the log."""
+
+    customer_id = models.BigIntegerField(_("customer"))
+    ordered_at = models.DateTimeField(_("ordered at"), null=True, blank=True)  # orders only
+
+    class Meta:
+        verbose_name = _("metrics change")
+        verbose_name_plural = _("metrics changes")
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.ordered_at or ''}".strip()
 
 
 class ValueTierMode(models.TextChoices):
@@ -954,6 +977,12 @@ class MetricsRun(models.Model):
     rules = models.JSONField(_("rules"), default=dict, blank=True, encoder=DjangoJSONEncoder)
     timings = models.JSONField(_("seconds per step"), default=dict, blank=True)
     error = models.TextField(_("error"), blank=True, default="")
+    # Full: every customer's figures read from the orders and interactions; nightly:
+    # only those of the customers whose history changed or whose windows moved
+    # (customers.metrics.figures_changed), the others carried over to the day.
+    full = models.BooleanField(_("all figures read again"), default=True)
+    recomputed = models.PositiveIntegerField(_("customers read again"), default=0)
+    figures_version = models.PositiveSmallIntegerField(_("figures version"), default=0)
 
     class Meta:
         verbose_name = _("metrics run")

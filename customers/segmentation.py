@@ -41,7 +41,15 @@ from django.utils.translation import ngettext
 
 from crm.bulkcopy import temp_table_copy
 from customers import clv
-from customers.metrics import FIGURES, fresh_params, fresh_sql
+from customers.metrics import (
+    FIGURES,
+    FIGURES_VERSION,
+    KEPT,
+    Changes,
+    figures_changed,
+    fresh_params,
+    fresh_sql,
+)
 from customers.models import (
     CustomerMetrics,
     MetricsRun,
@@ -409,12 +417,16 @@ class _Clock:
         self._last = now
 
 
-def metrics_recompute(as_of: datetime.date | None = None) -> MetricsRun:
+def metrics_recompute(as_of: datetime.date | None = None, *, full: bool = False) -> MetricsRun:
     """Everyone's figures, model fit and scores, tiers, RFM and stage at the end
-    of `as_of` (today); returns the run with the fitted parameters. The figures and
-    scores are written in one transaction; the stages then move in batches and the
-    dashboards' rollups are rebuilt, each in its own. A failure is recorded on the
-    run and raised."""
+    of `as_of` (today); returns the run with the fitted parameters. The figures are
+    read again from the orders and interactions for the customers whose history
+    changed or whose windows moved since their rows were computed, and carried
+    over to the day for the others (customers.metrics.figures_changed); for
+    everyone when `full`, on the first run and after a change of definitions. The
+    figures and scores are written in one transaction; the stages then move in
+    batches and the dashboards' rollups are rebuilt, each in its own. A failure is
+    recorded on the run and raised."""
     as_of = as_of or timezone.localdate()
     rules = SegmentationRules.current()
     run = MetricsRun.objects.create(
@@ -424,7 +436,7 @@ def metrics_recompute(as_of: datetime.date | None = None) -> MetricsRun:
     today = timezone.localdate()
     try:
         with transaction.atomic():
-            model = _recompute(run, rules, as_of, clock)
+            model = _recompute(run, rules, as_of, clock, full=full)
     except Exception as error:
         _failed(run, clock, f"{type(error).__name__}: {error}", status=MetricsRun.Status.FAILED)
         raise
@@ -473,16 +485,20 @@ def _stages_sync() -> int:
     return moved
 
 
-def _dashboards_rebuild(as_of, today, inputs, bgnbd, gamma_gamma, average, *, clock) -> None:
-    """Sales by day, the dashboards' rollups and the revenue forecasts."""
+def _dashboards_rebuild(
+    as_of, today, changes: Changes, inputs, bgnbd, gamma_gamma, average, *, clock
+) -> None:
+    """Sales by day, the dashboards' rollups and the revenue forecasts; by day and
+    product month, only those of the orders written since the last run, unless
+    the run read everyone."""
     from dashboards.forecast import backtest_ensure, forecast_prune, forecast_write
     from dashboards.rollup import rollups_rebuild
     from sales.rollup import sales_days_rebuild
 
     if as_of >= today:  # a past day leaves today's dashboards alone
-        sales_days_rebuild()
+        sales_days_rebuild(changes.order_days)
         clock.lap("sales_days")
-        rollups_rebuild(as_of, clock=clock)
+        rollups_rebuild(as_of, clock=clock, order_days=changes.order_days)
         forecast_write(as_of, inputs, bgnbd, gamma_gamma, average)
         forecast_prune(as_of)
         clock.lap("forecast")
@@ -490,8 +506,11 @@ def _dashboards_rebuild(as_of, today, inputs, bgnbd, gamma_gamma, average, *, cl
     clock.lap("backtest")
 
 
-def _recompute(run: MetricsRun, rules: SegmentationRules, as_of: datetime.date, clock) -> tuple:
-    """The locked part; returns what the dashboards' step needs of the models."""
+def _recompute(
+    run: MetricsRun, rules: SegmentationRules, as_of: datetime.date, clock, *, full: bool
+) -> tuple:
+    """The locked part; returns what the dashboards' step needs: the changes
+    found and the models."""
     with connection.cursor() as cursor:
         # Saves lock a customer, then its metrics row; the run takes both tables
         # first, in that order, so it never deadlocks with a save nor overwrites one
@@ -500,15 +519,24 @@ def _recompute(run: MetricsRun, rules: SegmentationRules, as_of: datetime.date, 
         cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
         cursor.execute("LOCK TABLE customers_customer, customers_customermetrics IN EXCLUSIVE MODE")
         clock.lap("lock")
-        params = fresh_params(as_of)
+        previous = latest_run()
+        full = full or previous is None or previous.figures_version != FIGURES_VERSION
+        changes = figures_changed(as_of, full=full, consume=as_of >= timezone.localdate())
+        clock.lap("changes")
+        ids = changes.customer_ids
+        params = fresh_params(as_of, ids, untrusted=changes.logged)
+        source = fresh_sql(None) if ids is None else f"{fresh_sql(ids)} UNION ALL {KEPT}"
         # Dropped at commit; a run nested in an outer transaction (tests) drops its own.
         cursor.execute("DROP TABLE IF EXISTS kehu_fresh")
-        cursor.execute(f"CREATE TEMP TABLE kehu_fresh ON COMMIT DROP AS {fresh_sql(None)}", params)
+        cursor.execute(f"CREATE TEMP TABLE kehu_fresh ON COMMIT DROP AS {source}", params)
+        rows = cursor.rowcount
         cursor.execute("ANALYZE kehu_fresh")
         clock.lap("figures")
         cursor.execute(_POPULATION)
         customers, buyers, typical, average = cursor.fetchone()
     run.customers, run.buyers = customers, buyers
+    run.full, run.figures_version = ids is None, FIGURES_VERSION
+    run.recomputed = rows if ids is None else len(ids)
     run.typical_interval_days = round(Decimal(typical), 1) if typical is not None else None
     run.average_order_value = round(average, 2) if average is not None else None
     average = float(run.average_order_value or 0)
@@ -536,7 +564,7 @@ def _recompute(run: MetricsRun, rules: SegmentationRules, as_of: datetime.date, 
     run.status = MetricsRun.Status.DONE
     run.timings = clock.timings
     run.save()
-    return inputs, bgnbd, gamma_gamma, average
+    return changes, inputs, bgnbd, gamma_gamma, average
 
 
 @dataclass(frozen=True)

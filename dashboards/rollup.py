@@ -1,6 +1,8 @@
 """Rebuild the dashboards' rollups (dashboards.models) from the customers, their
-metrics and the order lines, set-based; called by the full recompute in its
-transaction, after the metrics are fresh."""
+metrics and the order lines, set-based; called by the recompute in its
+transaction, after the metrics are fresh. Product sales are rebuilt for the
+months whose orders were written since the last run (the write log,
+customers.metrics.figures_changed), or all of them after a full run."""
 
 from __future__ import annotations
 
@@ -43,17 +45,25 @@ _PRODUCTS = """
 SELECT date_trunc('month', o.ordered_at AT TIME ZONE %(zone)s)::date, l.product_id,
        coalesce(o.salesperson_id, 0), coalesce(o.team_id, 0),
        sum(round(l.line_total * o.exchange_rate, 2)), sum(l.quantity)
-FROM sales_order o
+FROM sales_order o {months}
 JOIN sales_orderline l ON l.order_id = o.id
 WHERE o.status IN ('paid', 'shipped', 'completed') AND o.ordered_at >= %(products_from)s
   AND l.product_id IS NOT NULL
 GROUP BY 1, 2, 3, 4
 """
+# The orders of some local months (distinct), one range of the date index each.
+_IN_MONTHS = """JOIN unnest(%(months)s::date[]) AS n(month)
+    ON o.ordered_at >= (n.month::timestamp AT TIME ZONE %(zone)s)
+   AND o.ordered_at < ((n.month + interval '1 month')::timestamp AT TIME ZONE %(zone)s)"""
 
 
-def rollups_rebuild(as_of: datetime.date, clock=None) -> None:
+def rollups_rebuild(
+    as_of: datetime.date, clock=None, order_days: set[datetime.date] | None = None
+) -> None:
     """The customer counts, new customers by month and product sales by month
-    (each step timed on `clock` when given)."""
+    (each step timed on `clock` when given); product sales only for the months of
+    `order_days` when given (the orders written since the last run), the months
+    that left the window dropped."""
     from django.utils import timezone
 
     now = timezone.now()
@@ -65,18 +75,27 @@ def rollups_rebuild(as_of: datetime.date, clock=None) -> None:
         "key_fresh": now - datetime.timedelta(days=KEY_ACCOUNT_FRESH_DAYS),
         "fresh": now - datetime.timedelta(days=OTHERS_FRESH_DAYS),
         "products_from": timezone.make_aware(datetime.datetime.combine(first, datetime.time())),
+        "first": first,
     }
+    products, where = _PRODUCTS.format(months=""), "true"
+    if order_days is not None:
+        params["months"] = sorted({day.replace(day=1) for day in order_days if day >= first})
+        products = _PRODUCTS.format(months=_IN_MONTHS)
+        where = "month = ANY(%(months)s::date[]) OR month < %(first)s"
     with connection.cursor() as cursor:
-        for step, table, columns, sql in _ROLLUPS:
-            table_rebuild(cursor, table, columns, sql, params)
+        for step, table, columns, sql, replaced in (
+            *_ROLLUPS,
+            ("products", "dashboards_productmonth", _PRODUCT_COLUMNS, products, where),
+        ):
+            table_rebuild(cursor, table, columns, sql, params, where=replaced)
             if clock is not None:
                 clock.lap(step)
 
 
+_PRODUCT_COLUMNS = "month, product_id, salesperson_key, team_key, revenue, quantity"
 _ROLLUPS = (
     ("cube", "dashboards_customercube", "owner_key, team_key, lifecycle, value_tier, "
-     "frequency_tier, rfm_segment, customers, fresh, spent, expected_value", _CUBE),
-    ("new", "dashboards_newcustomersmonth", "month, salesperson_key, team_key, customers", _NEW),
-    ("products", "dashboards_productmonth",
-     "month, product_id, salesperson_key, team_key, revenue, quantity", _PRODUCTS),
+     "frequency_tier, rfm_segment, customers, fresh, spent, expected_value", _CUBE, "true"),
+    ("new", "dashboards_newcustomersmonth", "month, salesperson_key, team_key, customers", _NEW,
+     "true"),
 )  # fmt: skip

@@ -10,6 +10,7 @@ the orders, by index, in the transaction of the write that changed them;
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -64,9 +65,13 @@ WHERE f.orders = 0 AND s.day = f.day AND s.salesperson_key = f.person AND s.team
 _REBUILD = """
 SELECT (ordered_at AT TIME ZONE %(zone)s)::date, coalesce(salesperson_id, 0),
        coalesce(team_id, 0), sum(round((total - refunded) * exchange_rate, 2)), count(*)
-FROM sales_order WHERE status IN ('paid', 'shipped', 'completed')
+FROM sales_order {days} WHERE status IN ('paid', 'shipped', 'completed')
 GROUP BY 1, 2, 3
 """
+# The orders of some local days (distinct), one range of the date index per day.
+IN_DAYS = """JOIN unnest(%(days)s::date[]) AS d(day)
+    ON ordered_at >= (d.day::timestamp AT TIME ZONE %(zone)s)
+   AND ordered_at < ((d.day + 1)::timestamp AT TIME ZONE %(zone)s)"""
 
 
 def order_key(ordered_at, salesperson_id: int | None, team_id: int | None) -> tuple:
@@ -86,12 +91,20 @@ def sales_days_refresh(keys: Iterable[tuple]) -> None:
         )
 
 
-def sales_days_rebuild() -> None:
+def sales_days_rebuild(days: Iterable[datetime.date] | None = None) -> None:
+    """Recompute the given local days from the orders (None: every day)."""
+    columns = "day, salesperson_key, team_key, revenue, orders"
+    params = {"zone": settings.TIME_ZONE}
     with connection.cursor() as cursor:
-        table_rebuild(
-            cursor, "sales_salesday", "day, salesperson_key, team_key, revenue, orders", _REBUILD,
-            {"zone": settings.TIME_ZONE},
-        )  # fmt: skip
+        if days is None:
+            table_rebuild(cursor, "sales_salesday", columns, _REBUILD.format(days=""), params)
+            return
+        params["days"] = sorted(set(days))
+        if params["days"]:
+            table_rebuild(
+                cursor, "sales_salesday", columns, _REBUILD.format(days=IN_DAYS), params,
+                where="day = ANY(%(days)s::date[])",
+            )  # fmt: skip
 
 
 _ADD = """

@@ -25,13 +25,20 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--as-of", type=_day, help="the day to compute at (default: today)")
+        parser.add_argument(
+            "--full",
+            action="store_true",
+            help="read every customer's figures from the orders and interactions again "
+            "(by default only those whose history changed or whose windows moved)",
+        )
 
-    def handle(self, *args, as_of=None, **options):
-        run = metrics_recompute(as_of)
+    def handle(self, *args, as_of=None, full=False, **options):
+        run = metrics_recompute(as_of, full=full)
         seconds = (run.finished_at - run.started_at).total_seconds()
+        read = "all figures read again" if run.full else f"{run.recomputed} customers read again"
         self.stdout.write(
-            f"{run.customers} customers ({run.buyers} buying) at {run.as_of} in {seconds:.1f} s: "
-            f"{run.changed} rows changed, {run.stage_changes} stage changes."
+            f"{run.customers} customers ({run.buyers} buying) at {run.as_of} in {seconds:.1f} s "
+            f"({read}): {run.changed} rows changed, {run.stage_changes} stage changes."
         )
         if run.gamma_gamma_ok:
             self.stdout.write(f"Gamma-Gamma: p={run.p:.4f} q={run.q:.4f} gamma={run.gamma:.2f}")
