@@ -8,9 +8,9 @@
    in its own process, twice: "the next night" (the day after the last run, so
    every day-dependent figure moves and the model is refitted), after a day's
    business written behind the services' back (`--day-orders` orders and
-   `--day-interactions` interactions for random customers, dated over their
-   history like an import, with no save refreshing anyone: the night finds them
-   in the write log), and the same day again (nothing left to change). Each
+   `--day-interactions` interactions, copies of random ones dated that day, with
+   no save refreshing anyone: the night finds them in the write log), and the
+   same day again (nothing left to change). Each
    prints the seconds of its steps, as the run keeps them. Target: under 60 s.
    `--full` times `recompute_metrics --full` (every figure read again) instead.
 2. The dashboards through a real HTTP server (as run.py measures pages): the
@@ -49,18 +49,51 @@ def recompute(day: datetime.date, full: bool) -> tuple[float, str]:
     return time.perf_counter() - started, done.stdout.strip()
 
 
-def business_day(orders: int, interactions: int, seed: int) -> str:
-    """A day's orders and interactions, bulk-written as the demo generators write
-    them (COPY, no save refreshing anyone)."""
-    from crm.models import User
-    from interactions.seed import interactions_generate
-    from sales.seed import orders_generate
+def business_day(day: datetime.date, orders: int, interactions: int) -> str:
+    """A day's orders (with their lines) and interactions, dated that day: copies of
+    random ones, of their customers, written in SQL (no save refreshing anyone, so
+    the night finds them in the write log only)."""
+    from django.db import connection, transaction
+    from django.utils import timezone
 
-    owners = User.objects.filter(username__in=("rep1", "rep2", "manager")).order_by("pk")
-    team_of = {user.pk: user.team_id for user in owners}
-    made = orders_generate(orders, reps=team_of, seed=seed, refresh=False)
-    talked = interactions_generate(interactions, reps=list(team_of), seed=seed)
-    return f"{made:,} orders and {talked:,} interactions written"
+    from interactions.models import Interaction
+    from sales.models import Order, OrderLine
+
+    def columns(model, *left_out):
+        return [f.column for f in model._meta.concrete_fields if f.column not in left_out]
+
+    opening = timezone.make_aware(datetime.datetime.combine(day, datetime.time(9)))
+    kept = columns(Order, "id", "number", "external_number", "ordered_at")
+    line_columns = columns(OrderLine, "id", "order_id")
+    contact_columns = columns(Interaction, "id", "occurred_at", "created_at", "updated_at")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE kehu_day ON COMMIT DROP AS SELECT source, row_number() OVER () AS n,"
+            " nextval(pg_get_serial_sequence('sales_order', 'id')) AS id"
+            " FROM (SELECT id AS source FROM sales_order ORDER BY random() LIMIT %s) s",
+            [orders],
+        )
+        cursor.execute(
+            f"INSERT INTO sales_order (id, number, external_number, ordered_at, {', '.join(kept)})"  # noqa: S608 - the models' columns
+            f" SELECT d.id, 'DAY-' || %(day)s || '-' || d.n, '',"
+            f" %(opening)s + d.n * interval '6 seconds', {', '.join('o.' + c for c in kept)}"
+            " FROM kehu_day d JOIN sales_order o ON o.id = d.source",
+            {"day": day.isoformat(), "opening": opening},
+        )
+        cursor.execute(
+            f"INSERT INTO sales_orderline (order_id, {', '.join(line_columns)})"  # noqa: S608 - the models' columns
+            f" SELECT d.id, {', '.join('l.' + c for c in line_columns)}"
+            " FROM kehu_day d JOIN sales_orderline l ON l.order_id = d.source"
+        )
+        listed = ", ".join(contact_columns)
+        cursor.execute(
+            f"INSERT INTO interactions_interaction (occurred_at, created_at, updated_at, {listed})"  # noqa: S608 - the models' columns
+            f" SELECT %(opening)s + row_number() OVER () * interval '2 seconds', now(), now(),"
+            f" {listed} FROM (SELECT * FROM interactions_interaction ORDER BY random() LIMIT"
+            " %(count)s) i",
+            {"opening": opening, "count": interactions},
+        )
+    return f"{orders:,} orders and {interactions:,} interactions written, dated {day}"
 
 
 def main() -> None:
@@ -94,7 +127,7 @@ def main() -> None:
             night = last.as_of + datetime.timedelta(days=1)
         for attempt in ("the next night", "the same day again"):
             if attempt == "the next night" and (args.day_orders or args.day_interactions):
-                print(business_day(args.day_orders, args.day_interactions, seed=night.toordinal()))
+                print(business_day(night, args.day_orders, args.day_interactions))
             seconds, output = recompute(night, args.full)
             verdict = "ok" if seconds < RECOMPUTE_TARGET_S else "MISSED"
             print(f"recompute_metrics --as-of {night} ({attempt}): {seconds:.1f} s [{verdict}]")
