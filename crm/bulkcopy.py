@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 from django.contrib.postgres.fields import ArrayField
 from django.db import connections, models
 from django.utils import timezone
@@ -196,20 +197,34 @@ def copy_insert(
         cursor.copy_expert(sql, data, _READ_SIZE)  # (sql, file, size)
 
 
-def temp_table_copy(
-    table: str, columns: str, rows: Iterable[tuple], *, using: str = "default"
+_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, no extension
+
+
+def temp_table_copy_arrays(
+    table: str, columns: dict[str, np.ndarray], *, using: str = "default"
 ) -> None:
-    """Create the temporary table `table` (`columns` as in CREATE TABLE; dropped at
-    commit, or now if the caller's outer transaction still holds one) and COPY the
-    rows of plain values into it: for a million computed figures, far cheaper
-    than as many array parameters."""
-    data = io.StringIO(
-        "".join("\t".join(NULL if v is None else _text(v) for v in row) + "\n" for row in rows)
+    """Create the temporary table `table` with these columns (integer arrays as
+    bigint, the others as float8; NaN stays NaN) and fill it by a binary COPY
+    built by numpy: a million scores in tens of milliseconds, where formatting
+    them as text in Python took seconds."""
+    arrays = [np.asarray(values) for values in columns.values()]
+    kinds = [(">i8", "bigint") if a.dtype.kind in "iu" else (">f8", "float8") for a in arrays]
+    layout = [("fields", ">i2")]
+    for position, (code, __) in enumerate(kinds):
+        layout += [(f"size{position}", ">i4"), (f"value{position}", code)]
+    rows = np.empty(len(arrays[0]) if arrays else 0, dtype=layout)
+    rows["fields"] = len(arrays)
+    for position, values in enumerate(arrays):
+        rows[f"size{position}"] = 8
+        rows[f"value{position}"] = values
+    data = io.BytesIO(_BINARY_HEADER + rows.tobytes() + b"\xff\xff")
+    definition = ", ".join(
+        f"{name} {kind}" for name, (__, kind) in zip(columns, kinds, strict=True)
     )
     with connections[using].cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {table}")
-        cursor.execute(f"CREATE TEMP TABLE {table} ({columns}) ON COMMIT DROP")
-        cursor.copy_expert(f"COPY {table} FROM STDIN", data, _READ_SIZE)
+        cursor.execute(f"CREATE TEMP TABLE {table} ({definition}) ON COMMIT DROP")
+        cursor.copy_expert(f"COPY {table} FROM STDIN WITH (FORMAT binary)", data, _READ_SIZE)
         cursor.execute(f"ANALYZE {table}")
 
 

@@ -36,6 +36,7 @@ from django.utils import timezone
 
 CONTACT_WINDOW_DAYS = 90
 USUAL_WINDOW_DAYS = 365  # the usual contact rate: the year before the last 90 days
+YEAR = datetime.timedelta(days=365)  # purchase days in the last 12 months: after as_of − 365
 
 # Every column the figures fill, in the order `FRESH` selects them after
 # customer_id, live and is_key_account (which the customer row holds).
@@ -91,7 +92,7 @@ bought AS (
     SELECT customer_id, sum(n) AS n, sum(spent) AS spent,
            min(first_at) AS first_at, max(last_at) AS last_at,
            count(positive) AS days,
-           count(positive) FILTER (WHERE day > %(as_of)s::date - 365) AS days_12m,
+           count(positive) FILTER (WHERE day > %(year_back)s) AS days_12m,
            max(day) FILTER (WHERE positive IS NOT NULL) AS last_day,
            min(day) FILTER (WHERE positive IS NOT NULL) AS first_day,
            round(avg(positive) FILTER (WHERE gap IS NOT NULL), 2) AS repeat_spend,
@@ -207,6 +208,7 @@ def fresh_params(
         "trust_stored": customer_ids is None,
         "untrusted": sorted(untrusted),
         "as_of": as_of,
+        "year_back": as_of - YEAR,
         "zone": settings.TIME_ZONE,
         "until": until,
         "window": until - datetime.timedelta(days=CONTACT_WINDOW_DAYS),
@@ -239,8 +241,9 @@ WHERE m.as_of IS NOT NULL AND NOT (m.customer_id = ANY(%(ids)s::bigint[]))"""
 # Whose figures may have moved between the days the rows are at and the as-of
 # day without a write: an order or interaction crossing one of the edges the
 # figures count from (the end of the day, a year back for the purchase days of
-# the last 12 months, 90 and 455 days back for the contact rates), a day wider on
-# each side; and the customers without a computed row.
+# the last 12 months, 90 and 455 days back for the contact rates: each between
+# where `fresh_params` puts it on the earliest and on the latest of those days);
+# and the customers without a computed row.
 _MOVED = """
 SELECT customer_id FROM sales_order
 WHERE (ordered_at >= %(end_from)s AND ordered_at < %(end_to)s)
@@ -271,10 +274,6 @@ class Changes:
     order_days: set[datetime.date] | None
 
 
-def _edge(day: datetime.date, back: int) -> datetime.datetime:
-    return day_end(day - datetime.timedelta(days=back))
-
-
 def figures_changed(as_of: datetime.date, *, full: bool = False, consume: bool = True) -> Changes:
     """Empty the write log (in the caller's transaction, which holds the customers
     and their metrics rows locked; only read it when not `consume`: a run for a past
@@ -296,15 +295,14 @@ def figures_changed(as_of: datetime.date, *, full: bool = False, consume: bool =
             low, high = min(low, as_of), max(high, as_of)
         if full or low is None or (high - low).days > CARRY_MAX_DAYS:
             return Changes(None, logged, None)
-        usual = CONTACT_WINDOW_DAYS + USUAL_WINDOW_DAYS
+        first, last = fresh_params(low), fresh_params(high)
         cursor.execute(
             _MOVED,
             {
-                "end_from": _edge(low, 1), "end_to": _edge(high, -1),
-                "year_from": _edge(low, 366), "year_to": _edge(high, 364),
-                "window_from": _edge(low, CONTACT_WINDOW_DAYS + 1),
-                "window_to": _edge(high, CONTACT_WINDOW_DAYS - 1),
-                "usual_from": _edge(low, usual + 1), "usual_to": _edge(high, usual - 1),
+                "end_from": first["until"], "end_to": last["until"],
+                "year_from": day_end(low - YEAR), "year_to": day_end(high - YEAR),
+                "window_from": first["window"], "window_to": last["window"],
+                "usual_from": first["usual_from"], "usual_to": last["usual_from"],
             },
         )  # fmt: skip
         ids = {pk for (pk,) in cursor.fetchall()}.union(logged)

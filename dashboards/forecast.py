@@ -23,7 +23,7 @@ from django.db import connection
 from django.db.models import F, Sum
 from django.db.models.functions import TruncMonth
 
-from crm.bulkcopy import temp_table_copy
+from crm.bulkcopy import temp_table_copy_arrays
 from customers import clv
 from dashboards.models import ForecastMonth
 
@@ -85,11 +85,11 @@ def forecast_write(
     if bgnbd is None or not bgnbd.ok or not len(inputs.customer_ids):
         return 0
     months, values = _per_customer(made_on, inputs, bgnbd, gamma_gamma, average)
-    temp_table_copy(
+    temp_table_copy_arrays(
         "kehu_forecast",
-        "customer_id bigint, first float8, second float8, third float8",
-        zip(inputs.customer_ids.tolist(), *(v.tolist() for v in values), strict=True),
-    )
+        {"customer_id": inputs.customer_ids.astype(np.int64), "first": values[0],
+         "second": values[1], "third": values[2]},
+    )  # fmt: skip
     params = {"made_on": made_on, "m1": months[0], "m2": months[1], "m3": months[2]}
     with connection.cursor() as cursor:
         cursor.execute(_WRITE, params)

@@ -18,6 +18,7 @@ from crm.bulkcopy import table_rebuild
 KEY_ACCOUNT_FRESH_DAYS = 92
 OTHERS_FRESH_DAYS = 365
 PRODUCT_MONTHS = 37  # the longest period a dashboard shows (36 months) and the current one
+MONTHS_BY_INDEX = 4  # more months of orders written since the last run: rebuild them all
 
 _CUBE = """
 SELECT coalesce(c.owner_id, 0), coalesce(c.team_id, 0), coalesce(m.lifecycle, 'lead'),
@@ -62,8 +63,8 @@ def rollups_rebuild(
 ) -> None:
     """The customer counts, new customers by month and product sales by month
     (each step timed on `clock` when given); product sales only for the months of
-    `order_days` when given (the orders written since the last run), the months
-    that left the window dropped."""
+    `order_days` when given (the orders written since the last run) and at most
+    MONTHS_BY_INDEX of them, the months that left the window dropped."""
     from django.utils import timezone
 
     now = timezone.now()
@@ -78,8 +79,9 @@ def rollups_rebuild(
         "first": first,
     }
     products, where = _PRODUCTS.format(months=""), "true"
-    if order_days is not None:
-        params["months"] = sorted({day.replace(day=1) for day in order_days if day >= first})
+    months = None if order_days is None else {day.replace(day=1) for day in order_days}
+    if months is not None and len(months) <= MONTHS_BY_INDEX:
+        params["months"] = sorted(month for month in months if month >= first)
         products = _PRODUCTS.format(months=_IN_MONTHS)
         where = "month = ANY(%(months)s::date[]) OR month < %(first)s"
     with connection.cursor() as cursor:

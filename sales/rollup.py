@@ -68,6 +68,7 @@ SELECT (ordered_at AT TIME ZONE %(zone)s)::date, coalesce(salesperson_id, 0),
 FROM sales_order {days} WHERE status IN ('paid', 'shipped', 'completed')
 GROUP BY 1, 2, 3
 """
+DAYS_BY_INDEX = 62
 # The orders of some local days (distinct), one range of the date index per day.
 IN_DAYS = """JOIN unnest(%(days)s::date[]) AS d(day)
     ON ordered_at >= (d.day::timestamp AT TIME ZONE %(zone)s)
@@ -92,14 +93,18 @@ def sales_days_refresh(keys: Iterable[tuple]) -> None:
 
 
 def sales_days_rebuild(days: Iterable[datetime.date] | None = None) -> None:
-    """Recompute the given local days from the orders (None: every day)."""
+    """Recompute the given local days from the orders (None: every day; more than
+    DAYS_BY_INDEX of them, every day too: one read of all the orders is then
+    quicker than their days one by one)."""
     columns = "day, salesperson_key, team_key, revenue, orders"
     params = {"zone": settings.TIME_ZONE}
+    if days is not None:
+        days = set(days)
     with connection.cursor() as cursor:
-        if days is None:
+        if days is None or len(days) > DAYS_BY_INDEX:
             table_rebuild(cursor, "sales_salesday", columns, _REBUILD.format(days=""), params)
             return
-        params["days"] = sorted(set(days))
+        params["days"] = sorted(days)
         if params["days"]:
             table_rebuild(
                 cursor, "sales_salesday", columns, _REBUILD.format(days=IN_DAYS), params,
