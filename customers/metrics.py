@@ -22,6 +22,11 @@ the interactions once, counted by customer in any order (in parallel). Who made
 the first purchase and the latest interaction are looked up by index, for
 everyone only where the first purchase or the latest interaction is not the one
 the metrics row already names.
+
+The nightly run reads them again only for the customers `figures_changed` names
+(written to, as the database's write log says, or with an order or interaction
+crossing one of the windows' edges) and carries everyone else's over to the day
+(`KEPT`).
 """
 
 from __future__ import annotations

@@ -28,12 +28,13 @@ import datetime
 import logging
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -64,6 +65,7 @@ SCORE_EDGES = (Decimal("0.2"), Decimal("0.4"), Decimal("0.6"), Decimal("0.8"))
 HORIZON_DAYS = 90  # expected purchases over the next 90 days
 VALUE_DAYS = 365  # expected value over the next 12 months
 STAGE_BATCH = 20_000  # customers per transaction when the nightly run moves stages
+APPLY_IN_ONE_STATEMENT = 10_000  # more customers refreshed at once: through a temporary table
 WORK_MEM = "256MB"  # the full run's sorts and hashes stay in memory
 
 SCORES = ("p_alive", "expected_purchases_90d", "expected_value_12m")
@@ -386,14 +388,14 @@ def _classes(rules: SegmentationRules, cuts: dict, typical_interval: Decimal | N
     }
 
 
-def _apply(fresh: str, scores: str, params: dict, *, everyone: bool = False) -> int:
+def _apply(fresh: str, scores: str, params: dict, *, many: bool) -> int:
     """Classify and write; how many rows changed. For a few customers in one
-    statement; for everyone through a temporary table (PostgreSQL fills it in a
-    few seconds, where the one statement spent minutes writing a million rows
-    out of its CTE)."""
+    statement; for many (everyone, a big import) through a temporary table
+    (PostgreSQL fills it in seconds, where the one statement spent minutes
+    writing a million rows out of its CTE)."""
     classify = _CLASSIFY.format(fresh=fresh, scores=scores)
     with connection.cursor() as cursor:
-        if not everyone:
+        if not many:
             cursor.execute(f"{classify},\n{_WRITE.format(rows='classified')}", params)
             return cursor.fetchone()[0]
         cursor.execute("DROP TABLE IF EXISTS kehu_classified")
@@ -446,7 +448,7 @@ def segments_refresh(customer_ids: Iterable[int], as_of: datetime.date | None = 
     cuts = run.breakpoints if run is not None else {}
     typical = run.typical_interval_days if run is not None else None
     params.update(scores.params(), **_classes(SegmentationRules.current(), cuts, typical))
-    changed = _apply(fresh, _SCORES_GIVEN, params)
+    changed = _apply(fresh, _SCORES_GIVEN, params, many=len(ids) > APPLY_IN_ONE_STATEMENT)
     _stages("c.id = ANY(%(ids)s::bigint[])", {"ids": ids})
     return changed
 
@@ -490,14 +492,7 @@ def metrics_recompute(as_of: datetime.date | None = None, *, full: bool = False)
     # The figures and scores are in (the run is done as far as saves go); a failure
     # from here on is recorded beside them.
     try:
-        # A day in the past recomputes the figures as they were (checks, backtests);
-        # the stages shown today stay as they are.
-        if as_of >= today:
-            run.stage_changes = _stages_sync()
-            clock.lap("stages")
-        # The rollups and forecasts read what was committed.
-        with transaction.atomic():
-            _dashboards_rebuild(as_of, today, *model, clock=clock)
+        _after_the_figures(run, as_of, today, model, clock)
     except Exception as error:
         _failed(run, clock, f"after the figures: {type(error).__name__}: {error}")
         raise
@@ -506,6 +501,42 @@ def metrics_recompute(as_of: datetime.date | None = None, *, full: bool = False)
     run.save(update_fields=["finished_at", "timings", "stage_changes"])
     log.info("metrics recomputed at %s: %s (%s)", as_of, run.parameters(), run.timings)
     return run
+
+
+def _after_the_figures(run: MetricsRun, as_of, today, model: tuple, clock: _Clock) -> None:
+    """The stages (a day in the past recomputes the figures as they were, for
+    checks and backtests: the stages shown today stay as they are) and the
+    dashboards, which read what was committed. When the run owns its
+    transactions the two go side by side, the dashboards on a connection of
+    their own (they read the metrics, never the stage); inside a caller's
+    transaction (a test, the demo seed) one after the other, on its connection."""
+
+    def dashboards(own_clock: _Clock) -> dict:
+        with transaction.atomic():
+            _dashboards_rebuild(as_of, today, *model, clock=own_clock)
+        return own_clock.timings
+
+    def stages() -> None:
+        if as_of >= today:
+            run.stage_changes = _stages_sync()
+            clock.lap("stages")
+
+    if connection.in_atomic_block:
+        stages()
+        dashboards(clock)
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        beside = pool.submit(_on_own_connection, dashboards, _Clock())
+        stages()
+        clock.timings.update(beside.result())
+
+
+def _on_own_connection(work, *args):
+    """Run `work` in this thread on its own database connection, closed after."""
+    try:
+        return work(*args)
+    finally:
+        connections.close_all()
 
 
 def _failed(run: MetricsRun, clock: _Clock, error: str, status: str | None = None) -> None:
@@ -608,7 +639,7 @@ def _recompute(
     run.breakpoints = _breakpoints(rules)
     clock.lap("breakpoints")
     params.update(_classes(rules, run.breakpoints, run.typical_interval_days))
-    run.changed = _apply("SELECT * FROM kehu_fresh", _SCORES_COPIED, params, everyone=True)
+    run.changed = _apply("SELECT * FROM kehu_fresh", _SCORES_COPIED, params, many=True)
     clock.lap("apply")
     # Done as far as the saves are concerned: they score on this run's scales.
     run.status = MetricsRun.Status.DONE

@@ -188,3 +188,28 @@ def test_every_write_to_orders_lines_and_interactions_is_logged_whoever_makes_it
     # or day an order moved away from is read again too.
     assert logged.count((customer.pk, order.ordered_at)) == 4
     assert logged.count((customer.pk, None)) == 2
+
+
+def test_a_refresh_of_many_customers_at_once_writes_what_one_of_few_writes(
+    customer_make, order_make, headphones, rep, monkeypatch
+):
+    """An import refreshing tens of thousands of customers goes through a
+    temporary table; a save of one, through one statement: the same rows."""
+    from customers import segmentation
+
+    customers = [customer_make(rep, name=f"客户{n}") for n in range(3)]
+    for ago, customer in zip((40, 20, 5), customers, strict=True):
+        order_make(customer, [(headphones, 1, "80.00", None)], ordered_at=days_ago(ago))
+        contact(customer, rep, ago // 2)
+    _population(120)
+    metrics_recompute()
+    ids = [customer.pk for customer in customers]
+    CustomerMetrics.objects.filter(customer_id=ids[0]).delete()  # one to insert
+    CustomerMetrics.objects.filter(customer_id__in=ids[1:]).update(total_spent=0, lifecycle="lead")
+    with transaction.atomic():
+        assert segmentation.segments_refresh(ids) == 3
+        by_statement = _rows()
+        transaction.set_rollback(True)
+    monkeypatch.setattr(segmentation, "APPLY_IN_ONE_STATEMENT", 0)
+    assert segmentation.segments_refresh(ids) == 3
+    _same(_rows(), by_statement)
