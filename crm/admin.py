@@ -16,6 +16,7 @@ from crm.models import (
     AuditAction,
     AuditEvent,
     ImportJob,
+    JobRun,
     LoginFailure,
     Notification,
     Team,
@@ -274,3 +275,22 @@ class LoginFailureAdmin(admin.ModelAdmin):
             % {"count": len(usernames)},
             messages.SUCCESS,
         )
+
+
+@admin.register(JobRun)
+class JobRunAdmin(ReadOnlyAdmin):
+    """Every run of the periodic jobs (crm.jobs): when, what it did, or its error."""
+
+    list_display = ("job", "as_of", "trigger", "started_at", "seconds", "status", "counts_text")
+    list_filter = ("job", "status", "trigger")
+    date_hierarchy = "started_at"
+
+    @admin.display(description=_("counts"))
+    def counts_text(self, run: JobRun) -> str:
+        return run.counts_text() or "—"
+
+    @admin.display(description=_("seconds"))
+    def seconds(self, run: JobRun) -> str:
+        if run.finished_at is None:
+            return "—"
+        return f"{(run.finished_at - run.started_at).total_seconds():.1f}"

@@ -281,3 +281,44 @@ class ImportRejectedRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id}:{self.row_number}"
+
+
+class JobRun(models.Model):
+    """One run of a periodic job (crm.jobs): what it did, or why it did not."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", pgettext_lazy("job run", "Running")
+        DONE = "done", pgettext_lazy("job run", "Done")
+        FAILED = "failed", pgettext_lazy("job run", "Failed")
+        SKIPPED = "skipped", pgettext_lazy("job run", "Skipped")
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", pgettext_lazy("job run", "Schedule")
+        HAND = "hand", pgettext_lazy("job run", "By hand")
+
+    job = models.CharField(_("job"), max_length=50)
+    as_of = models.DateField(_("as of"), null=True, blank=True)
+    trigger = models.CharField(
+        _("started by"), max_length=10, choices=Trigger.choices, default=Trigger.SCHEDULE
+    )
+    started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.RUNNING
+    )
+    counts = models.JSONField(_("counts"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True, default="")
+
+    class Meta:
+        verbose_name = _("job run")
+        verbose_name_plural = _("job runs")
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["job", "-started_at"], name="crm_jobrun_job_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.job} {self.started_at:%Y-%m-%d %H:%M} ({self.get_status_display()})"
+
+    def counts_text(self) -> str:
+        """`name=value …` (in the job's order as it returned them; PostgreSQL's
+        jsonb keeps its own once stored)."""
+        return " ".join(f"{name}={value}" for name, value in self.counts.items())

@@ -1,7 +1,9 @@
 """Thin Celery wrappers around core services."""
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
+from kombu.exceptions import OperationalError as BrokerError
 
 
 @shared_task(name="crm.login_failures_prune", acks_late=True, ignore_result=True)
@@ -10,3 +12,24 @@ def login_failures_prune_task() -> int:
     from crm.services import login_failures_prune
 
     return login_failures_prune(now=timezone.now())
+
+
+@shared_task(
+    name="crm.job_run",
+    acks_late=True,
+    ignore_result=True,
+    time_limit=60 * 60,
+    soft_time_limit=55 * 60,
+    autoretry_for=(OperationalError, InterfaceError, BrokerError, ConnectionError),
+    retry_backoff=30,
+    retry_backoff_max=15 * 60,
+    max_retries=5,
+)
+def job_run_task(name: str, as_of: str | None = None) -> int:
+    """A periodic job by name (crm.jobs), at `as_of` (ISO date; default today)."""
+    import datetime
+
+    from crm.jobs import job_run
+
+    day = datetime.date.fromisoformat(as_of) if as_of else None
+    return job_run(name, day).pk

@@ -29,7 +29,8 @@ def import_jobs_purge_task() -> int:
 
 @shared_task(name="customers.metrics_recompute", acks_late=True, ignore_result=True)
 def metrics_recompute_task() -> int:
-    """The nightly recompute of metrics, tiers, RFM, model scores and stages."""
-    from customers.segmentation import metrics_recompute
+    """The nightly recompute, by its name before the job framework (messages queued
+    then): now the `recompute_metrics` job (crm.tasks.job_run_task)."""
+    from crm.jobs import job_run
 
-    return metrics_recompute().pk
+    return job_run("recompute_metrics").pk

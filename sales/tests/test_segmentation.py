@@ -481,7 +481,8 @@ def test_admins_edit_the_thresholds_and_see_each_run_with_its_parameters(
     assert metrics(customer).value_tier == "high"  # by amount now: 600 >= 500
     runs = client.get(reverse("admin:customers_metricsrun_changelist")).content.decode()
     assert "数据不足（客户太少）" in runs  # the reason, translated
-    assert PeriodicTask.objects.get(name="customers.metrics_recompute").crontab.hour == "2"
+    nightly = PeriodicTask.objects.get(name="customers.metrics_recompute")
+    assert (nightly.crontab.hour, nightly.task) == ("2", "crm.job_run")
 
 
 def test_a_valuable_regular_buyer_is_suggested_as_key_account_until_marked_one(

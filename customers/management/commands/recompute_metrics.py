@@ -3,18 +3,10 @@ as-of day, and print the fitted BG/NBD parameters (time in days)."""
 
 from __future__ import annotations
 
-import datetime
+from django.core.management.base import BaseCommand
 
-from django.core.management.base import BaseCommand, CommandError
-
+from crm.management.arguments import as_of_day
 from customers.segmentation import metrics_recompute
-
-
-def _day(value: str) -> datetime.date:
-    try:
-        return datetime.date.fromisoformat(value)
-    except ValueError as error:
-        raise CommandError(f"--as-of wants a date as YYYY-MM-DD, not {value!r}") from error
 
 
 class Command(BaseCommand):
@@ -24,7 +16,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--as-of", type=_day, help="the day to compute at (default: today)")
+        parser.add_argument(
+            "--as-of", type=as_of_day, help="the day to compute at (default: today)"
+        )
         parser.add_argument(
             "--full",
             action="store_true",

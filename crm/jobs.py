@@ -1,0 +1,113 @@
+"""Periodic jobs (DESIGN §6, issue 9), all run one way.
+
+A job is a service `work(as_of) -> {count name: number}` registered in JOBS by
+name. `job_run(name, as_of)`:
+
+- takes a PostgreSQL advisory lock on the job's name for the session, so a
+  second run at the same time (another beat, a run by hand) finds it taken and
+  is recorded as *skipped* instead of doing the work twice; a killed worker's
+  connection ends and the lock goes with it;
+- records a `JobRun` (started, finished, status, counts, error) that admins
+  read in Django admin; runs a killed worker left *running* are marked failed
+  ("interrupted") by the next run, which alone can hold the lock;
+- leaves idempotency to the service: running a job twice in a row changes
+  nothing the second time.
+
+The Celery task (`crm.tasks.job_run_task`) is a thin wrapper with acks_late, a
+time limit and retries with back-off on database and broker errors;
+`python manage.py run_job NAME [--as-of DATE]` runs one by hand.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import import_module
+
+from django.db import connection
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import JobRun
+
+log = logging.getLogger(__name__)
+
+LOCK_SPACE = 7_301_963  # the first key of every job's advisory lock ("kehu" jobs)
+INTERRUPTED = "interrupted: the worker stopped before the end"
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    service: str  # "module:function", imported when the job runs
+    description: str
+
+    def work(self) -> Callable[[datetime.date], dict[str, int]]:
+        module, function = self.service.split(":")
+        return getattr(import_module(module), function)
+
+
+JOBS = {
+    job.name: job
+    for job in (
+        Job(
+            "recompute_metrics",
+            "customers.jobs:recompute_metrics",
+            _("Every customer's metrics, tiers, RFM, churn and value scores and stage."),
+        ),
+    )
+}
+
+
+class JobUnknown(LookupError):
+    pass
+
+
+def job_lock_key(name: str) -> int:
+    """The second key of the job's advisory lock: a stable 31-bit hash of its name."""
+    return zlib.crc32(name.encode()) & 0x7FFFFFFF
+
+
+def job_run(
+    name: str, as_of: datetime.date | None = None, *, trigger: str = JobRun.Trigger.SCHEDULE
+) -> JobRun:
+    """Run the job `name` at `as_of` (today) unless a run of it is under way;
+    the run, done, failed (its error recorded, then raised) or skipped."""
+    try:
+        job = JOBS[name]
+    except KeyError:
+        raise JobUnknown(name) from None
+    as_of = as_of or timezone.localdate()
+    key = (LOCK_SPACE, job_lock_key(name))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+        (locked,) = cursor.fetchone()
+    if not locked:
+        log.info("job %s skipped: a run of it is under way", name)
+        return JobRun.objects.create(
+            job=name, as_of=as_of, trigger=trigger, status=JobRun.Status.SKIPPED,
+            finished_at=timezone.now(), error="a run of this job was under way",
+        )  # fmt: skip
+    try:
+        JobRun.objects.filter(job=name, status=JobRun.Status.RUNNING).update(
+            status=JobRun.Status.FAILED, error=INTERRUPTED, finished_at=timezone.now()
+        )
+        run = JobRun.objects.create(job=name, as_of=as_of, trigger=trigger)
+        try:
+            run.counts = dict(job.work()(as_of))
+        except Exception as error:
+            run.status, run.error = JobRun.Status.FAILED, f"{type(error).__name__}: {error}"[:4000]
+            run.finished_at = timezone.now()
+            run.save(update_fields=["status", "error", "finished_at"])
+            log.exception("job %s failed", name)
+            raise
+        run.status, run.finished_at = JobRun.Status.DONE, timezone.now()
+        run.save(update_fields=["status", "counts", "finished_at"])
+        log.info("job %s done: %s", name, run.counts_text())
+        return run
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
