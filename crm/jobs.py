@@ -58,6 +58,11 @@ JOBS = {
             "customers.jobs:recompute_metrics",
             _("Every customer's metrics, tiers, RFM, churn and value scores and stage."),
         ),
+        Job(
+            "freshness_audit",
+            "customers.freshness:freshness_audit",
+            _("A verification task for each customer past the data-freshness policy."),
+        ),
     )
 }
 

@@ -17,7 +17,14 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from crm.admin import AuditedAdminMixin, SettingsRowAdminMixin
-from customers.models import Contact, Customer, MetricsRun, SegmentationRules, Tag
+from customers.models import (
+    Contact,
+    Customer,
+    FreshnessPolicy,
+    MetricsRun,
+    SegmentationRules,
+    Tag,
+)
 from customers.selectors import customers_matching
 from customers.standardise import tag_name_clean
 
@@ -231,6 +238,14 @@ class TagAdmin(AuditedAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("customers"), ordering="customer_total")
     def customer_count(self, tag: Tag) -> int:
         return tag.customer_total
+
+
+@admin.register(FreshnessPolicy)
+class FreshnessPolicyAdmin(SettingsRowAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
+    """How fresh a record must be; the next freshness audit (every morning, or
+    `run_job freshness_audit`) applies it."""
+
+    fields = ("key_account_days", "other_days", "min_quality", "task_due_days")
 
 
 @admin.register(SegmentationRules)

@@ -791,6 +791,40 @@ class CustomerMetrics(models.Model):
         return f"{self.customer_id}: {self.orders_count} / {self.total_spent}"
 
 
+class FreshnessPolicy(models.Model):
+    """How fresh a record must be (customers.freshness): one row, edited by admins.
+    A customer is past policy when it was last verified (or, never verified,
+    created) longer ago than its segment allows, or when its data quality is
+    below the minimum (incomplete or invalid key fields)."""
+
+    key_account_days = models.PositiveSmallIntegerField(
+        _("key accounts: verified within (days)"), default=92, validators=[MinValueValidator(1)]
+    )
+    other_days = models.PositiveSmallIntegerField(
+        _("other customers: verified within (days)"), default=365,
+        validators=[MinValueValidator(1)],
+    )  # fmt: skip
+    min_quality = models.PositiveSmallIntegerField(
+        _("minimum data quality (0–100)"), default=60, validators=[MaxValueValidator(100)]
+    )
+    task_due_days = models.PositiveSmallIntegerField(
+        _("verification task due in (days)"), default=7, validators=[MinValueValidator(1)]
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("data freshness policy")
+        verbose_name_plural = _("data freshness policy")
+
+    def __str__(self) -> str:
+        return str(_("data freshness policy"))
+
+    @classmethod
+    def current(cls) -> FreshnessPolicy:
+        policy, __ = cls.objects.get_or_create(pk=1)
+        return policy
+
+
 class MetricsChange(models.Model):
     """A write to a customer's orders, order lines or interactions, logged by the
     database itself (triggers, migration 0017) whatever made it: a save, an import,

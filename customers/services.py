@@ -385,6 +385,12 @@ def customer_verify(*, actor: User, customer_id: int, request=None) -> Customer:
     now = timezone.now()
     changes = {"verified_at": (customer.verified_at, now)}
     customer.verified_at, customer.verified_by = now, actor
+    # The freshness audit's "verify customer information" task is done with it.
+    from interactions.models import Task, TaskSource
+
+    Task.objects.filter(
+        customer=customer, source=TaskSource.FRESHNESS, done_at__isnull=True
+    ).update(done_at=now, done_by=actor, updated_at=now)
     return _save_changes(customer, actor, changes, ["verified_at", "verified_by"], request)
 
 

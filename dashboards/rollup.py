@@ -13,10 +13,6 @@ from django.db import connection
 
 from crm.bulkcopy import table_rebuild
 
-# Data freshness until issue 9's policies: key accounts verified within a
-# quarter, the others within a year (docs/dashboards.md).
-KEY_ACCOUNT_FRESH_DAYS = 92
-OTHERS_FRESH_DAYS = 365
 PRODUCT_MONTHS = 37  # the longest period a dashboard shows (36 months) and the current one
 MONTHS_BY_INDEX = 4  # more months of orders written since the last run: rebuild them all
 
@@ -24,8 +20,11 @@ _CUBE = """
 SELECT coalesce(c.owner_id, 0), coalesce(c.team_id, 0), coalesce(m.lifecycle, 'lead'),
        coalesce(m.value_tier, ''), coalesce(m.frequency_tier, 'none'),
        coalesce(m.rfm_segment, ''), count(*),
-       count(*) FILTER (WHERE c.verified_at >= CASE WHEN c.is_key_account
-                                                    THEN %(key_fresh)s ELSE %(fresh)s END),
+       -- Within the data-freshness policy, as the freshness audit reads it.
+       count(*) FILTER (WHERE coalesce(c.verified_at, c.created_at)
+                                  >= CASE WHEN c.is_key_account THEN %(key_fresh)s
+                                          ELSE %(fresh)s END
+                              AND c.quality >= %(min_quality)s),
        coalesce(sum(m.total_spent), 0), coalesce(sum(m.expected_value_12m), 0)
 FROM customers_customer c
 LEFT JOIN customers_customermetrics m ON m.customer_id = c.id
@@ -67,14 +66,17 @@ def rollups_rebuild(
     MONTHS_BY_INDEX of them, the months that left the window dropped."""
     from django.utils import timezone
 
-    now = timezone.now()
+    from customers.models import FreshnessPolicy
+
+    now, policy = timezone.now(), FreshnessPolicy.current()
     first = as_of.replace(day=1)
     for __ in range(PRODUCT_MONTHS - 1):
         first = (first - datetime.timedelta(days=1)).replace(day=1)
     params = {
         "zone": settings.TIME_ZONE,
-        "key_fresh": now - datetime.timedelta(days=KEY_ACCOUNT_FRESH_DAYS),
-        "fresh": now - datetime.timedelta(days=OTHERS_FRESH_DAYS),
+        "key_fresh": now - datetime.timedelta(days=policy.key_account_days),
+        "fresh": now - datetime.timedelta(days=policy.other_days),
+        "min_quality": policy.min_quality,
         "products_from": timezone.make_aware(datetime.datetime.combine(first, datetime.time())),
         "first": first,
     }

@@ -226,6 +226,13 @@ class Task(models.Model):
             models.CheckConstraint(
                 condition=models.Q(priority__in=TaskPriority.values), name="interactions_task_prio"
             ),
+            # One open "verify customer information" task per customer, whoever
+            # (the audit, twice, or at once) would make a second.
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(source=TaskSource.FRESHNESS, done_at__isnull=True),
+                name="interactions_task_one_freshness",
+            ),
         ]
         indexes = [
             models.Index(
