@@ -21,6 +21,7 @@ time limit and retries with back-off on database and broker errors;
 from __future__ import annotations
 
 import datetime
+import json
 import logging
 import zlib
 from collections.abc import Callable
@@ -116,3 +117,44 @@ def job_run(
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+
+
+@dataclass(frozen=True)
+class JobOverview:
+    job: Job
+    last: JobRun | None
+    schedule: str  # the beat entries' times, "" when none is enabled
+
+
+def jobs_overview() -> list[JobOverview]:
+    """Each job with its latest run and when beat runs it (two queries)."""
+    from django_celery_beat.models import PeriodicTask
+
+    latest = {}
+    for run in JobRun.objects.order_by("job", "-started_at", "-id").distinct("job"):
+        latest[run.job] = run
+    schedules: dict[str, list[str]] = {}
+    entries = PeriodicTask.objects.filter(task="crm.job_run", enabled=True).select_related(
+        "crontab"
+    )
+    for entry in entries:
+        name = next(iter(json.loads(entry.args or "[]")), None)
+        if entry.crontab is not None:
+            schedules.setdefault(name, []).append(_crontab_text(entry.crontab))
+    return [
+        JobOverview(job, latest.get(name), ", ".join(schedules.get(name, [])))
+        for name, job in JOBS.items()
+    ]
+
+
+def _crontab_text(crontab) -> str:
+    """`02:15 Asia/Shanghai` for a daily entry, else the crontab's own fields."""
+    every = "*"
+    if (crontab.day_of_week, crontab.day_of_month, crontab.month_of_year) == (every,) * 3 and (
+        crontab.minute.isdigit() and crontab.hour.isdigit()
+    ):
+        return f"{int(crontab.hour):02d}:{int(crontab.minute):02d} {crontab.timezone}"
+    return (
+        f"{crontab.minute} {crontab.hour} {crontab.day_of_month} {crontab.month_of_year} "
+        f"{crontab.day_of_week} ({crontab.timezone})"
+    )

@@ -120,6 +120,12 @@ NAVIGATION: tuple[NavSection, ...] = (
                 "journal-text",
                 "crm.view_auditevent",
             ),
+            NavItem(
+                pgettext_lazy("nav", "Periodic jobs"),
+                "job_runs",
+                "clock-history",
+                "crm.view_jobrun",
+            ),
             NavItem(pgettext_lazy("nav", "Administration"), "admin:index", "gear", staff_only=True),
         ),
     ),

@@ -66,6 +66,7 @@ urlpatterns = [
         name="notification_read_all",
     ),
     path("audit/", views.AuditListView.as_view(), name="audit_list"),
+    path("jobs/", views.JobRunListView.as_view(), name="job_runs"),
     path("customers/", include("customers.urls")),
     path("sales/", include("sales.urls")),
     path("interactions/", include("interactions.urls")),

@@ -21,7 +21,8 @@ from crm.access import ScopedQuerysetMixin, scoped_get_or_404
 from crm.errors import service_down_message
 from crm.filters import AuditEventFilter, PersonFilter
 from crm.forms import LanguageForm, LoginForm, ProfileForm
-from crm.models import Notification, Team, User
+from crm.jobs import JOBS, jobs_overview
+from crm.models import JobRun, Notification, Team, User
 from crm.roles import user_role_labels
 from crm.search import RESULTS_PER_SECTION, search_sections
 from crm.selectors import audit_events_for
@@ -183,6 +184,26 @@ class AuditListView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
 
     def get_queryset(self):
         return audit_events_for(self.request.user)
+
+
+class JobRunListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
+    """The periodic jobs: each one's last run and schedule, then every run (of one
+    job with ?job=NAME), newest first."""
+
+    permission_required = "crm.view_jobrun"
+    template_name = "crm/job_runs.html"
+    paginate_by = 50
+
+    def get_queryset(self):
+        runs = JobRun.objects.order_by("-started_at", "-id")
+        job = self.request.GET.get("job")
+        return runs.filter(job=job) if job in JOBS else runs
+
+    def get_context_data(self, **kwargs):
+        job = self.request.GET.get("job")
+        return super().get_context_data(
+            jobs=jobs_overview(), job=job if job in JOBS else None, **kwargs
+        )
 
 
 def error_404(request, exception=None):

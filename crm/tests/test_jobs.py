@@ -11,6 +11,7 @@ import time
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, connections
+from django.urls import reverse
 from django.utils import timezone
 
 from crm import jobs
@@ -125,3 +126,17 @@ def test_a_real_worker_runs_the_nightly_job_through_the_schedule_entry(celery_wo
     run = JobRun.objects.get(job="recompute_metrics")
     assert (run.status, run.as_of) == ("done", timezone.localdate())
     assert MetricsRun.objects.filter(status="done", as_of=timezone.localdate()).exists()
+
+
+def test_admins_read_every_job_with_its_schedule_and_runs_on_a_page(client, admin_user, rep):
+    job_run("recompute_metrics", datetime.date(2026, 11, 30))
+    JobRun.objects.create(job="freshness_audit", status="failed", error="OperationalError: gone")
+    client.force_login(admin_user)
+    page = client.get(reverse("job_runs")).content.decode()
+    assert "recompute_metrics" in page and "02:15 Asia/Shanghai" in page
+    assert "06:00 Asia/Shanghai" in page  # the freshness audit's morning
+    assert "OperationalError: gone" in page and "失败" in page
+    only = client.get(reverse("job_runs"), {"job": "freshness_audit"}).content.decode()
+    assert only.count("<code>recompute_metrics</code>") == 1  # in the jobs table only
+    client.force_login(rep)
+    assert client.get(reverse("job_runs")).status_code == 403
