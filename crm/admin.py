@@ -198,6 +198,13 @@ class TeamAdmin(AuditedAdminMixin, admin.ModelAdmin):
         return obj._member_count
 
 
+def run_seconds(run) -> str:
+    """How long a run (with started_at and finished_at) took, or — while it runs."""
+    if run.finished_at is None:
+        return "—"
+    return f"{(run.finished_at - run.started_at).total_seconds():.1f}"
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False
@@ -291,6 +298,4 @@ class JobRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("seconds"))
     def seconds(self, run: JobRun) -> str:
-        if run.finished_at is None:
-            return "—"
-        return f"{(run.finished_at - run.started_at).total_seconds():.1f}"
+        return run_seconds(run)

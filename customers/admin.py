@@ -16,7 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from crm.admin import AuditedAdminMixin, SettingsRowAdminMixin
+from crm.admin import AuditedAdminMixin, SettingsRowAdminMixin, run_seconds
 from customers.models import (
     Contact,
     Customer,
@@ -289,6 +289,4 @@ class MetricsRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("seconds"))
     def seconds(self, run: MetricsRun) -> str:
-        if run.finished_at is None:
-            return "—"
-        return f"{(run.finished_at - run.started_at).total_seconds():.1f}"
+        return run_seconds(run)

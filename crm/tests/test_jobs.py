@@ -136,6 +136,8 @@ def test_admins_read_every_job_with_its_schedule_and_runs_on_a_page(client, admi
     assert "recompute_metrics" in page and "02:15 Asia/Shanghai" in page
     assert "06:00 Asia/Shanghai" in page  # the freshness audit's morning
     assert "OperationalError: gone" in page and "失败" in page
+    listed = client.get(reverse("admin:crm_jobrun_changelist")).content.decode()
+    assert "customers=0" in listed and "OperationalError" not in listed  # the error: on the run
     only = client.get(reverse("job_runs"), {"job": "freshness_audit"}).content.decode()
     assert only.count("<code>recompute_metrics</code>") == 1  # in the jobs table only
     client.force_login(rep)
