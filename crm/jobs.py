@@ -28,16 +28,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from crm.models import JobRun
 
 log = logging.getLogger(__name__)
 
 LOCK_SPACE = 7_301_963  # the first key of every job's advisory lock ("kehu" jobs)
-INTERRUPTED = "interrupted: the worker stopped before the end"
+# Stored as is, shown translated (JobRun.error_text).
+INTERRUPTED = gettext_noop("Interrupted: the worker stopped before the end.")
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ def job_run(
         log.info("job %s skipped: a run of it is under way", name)
         return JobRun.objects.create(
             job=name, as_of=as_of, trigger=trigger, status=JobRun.Status.SKIPPED,
-            finished_at=timezone.now(), error="a run of this job was under way",
+            finished_at=timezone.now(),
         )  # fmt: skip
     try:
         JobRun.objects.filter(job=name, status=JobRun.Status.RUNNING).update(
@@ -115,8 +117,11 @@ def job_run(
         log.info("job %s done: %s", name, run.counts_text())
         return run
     finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+        except DatabaseError:
+            log.warning("job %s: the connection is gone, and the lock with it", name)
 
 
 @dataclass(frozen=True)

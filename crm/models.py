@@ -5,8 +5,8 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from crm.fields import BlindIndexField, EncryptedTextField
 
@@ -317,6 +317,11 @@ class JobRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} {self.started_at:%Y-%m-%d %H:%M} ({self.get_status_display()})"
+
+    def error_text(self) -> str:
+        """The error, translated where it is one of ours (an exception's own text
+        stays as it is)."""
+        return gettext(self.error) if self.error else ""
 
     def counts_text(self) -> str:
         """`name=value …` (in the job's order as it returned them; PostgreSQL's

@@ -131,11 +131,13 @@ def test_a_real_worker_runs_the_nightly_job_through_the_schedule_entry(celery_wo
 def test_admins_read_every_job_with_its_schedule_and_runs_on_a_page(client, admin_user, rep):
     job_run("recompute_metrics", datetime.date(2026, 11, 30))
     JobRun.objects.create(job="freshness_audit", status="failed", error="OperationalError: gone")
+    JobRun.objects.create(job="freshness_audit", status="failed", error=jobs.INTERRUPTED)
     client.force_login(admin_user)
     page = client.get(reverse("job_runs")).content.decode()
     assert "recompute_metrics" in page and "02:15 Asia/Shanghai" in page
     assert "06:00 Asia/Shanghai" in page  # the freshness audit's morning
     assert "OperationalError: gone" in page and "失败" in page
+    assert "已中断：任务进程在运行结束前停止。" in page  # ours, translated
     listed = client.get(reverse("admin:crm_jobrun_changelist")).content.decode()
     assert "customers=0" in listed and "OperationalError" not in listed  # the error: on the run
     only = client.get(reverse("job_runs"), {"job": "freshness_audit"}).content.decode()
