@@ -29,7 +29,7 @@ import logging
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from fractions import Fraction
 
@@ -484,7 +484,14 @@ def metrics_recompute(as_of: datetime.date | None = None, *, full: bool = False)
     clock = _Clock()
     today = timezone.localdate()
     try:
+        own_transaction = not connection.in_atomic_block
         with transaction.atomic():
+            if own_transaction:
+                # One snapshot, taken after the tables are locked: the log emptied and
+                # the orders read agree, even with an UPDATE of orders committed
+                # between two statements of the run (it is in the log for next time).
+                with connection.cursor() as cursor:
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             model = _recompute(run, rules, as_of, clock, full=full)
     except Exception as error:
         _failed(run, clock, f"{type(error).__name__}: {error}", status=MetricsRun.Status.FAILED)
@@ -603,6 +610,10 @@ def _recompute(
         previous = latest_run()
         full = full or previous is None or previous.figures_version != FIGURES_VERSION
         changes = figures_changed(as_of, full=full, consume=as_of >= timezone.localdate())
+        if previous is not None and previous.error:
+            # The last run failed after its figures, with the log of its order days
+            # emptied: tonight every sales day and product month is rebuilt.
+            changes = replace(changes, order_days=None)
         clock.lap("changes")
         ids = changes.customer_ids
         params = fresh_params(as_of, ids, untrusted=changes.logged)

@@ -213,3 +213,30 @@ def test_a_refresh_of_many_customers_at_once_writes_what_one_of_few_writes(
     monkeypatch.setattr(segmentation, "APPLY_IN_ONE_STATEMENT", 0)
     assert segmentation.segments_refresh(ids) == 3
     _same(_rows(), by_statement)
+
+
+def test_after_a_night_whose_dashboards_failed_the_next_rebuilds_every_sales_day(
+    customer_make, order_make, headphones, rep, monkeypatch
+):
+    from customers import segmentation
+
+    customer = customer_make(rep, name="补单")
+    order_make(customer, [(headphones, 1, "80.00", None)], ordered_at=days_ago(3))
+    metrics_recompute()
+    Order.objects.bulk_create(
+        [Order(number="LATE-1", customer=customer, status="paid", ordered_at=days_ago(2),
+               total=Decimal("30.00"), salesperson=rep)]
+    )  # fmt: skip
+    with monkeypatch.context() as patched:
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("the rollups broke")
+
+        patched.setattr(segmentation, "_dashboards_rebuild", broken)
+        with pytest.raises(RuntimeError):
+            metrics_recompute()  # the figures are in, the log emptied, the days not rebuilt
+    assert segmentation.latest_run().error.startswith("after the figures")
+    assert not MetricsChange.objects.exists()
+    metrics_recompute()
+    revenue = dict(SalesDay.objects.values_list("day", "revenue"))
+    assert revenue[timezone.localdate() - datetime.timedelta(days=2)] == Decimal("30.00")
