@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connection
 
 from crm.bulkcopy import table_rebuild
+from customers.freshness import WITHIN_POLICY, policy_params
 
 PRODUCT_MONTHS = 37  # the longest period a dashboard shows (36 months) and the current one
 MONTHS_BY_INDEX = 4  # more months of orders written since the last run: rebuild them all
@@ -20,17 +21,13 @@ _CUBE = """
 SELECT coalesce(c.owner_id, 0), coalesce(c.team_id, 0), coalesce(m.lifecycle, 'lead'),
        coalesce(m.value_tier, ''), coalesce(m.frequency_tier, 'none'),
        coalesce(m.rfm_segment, ''), count(*),
-       -- Within the data-freshness policy, as the freshness audit reads it.
-       count(*) FILTER (WHERE coalesce(c.verified_at, c.created_at)
-                                  >= CASE WHEN c.is_key_account THEN %(key_fresh)s
-                                          ELSE %(fresh)s END
-                              AND c.quality >= %(min_quality)s),
+       count(*) FILTER (WHERE {within_policy}),
        coalesce(sum(m.total_spent), 0), coalesce(sum(m.expected_value_12m), 0)
 FROM customers_customer c
 LEFT JOIN customers_customermetrics m ON m.customer_id = c.id
 WHERE c.deleted_at IS NULL
 GROUP BY 1, 2, 3, 4, 5, 6
-"""
+""".replace("{within_policy}", WITHIN_POLICY)
 
 _NEW = """
 SELECT date_trunc('month', m.first_purchase_at AT TIME ZONE %(zone)s)::date,
@@ -68,15 +65,13 @@ def rollups_rebuild(
 
     from customers.models import FreshnessPolicy
 
-    now, policy = timezone.now(), FreshnessPolicy.current()
+    now = timezone.now()
     first = as_of.replace(day=1)
     for __ in range(PRODUCT_MONTHS - 1):
         first = (first - datetime.timedelta(days=1)).replace(day=1)
     params = {
         "zone": settings.TIME_ZONE,
-        "key_fresh": now - datetime.timedelta(days=policy.key_account_days),
-        "fresh": now - datetime.timedelta(days=policy.other_days),
-        "min_quality": policy.min_quality,
+        **policy_params(FreshnessPolicy.current(), now),
         "products_from": timezone.make_aware(datetime.datetime.combine(first, datetime.time())),
         "first": first,
     }
