@@ -11,6 +11,16 @@ from django.utils.translation import gettext_lazy as _
 from crm.fields import BlindIndexField, EncryptedTextField
 
 
+class OneRowMixin:
+    """A company's one row of settings (id 1, its one-row check in the model's
+    constraints), created with its documented defaults when missing."""
+
+    @classmethod
+    def current(cls):
+        row, __ = cls.objects.get_or_create(pk=1)
+        return row
+
+
 class Team(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     manager = models.ForeignKey(

@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm.fields import BlindIndexField, EncryptedTextField
+from crm.models import OneRowMixin
 from crm.normalise import email_mask, phone_display, phone_mask
 
 
@@ -791,7 +792,7 @@ class CustomerMetrics(models.Model):
         return f"{self.customer_id}: {self.orders_count} / {self.total_spent}"
 
 
-class FreshnessPolicy(models.Model):
+class FreshnessPolicy(OneRowMixin, models.Model):
     """How fresh a record must be (customers.freshness): one row, edited by admins.
     A customer is past policy when it was last verified (or, never verified,
     created) longer ago than its segment allows, or when its data quality is
@@ -815,14 +816,14 @@ class FreshnessPolicy(models.Model):
     class Meta:
         verbose_name = _("data freshness policy")
         verbose_name_plural = _("data freshness policy")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(id=1), name="customers_freshness_policy_one_row"
+            ),
+        ]
 
     def __str__(self) -> str:
         return str(_("data freshness policy"))
-
-    @classmethod
-    def current(cls) -> FreshnessPolicy:
-        policy, __ = cls.objects.get_or_create(pk=1)
-        return policy
 
 
 class MetricsChange(models.Model):
@@ -868,7 +869,7 @@ def _probability(label, default, help_text):
     )  # fmt: skip
 
 
-class SegmentationRules(models.Model):
+class SegmentationRules(OneRowMixin, models.Model):
     """The thresholds of the tiers and the lifecycle stages: one row, edited by
     admins; the defaults are documented in docs/segmentation.md."""
 
@@ -939,11 +940,6 @@ class SegmentationRules(models.Model):
 
     def __str__(self) -> str:
         return str(_("Segmentation rules"))
-
-    @classmethod
-    def current(cls) -> SegmentationRules:
-        rules, __ = cls.objects.get_or_create(pk=1)
-        return rules
 
     def clean(self) -> None:
         def reaches(lower, upper) -> bool:

@@ -14,6 +14,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from crm.models import OneRowMixin
+
 
 class FeedbackCategory(models.Model):
     """The editable list of what feedback is about (admins keep it)."""
@@ -245,7 +247,7 @@ class PointsEntry(models.Model):
         return f"{self.customer_id}: {self.points:+d}"
 
 
-class LoyaltyRules(models.Model):
+class LoyaltyRules(OneRowMixin, models.Model):
     """The company's loyalty rules: one row, edited by admins."""
 
     points_per_cny = models.DecimalField(
@@ -309,11 +311,6 @@ class LoyaltyRules(models.Model):
 
     def __str__(self) -> str:
         return str(_("Loyalty rules"))
-
-    @classmethod
-    def current(cls) -> LoyaltyRules:
-        rules, __ = cls.objects.get_or_create(pk=1)
-        return rules
 
 
 class CouponReason(models.TextChoices):

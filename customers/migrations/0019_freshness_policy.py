@@ -78,6 +78,11 @@ class Migration(migrations.Migration):
             options={
                 "verbose_name": "data freshness policy",
                 "verbose_name_plural": "data freshness policy",
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("id", 1)), name="customers_freshness_policy_one_row"
+                    )
+                ],
             },
         ),
         migrations.RunPython(forward, backward),
