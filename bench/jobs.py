@@ -22,7 +22,7 @@ import time
 from benchenv import ROOT, bench_env_apply
 
 TARGET_S = 60.0
-JOBS = ("freshness_audit",)
+JOBS = ("freshness_audit", "churn_alerts")
 
 
 def main() -> None:

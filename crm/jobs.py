@@ -66,6 +66,11 @@ JOBS = {
             "customers.freshness:freshness_audit",
             _("A verification task for each customer past the data-freshness policy."),
         ),
+        Job(
+            "churn_alerts",
+            "customers.churn:churn_alerts",
+            _("An alert and a win-back task for each customer newly at risk; managers' digest."),
+        ),
     )
 }
 

@@ -173,6 +173,9 @@ class Notification(models.Model):
     )
     text = models.CharField(_("text"), max_length=500)
     link = models.CharField(_("link"), max_length=500, blank=True, default="")
+    # What the notification is about, for the jobs that must tell someone once
+    # ("churn:12", "task-overdue:7"): one notification per recipient and key.
+    key = models.CharField(_("key"), max_length=100, blank=True, default="", db_default="")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 
@@ -180,6 +183,13 @@ class Notification(models.Model):
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["recipient", "key"],
+                condition=~models.Q(key=""),
+                name="crm_notification_once_per_key",
+            ),
+        ]
         indexes = [
             models.Index(
                 fields=["recipient", "-created_at"],

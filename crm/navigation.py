@@ -101,6 +101,7 @@ NAVIGATION: tuple[NavSection, ...] = (
                 "bar-chart-line",
                 permission="feedback.view_feedback",
             ),
+            NavItem(pgettext_lazy("nav", "Churn alerts"), "customers:churn", "person-exclamation"),
             NavItem(pgettext_lazy("nav", "Data quality"), "customers:quality", "clipboard-check"),
             NavItem(
                 pgettext_lazy("nav", "Duplicates"),

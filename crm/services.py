@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.functional import lazy
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -167,16 +167,24 @@ def notify(
     text: str,
     link: str = "",
     kind: str = NotificationKind.INFO,
+    key: str = "",
 ) -> Notification:
     """Tell one person something. The text is rendered in the recipient's own
-    language, so pass a lazy translation, not a string translated for the sender."""
+    language, so pass a lazy translation, not a string translated for the sender.
+    With a `key`, once: the notification of that key they already have is returned
+    instead of a second (a job run twice, or two at once)."""
     if link and not url_has_allowed_host_and_scheme(link, allowed_hosts=None):
         raise ValidationError(_("A notification links only to a page of this site."), code="link")
     with translation.override(recipient.language):
         rendered = str(text)
-    return Notification.objects.create(
-        recipient=recipient, text=rendered[:500], link=link, kind=kind
-    )
+    values = {"text": rendered[:500], "link": link, "kind": kind}
+    if not key:
+        return Notification.objects.create(recipient=recipient, **values)
+    try:
+        with transaction.atomic():
+            return Notification.objects.create(recipient=recipient, key=key, **values)
+    except IntegrityError:
+        return Notification.objects.get(recipient=recipient, key=key)
 
 
 @transaction.atomic

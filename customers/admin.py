@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.admin import AuditedAdminMixin, SettingsRowAdminMixin, run_seconds
 from customers.models import (
+    ChurnEpisode,
     Contact,
     Customer,
     FreshnessPolicy,
@@ -290,3 +291,16 @@ class MetricsRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("seconds"))
     def seconds(self, run: MetricsRun) -> str:
         return run_seconds(run)
+
+
+@admin.register(ChurnEpisode)
+class ChurnEpisodeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Each churn alert (customers.churn): raised by the daily scan, ended by a
+    purchase, "mark lost" on the customer page or the customer's deletion."""
+
+    list_display = ("customer", "owner", "lifecycle", "started_on", "outcome", "ended_at")
+    list_filter = ("lifecycle", "outcome", "started_on")
+    list_select_related = ("customer", "owner")
+    search_fields = ("customer__name", "customer__number")
+    date_hierarchy = "started_on"
+    raw_id_fields = ("customer", "owner", "task", "ended_by")

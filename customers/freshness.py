@@ -102,14 +102,14 @@ def freshness_audit(as_of: datetime.date) -> dict[str, int]:
             },
         )  # fmt: skip
         stale, in_pool, created = cursor.fetchone()
-    digests = _stewards_digest(stale, in_pool, created)
+    digests = _stewards_digest(as_of, stale, in_pool, created)
     return {"past_policy": stale, "in_pool": in_pool, "tasks_created": created,
             "digests": digests}  # fmt: skip
 
 
-def _stewards_digest(stale: int, in_pool: int, created: int) -> int:
-    """One notification a day to each active data steward (a second run the same
-    day sends none); how many were sent."""
+def _stewards_digest(as_of: datetime.date, stale: int, in_pool: int, created: int) -> int:
+    """One notification a day to each active data steward (a second run for the
+    same day sends none); how many were sent."""
     link = reverse("customers:list") + "?o=verified"
     text = ngettext_lazy(
         "Data freshness: %(stale)s customer past the policy (%(pool)s in the pool), "
@@ -118,12 +118,11 @@ def _stewards_digest(stale: int, in_pool: int, created: int) -> int:
         "%(created)s new verification tasks.",
         "stale",
     ) % {"stale": stale, "pool": in_pool, "created": created}
-    told_today = Notification.objects.filter(
-        link=link, created_at__date=timezone.localdate()
-    ).values("recipient")
+    key = f"freshness-digest:{as_of:%Y-%m-%d}"
+    told = Notification.objects.filter(key=key).values("recipient")
     stewards = User.objects.filter(is_active=True, groups__name=roles.DATA_STEWARD)
     sent = 0
-    for steward in stewards.exclude(pk__in=told_today).distinct().order_by("pk"):
-        notify(recipient=steward, text=text, link=link, kind=NotificationKind.TASK)
+    for steward in stewards.exclude(pk__in=told).distinct().order_by("pk"):
+        notify(recipient=steward, text=text, link=link, kind=NotificationKind.TASK, key=key)
         sent += 1
     return sent

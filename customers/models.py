@@ -1065,3 +1065,89 @@ class Segment(models.Model):
     def get_absolute_url(self) -> str:
         query = f"{self.query}&" if self.query else ""
         return f"{reverse('customers:list')}?{query}segment={self.pk}"
+
+
+class ChurnOutcome(models.TextChoices):
+    BOUGHT = "bought", pgettext_lazy("churn episode end", "Bought again")
+    LOST = "lost", pgettext_lazy("churn episode end", "Marked lost")
+    GONE = "gone", pgettext_lazy("churn episode end", "Customer deleted")
+
+
+class ChurnEpisode(models.Model):
+    """A customer's time at risk (customers.churn): it starts when the nightly
+    figures put the customer at risk or churned, with one alert and a win-back
+    task for the owner, and ends when the customer buys again, is marked lost
+    or is deleted; no second alert while it lasts, and none after "marked lost"
+    until the customer buys again. The figures of the day it started are kept,
+    so its reasons read the same later, in any language."""
+
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.CASCADE,
+        related_name="churn_episodes",
+    )  # fmt: skip
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("owner alerted"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )  # fmt: skip
+    task = models.ForeignKey(
+        "interactions.Task", verbose_name=_("win-back task"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )  # fmt: skip
+    started_on = models.DateField(_("alerted on"))
+    started_at = models.DateTimeField(_("alerted at"), default=timezone.now)
+    # The figures that day (CustomerMetrics' names: stage_reasons reads either).
+    lifecycle = models.CharField(_("lifecycle stage"), max_length=10, choices=Stage.choices)
+    last_purchase_at = models.DateTimeField(_("last purchase"))
+    purchase_days = models.PositiveIntegerField(_("purchase days"))
+    purchase_interval_days = models.DecimalField(
+        _("usual days between purchases"), max_digits=8, decimal_places=1, null=True, blank=True
+    )
+    days_since_purchase = models.IntegerField(_("days since last purchase"))
+    p_alive = models.DecimalField(
+        _("P(alive)"), max_digits=5, decimal_places=4, null=True, blank=True
+    )
+    interactions_90d = models.PositiveIntegerField(_("interactions in 90 days"))
+    usual_interactions_90d = models.DecimalField(
+        _("usual interactions per 90 days"), max_digits=8, decimal_places=1, null=True, blank=True
+    )
+    days_since_contact = models.IntegerField(_("days since last contact"), null=True, blank=True)
+    typical_interval_days = models.DecimalField(
+        _("typical days between purchases"), max_digits=8, decimal_places=1, null=True, blank=True
+    )
+    total_spent = models.DecimalField(_("total spent"), max_digits=16, decimal_places=2)
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    outcome = models.CharField(
+        _("how it ended"), max_length=10, choices=ChurnOutcome.choices, blank=True
+    )
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("marked lost by"), null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="+",
+    )  # fmt: skip
+    lost_reason = models.CharField(_("why lost"), max_length=500, blank=True, default="")
+
+    class Meta:
+        verbose_name = _("churn alert")
+        verbose_name_plural = _("churn alerts")
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            # One open episode per customer, whoever (the scan, twice or at once) would
+            # open a second.
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(ended_at__isnull=True),
+                name="customers_churn_one_open",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(ended_at__isnull=True, outcome="")
+                | (models.Q(ended_at__isnull=False) & ~models.Q(outcome="")),
+                name="customers_churn_outcome_given",
+            ),
+        ]
+        indexes = [models.Index(fields=["started_on"], name="customers_churn_started_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.started_on:%Y-%m-%d}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.ended_at is None

@@ -26,11 +26,12 @@ from __future__ import annotations
 
 import datetime
 import logging
+import re
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 import numpy as np
@@ -38,7 +39,7 @@ from django.db import connection, connections, transaction
 from django.forms.models import model_to_dict
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 from crm.bulkcopy import temp_table_copy_arrays
 from customers import clv
@@ -673,57 +674,78 @@ class Outlook:
         return -self.days_to_next if self.days_to_next is not None else 0
 
 
+# The sentences of stage_reasons; customers.churn writes the same in SQL.
+REASON_USUAL = gettext_noop("Usually buys every %(usual)s; last purchase %(since)s ago.")
+REASON_ONCE = gettext_noop(
+    "Bought once, %(since)s ago; customers usually buy again within %(typical)s."
+)
+REASON_MODEL = gettext_noop("The model gives a %(percent)s%% chance that the customer still buys.")
+REASON_NEVER_CONTACTED = gettext_noop("Never contacted.")
+REASON_NO_CONTACT = gettext_noop("No contact for %(days)s.")
+NO_CONTACT_FROM_DAYS = 30  # the days without contact worth a sentence
+
+
+def days_form(count: int) -> str:
+    """ "%(count)s days", in the plural form `count` takes."""
+    return ngettext("%(count)s day", "%(count)s days", count)
+
+
+def contacts_form(count: int) -> str:
+    return ngettext(
+        "%(recent)s interaction in the last 90 days; usually %(usual)s.",
+        "%(recent)s interactions in the last 90 days; usually %(usual)s.",
+        count,
+    )
+
+
 def _days(count: int) -> str:
-    return ngettext("%(count)s day", "%(count)s days", count) % {"count": count}
+    return days_form(count) % {"count": count}
 
 
-def stage_reasons(
-    metrics: CustomerMetrics, rules: SegmentationRules, typical_interval: Decimal | None
-) -> list[str]:
+def sentences(reasons: list[str]) -> str:
+    """The reasons as one text: spaced, but not after a full-width full stop."""
+    return FULL_STOP_SPACE.sub(r"\1", " ".join(reasons))
+
+
+FULL_STOP_SPACE = re.compile(r"([。！？]) ")
+
+
+def _whole(value: Decimal) -> int:
+    """Rounded half up, as PostgreSQL's round() does."""
+    return int(Decimal(value).quantize(Decimal(1), ROUND_HALF_UP))
+
+
+def stage_reasons(figures, rules: SegmentationRules, typical_interval: Decimal | None) -> list[str]:
     """The facts behind a customer's stage, as sentences: the rhythm of their
-    purchases, the model's chance that they still buy, a drop in contact."""
-    if not metrics.purchase_days or metrics.days_since_purchase is None:
+    purchases, the model's chance that they still buy, a drop in contact.
+    `figures`: the customer's metrics, or a churn episode's copy of them."""
+    if not figures.purchase_days or figures.days_since_purchase is None:
         return []
-    since = _days(metrics.days_since_purchase)
-    if metrics.purchase_days >= 2 and metrics.purchase_interval_days is not None:
-        usual = _days(max(1, round(metrics.purchase_interval_days)))
-        reasons = [
-            _("Usually buys every %(usual)s; last purchase %(since)s ago.")
-            % {"usual": usual, "since": since}
-        ]
+    since = _days(figures.days_since_purchase)
+    if figures.purchase_days >= 2 and figures.purchase_interval_days is not None:
+        usual = _days(max(1, _whole(figures.purchase_interval_days)))
+        reasons = [_(REASON_USUAL) % {"usual": usual, "since": since}]
     else:
-        typical = _days(round(typical_interval or rules.default_interval_days))
-        reasons = [
-            _("Bought once, %(since)s ago; customers usually buy again within %(typical)s.")
-            % {"since": since, "typical": typical}
-        ]
-    if metrics.p_alive is not None and metrics.p_alive < rules.at_risk_p_alive:
-        reasons.append(
-            _("The model gives a %(percent)s%% chance that the customer still buys.")
-            % {"percent": round(metrics.p_alive * 100)}
-        )
-    usual_contacts = metrics.usual_interactions_90d
+        typical = _days(_whole(typical_interval or rules.default_interval_days))
+        reasons = [_(REASON_ONCE) % {"since": since, "typical": typical}]
+    if figures.p_alive is not None and figures.p_alive < rules.at_risk_p_alive:
+        reasons.append(_(REASON_MODEL) % {"percent": _whole(figures.p_alive * 100)})
+    usual_contacts = figures.usual_interactions_90d
     if (
         usual_contacts is not None
         and usual_contacts >= 1
-        and metrics.interactions_90d < usual_contacts * rules.contact_drop_share / 100
+        and figures.interactions_90d < usual_contacts * rules.contact_drop_share / 100
     ):
-        usual = f"{usual_contacts:.1f}".removesuffix(".0")
+        usual = str(Decimal(usual_contacts).quantize(Decimal("0.1"), ROUND_HALF_UP))
+        recent = figures.interactions_90d
         reasons.append(
-            ngettext(
-                "%(recent)s interaction in the last 90 days; usually %(usual)s.",
-                "%(recent)s interactions in the last 90 days; usually %(usual)s.",
-                metrics.interactions_90d,
-            )
-            % {"recent": metrics.interactions_90d, "usual": usual}
+            contacts_form(recent) % {"recent": recent, "usual": usual.removesuffix(".0")}
         )
-    if metrics.lifecycle in (Stage.AT_RISK, Stage.CHURNED):
-        if metrics.days_since_contact is None:
-            reasons.append(_("Never contacted."))
-        elif metrics.days_since_contact >= 30:
-            reasons.append(
-                _("No contact for %(days)s.") % {"days": _days(metrics.days_since_contact)}
-            )
+    if figures.lifecycle in (Stage.AT_RISK, Stage.CHURNED):
+        if figures.days_since_contact is None:
+            reasons.append(_(REASON_NEVER_CONTACTED))
+        elif figures.days_since_contact >= NO_CONTACT_FROM_DAYS:
+            reasons.append(_(REASON_NO_CONTACT) % {"days": _days(figures.days_since_contact)})
     return reasons
 
 

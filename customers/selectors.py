@@ -15,6 +15,8 @@ from crm.models import AuditEvent, User
 from crm.normalise import email_normalise, phone_normalise
 from crm.search import RESULTS_PER_SECTION
 from customers.models import (
+    ChurnEpisode,
+    ChurnOutcome,
     Collaborator,
     CollaboratorAccess,
     Contact,
@@ -275,6 +277,7 @@ class Customer360:
     sees_contracts: bool = False
     contracts: list = field(default_factory=list)  # the latest (sales.Contract)
     outlook: Outlook | None = None  # to who sees orders
+    churn: ChurnEpisode | None = None  # the open churn alert, or "marked lost" (outlook)
 
 
 def customer_metrics(customer: Customer) -> CustomerMetrics | None:
@@ -347,7 +350,16 @@ def customer_360(*, user: User, customer_id: int) -> Customer360:
         sees_contracts=sees_contracts,
         contracts=contracts,
         outlook=customer_outlook(metrics) if sees_orders else None,
+        churn=_churn_shown(customer) if sees_orders else None,
     )
+
+
+def _churn_shown(customer: Customer) -> ChurnEpisode | None:
+    """The latest churn episode when it is open or ended as lost."""
+    latest = customer.churn_episodes.select_related("ended_by", "task").first()
+    if latest is not None and (latest.is_open or latest.outcome == ChurnOutcome.LOST):
+        return latest
+    return None
 
 
 def customer_history(customer: Customer) -> QuerySet[AuditEvent]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers import io_views, merge_views, segment_views, views
+from customers import churn_views, io_views, merge_views, segment_views, views
 
 app_name = "customers"
 
@@ -24,6 +24,7 @@ urlpatterns = [
     ),
     path("deleted/", views.DeletedCustomerListView.as_view(), name="deleted"),
     path("quality/", views.QualityView.as_view(), name="quality"),
+    path("churn/", churn_views.ChurnListView.as_view(), name="churn"),
     path("duplicates/", merge_views.DuplicateListView.as_view(), name="duplicates"),
     path("duplicates/merge/", merge_views.MergeView.as_view(), name="merge"),
     path("duplicates/dismiss/", merge_views.DismissView.as_view(), name="dismiss"),
@@ -41,6 +42,7 @@ urlpatterns = [
     path("<int:pk>/edit/", views.CustomerUpdateView.as_view(), name="update"),
     path("<int:pk>/reveal/", views.CustomerRevealView.as_view(), name="reveal"),
     path("<int:pk>/verify/", views.CustomerVerifyView.as_view(), name="verify"),
+    path("<int:pk>/lost/", churn_views.ChurnLostView.as_view(), name="mark_lost"),
     path("<int:pk>/delete/", views.CustomerDeleteView.as_view(), name="delete"),
     path("<int:pk>/restore/", views.CustomerRestoreView.as_view(), name="restore"),
     path("<int:pk>/contacts/new/", views.ContactFormView.as_view(), name="contact_create"),

@@ -225,8 +225,8 @@ def test_the_360_page_takes_the_same_queries_whatever_the_data(
     # The customer and its people (about 12), purchases, orders, opportunities,
     # contracts, and the service side: the timeline (a union, then one query per
     # kind on the page), open tasks, tickets, the log form's contacts, the badge,
-    # the points and coupons, the surveys sent.
-    with django_assert_max_num_queries(27):
+    # the points and coupons, the surveys sent, the churn alert.
+    with django_assert_max_num_queries(28):
         client.get(big.get_absolute_url())
 
 

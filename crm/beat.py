@@ -1,0 +1,27 @@
+"""The default beat schedule, written by data migrations into django-celery-beat
+(editable in admin afterwards): a job of crm.jobs at a time of day."""
+
+from __future__ import annotations
+
+TIME_ZONE = "Asia/Shanghai"
+
+
+def job_entry(name: str, job: str, *, hour: str, minute: str):
+    """RunPython's (forward, backward) for the entry `name` running crm.job_run(job)
+    at hour:minute every day (crontab fields: "*/1" and lists work too); forward
+    leaves an entry an admin already made or edited as it is."""
+
+    def forward(apps, schema_editor):
+        crontabs = apps.get_model("django_celery_beat", "CrontabSchedule").objects
+        crontab, _created = crontabs.get_or_create(
+            minute=minute, hour=hour, day_of_week="*", day_of_month="*", month_of_year="*",
+            timezone=TIME_ZONE,
+        )  # fmt: skip
+        apps.get_model("django_celery_beat", "PeriodicTask").objects.get_or_create(
+            name=name, defaults={"task": "crm.job_run", "args": f'["{job}"]', "crontab": crontab}
+        )
+
+    def backward(apps, schema_editor):
+        apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=name).delete()
+
+    return forward, backward
