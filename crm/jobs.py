@@ -71,6 +71,11 @@ JOBS = {
             "customers.churn:churn_alerts",
             _("An alert and a win-back task for each customer newly at risk; managers' digest."),
         ),
+        Job(
+            "reminders",
+            "crm.reminders:reminders",
+            _("Tasks due and overdue, contracts to renew, tickets near or past SLA, birthdays."),
+        ),
     )
 }
 

@@ -20,20 +20,19 @@ written by SQL from the same translated sentences as the customer page's
 from __future__ import annotations
 
 import datetime
-import json
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext_lazy
 
 from crm.audit import audit_record
 from crm.models import AuditAction, Notification, NotificationKind, Team, User
 from crm.services import notify
+from crm.sqlwords import fill, plural, words_of, words_params
 from customers.models import (
     ChurnEpisode,
     ChurnOutcome,
@@ -64,54 +63,51 @@ ALERT = gettext_noop("Churn alert — %(customer)s: %(reasons)s")
 LOST_REASON_MAX = 500
 
 
-def _words() -> dict[str, dict[str, str]]:
-    """The sentences and their pieces in each language, for the SQL to fill in."""
-    words = {}
-    for code, __ in settings.LANGUAGES:
-        with translation.override(code):
-            words[code] = {
-                "usual": _(REASON_USUAL), "once": _(REASON_ONCE), "model": _(REASON_MODEL),
-                "never": _(REASON_NEVER_CONTACTED), "no_contact": _(REASON_NO_CONTACT),
-                "day_one": days_form(1), "day_other": days_form(2),
-                "contacts_one": contacts_form(1), "contacts_other": contacts_form(2),
-                "alert": _(ALERT), "title": _(TASK_TITLE), "hint": _(TASK_HINT),
-            }  # fmt: skip
-    return words
+WORDS = {
+    "usual": REASON_USUAL, "once": REASON_ONCE, "model": REASON_MODEL,
+    "never": REASON_NEVER_CONTACTED, "no_contact": REASON_NO_CONTACT,
+    "day_one": lambda: days_form(1), "day_other": lambda: days_form(2),
+    "contacts_one": lambda: contacts_form(1), "contacts_other": lambda: contacts_form(2),
+    "alert": ALERT, "title": TASK_TITLE, "hint": TASK_HINT,
+}  # fmt: skip
 
 
-def _days(expr: str) -> str:
+def _days(number: str) -> str:
     """SQL: "N days" in the row's language (x.w)."""
-    return (
-        f"replace(CASE WHEN ({expr}) = 1 THEN x.w->>'day_one' ELSE x.w->>'day_other' END, "
-        f"'%%(count)s', ({expr})::text)"
-    )
+    return fill(plural("x.w", "day", number), count=number)
 
+
+_USUAL = fill(
+    "x.w->>'usual'",
+    usual=_days("greatest(1, round(x.purchase_interval_days))::int"),
+    since=_days("x.days_since_purchase"),
+)
+_ONCE = fill(
+    "x.w->>'once'", since=_days("x.days_since_purchase"), typical=_days("%(typical_days)s::int")
+)
+_MODEL = (
+    "replace(" + fill("x.w->>'model'", percent="round(x.p_alive * 100)::int") + ", '%%%%', '%%')"
+)
+_USUAL_CONTACTS = r"regexp_replace(round(x.usual_interactions_90d, 1)::text, '\.0$', '')"
+_DROP = fill(
+    plural("x.w", "contacts", "x.interactions_90d"),
+    recent="x.interactions_90d",
+    usual=_USUAL_CONTACTS,
+)
+_NO_CONTACT = fill("x.w->>'no_contact'", days=_days("x.days_since_contact"))
 
 # sentences(stage_reasons(…)), sentence by sentence, for a row x of the metrics with
 # its words x.w.
 _REASONS = f"""regexp_replace(concat_ws(' ',
-    CASE WHEN x.purchase_days >= 2 AND x.purchase_interval_days IS NOT NULL
-         THEN replace(replace(x.w->>'usual',
-                 '%%(usual)s', {_days("greatest(1, round(x.purchase_interval_days))::int")}),
-                 '%%(since)s', {_days("x.days_since_purchase")})
-         ELSE replace(replace(x.w->>'once',
-                 '%%(since)s', {_days("x.days_since_purchase")}),
-                 '%%(typical)s', {_days("%(typical_days)s::int")}) END,
-    CASE WHEN x.p_alive < %(at_risk_p)s
-         THEN replace(replace(x.w->>'model', '%%(percent)s', round(x.p_alive * 100)::int::text),
-                      '%%%%', '%%') END,
+    CASE WHEN x.purchase_days >= 2 AND x.purchase_interval_days IS NOT NULL THEN {_USUAL}
+         ELSE {_ONCE} END,
+    CASE WHEN x.p_alive < %(at_risk_p)s THEN {_MODEL} END,
     CASE WHEN x.usual_interactions_90d >= 1
-              AND x.interactions_90d < x.usual_interactions_90d * %(drop_share)s
-         THEN replace(replace(
-                  CASE WHEN x.interactions_90d = 1 THEN x.w->>'contacts_one'
-                       ELSE x.w->>'contacts_other' END,
-                  '%%(recent)s', x.interactions_90d::text),
-                  '%%(usual)s', regexp_replace(round(x.usual_interactions_90d, 1)::text,
-                                               '\\.0$', '')) END,
+              AND x.interactions_90d < x.usual_interactions_90d * %(drop_share)s THEN {_DROP} END,
     CASE WHEN x.days_since_contact IS NULL THEN x.w->>'never'
-         WHEN x.days_since_contact >= {NO_CONTACT_FROM_DAYS}
-         THEN replace(x.w->>'no_contact', '%%(days)s', {_days("x.days_since_contact")}) END),
+         WHEN x.days_since_contact >= {NO_CONTACT_FROM_DAYS} THEN {_NO_CONTACT} END),
     '([。！？]) ', '\\1', 'g')"""
+
 
 # The open episodes whose customer bought since it started, or is gone, ended and
 # their win-back tasks closed (a data-modifying WITH runs whether read or not);
@@ -141,7 +137,8 @@ FROM ended GROUP BY team_id
 # lost since their last purchase; those with an active owner alerted: the
 # episode, its task (its id drawn first, so that a task is written only for an
 # episode that was) and the notification, in one statement.
-_START = """
+_START = (
+    """
 WITH crossed AS (
     SELECT m.*, c.owner_id, c.name, c.is_key_account
     FROM customers_customermetrics m
@@ -154,7 +151,7 @@ WITH crossed AS (
                  OR (e.outcome = 'lost' AND e.last_purchase_at >= m.last_purchase_at)))
 ),
 owned AS (
-    SELECT a.*, coalesce(%(words)s::jsonb -> u.language, %(words)s::jsonb -> %(fallback)s) AS w,
+    SELECT a.*, {words} AS w,
            nextval(pg_get_serial_sequence('interactions_task', 'id')) AS task_id
     FROM crossed a JOIN crm_user u ON u.id = a.owner_id AND u.is_active
 ),
@@ -188,8 +185,7 @@ tasks AS (
 notified AS (
     INSERT INTO crm_notification (recipient_id, kind, text, link, key, created_at)
     SELECT x.owner_id, %(kind)s,
-           left(replace(replace(x.w->>'alert', '%%(reasons)s', x.reasons),
-                        '%%(customer)s', x.name), 500),
+           left({alert}, 500),
            replace(%(link)s, '{id}', x.customer_id::text), 'churn:' || e.id, %(now)s
     FROM worded x JOIN episodes e ON e.customer_id = x.customer_id
     ON CONFLICT (recipient_id, key) WHERE key <> '' DO NOTHING
@@ -199,6 +195,9 @@ SELECT (SELECT count(*) FROM crossed), (SELECT count(*) FROM crossed WHERE owner
        (SELECT count(*) FROM episodes), (SELECT count(*) FROM tasks),
        (SELECT count(*) FROM notified)
 """.replace("{reasons}", _REASONS)
+    .replace("{words}", words_of("u"))
+    .replace("{alert}", fill("x.w->>'alert'", reasons="x.reasons", customer="x.name"))
+)
 
 
 def churn_alerts(as_of: datetime.date) -> dict[str, int]:
@@ -217,7 +216,7 @@ def churn_alerts(as_of: datetime.date) -> dict[str, int]:
         cursor.execute(
             _START,
             {
-                "words": json.dumps(_words()), "fallback": settings.LANGUAGE_CODE,
+                **words_params(WORDS),
                 "typical": typical, "typical_days": round(typical),
                 "at_risk_p": rules.at_risk_p_alive,
                 "drop_share": rules.contact_drop_share / 100,

@@ -64,7 +64,7 @@ def test_the_list_names_every_job_and_an_unknown_one_is_refused():
     out = io.StringIO()
     call_command("run_job", "--list", stdout=out)
     assert [line.split("\t")[0] for line in out.getvalue().splitlines()] == list(jobs.JOBS)
-    assert {"recompute_metrics", "freshness_audit", "churn_alerts"} <= set(jobs.JOBS)
+    assert {"recompute_metrics", "freshness_audit", "churn_alerts", "reminders"} <= set(jobs.JOBS)
     names = ", ".join(jobs.JOBS)
     with pytest.raises(CommandError, match=f"no job 'nightly'; the jobs are: {names}$"):
         call_command("run_job", "nightly")
