@@ -71,7 +71,7 @@ class LanguageForm(forms.Form):
 class ProfileForm(forms.ModelForm):
     class Meta:
         model = User
-        fields = ["last_name", "first_name", "email", "mobile", "language"]
+        fields = ["last_name", "first_name", "email", "mobile", "language", "notify_by"]
         widgets = {"mobile": forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"})}
 
     def __init__(self, *args, **kwargs):

@@ -25,13 +25,14 @@ import json
 import logging
 import zlib
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from importlib import import_module
 
 from django.db import DatabaseError, connection
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import gettext_noop
 
 from crm.models import JobRun
 
@@ -47,6 +48,8 @@ class Job:
     name: str
     service: str  # "module:function", imported when the job runs
     description: str
+    # A job run every minute keeps no record of a run that did nothing.
+    quiet: bool = False
 
     def work(self) -> Callable[[datetime.date], dict[str, int]]:
         module, function = self.service.split(":")
@@ -76,12 +79,44 @@ JOBS = {
             "crm.reminders:reminders",
             _("Tasks due and overdue, contracts to renew, tickets near or past SLA, birthdays."),
         ),
+        Job(
+            "email_notifications",
+            "crm.mail:email_immediately",
+            _("Each notification by e-mail to those who want them at once (every minute)."),
+            quiet=True,
+        ),
+        Job(
+            "email_digest",
+            "crm.mail:email_digest",
+            _("The day's notifications in one e-mail to those who want a digest."),
+        ),
     )
 }
 
 
 class JobUnknown(LookupError):
     pass
+
+
+# The failures of single items (a person, a customer) of the run under way: the
+# job goes on with the rest, and the run records them (item_failed).
+_failures: ContextVar[list[str] | None] = ContextVar("job_failures", default=None)
+FAILURES_KEPT = 20
+
+
+def item_failed(item: str, error: BaseException) -> None:
+    """Record that one item of the job failed, and why; the job goes on."""
+    log.warning("job item %s failed: %s", item, error, exc_info=error)
+    failures = _failures.get()
+    if failures is not None:
+        failures.append(f"{item}: {type(error).__name__}: {error}")
+
+
+def _failures_text(failures: list[str]) -> str:
+    text = "\n".join(failures[:FAILURES_KEPT])
+    if len(failures) > FAILURES_KEPT:
+        text += "\n" + gettext("… and %(count)s more.") % {"count": len(failures) - FAILURES_KEPT}
+    return text[:4000]
 
 
 def job_lock_key(name: str) -> int:
@@ -105,6 +140,8 @@ def job_run(
         (locked,) = cursor.fetchone()
     if not locked:
         log.info("job %s skipped: a run of it is under way", name)
+        if job.quiet:  # a minute's run waiting on the last: not worth a row
+            return JobRun(job=name, as_of=as_of, trigger=trigger, status=JobRun.Status.SKIPPED)
         return JobRun.objects.create(
             job=name, as_of=as_of, trigger=trigger, status=JobRun.Status.SKIPPED,
             finished_at=timezone.now(),
@@ -114,6 +151,8 @@ def job_run(
             status=JobRun.Status.FAILED, error=INTERRUPTED, finished_at=timezone.now()
         )
         run = JobRun.objects.create(job=name, as_of=as_of, trigger=trigger)
+        failures: list[str] = []
+        token = _failures.set(failures)
         try:
             run.counts = dict(job.work()(as_of))
         except Exception as error:
@@ -122,8 +161,14 @@ def job_run(
             run.save(update_fields=["status", "error", "finished_at"])
             log.exception("job %s failed", name)
             raise
+        finally:
+            _failures.reset(token)
         run.status, run.finished_at = JobRun.Status.DONE, timezone.now()
-        run.save(update_fields=["status", "counts", "finished_at"])
+        run.error = _failures_text(failures)
+        if job.quiet and not failures and not any(run.counts.values()):
+            JobRun.objects.filter(pk=run.pk).delete()  # nothing done: no row every minute
+            return run
+        run.save(update_fields=["status", "counts", "finished_at", "error"])
         log.info("job %s done: %s", name, run.counts_text())
         return run
     finally:

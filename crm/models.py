@@ -45,6 +45,14 @@ class Team(models.Model):
         return reverse("team_detail", args=[self.pk])
 
 
+class NotifyBy(models.TextChoices):
+    """How a person hears of their notifications besides the bell (crm.mail)."""
+
+    IN_APP = "in_app", pgettext_lazy("notify by", "In the app only")
+    DIGEST = "digest", pgettext_lazy("notify by", "By e-mail, a daily digest")
+    IMMEDIATE = "immediate", pgettext_lazy("notify by", "By e-mail, immediately")
+
+
 class User(AbstractUser):
     language = models.CharField(
         _("language"),
@@ -60,6 +68,12 @@ class User(AbstractUser):
         help_text=_("Colleagues see it in the people directory."),
     )
     mobile_index = BlindIndexField(_("mobile phone index"))
+    notify_by = models.CharField(
+        _("notifications"), max_length=10, choices=NotifyBy.choices, default=NotifyBy.DIGEST,
+        db_default=NotifyBy.DIGEST,
+        help_text=_("Besides the bell: the day's notifications in one e-mail each morning, "
+                    "each one by e-mail as it comes, or none by e-mail."),
+    )  # fmt: skip
     team = models.ForeignKey(
         Team,
         verbose_name=_("team"),
@@ -178,6 +192,8 @@ class Notification(models.Model):
     key = models.CharField(_("key"), max_length=100, blank=True, default="", db_default="")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    # Sent by e-mail, on its own or in a digest (crm.mail).
+    emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("notification")
@@ -197,6 +213,12 @@ class Notification(models.Model):
                 condition=models.Q(read_at__isnull=True),
             ),
             models.Index(fields=["recipient", "-created_at"], name="crm_notif_recipient_idx"),
+            # What is still to go out by e-mail.
+            models.Index(
+                fields=["created_at"],
+                name="crm_notif_unsent_idx",
+                condition=models.Q(emailed_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:

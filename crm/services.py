@@ -18,10 +18,10 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.audit import audit_record, diff, snapshot
 from crm.fields import blind_index
-from crm.models import AuditAction, LoginFailure, Notification, NotificationKind, User
+from crm.models import AuditAction, LoginFailure, Notification, NotificationKind, NotifyBy, User
 from crm.normalise import phone_normalise
 
-PROFILE_FIELDS = ("first_name", "last_name", "email", "mobile", "language")
+PROFILE_FIELDS = ("first_name", "last_name", "email", "mobile", "language", "notify_by")
 
 
 @transaction.atomic
@@ -42,6 +42,8 @@ def user_update_profile(
         values["email"] = values["email"].strip().lower()
     if "language" in values and values["language"] not in dict(settings.LANGUAGES):
         raise ValidationError({"language": _("Choose a language from the list.")}, code="invalid")
+    if "notify_by" in values and values["notify_by"] not in NotifyBy.values:
+        raise ValidationError({"notify_by": _("Choose one of the ways offered.")}, code="invalid")
     before = snapshot(user, values)
     changes = diff(before, values)
     if not changes:

@@ -108,6 +108,7 @@ def test_profile_form_reports_a_bad_mobile_next_to_the_field(client, rep):
             "email": "li@kehu.test",
             "mobile": "12ab",
             "language": "zh-hans",
+            "notify_by": "digest",
         },
     )
     assert response.status_code == 200
@@ -126,6 +127,7 @@ def test_profile_save_normalises_and_audits(client, rep):
             "email": " Li.Na@Kehu.TEST ",
             "mobile": "138 0013 8000",
             "language": "zh-hans",
+            "notify_by": "digest",
         },
     )
     assert response.status_code == 302
