@@ -110,24 +110,22 @@ def admin_user(make_user):
     return make_user("admin", None, is_staff=True, is_superuser=True)
 
 
-@pytest.fixture
-def celery_worker_queue(transactional_db):
-    """A real Celery worker (a child process, solo pool) on a queue of its own;
-    yields the queue name. Tasks sent there run against the test database."""
+def celery_worker_start(queue: str, **env_extra: str):
+    """A real Celery worker process (solo pool) on `queue`, against the test
+    database; its output in `.stdout`."""
     import os
     import subprocess
     import sys
-    import uuid
     from pathlib import Path
 
     from django.db import connection
 
-    queue = f"kehu-test-{uuid.uuid4().hex[:8]}"
     db = connection.settings_dict
     env = {
         **os.environ,
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "CELERY_QUEUE": queue,
+        **env_extra,
     }
     worker = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
         [sys.executable, "-m", "celery", "-A", "crm", "worker", "--pool=solo", "-Q", queue,
@@ -136,11 +134,29 @@ def celery_worker_queue(transactional_db):
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     worker.queue = queue
+    return worker
+
+
+def celery_worker_stop(worker) -> None:
+    import subprocess
+
+    worker.terminate()
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait(timeout=20)
+
+
+@pytest.fixture
+def celery_worker_queue(transactional_db):
+    """A real Celery worker (a child process, solo pool) on a queue of its own;
+    yields the worker (its queue name in `.queue`). Tasks sent there run against
+    the test database."""
+    import uuid
+
+    worker = celery_worker_start(f"kehu-test-{uuid.uuid4().hex[:8]}")
     try:
         yield worker
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        celery_worker_stop(worker)

@@ -156,9 +156,7 @@ def job_run(
         try:
             run.counts = dict(job.work()(as_of))
         except Exception as error:
-            run.status, run.error = JobRun.Status.FAILED, f"{type(error).__name__}: {error}"[:4000]
-            run.finished_at = timezone.now()
-            run.save(update_fields=["status", "error", "finished_at"])
+            _failed(run, error)
             log.exception("job %s failed", name)
             raise
         finally:
@@ -177,6 +175,20 @@ def job_run(
                 cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
         except DatabaseError:
             log.warning("job %s: the connection is gone, and the lock with it", name)
+
+
+def _failed(run: JobRun, error: Exception) -> None:
+    """Record the run's failure; on a new connection when the error took the
+    old one with it (PostgreSQL restarted, the backend ended)."""
+    run.status, run.error = JobRun.Status.FAILED, f"{type(error).__name__}: {error}"[:4000]
+    run.finished_at = timezone.now()
+    try:
+        run.save(update_fields=["status", "error", "finished_at"])
+    except DatabaseError:
+        if connection.in_atomic_block:
+            raise
+        connection.close()
+        run.save(update_fields=["status", "error", "finished_at"])
 
 
 @dataclass(frozen=True)

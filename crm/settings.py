@@ -296,7 +296,12 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 3}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 3,
+    # A task a killed worker took but never finished (acks_late) goes back to the
+    # queue after this long: longer than the longest job (crm.tasks: one hour).
+    "visibility_timeout": int(env("CELERY_VISIBILITY_TIMEOUT", str(2 * 60 * 60))),
+}
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

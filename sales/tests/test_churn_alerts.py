@@ -7,15 +7,22 @@ from __future__ import annotations
 
 import datetime
 import io
+import socket
+import subprocess
+import time
+import uuid
+from contextlib import contextmanager
 
+import psycopg2
 import pytest
 from django.core.management import call_command
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from crm.jobs import job_run
-from crm.models import Notification
+from conftest import celery_worker_start, celery_worker_stop
+from crm.jobs import INTERRUPTED, job_run
+from crm.models import JobRun, Notification
 from customers.churn import ALERT, TASK_HINT, churn_alerts, churn_mark_lost, churn_reasons
 from customers.models import ChurnEpisode, Customer, MetricsRun
 from customers.segmentation import metrics_recompute, segments_refresh, sentences
@@ -283,3 +290,167 @@ def test_the_job_runs_from_the_command_and_prints_its_counts(book):
     call_command("run_job", "churn_alerts", stdout=out)
     assert "alerts=2" in out.getvalue().splitlines()[-1]
     assert job_run("churn_alerts").counts["alerts"] == 0
+
+
+# --- a real worker, killed, and PostgreSQL and Redis going away mid-run -------------
+
+
+@contextmanager
+def table_locked(table: str):
+    """Another session holds `table` locked: a job that writes to it waits."""
+    db = connection.settings_dict
+    locker = psycopg2.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"])
+    try:
+        with locker.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+        yield locker
+    finally:
+        locker.rollback()
+        locker.close()
+
+
+def _backend(query: str, params: list, wanted, seconds: float = 60):
+    """Poll pg_stat_activity with `query` until its row is `wanted`."""
+    deadline = time.monotonic() + seconds
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(query, params)
+            row = cursor.fetchone()
+            if wanted(row):
+                return row
+            time.sleep(0.2)
+    raise AssertionError(f"no backend as wanted after {seconds} s")
+
+
+def _blocked_backend() -> int:
+    """The pid of the worker's backend waiting on the lock."""
+    return _backend(
+        "SELECT pid FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'",
+        [connection.settings_dict["NAME"]],
+        lambda row: row is not None,
+    )[0]
+
+
+def _gone(pid: int) -> None:
+    _backend(
+        "SELECT count(*) FROM pg_stat_activity WHERE pid = %s",
+        [pid],
+        lambda row: row[0] == 0,
+    )
+
+
+def _wait_done(worker, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not JobRun.objects.filter(job="churn_alerts", status="done").exists():
+        assert worker.poll() is None, worker.stdout.read()
+        assert time.monotonic() < deadline, "the job did not finish"
+        time.sleep(0.3)
+
+
+def _alerted_once() -> None:
+    assert _open_alerts() == {"十天一买已五十天": "rep1", "十天一买已二十天": "rep2"}
+    assert Task.objects.filter(source=TaskSource.CHURN).count() == 2
+    assert Notification.objects.filter(key__startswith="churn:").count() == 2
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_worker_killed_in_the_middle_of_the_scan_leaves_nothing_and_the_job_completes(book):
+    from crm.tasks import job_run_task
+
+    queue = f"kehu-test-{uuid.uuid4().hex[:8]}"
+    # Unacknowledged work goes back to the queue after 3 s, not two hours.
+    worker = celery_worker_start(queue, CELERY_VISIBILITY_TIMEOUT="3")
+    try:
+        with table_locked("customers_churnepisode"):
+            job_run_task.apply_async(args=["churn_alerts"], queue=queue)
+            pid = _blocked_backend()  # in the middle of the scan, its transaction open
+            assert JobRun.objects.get(job="churn_alerts").status == "running"
+            worker.kill()
+            worker.wait(timeout=20)
+        _gone(pid)  # its transaction rolled back with the connection
+        assert not ChurnEpisode.objects.exists()
+        assert not Task.objects.filter(source=TaskSource.CHURN).exists()
+        worker = celery_worker_start(queue, CELERY_VISIBILITY_TIMEOUT="3")
+        _wait_done(worker)
+    finally:
+        celery_worker_stop(worker)
+    runs = dict(JobRun.objects.filter(job="churn_alerts").values_list("status", "error"))
+    assert runs == {"failed": INTERRUPTED, "done": ""}
+    _alerted_once()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_postgresql_dropping_the_connection_mid_run_fails_the_run_and_the_retry_completes(
+    book, celery_worker_queue
+):
+    from crm.tasks import job_run_task
+
+    worker = celery_worker_queue
+    with table_locked("customers_churnepisode") as locker:
+        job_run_task.apply_async(args=["churn_alerts"], queue=worker.queue)
+        pid = _blocked_backend()
+        with locker.cursor() as cursor:  # as a restart does to each session
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    _wait_done(worker)
+    failed = JobRun.objects.get(job="churn_alerts", status="failed")
+    assert failed.error.startswith("OperationalError: server closed the connection")
+    _alerted_once()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _redis(port: int) -> subprocess.Popen:
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return server
+        except OSError:
+            assert time.monotonic() < deadline, "redis-server did not start"
+            time.sleep(0.1)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_redis_restarting_mid_run_loses_nothing_and_doubles_nothing(book):
+    """The broker of this test alone, restarted while the job runs: the run ends
+    done, alerts once, and the worker takes the next task from the new broker."""
+    from crm.celery import app
+    from crm.tasks import job_run_task
+
+    port = _free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    broker = _redis(port)
+    queue = f"kehu-test-{uuid.uuid4().hex[:8]}"
+    worker = celery_worker_start(queue, REDIS_URL=url)
+    try:
+        with table_locked("customers_churnepisode"):
+            with app.connection_for_write(url) as conn:
+                job_run_task.apply_async(args=["churn_alerts"], queue=queue, connection=conn)
+            _blocked_backend()
+            broker.kill()
+            broker.wait(timeout=20)
+            broker = _redis(port)  # empty: it keeps nothing on disk
+        _wait_done(worker)
+        _alerted_once()
+        with app.connection_for_write(url) as conn:
+            job_run_task.apply_async(args=["churn_alerts"], queue=queue, connection=conn)
+        deadline = time.monotonic() + 60
+        while JobRun.objects.filter(job="churn_alerts", status="done").count() < 2:
+            assert worker.poll() is None, worker.stdout.read()
+            assert time.monotonic() < deadline, "the worker did not take the next task"
+            time.sleep(0.3)
+    finally:
+        celery_worker_stop(worker)
+        broker.kill()
+        broker.wait(timeout=20)
+    assert JobRun.objects.filter(job="churn_alerts").exclude(status="done").count() == 0
+    _alerted_once()
