@@ -14,6 +14,9 @@ import datetime
 
 from django.conf import settings
 from django.db import connection
+from django.db.models import Q
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import GreaterThanOrEqual
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -38,6 +41,17 @@ TASK_NOTES = _(
 WITHIN_POLICY = """(coalesce(c.verified_at, c.created_at)
         >= CASE WHEN c.is_key_account THEN %(key_since)s ELSE %(other_since)s END
     AND c.quality >= %(min_quality)s)"""
+
+
+def within_policy(policy: FreshnessPolicy, at: datetime.datetime) -> Q:
+    """WITHIN_POLICY for the ORM (the data-quality page's figure per rep and team);
+    a test holds the two equal."""
+    params = policy_params(policy, at)
+    seen = Coalesce("verified_at", "created_at")
+    return Q(quality__gte=params["min_quality"]) & (
+        Q(GreaterThanOrEqual(seen, params["key_since"]), is_key_account=True)
+        | Q(GreaterThanOrEqual(seen, params["other_since"]), is_key_account=False)
+    )
 
 
 def policy_params(policy: FreshnessPolicy, at: datetime.datetime) -> dict:

@@ -401,6 +401,11 @@ class QualityRow:
     average: float
     good: int
     poor: int
+    fresh: int = 0  # within the data-freshness policy
+
+    @property
+    def fresh_share(self) -> int:
+        return round(100 * self.fresh / self.customers) if self.customers else 0
 
     @property
     def good_share(self) -> int:
@@ -412,10 +417,16 @@ class QualityRow:
 
 
 def quality_by_owner(user: User) -> list[QualityRow]:
-    """Data quality per owner (the pool as one row) among the customers the user sees."""
+    """Data quality and freshness per owner (the pool as one row) among the
+    customers the user sees."""
     from django.db.models import Avg, Count, Q
+    from django.utils import timezone
 
+    from customers.freshness import within_policy
+    from customers.models import FreshnessPolicy
     from customers.quality import FAIR, GOOD
+
+    fresh = within_policy(FreshnessPolicy.current(), timezone.now())
 
     rows = (
         visible_customers(user)
@@ -425,6 +436,7 @@ def quality_by_owner(user: User) -> list[QualityRow]:
             average=Avg("quality"),
             good=Count("id", filter=Q(quality__gte=GOOD)),
             poor=Count("id", filter=Q(quality__lt=FAIR)),
+            fresh=Count("id", filter=fresh),
         )
         .order_by("average")
     )
@@ -437,6 +449,27 @@ def quality_by_owner(user: User) -> list[QualityRow]:
             average=round(row["average"] or 0, 1),
             good=row["good"],
             poor=row["poor"],
+            fresh=row["fresh"],
         )
         for row in rows
     ]
+
+
+def quality_by_team(rows: list[QualityRow]) -> list[QualityRow]:
+    """The owners' rows added up per team (the pool and owners without a team:
+    one row each), the least fresh first."""
+    teams: dict[str, QualityRow] = {}
+    for row in rows:
+        team = teams.setdefault(row.team_name, QualityRow(None, row.team_name, 0, 0.0, 0, 0))
+        team.average = (team.average * team.customers + row.average * row.customers) / (
+            (team.customers + row.customers) or 1
+        )
+        team.customers += row.customers
+        team.good, team.poor, team.fresh = (
+            team.good + row.good,
+            team.poor + row.poor,
+            team.fresh + row.fresh,
+        )
+    for team in teams.values():
+        team.average = round(team.average, 1)
+    return sorted(teams.values(), key=lambda team: (team.fresh_share, team.team_name))

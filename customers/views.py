@@ -451,9 +451,12 @@ class QualityView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
     template_name = "customers/quality.html"
 
     def get_context_data(self, **kwargs):
+        from customers.models import FreshnessPolicy
         from customers.quality import RULES
-        from customers.selectors import quality_by_owner
+        from customers.selectors import quality_by_owner, quality_by_team
 
+        rows = quality_by_owner(self.request.user)
         return super().get_context_data(
-            rows=quality_by_owner(self.request.user), rules=RULES, **kwargs
-        )
+            rows=rows, teams=quality_by_team(rows), rules=RULES,
+            policy=FreshnessPolicy.current(), **kwargs,
+        )  # fmt: skip

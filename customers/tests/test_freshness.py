@@ -154,3 +154,36 @@ def test_the_policy_is_the_admins_and_an_english_owner_gets_an_english_task(
     task = Task.objects.get(customer=book["never_old"])
     assert task.title == "Verify customer information"
     assert task.due_at.date() == AS_OF + datetime.timedelta(days=3)
+
+
+def test_the_quality_page_gives_the_share_within_policy_per_rep_and_team(
+    client, book, steward, rep, other_rep
+):
+    # The ORM's condition and the audit's SQL agree on every customer.
+    from customers.freshness import within_policy
+
+    end = timezone.make_aware(datetime.datetime.combine(AS_OF, datetime.time.max))
+    within = set(
+        Customer.objects.alive()
+        .filter(within_policy(FreshnessPolicy.current(), end))
+        .values_list("name", flat=True)
+    )
+    freshness_audit(AS_OF)
+    asked = set(
+        Task.objects.filter(source=TaskSource.FRESHNESS).values_list("customer__name", flat=True)
+    )
+    alive = set(Customer.objects.alive().values_list("name", flat=True))
+    assert within == alive - asked - {"辛公司", "癸公司"}  # the pool's, the leaver's: nobody asked
+    assert within == {"乙大客户", "丁公司", "己公司"}
+    # On the page (today: the records were backdated from AS_OF, days ago).
+    client.force_login(steward)
+    page = client.get(reverse("customers:quality")).content.decode()
+    rows = {
+        row.owner.username if row.owner else "pool": row.fresh_share
+        for row in client.get(reverse("customers:quality")).context["rows"]
+    }
+    assert rows["rep1"] == 40 and rows["rep2"] == 50 and rows["pool"] == 0  # 2/5, 1/2, 0/1
+    assert 'data-testid="team-fresh-share"' in page
+    teams = {team.team_name: team.fresh_share for team in client.get(
+        reverse("customers:quality")).context["teams"]}  # fmt: skip
+    assert teams[rep.team.name] == round(100 * 3 / 7)
