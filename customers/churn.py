@@ -325,8 +325,8 @@ def churn_mark_lost(*, actor: User, customer_id: int, reason: str, request=None)
         )
     audit_record(
         actor=actor, action=AuditAction.UPDATE, target=customer,
-        changes={"churn_outcome": ("", ChurnOutcome.LOST.value)},
-        extra={"churn_episode": episode.pk, "reason": reason}, request=request,
+        changes={"churn_outcome": ("", ChurnOutcome.LOST.value), "lost_reason": ("", reason)},
+        extra={"churn_episode": episode.pk}, request=request,
     )  # fmt: skip
     return episode
 

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from customers.tests.conftest import customer_make  # noqa: F401 - shared fixtures
+from sales.tests.conftest import headphones, order_make, product_make  # noqa: F401
+
 # Playwright's sync API keeps an event loop in the test thread; the test body
 # still talks to the database synchronously, which is safe here.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

@@ -6,7 +6,7 @@ from django import template
 from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import Customer
+from customers.models import ChurnOutcome, Customer
 
 register = template.Library()
 
@@ -40,7 +40,11 @@ _SPECIAL_LABELS = {
     "contact.is_primary": _("primary contact"),
     "contact.phones": _("contact's phones"),
     "contact.emails": _("contact's e-mails"),
+    "churn_outcome": _("churn alert"),
+    "lost_reason": _("why lost"),
 }
+# Choice codes of the audit keys that are not the customer's own fields.
+_SPECIAL_CHOICES = {"churn_outcome": ChurnOutcome.choices}
 
 
 @register.filter
@@ -65,7 +69,7 @@ def change_value(value, name: str = "") -> str:
         field = Customer._meta.get_field(name) if name else None
     except FieldDoesNotExist:
         field = None
-    choices = dict(getattr(field, "flatchoices", None) or ())
+    choices = dict(getattr(field, "flatchoices", None) or _SPECIAL_CHOICES.get(name, ()))
     if value in choices:
         return str(choices[value])
     if value is True:
