@@ -1,9 +1,10 @@
 """The default beat schedule, written by data migrations into django-celery-beat
-(editable in admin afterwards): a job of crm.jobs at a time of day."""
+(editable in admin afterwards): a job of crm.jobs at a time of day, in the
+site's time zone (TIME_ZONE, Asia/Shanghai by default)."""
 
 from __future__ import annotations
 
-TIME_ZONE = "Asia/Shanghai"
+from django.conf import settings
 
 
 def job_entry(name: str, job: str, *, hour: str, minute: str):
@@ -15,7 +16,7 @@ def job_entry(name: str, job: str, *, hour: str, minute: str):
         crontabs = apps.get_model("django_celery_beat", "CrontabSchedule").objects
         crontab, _created = crontabs.get_or_create(
             minute=minute, hour=hour, day_of_week="*", day_of_month="*", month_of_year="*",
-            timezone=TIME_ZONE,
+            timezone=settings.TIME_ZONE,
         )  # fmt: skip
         apps.get_model("django_celery_beat", "PeriodicTask").objects.get_or_create(
             name=name, defaults={"task": "crm.job_run", "args": f'["{job}"]', "crontab": crontab}

@@ -6,10 +6,11 @@ link to each page.
 
 A notification goes out once: it is stamped `emailed_at` in the transaction
 that sends it, its rows locked so that two sweeps never both send it. What is
-older than the window (a person who switches to e-mail, a mail server down for
-days) is left to the bell. One person's failure (a refused address, the server
-dropping the connection) is recorded on the job's run and the others are sent;
-that person's notifications go out on the next run.
+already read in the app, or older than the window (a person who switches to
+e-mail, a mail server down for days), is left to the bell. One person's failure
+(a refused address, the server dropping the connection) is recorded on the
+job's run and the others are sent; that person's notifications go out on the
+next run.
 """
 
 from __future__ import annotations
@@ -44,7 +45,8 @@ def email_digest(as_of: datetime.date) -> dict[str, int]:
 def _pending(mode: str, window: datetime.timedelta):
     return (
         Notification.objects.filter(
-            emailed_at__isnull=True, created_at__gte=timezone.now() - window,
+            emailed_at__isnull=True, read_at__isnull=True,
+            created_at__gte=timezone.now() - window,
             recipient__notify_by=mode, recipient__is_active=True,
         )
         .exclude(recipient__email="")

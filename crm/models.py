@@ -5,6 +5,7 @@ from django.contrib.auth.models import AbstractUser
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -369,3 +370,25 @@ class JobRun(models.Model):
         """`name=value …` (in the job's order as it returned them; PostgreSQL's
         jsonb keeps its own once stored)."""
         return " ".join(f"{name}={value}" for name, value in self.counts.items())
+
+
+class Reminded(models.Model):
+    """A reminder given (crm.reminders), on its own or in a summary: the reminders
+    job tells nobody of the same thing twice."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recipient"), on_delete=models.CASCADE,
+        related_name="+",
+    )  # fmt: skip
+    key = models.CharField(_("key"), max_length=100)
+    created_at = models.DateTimeField(_("reminded at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("reminder given")
+        verbose_name_plural = _("reminders given")
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "key"], name="crm_reminded_once"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key

@@ -8,12 +8,13 @@ person, once, for
 - a customer's birthday (the owner), with the birthday coupon of the loyalty
   rules when they give one (issued first, feedback.loyalty).
 
-"Once" is the notification's key (crm.models.Notification.key): a reminder of
-the same thing on the same terms is never written twice, whoever runs the job
+"Once" is the reminder's key, remembered (crm.models.Reminded): a reminder of
+the same thing on the same terms is never given twice, whoever runs the job
 and how often; a task put off to another day, a contract renewed to a new end
-or a ticket's deadline moved is reminded again. A person with more than
-SUMMARY_FROM tasks of a kind at once gets one line for them all, each day,
-instead of a flood. Set-based: one statement per kind, all in one transaction.
+or a ticket's deadline moved is reminded again. A person with SUMMARY_FROM or
+more tasks of a kind at once gets one line for them all instead of a flood, and
+those tasks count as reminded. Records of deleted customers are not reminded.
+Set-based: one statement per kind, all in one transaction.
 Runs every half hour from 08:00 to 20:30 (migration crm 0007).
 """
 
@@ -96,7 +97,7 @@ FROM interactions_task t
 JOIN crm_user u ON u.id = t.assignee_id AND u.is_active
 CROSS JOIN LATERAL (SELECT {words} AS w) w
 LEFT JOIN customers_customer c ON c.id = t.customer_id
-WHERE t.done_at IS NULL AND {when}
+WHERE t.done_at IS NULL AND c.deleted_at IS NULL AND {when}
 """
 _TASKS_DUE = _filled(
     _TASKS,
@@ -140,7 +141,7 @@ WITH due AS (
     SELECT t.*, tm.manager_id, t.sla_due_at <= %(at)s AS past
     FROM interactions_serviceticket t
     LEFT JOIN interactions_slapolicy p ON p.priority = t.priority
-    JOIN customers_customer c ON c.id = t.customer_id
+    JOIN customers_customer c ON c.id = t.customer_id AND c.deleted_at IS NULL
     LEFT JOIN crm_team tm ON tm.id = c.team_id
     WHERE t.status IN ('open', 'in_progress') AND t.waiting_since IS NULL
       AND t.sla_due_at - make_interval(hours => coalesce(p.warn_hours, 2)) < %(at)s
@@ -202,22 +203,30 @@ KINDS = (
     Kind("birthdays", _BIRTHDAYS),
 )
 
-# A kind's reminders written: one by one, or one summary for whoever has more
-# than %(many)s of them (the summary once a day).
+# A kind's reminders not given yet, remembered (crm.models.Reminded) and written:
+# one by one, or one summary for whoever has %(many)s or more of them at once.
 _WRITE = """
 WITH items AS ({items}),
 fresh AS (
-    SELECT i.*, count(*) OVER (PARTITION BY i.recipient_id) AS mine
+    SELECT DISTINCT ON (i.recipient_id, i.key) i.*
     FROM items i
-    WHERE NOT EXISTS (SELECT FROM crm_notification n
-                      WHERE n.recipient_id = i.recipient_id AND n.key = i.key
-                        AND n.key <> '')
+    WHERE NOT EXISTS (SELECT FROM crm_reminded r
+                      WHERE r.recipient_id = i.recipient_id AND r.key = i.key)
+),
+remembered AS (
+    INSERT INTO crm_reminded (recipient_id, key, created_at)
+    SELECT recipient_id, key, %(now)s FROM fresh
+    ON CONFLICT (recipient_id, key) DO NOTHING
+    RETURNING recipient_id, key
+),
+counted AS (
+    SELECT f.*, count(*) OVER (PARTITION BY f.recipient_id) AS mine
+    FROM fresh f JOIN remembered USING (recipient_id, key)
 ),
 one_by_one AS (
     INSERT INTO crm_notification (recipient_id, kind, text, link, key, created_at)
-    SELECT DISTINCT ON (recipient_id, key) recipient_id, %(kind)s, left(text, 500), link, key,
-           %(now)s
-    FROM fresh WHERE mine < %(many)s
+    SELECT recipient_id, %(kind)s, left(text, 500), link, key, %(now)s
+    FROM counted WHERE mine < %(many)s
     ON CONFLICT (recipient_id, key) WHERE key <> '' DO NOTHING
     RETURNING 1
 ),
@@ -226,7 +235,7 @@ summaries AS (
     SELECT recipient_id, %(kind)s, {summary_text}, %(summary_link)s,
            %(summary_key)s, %(now)s
     FROM (SELECT recipient_id, count(*) AS mine, (array_agg(w))[1] AS w
-          FROM fresh WHERE mine >= %(many)s GROUP BY recipient_id) s
+          FROM counted WHERE mine >= %(many)s GROUP BY recipient_id) s
     ON CONFLICT (recipient_id, key) WHERE key <> '' DO NOTHING
     RETURNING 1
 )
@@ -270,7 +279,7 @@ def reminders(as_of: datetime.date, *, at: datetime.datetime | None = None) -> d
                 {
                     **params,
                     "many": SUMMARY_FROM if kind.summary else 2**31 - 1,
-                    "summary_key": f"{kind.name}-summary:{as_of:%Y-%m-%d}",
+                    "summary_key": f"{kind.name}-summary:{timezone.localtime(at):%Y-%m-%dT%H:%M}",
                     "summary_link": params["task_link"],
                 },
             )

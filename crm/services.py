@@ -154,7 +154,9 @@ def login_failures_prune(*, now: datetime.datetime, keep_days: int = 30) -> int:
 
 
 def _formatted(message, params) -> str:
-    return str(message) % params
+    # `message % params`, not str(message) % …: a lazy ngettext picks its plural
+    # form from the params, in the language active now.
+    return str(message % params)
 
 
 # A translatable text with its values, translated only when rendered: for notify(),

@@ -20,6 +20,7 @@ written by SQL from the same translated sentences as the customer page's
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -31,7 +32,7 @@ from django.utils.translation import gettext_noop, ngettext_lazy
 
 from crm.audit import audit_record
 from crm.models import AuditAction, Notification, NotificationKind, Team, User
-from crm.services import notify
+from crm.services import lazy_format, notify
 from crm.sqlwords import fill, plural, words_of, words_params
 from customers.models import (
     ChurnEpisode,
@@ -50,6 +51,7 @@ from customers.segmentation import (
     contacts_form,
     days_form,
     latest_run,
+    whole,
 )
 from interactions.models import TaskPriority, TaskSource
 
@@ -162,12 +164,12 @@ episodes AS (
     INSERT INTO customers_churnepisode (
         customer_id, owner_id, task_id, started_on, started_at, lifecycle, last_purchase_at,
         purchase_days, purchase_interval_days, days_since_purchase, p_alive, interactions_90d,
-        usual_interactions_90d, days_since_contact, typical_interval_days, total_spent,
-        outcome, lost_reason)
+        usual_interactions_90d, days_since_contact, typical_interval_days, at_risk_p_alive,
+        contact_drop_share, total_spent, outcome, lost_reason)
     SELECT x.customer_id, x.owner_id, x.task_id, %(as_of)s, %(now)s, x.lifecycle,
            x.last_purchase_at, x.purchase_days, x.purchase_interval_days, x.days_since_purchase,
            x.p_alive, x.interactions_90d, x.usual_interactions_90d, x.days_since_contact,
-           %(typical)s, x.total_spent, '', ''
+           %(typical)s, %(at_risk_p)s, %(drop_percent)s, x.total_spent, '', ''
     FROM worded x
     ON CONFLICT (customer_id) WHERE ended_at IS NULL DO NOTHING
     RETURNING id, customer_id
@@ -217,9 +219,10 @@ def churn_alerts(as_of: datetime.date) -> dict[str, int]:
             _START,
             {
                 **words_params(WORDS),
-                "typical": typical, "typical_days": round(typical),
+                "typical": typical, "typical_days": whole(typical),
                 "at_risk_p": rules.at_risk_p_alive,
-                "drop_share": rules.contact_drop_share / 100,
+                "drop_percent": rules.contact_drop_share,
+                "drop_share": Decimal(rules.contact_drop_share) / 100,
                 "as_of": as_of, "now": now, "link": link,
                 "due": end_of_day + datetime.timedelta(days=WIN_BACK_DUE_DAYS),
                 "high": TaskPriority.HIGH, "normal": TaskPriority.NORMAL,
@@ -277,19 +280,25 @@ def _managers_digest(as_of: datetime.date, ended: dict) -> int:
                        figures[4] + open_by_team.get(team.pk, 0)]  # fmt: skip
     link = reverse("customers:churn")
     for manager, new, churned, bought, still_open in by_manager.values():
-        text = DIGEST % {
+        text = lazy_format(DIGEST, {
             "day": f"{as_of:%Y-%m-%d}", "new": new, "churned": churned, "bought": bought,
             "open": still_open,
-        }  # fmt: skip
+        })  # fmt: skip
         notify(recipient=manager, text=text, link=link, kind=NotificationKind.ALERT, key=key)
     return len(by_manager)
 
 
 def churn_reasons(episode: ChurnEpisode) -> list[str]:
-    """The episode's reasons as they were the day it started, in the active language."""
+    """The episode's reasons as they were the day it started (its figures and the
+    rules of that day), in the active language; no query."""
     from customers.segmentation import stage_reasons
 
-    return stage_reasons(episode, SegmentationRules.current(), episode.typical_interval_days)
+    rules = SegmentationRules(
+        at_risk_p_alive=episode.at_risk_p_alive,
+        contact_drop_share=episode.contact_drop_share,
+        default_interval_days=whole(episode.typical_interval_days or 1),
+    )
+    return stage_reasons(episode, rules, episode.typical_interval_days)
 
 
 @transaction.atomic

@@ -24,7 +24,7 @@ from django.utils.translation import ngettext_lazy
 
 from crm import roles
 from crm.models import Notification, NotificationKind, User
-from crm.services import notify
+from crm.services import lazy_format, notify
 from customers.models import FreshnessPolicy
 from interactions.models import TaskPriority, TaskSource
 
@@ -125,13 +125,16 @@ def _stewards_digest(as_of: datetime.date, stale: int, in_pool: int, created: in
     """One notification a day to each active data steward (a second run for the
     same day sends none); how many were sent."""
     link = reverse("customers:list") + "?o=verified"
-    text = ngettext_lazy(
-        "Data freshness: %(stale)s customer past the policy (%(pool)s in the pool), "
-        "%(created)s new verification tasks.",
-        "Data freshness: %(stale)s customers past the policy (%(pool)s in the pool), "
-        "%(created)s new verification tasks.",
-        "stale",
-    ) % {"stale": stale, "pool": in_pool, "created": created}
+    text = lazy_format(
+        ngettext_lazy(
+            "Data freshness: %(stale)s customer past the policy (%(pool)s in the pool), "
+            "%(created)s new verification tasks.",
+            "Data freshness: %(stale)s customers past the policy (%(pool)s in the pool), "
+            "%(created)s new verification tasks.",
+            "stale",
+        ),
+        {"stale": stale, "pool": in_pool, "created": created},
+    )
     key = f"freshness-digest:{as_of:%Y-%m-%d}"
     told = Notification.objects.filter(key=key).values("recipient")
     stewards = User.objects.filter(is_active=True, groups__name=roles.DATA_STEWARD)

@@ -1114,6 +1114,13 @@ class ChurnEpisode(models.Model):
     typical_interval_days = models.DecimalField(
         _("typical days between purchases"), max_digits=8, decimal_places=1, null=True, blank=True
     )
+    # The rules of that day that the reasons depend on.
+    at_risk_p_alive = models.DecimalField(
+        _("at risk below P(alive)"), max_digits=3, decimal_places=2
+    )
+    contact_drop_share = models.PositiveSmallIntegerField(
+        _("interaction drop below (percent of usual)")
+    )
     total_spent = models.DecimalField(_("total spent"), max_digits=16, decimal_places=2)
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     outcome = models.CharField(

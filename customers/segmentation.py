@@ -710,7 +710,7 @@ def sentences(reasons: list[str]) -> str:
 FULL_STOP_SPACE = re.compile(r"([。！？]) ")
 
 
-def _whole(value: Decimal) -> int:
+def whole(value: Decimal) -> int:
     """Rounded half up, as PostgreSQL's round() does."""
     return int(Decimal(value).quantize(Decimal(1), ROUND_HALF_UP))
 
@@ -723,13 +723,13 @@ def stage_reasons(figures, rules: SegmentationRules, typical_interval: Decimal |
         return []
     since = _days(figures.days_since_purchase)
     if figures.purchase_days >= 2 and figures.purchase_interval_days is not None:
-        usual = _days(max(1, _whole(figures.purchase_interval_days)))
+        usual = _days(max(1, whole(figures.purchase_interval_days)))
         reasons = [_(REASON_USUAL) % {"usual": usual, "since": since}]
     else:
-        typical = _days(_whole(typical_interval or rules.default_interval_days))
+        typical = _days(whole(typical_interval or rules.default_interval_days))
         reasons = [_(REASON_ONCE) % {"since": since, "typical": typical}]
     if figures.p_alive is not None and figures.p_alive < rules.at_risk_p_alive:
-        reasons.append(_(REASON_MODEL) % {"percent": _whole(figures.p_alive * 100)})
+        reasons.append(_(REASON_MODEL) % {"percent": whole(figures.p_alive * 100)})
     usual_contacts = figures.usual_interactions_90d
     if (
         usual_contacts is not None

@@ -396,7 +396,7 @@ def assignable_owners(user: User) -> QuerySet[User]:
 @dataclass
 class QualityRow:
     owner: User | None
-    team_name: str
+    team_name: str | None  # None: the pool (quality_by_team)
     customers: int
     average: float
     good: int
@@ -456,20 +456,20 @@ def quality_by_owner(user: User) -> list[QualityRow]:
 
 
 def quality_by_team(rows: list[QualityRow]) -> list[QualityRow]:
-    """The owners' rows added up per team (the pool and owners without a team:
-    one row each), the least fresh first."""
-    teams: dict[str, QualityRow] = {}
+    """The owners' rows added up per team (owners without a team together, the
+    pool on its own: `team_name` None), the least fresh first."""
+    teams: dict[str | None, QualityRow] = {}
     for row in rows:
-        team = teams.setdefault(row.team_name, QualityRow(None, row.team_name, 0, 0.0, 0, 0))
+        name = row.team_name if row.owner is not None else None
+        team = teams.setdefault(name, QualityRow(None, name, 0, 0.0, 0, 0))
+        weight = team.customers + row.customers
         team.average = (team.average * team.customers + row.average * row.customers) / (
-            (team.customers + row.customers) or 1
+            weight or 1
         )
-        team.customers += row.customers
-        team.good, team.poor, team.fresh = (
-            team.good + row.good,
-            team.poor + row.poor,
-            team.fresh + row.fresh,
-        )
+        team.customers = weight
+        team.good += row.good
+        team.poor += row.poor
+        team.fresh += row.fresh
     for team in teams.values():
         team.average = round(team.average, 1)
-    return sorted(teams.values(), key=lambda team: (team.fresh_share, team.team_name))
+    return sorted(teams.values(), key=lambda team: (team.fresh_share, team.team_name or ""))

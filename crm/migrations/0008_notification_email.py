@@ -11,6 +11,14 @@ immediately = job_entry("crm.email_notifications", "email_notifications", hour="
 digest = job_entry("crm.email_digest", "email_digest", hour="8", minute="15")
 
 
+def stamp_before(apps, schema_editor):
+    """The notifications from before e-mail existed are not e-mailed now: the first
+    digest would otherwise carry two days of them to people who never chose it."""
+    from django.db.models import F
+
+    apps.get_model("crm", "Notification").objects.update(emailed_at=F("created_at"))
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("crm", "0007_notification_key"),
@@ -47,6 +55,7 @@ class Migration(migrations.Migration):
                 name="crm_notif_unsent_idx",
             ),
         ),
+        migrations.RunPython(stamp_before, migrations.RunPython.noop),
         migrations.RunPython(*immediately),
         migrations.RunPython(*digest),
     ]

@@ -72,12 +72,15 @@ def test_those_who_want_them_at_once_get_one_email_in_their_language(people):
 
 def test_the_digest_gathers_the_day_in_one_email_in_english(people):
     __, digest, __ = people
+    notify(recipient=digest, text="Already read in the app")
+    Notification.objects.filter(text="Already read in the app").update(read_at=timezone.now())
     assert email_digest(timezone.localdate())["emails"] == 1
     (message,) = mail.outbox
     assert message.to == [digest.email]
     assert message.subject == "Kehu CRM: your daily digest, 2 notifications"
     assert "Here is what happened since the last digest:" in message.body
     assert "Your profile is saved." in message.body and "Hello 王," in message.body
+    assert "Already read in the app" not in message.body
     assert email_digest(timezone.localdate())["emails"] == 0
 
 

@@ -150,3 +150,21 @@ def test_the_job_runs_from_the_command(book):
     call_command("run_job", "reminders", "--as-of", "2026-11-30", stdout=out)
     last = out.getvalue().splitlines()[-1]
     assert last.startswith("reminders at 2026-11-30 done") and "contracts=1" in last
+
+
+def test_tasks_in_a_summary_count_as_reminded_and_later_ones_are_reminded(book, other_rep):
+    reminders(AS_OF, at=MORNING)  # rep2's seven overdue tasks: one summary
+    Task.objects.filter(assignee=other_rep, title__in=["逾期 0", "逾期 1"]).update(done_at=MORNING)
+    assert reminders(AS_OF, at=at(AS_OF, 10, 30))["tasks_overdue"] == 0  # no flood of five
+    _task(other_rep, "下午到期", at(AS_OF, 14))
+    assert reminders(AS_OF, at=at(AS_OF, 15))["tasks_overdue"] == 1
+    assert Notification.objects.filter(recipient=other_rep).count() == 2
+
+
+def test_tasks_and_tickets_of_a_deleted_customer_are_not_reminded(book, rep):
+    from customers.models import Customer
+
+    Customer.objects.filter(pk=book.pk).update(deleted_at=timezone.now())
+    counts = reminders(AS_OF, at=MORNING)
+    assert counts["tasks_due"] == 0 and counts["tickets"] == 0 and counts["contracts"] == 0
+    assert counts["tasks_overdue"] == 2  # rep1's 寄送合同 (no customer) and rep2's summary

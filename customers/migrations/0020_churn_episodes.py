@@ -1,6 +1,6 @@
 """Churn episodes (customers.churn) and the daily churn-alert scan in the beat
-schedule: 06:30 Asia/Shanghai, after the night's figures (02:15) and the
-freshness audit (06:00), so the alerts are there when the working day starts."""
+schedule: 06:30, after the night's figures (02:15) and the freshness audit
+(06:00), so the alerts are there when the working day starts."""
 
 import django.db.models.deletion
 import django.utils.timezone
@@ -104,6 +104,18 @@ class Migration(migrations.Migration):
                         max_digits=8,
                         null=True,
                         verbose_name="typical days between purchases",
+                    ),
+                ),
+                (
+                    "at_risk_p_alive",
+                    models.DecimalField(
+                        decimal_places=2, max_digits=3, verbose_name="at risk below P(alive)"
+                    ),
+                ),
+                (
+                    "contact_drop_share",
+                    models.PositiveSmallIntegerField(
+                        verbose_name="interaction drop below (percent of usual)"
                     ),
                 ),
                 (

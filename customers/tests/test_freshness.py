@@ -187,3 +187,18 @@ def test_the_quality_page_gives_the_share_within_policy_per_rep_and_team(
     teams = {team.team_name: team.fresh_share for team in client.get(
         reverse("customers:quality")).context["teams"]}  # fmt: skip
     assert teams[rep.team.name] == round(100 * 3 / 7)
+    assert teams[None] == 0  # the pool on its own; the leaver (no team) apart
+    assert teams[""] == 0
+
+
+def test_each_steward_reads_the_digest_in_their_own_language(book, steward):
+    from django.utils import translation
+
+    steward.language = "en"
+    steward.save(update_fields=["language"])
+    with translation.override("zh-hans"):
+        freshness_audit(AS_OF)
+    digest = Notification.objects.get(recipient=steward)
+    assert digest.text == (
+        "Data freshness: 6 customers past the policy (1 in the pool), 4 new verification tasks."
+    )

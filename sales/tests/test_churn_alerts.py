@@ -240,7 +240,7 @@ def test_the_alert_gives_the_same_reasons_as_the_customer_page(
     history("少联系的客户", 120, 90, 60, 31, contacts=(300, 260, 220, 180, 140, 100))
     history("一次联系", 120, 90, 60, 31, contacts=(*range(95, 370, 30), 1))
     metrics_recompute()
-    _the_model_says(typical_interval_days="29.5")
+    _the_model_says(typical_interval_days="30.5")
     segments_refresh([c.pk for c in made])
     churn_alerts(today())
     episodes = ChurnEpisode.objects.filter(customer__in=made).select_related("task", "customer")
@@ -259,6 +259,7 @@ def test_the_alert_gives_the_same_reasons_as_the_customer_page(
         for piece in ("chance that the customer still buys", "last purchase 1 day ago.",
                       "interactions in the last 90 days",
                       "1 interaction in the last 90 days", "Bought once, 200 days ago",
+                      "usually buy again within 31 days",
                       "No contact for"):  # fmt: skip
             assert piece in notes
 
@@ -454,3 +455,12 @@ def test_redis_restarting_mid_run_loses_nothing_and_doubles_nothing(book):
         broker.wait(timeout=20)
     assert JobRun.objects.filter(job="churn_alerts").exclude(status="done").count() == 0
     _alerted_once()
+
+
+def test_each_manager_reads_the_digest_in_their_own_language(book, manager):
+    manager.language = "en"
+    manager.save(update_fields=["language"])
+    with translation.override("zh-hans"):  # whatever the worker speaks
+        churn_alerts(today())
+    digest = Notification.objects.get(recipient=manager, key__startswith="churn-digest:")
+    assert digest.text.startswith(f"Churn alerts on {today():%Y-%m-%d}: 2 customers of your team")
