@@ -160,27 +160,27 @@ classified AS (
 # An UPDATE joined by hash, not INSERT … ON CONFLICT, which probes the key index
 # once per row; the run and the saves hold the customers locked, so no row
 # appears between the two.
-_WRITE = (
+_UPDATE = (
     """
-updated AS (
     UPDATE customers_customermetrics m SET {updates}, refreshed_at = now()
     FROM {rows} x
-    WHERE m.customer_id = x.customer_id AND ({mine}) IS DISTINCT FROM ({theirs})
-    RETURNING 1
-),
-inserted AS (
-    INSERT INTO customers_customermetrics (customer_id, {columns}, refreshed_at)
-    SELECT customer_id, {columns}, now() FROM {rows} x
-    WHERE NOT EXISTS (SELECT FROM customers_customermetrics m
-                      WHERE m.customer_id = x.customer_id)
-    RETURNING 1
-)
-SELECT (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted)
-""".replace("{columns}", ", ".join(COLUMNS))
+    WHERE m.customer_id = x.customer_id AND ({mine}) IS DISTINCT FROM ({theirs})"""
     .replace("{updates}", ", ".join(f"{c} = x.{c}" for c in COLUMNS))
     .replace("{mine}", ", ".join(f"m.{c}" for c in COLUMNS))
     .replace("{theirs}", ", ".join(f"x.{c}" for c in COLUMNS))
-)
+)  # fmt: skip
+_INSERT = """
+    INSERT INTO customers_customermetrics (customer_id, {columns}, refreshed_at)
+    SELECT customer_id, {columns}, now() FROM {rows} x
+    WHERE {new}""".replace("{columns}", ", ".join(COLUMNS))
+_NEW = """NOT EXISTS (SELECT FROM customers_customermetrics m
+                      WHERE m.customer_id = x.customer_id)"""
+# For a few rows, in one statement.
+_WRITE = """
+updated AS ({update} RETURNING 1),
+inserted AS ({insert} RETURNING 1)
+SELECT (SELECT count(*) FROM updated) + (SELECT count(*) FROM inserted)
+""".replace("{update}", _UPDATE).replace("{insert}", _INSERT.replace("{new}", _NEW))
 
 # The repeat-purchase model's inputs (x, t_x, T, m) of the live buying customers,
 # from their figures at the as-of day.
@@ -406,8 +406,22 @@ def _apply(fresh: str, scores: str, params: dict, *, many: bool) -> int:
             params,
         )
         cursor.execute("ANALYZE kehu_classified")
-        cursor.execute(f"WITH {_WRITE.format(rows='kehu_classified')}")
-        return cursor.fetchone()[0]
+        # For many, one statement at a time: in one, the UPDATE could scan the
+        # metrics table once per row while the INSERT fills it (the first run,
+        # when the planner thinks it empty: hours at a million customers).
+        cursor.execute(_UPDATE.replace("{rows}", "kehu_classified"))
+        changed = cursor.rowcount
+        cursor.execute("DROP TABLE IF EXISTS kehu_new")
+        cursor.execute(
+            "CREATE TEMP TABLE kehu_new ON COMMIT DROP AS "
+            "SELECT x.customer_id FROM kehu_classified x WHERE {new}".replace("{new}", _NEW)
+        )
+        cursor.execute(
+            _INSERT.replace("{rows}", "kehu_classified").replace(
+                "{new}", "x.customer_id IN (SELECT customer_id FROM kehu_new)"
+            )
+        )
+        return changed + cursor.rowcount
 
 
 def _stages(customers: str, params: dict) -> int:

@@ -463,9 +463,7 @@ def quality_by_team(rows: list[QualityRow]) -> list[QualityRow]:
         name = row.team_name if row.owner is not None else None
         team = teams.setdefault(name, QualityRow(None, name, 0, 0.0, 0, 0))
         weight = team.customers + row.customers
-        team.average = (team.average * team.customers + row.average * row.customers) / (
-            weight or 1
-        )
+        team.average = (team.average * team.customers + row.average * row.customers) / (weight or 1)
         team.customers = weight
         team.good += row.good
         team.poor += row.poor
