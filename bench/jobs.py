@@ -3,10 +3,11 @@
 
     .venv/bin/python bench/jobs.py [--as-of YYYY-MM-DD]
 
-Runs `run_job freshness_audit` twice in its own process, end to end: the first
-run creates the verification tasks of every customer past the policy, the
-second finds them open and creates none. Target: under 60 s each, set-based.
-The tasks it creates stay (a third run is the same as the second).
+Runs `run_job freshness_audit`, `churn_alerts` and `reminders` twice each in
+its own process, end to end: the first run writes the verification tasks, the
+churn episodes with their tasks and alerts, the reminders; the second finds
+them there and writes none. Target: under 60 s each, set-based. What the first
+runs write stays (a third run is the same as the second).
 """
 
 # ruff: noqa: T201
@@ -22,7 +23,7 @@ import time
 from benchenv import ROOT, bench_env_apply
 
 TARGET_S = 60.0
-JOBS = ("freshness_audit", "churn_alerts")
+JOBS = ("freshness_audit", "churn_alerts", "reminders")
 
 
 def main() -> None:
