@@ -31,7 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_noop, ngettext
 
 from crm.models import NotificationKind
-from crm.sqlwords import fill, plural, words_of, words_params
+from crm.sqlwords import fill, plural, record_link, words_of, words_params
 
 SUMMARY_FROM = 6  # tasks of a kind for one person in one run: one summary instead
 
@@ -264,9 +264,9 @@ def reminders(as_of: datetime.date, *, at: datetime.datetime | None = None) -> d
         "leap_day_too": f"{as_of:%m-%d}" == "02-28" and not calendar.isleap(as_of.year),
         "now": timezone.now(), "kind": NotificationKind.TASK,
         "task_link": reverse("interactions:task_list"),
-        "contract_link": _link("sales:contract_detail"),
-        "ticket_link": _link("interactions:ticket_detail"),
-        "customer_link": _link("customers:detail"),
+        "contract_link": record_link("sales:contract_detail"),
+        "ticket_link": record_link("interactions:ticket_detail"),
+        "customer_link": record_link("customers:detail"),
     }  # fmt: skip
     counts = {}
     with transaction.atomic(), connection.cursor() as cursor:
@@ -286,8 +286,3 @@ def reminders(as_of: datetime.date, *, at: datetime.datetime | None = None) -> d
             one_by_one, summaries = cursor.fetchone()
             counts[kind.name] = one_by_one + summaries
     return counts
-
-
-def _link(name: str) -> str:
-    """The page `name` of any record, {id} standing for its id."""
-    return reverse(name, args=[1234567890]).replace("1234567890", "{id}")

@@ -55,6 +55,14 @@ def fill(template: str, **values: str) -> str:
     return template
 
 
+def record_link(name: str) -> str:
+    """The URL `name` of any record, `{id}` standing for its id (SQL fills it in
+    with replace(…, '{id}', id::text))."""
+    from django.urls import reverse
+
+    return reverse(name, args=[1234567890]).replace("1234567890", "{id}")
+
+
 def plural(words: str, key: str, number: str) -> str:
     """SQL: the form of the text `key` for the number `number`."""
     return f"CASE WHEN ({number}) = 1 THEN {words}->>'{key}_one' ELSE {words}->>'{key}_other' END"

@@ -33,11 +33,10 @@ from django.utils.translation import gettext_noop, ngettext_lazy
 from crm.audit import audit_record
 from crm.models import AuditAction, Notification, NotificationKind, Team, User
 from crm.services import lazy_format, notify
-from crm.sqlwords import fill, plural, words_of, words_params
+from crm.sqlwords import fill, plural, record_link, words_of, words_params
 from customers.models import (
     ChurnEpisode,
     ChurnOutcome,
-    Customer,
     SegmentationRules,
     Stage,
 )
@@ -211,7 +210,7 @@ def churn_alerts(as_of: datetime.date) -> dict[str, int]:
     typical = (run.typical_interval_days if run else None) or rules.default_interval_days
     now = timezone.now()
     end_of_day = timezone.make_aware(datetime.datetime.combine(as_of, datetime.time.max))
-    link = reverse("customers:detail", args=[1234567890]).replace("1234567890", "{id}")
+    link = record_link("customers:detail")
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_END, {"now": now})
         ended = {team: (bought, gone) for team, bought, gone in cursor.fetchall()}
@@ -338,7 +337,3 @@ def churn_mark_lost(*, actor: User, customer_id: int, reason: str, request=None)
         extra={"churn_episode": episode.pk}, request=request,
     )  # fmt: skip
     return episode
-
-
-def open_episode(customer: Customer) -> ChurnEpisode | None:
-    return ChurnEpisode.objects.filter(customer=customer, ended_at__isnull=True).first()
