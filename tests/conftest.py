@@ -64,3 +64,17 @@ def shots(request) -> Path:
     folder = RESULTS / request.node.name
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def log_in(page, base_url: str, username: str) -> None:
+    """Log in through the form as `username` (the tests' password) and wait for the
+    greeting."""
+    from playwright.sync_api import expect
+
+    from conftest import PASSWORD
+
+    page.goto(f"{base_url}/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("#login-submit")
+    expect(page.locator("#greeting")).to_be_visible()

@@ -7,23 +7,15 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from conftest import PASSWORD
 from customers.churn import churn_alerts
 from customers.segmentation import metrics_recompute
 from sales.tests.conftest import days_ago
+from tests.conftest import log_in
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-
-def _log_in(page, base_url, username):
-    page.goto(f"{base_url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("#login-submit")
-    expect(page.locator("#greeting")).to_be_visible()
 
 
 @pytest.fixture
@@ -42,7 +34,7 @@ def test_a_rep_reads_the_churn_alert_and_marks_the_customer_lost(
     base = live_server.url
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    _log_in(page, base, rep.username)
+    log_in(page, base, rep.username)
     page.goto(f"{base}/notifications/")
     expect(page.get_by_text("流失预警 — 十天一买的老客户")).to_be_visible()
     page.get_by_role("link", name="流失预警").first.click()
@@ -63,7 +55,7 @@ def test_a_rep_reads_the_churn_alert_and_marks_the_customer_lost(
     # On a phone the page reads too.
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     small = phone.new_page()
-    _log_in(small, base, rep.username)
+    log_in(small, base, rep.username)
     small.goto(f"{base}/customers/churn/?state=lost")
     expect(small.locator("[data-testid=outcome]")).to_have_text("已标记流失")
     small.screenshot(path=shots / "04-phone-lost.png", full_page=True)

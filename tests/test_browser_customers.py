@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from conftest import PASSWORD
 from crm import roles
 from customers.services import customer_create
+from tests.conftest import log_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -33,21 +33,13 @@ def pool_customer(make_user, reps):
     )
 
 
-def _log_in(page, base_url, username):
-    page.goto(f"{base_url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("#login-submit")
-    expect(page.locator("#greeting")).to_be_visible()
-
-
 def test_rep_creates_finds_by_phone_and_a_colleague_sees_the_pool_masked(
     browser, live_server, reps, pool_customer, shots
 ):
     base = live_server.url
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    _log_in(page, base, "rep1")
+    log_in(page, base, "rep1")
 
     page.goto(f"{base}/customers/new/")
     page.fill("#id_name", "陈晓明")
@@ -85,7 +77,7 @@ def test_rep_creates_finds_by_phone_and_a_colleague_sees_the_pool_masked(
 
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    _log_in(page, base, "rep2")
+    log_in(page, base, "rep2")
     page.goto(f"{base}/customers/")
     rows = page.locator("#results")
     expect(rows).to_contain_text("王芳")
