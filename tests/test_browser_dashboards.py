@@ -15,7 +15,7 @@ from customers.services import customer_create
 from interactions.services import task_create
 from sales.models import Product
 from sales.services import LineInput, order_create
-from tests.test_browser_customers import _log_in
+from tests.conftest import log_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -64,7 +64,7 @@ def test_the_manager_sees_the_charts_drawn_and_the_rep_their_next_actions(
     rep, manager = team_book
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page = context.new_page()
-    _log_in(page, live_server.url, manager.username)
+    log_in(page, live_server.url, manager.username)
     page.goto(f"{live_server.url}/dashboard/")
     expect(page.locator("#scope-label")).to_contain_text(rep.team.name)
     canvases = page.locator("canvas[data-chart]")
@@ -85,7 +85,7 @@ def test_the_manager_sees_the_charts_drawn_and_the_rep_their_next_actions(
 
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     mobile = phone.new_page()
-    _log_in(mobile, live_server.url, rep.username)
+    log_in(mobile, live_server.url, rep.username)
     mobile.goto(f"{live_server.url}/dashboard/")
     expect(mobile.get_by_test_id("my-tasks")).to_contain_text("回访客户0")
     mobile.screenshot(path=shots / "02-rep-dashboard-phone.png", full_page=True)

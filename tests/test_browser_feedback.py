@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from crm import roles
 from customers.services import customer_create
 from feedback.surveys import survey_save, survey_status_set
-from tests.test_browser_customers import _log_in
+from tests.conftest import log_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -54,7 +54,7 @@ def test_a_survey_link_answered_on_a_phone_becomes_feedback_on_the_customer_page
     page = desk.new_page()
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    _log_in(page, base, "rep1")
+    log_in(page, base, "rep1")
     page.goto(f"{base}{customer.get_absolute_url()}")
     page.click("#send-survey")
     page.click("#send-survey")  # the send page's button: 生成链接

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from crm import roles
 from customers.services import customer_create
-from tests.test_browser_customers import _log_in
+from tests.conftest import log_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -41,7 +41,7 @@ def test_a_call_with_a_follow_up_becomes_a_task_that_is_completed(
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    _log_in(page, base, "rep1")
+    log_in(page, base, "rep1")
     page.goto(f"{base}{customer.get_absolute_url()}")
     expect(page.get_by_test_id("last-contact")).to_contain_text("尚无联系记录")
     page.click("#open-log")
@@ -119,7 +119,7 @@ def test_a_call_with_a_follow_up_becomes_a_task_that_is_completed(
 
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     mobile = phone.new_page()
-    _log_in(mobile, base, "rep1")
+    log_in(mobile, base, "rep1")
     mobile.goto(f"{base}{customer.get_absolute_url()}")
     expect(mobile.get_by_test_id("timeline").locator("li[data-kind]")).to_have_count(3)
     mobile.screenshot(path=shots / "05-phone-customer.png", full_page=True)

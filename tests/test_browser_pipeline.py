@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from crm import roles
 from customers.services import customer_create
-from tests.test_browser_customers import _log_in
+from tests.conftest import log_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -39,7 +39,7 @@ def test_an_opportunity_moves_along_the_board_to_its_order_and_contract(
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    _log_in(page, base, "rep1")
+    log_in(page, base, "rep1")
     page.goto(f"{base}{customer.get_absolute_url()}")
     page.click("#new-opportunity")
     page.fill("#id_title", "门店收银系统升级")
@@ -100,7 +100,7 @@ def test_an_opportunity_moves_along_the_board_to_its_order_and_contract(
 
     manager = browser.new_context(viewport={"width": 1280, "height": 900})
     page = manager.new_page()
-    _log_in(page, base, "manager")
+    log_in(page, base, "manager")
     page.goto(f"{base}/sales/targets/")
     page.locator("input[name^=target-user]").first.fill("120000")
     page.click("#targets-form button[type=submit]")
@@ -114,7 +114,7 @@ def test_an_opportunity_moves_along_the_board_to_its_order_and_contract(
 
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = phone.new_page()
-    _log_in(page, base, "rep1")
+    log_in(page, base, "rep1")
     page.goto(f"{base}/sales/pipeline/")
     expect(page.get_by_test_id("count-won")).to_have_text("1")
     page.screenshot(path=shots / "07-board-phone.png", full_page=True)

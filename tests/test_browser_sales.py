@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 from crm import roles
 from customers.services import customer_create
 from sales.services import product_save
-from tests.test_browser_customers import _log_in
+from tests.conftest import log_in
 
 pytestmark = [
     pytest.mark.browser,
@@ -43,7 +43,7 @@ def test_rep_enters_an_order_with_two_lines_and_sees_it_on_the_customer_page(
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    _log_in(page, base, "rep1")
+    log_in(page, base, "rep1")
     page.goto(f"{base}{customer.get_absolute_url()}")
     expect(page.get_by_test_id("purchase-summary")).to_contain_text("暂无购买")
     page.click("#new-order")
@@ -90,7 +90,7 @@ def test_rep_enters_an_order_with_two_lines_and_sees_it_on_the_customer_page(
 
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
     page = phone.new_page()
-    _log_in(page, base, "rep1")
+    log_in(page, base, "rep1")
     page.goto(f"{base}/sales/orders/")
     page.get_by_test_id("order-table").get_by_role("link").first.click()
     expect(page.get_by_test_id("order-total")).to_have_text("¥840.73")
