@@ -75,6 +75,11 @@ JOBS = {
             _("An alert and a win-back task for each customer newly at risk; managers' digest."),
         ),
         Job(
+            "pool_recycle",
+            "customers.pool:pool_recycle",
+            _("Customers neglected under the pool rules back to the pool; owners warned first."),
+        ),
+        Job(
             "reminders",
             "crm.reminders:reminders",
             _("Tasks due and overdue, contracts to renew, tickets near or past SLA, birthdays."),

@@ -19,6 +19,7 @@ from customers.models import (
     FinancialStatus,
     Gender,
     Industry,
+    ReleaseReason,
     RiskPreference,
     Source,
 )
@@ -71,6 +72,15 @@ class CustomerForm(forms.Form):
         queryset=User.objects.none(),
         required=False,
         empty_label=pgettext_lazy("owner", "Nobody: shared pool"),
+    )
+    release_reason = forms.ModelChoiceField(
+        label=_("Why to the pool"),
+        queryset=ReleaseReason.objects.filter(is_active=True),
+        required=False,
+        help_text=_("Needed when the owner becomes nobody."),
+    )
+    owner_note = forms.CharField(
+        label=_("Note on the change of owner"), max_length=500, required=False
     )
     is_key_account = forms.BooleanField(label=_("Key account"), required=False)
     tags = forms.CharField(
@@ -154,7 +164,7 @@ class CustomerForm(forms.Form):
                 Q(pk__in=assignable_owners(user).values("pk")) | Q(pk__in=keep)
             ).order_by("username")
         else:
-            del self.fields["owner"]
+            del self.fields["owner"], self.fields["release_reason"], self.fields["owner_note"]
         if not user.has_perm("customers.view_financial_profile"):
             del self.fields["financial_status"], self.fields["risk_preference"]
 
@@ -165,6 +175,7 @@ class CustomerForm(forms.Form):
             name: getattr(customer, name)
             for name in cls.base_fields
             if name not in ("number", "owner", "tags", "phones", "emails", "version")
+            and name not in ("release_reason", "owner_note")
             and hasattr(customer, name)
         }
         for name in ("preferred_categories", "preferred_brands", "preferred_colours"):
@@ -271,6 +282,12 @@ class BulkAction(forms.Form):
         required=False,
         empty_label=pgettext_lazy("owner", "Nobody: shared pool"),
     )
+    release_reason = forms.ModelChoiceField(
+        label=_("Why to the pool"),
+        queryset=ReleaseReason.objects.filter(is_active=True),
+        required=False,
+    )
+    note = forms.CharField(label=_("Note"), max_length=500, required=False)
     tag = forms.CharField(label=_("Tag"), max_length=40, required=False)
 
     def __init__(self, *args, user: User, **kwargs):

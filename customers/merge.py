@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from crm.audit import _jsonable, audit_record
 from crm.models import AuditAction, User
+from customers import ownership
 from customers.metrics import metrics_refresh
 from customers.models import (
     Collaborator,
@@ -222,6 +223,7 @@ def customers_merge(
     survivor.version += 1
     survivor.updated_at = now
     survivor.save()
+    ownership.merge_owner(survivor=survivor, merged=merged, actor=actor, request=request)
     quality_refresh([survivor.pk])
     metrics_refresh([survivor.pk, merged.pk])  # the orders moved with the merge
     record = CustomerMerge.objects.create(
@@ -338,6 +340,9 @@ def customers_unmerge(*, actor: User, merge_id: int, request=None) -> CustomerMe
     survivor.version += 1
     survivor.updated_at = timezone.now()
     survivor.save()
+    ownership.merge_owner_undo(
+        survivor=survivor, merge_at=record.created_at, actor=actor, request=request
+    )
     merged.deleted_at = merged.deleted_by = merged.merged_into = None
     merged.version += 1
     merged.save(update_fields=["deleted_at", "deleted_by", "merged_into", "version"])

@@ -33,6 +33,7 @@ from customers.models import (
     Tag,
     TagColour,
 )
+from customers.ownership import new_customer_columns
 from customers.quality import quality_refresh
 from customers.services import customer_numbers_next
 from customers.standardise import name_pinyin, search_grams
@@ -223,8 +224,7 @@ def _customer_row(rng, pools, regions, owners, team_of, now, pool_share) -> dict
         "title": "" if company_kind else rng.choice(pools.zh_jobs if chinese else pools.en_jobs),
         "industry": rng.choice(INDUSTRIES),
         "source": rng.choice(SOURCES),
-        "owner_id": owner.pk if owner else None,
-        "team_id": team_of.get(owner.pk) if owner else None,
+        **new_customer_columns(owner, created, team_id=team_of.get(owner.pk) if owner else None),
         "is_key_account": rng.random() < 0.08,
         "preferred_categories": rng.sample(CATEGORIES, rng.randrange(0, 3)),
         "preferred_brands": rng.sample(BRANDS, rng.randrange(0, 2)),

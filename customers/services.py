@@ -15,6 +15,7 @@ from crm.audit import audit_record, diff, snapshot
 from crm.fields import blind_index
 from crm.models import AuditAction, User
 from crm.normalise import email_mask, length_check, name_normalise, phone_mask
+from customers import ownership
 from customers.metrics import metrics_refresh
 from customers.models import (
     Collaborator,
@@ -25,12 +26,13 @@ from customers.models import (
     CustomerEmail,
     CustomerKind,
     CustomerPhone,
+    OwnershipKind,
     StageChange,
     Tag,
 )
+from customers.ownership import who_label as _who
 from customers.quality import quality_refresh
 from customers.selectors import (
-    assignable_owners,
     customer_access,
     customer_changes_since,
     editable_customers,
@@ -107,11 +109,6 @@ def customer_derive(customer: Customer) -> None:
     """Keep the search columns in step with the name and company."""
     customer.name_pinyin, customer.name_initials = name_pinyin(customer.name, kind=customer.kind)
     customer.search_grams = search_grams(customer.name, customer.company)
-
-
-def _who(user: User | None) -> str | None:
-    """A person as the audit log keeps them: readable after a rename, unique."""
-    return f"{user} ({user.get_username()})" if user is not None else None
 
 
 def _masked_phones(phones: Iterable[str]) -> list[str]:
@@ -200,16 +197,6 @@ def _check_financial_allowed(actor: User, values: Mapping[str, Any]) -> None:
         )
 
 
-def _owner_clean(actor: User, owner: User | None) -> User | None:
-    if owner is None or owner.pk == actor.pk:
-        return owner
-    if not assignable_owners(actor).filter(pk=owner.pk).exists():
-        raise ValidationError(
-            {"owner": ValidationError(_("Choose a sales rep from the list."), code="bad_owner")}
-        )
-    return owner
-
-
 @transaction.atomic
 def customer_create(*, actor: User, data: Mapping[str, Any], request=None) -> Customer:
     """Create a customer. The creator owns it unless an allowed actor chooses an
@@ -219,9 +206,12 @@ def customer_create(*, actor: User, data: Mapping[str, Any], request=None) -> Cu
     values = customer_standardise(data)
     _check_financial_allowed(actor, values)
     if "owner" in data and actor.has_perm("customers.assign_customer_owner"):
-        owner = _owner_clean(actor, data["owner"])
+        owner = data["owner"]
     else:
         owner = actor
+    owner = ownership.new_customer_owner(
+        actor, owner, key_accounts=(bool(values.get("is_key_account")),)
+    )
     _check_uscc_free(values.get("uscc", ""), None)
     number = values.pop("number", "") or customer_numbers_next(1)[0]
     if Customer.objects.filter(number=number).exists():
@@ -229,8 +219,7 @@ def customer_create(*, actor: User, data: Mapping[str, Any], request=None) -> Cu
     now = timezone.now()
     customer = Customer(
         number=number,
-        owner=owner,
-        team=owner.team if owner is not None else None,
+        **ownership.new_customer_columns(owner, now),
         created_by=actor,
         created_at=now,
         updated_at=now,
@@ -247,6 +236,7 @@ def customer_create(*, actor: User, data: Mapping[str, Any], request=None) -> Cu
             customer.save()
     except IntegrityError:
         raise _number_taken(number) from None
+    ownership.new_customer_record(customer, actor, OwnershipKind.CREATE)
     _phones_replace(customer, values.get("phones", []))
     _emails_replace(customer, values.get("emails", []))
     if values.get("tags"):
@@ -322,7 +312,12 @@ def _save_changes(
 def customer_update(
     *, actor: User, customer_id: int, data: Mapping[str, Any], version: int, request=None
 ) -> Customer:
-    """Apply an edit made on `version`; a later save by someone else refuses it."""
+    """Apply an edit made on `version`; a later save by someone else refuses it.
+    A change of owner (for those who assign) goes through customers.ownership."""
+    new_owner = data.get("owner")
+    owner_changes = "owner" in data and actor.has_perm("customers.assign_customer_owner")
+    if owner_changes and new_owner is not None:
+        ownership.receiver_lock(new_owner)  # before the customer, as claims lock them
     customer = _locked_editable(actor, customer_id)
     if customer.version != version:
         raise CustomerConflict(customer=customer, changed=customer_changes_since(customer, version))
@@ -358,23 +353,21 @@ def customer_update(
         if old_tags != sorted(t.name for t in new_tags):
             customer.tags.set(new_tags)
             changes["tags"] = (old_tags, sorted(t.name for t in new_tags))
-    new_owner = data.get("owner")
-    if (
-        "owner" in data
-        and actor.has_perm("customers.assign_customer_owner")
-        and (new_owner.pk if new_owner else None) != customer.owner_id
-    ):
-        owner = _owner_clean(actor, new_owner)
-        if owner != customer.owner:
-            changes["owner"] = (_who(customer.owner), _who(owner))
-            customer.owner = owner
-            customer.team = owner.team if owner else None
-            update_fields |= {"owner", "team"}
-    if not changes:
-        return customer
-    customer = _save_changes(customer, actor, changes, sorted(update_fields), request)
-    if "is_key_account" in changes:
-        metrics_refresh([customer.pk])  # the key-account suggestion follows at once
+    moves = owner_changes and (new_owner.pk if new_owner else None) != customer.owner_id
+    if changes:
+        customer = _save_changes(customer, actor, changes, sorted(update_fields), request)
+        if "is_key_account" in changes:
+            metrics_refresh([customer.pk])  # the key-account suggestion follows at once
+    if moves:
+        ownership.customers_assign(
+            actor=actor,
+            customer_ids=[customer.pk],
+            owner=new_owner,
+            note=data.get("owner_note") or "",
+            release_reason=data.get("release_reason"),
+            request=request,
+        )
+        customer.refresh_from_db()
     return customer
 
 
@@ -450,26 +443,6 @@ def customer_reveal(*, actor: User, customer: Customer, reason: str = "reveal", 
         extra={"fields": ["phones", "emails", "street"], "reason": reason},
         request=request,
     )
-
-
-@transaction.atomic
-def customers_assign_owner(
-    *, actor: User, customer_ids: Iterable[int], owner: User | None, request=None
-) -> int:
-    """Hand customers to `owner` (None: back to the pool). Returns how many moved."""
-    if not actor.has_perm("customers.assign_customer_owner"):
-        raise ValidationError(_("You may not assign customers."), code="forbidden")
-    owner = _owner_clean(actor, owner)
-    customers = _locked_editable_many(actor, customer_ids)
-    moved = 0
-    for customer in customers:
-        if customer.owner_id == (owner.pk if owner else None):
-            continue
-        changes = {"owner": (_who(customer.owner), _who(owner))}
-        customer.owner, customer.team = owner, owner.team if owner else None
-        _save_changes(customer, actor, changes, ["owner", "team"], request)
-        moved += 1
-    return moved
 
 
 @transaction.atomic

@@ -19,7 +19,7 @@ from django_filters.views import FilterView
 
 from crm.messages import messages_error
 from crm.pagination import PeekPaginator
-from customers import services
+from customers import ownership, services
 from customers.filters import CustomerFilter
 from customers.forms import BulkAction, CollaboratorForm, ContactForm, CustomerForm
 from customers.models import Customer
@@ -87,10 +87,12 @@ class CustomerBulkView(LoginRequiredMixin, PermissionRequiredMixin, View):
         data = form.cleaned_data
         try:
             if data["action"] == BulkAction.ASSIGN:
-                count = services.customers_assign_owner(
+                count = ownership.customers_assign(
                     actor=request.user,
                     customer_ids=data["ids"],
                     owner=data["owner"],
+                    note=data["note"],
+                    release_reason=data["release_reason"],
                     request=request,
                 )
             else:

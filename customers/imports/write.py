@@ -8,6 +8,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,6 +18,7 @@ from crm.bulkcopy import CopyPipeline, copy_insert, ids_reserve
 from crm.fields import blind_index
 from crm.models import AuditAction, AuditEvent, User
 from crm.sheets.reader import SheetError
+from customers import ownership
 from customers.imports.base import (
     _QUALITY_DEFAULTS,
     BATCH,
@@ -33,6 +35,8 @@ from customers.models import (
     CustomerEmail,
     CustomerKind,
     CustomerPhone,
+    OwnershipChange,
+    OwnershipKind,
     Source,
     Stage,
     StageChange,
@@ -89,6 +93,7 @@ def _write(actor, entities, options, counts, source, progress) -> None:
     # Numbers kept from the file push the sequence past them before fresh ones are drawn.
     _numbers_follow(_highest_number(e.number for e in new if e.number))
     fresh_numbers = iter(customer_numbers_next(sum(1 for e in new if not e.number)))
+    _owners_check(actor, new)
     new_ids = iter(ids_reserve(Customer, len(new)))
     ContentType.objects.get_for_model(Customer)  # into the cache, before the pipeline
     extra = {"import": source}
@@ -96,9 +101,10 @@ def _write(actor, entities, options, counts, source, progress) -> None:
         for start in range(0, len(new), BATCH):
             batch = new[start : start + BATCH]
             customers = [_new_row(entity, actor, now, fresh_numbers) for entity in batch]
-            phones, emails, links, stages, audits = [], [], [], [], []
+            phones, emails, links, stages, audits, owners = [], [], [], [], [], []
             for entity, row in zip(batch, customers, strict=True):
                 pk = row["id"] = next(new_ids)
+                owners.append((pk, entity.owner))
                 own_phones, own_emails = _children_rows(pk, entity.values)
                 phones += own_phones
                 emails += own_emails
@@ -118,6 +124,11 @@ def _write(actor, entities, options, counts, source, progress) -> None:
             pipeline.send(CustomerEmail, emails, ids=False)
             pipeline.send(Customer.tags.through, links, ids=False)
             pipeline.send(StageChange, stages, ids=False)
+            pipeline.send(
+                OwnershipChange,
+                ownership.new_customer_ledger_rows(owners, OwnershipKind.IMPORT, actor, now),
+                ids=False,
+            )
             audit_rows = audit_copy_rows(
                 actor, AuditAction.CREATE, Customer, audits, {**extra, "version": 1}
             )
@@ -140,6 +151,21 @@ def _write(actor, entities, options, counts, source, progress) -> None:
         progress(1.0, sum(counts.values()))
 
 
+def _owners_check(actor: User, new: list[_Entity]) -> None:
+    """Each owner of new customers may take them all under the pool rules (the cap);
+    else the whole file is refused before anything is written."""
+    by_owner: dict[int, tuple[User, list[bool]]] = {}
+    for entity in new:
+        if entity.owner is not None:
+            keys = by_owner.setdefault(entity.owner.pk, (entity.owner, []))[1]
+            keys.append(bool(entity.values.get("is_key_account")))
+    for owner, keys in by_owner.values():
+        try:
+            ownership.new_customer_owner(actor, owner, key_accounts=keys)
+        except ValidationError as exc:
+            raise SheetError(" ".join(exc.messages), "owner") from None
+
+
 def _new_row(entity: _Entity, actor: User, now, fresh_numbers) -> dict[str, Any]:
     values = entity.values
     if entity.notes:
@@ -156,8 +182,7 @@ def _new_row(entity: _Entity, actor: User, now, fresh_numbers) -> dict[str, Any]
         name_initials=initials,
         search_grams=list(grams),
         source=values.get("source") or Source.IMPORT,
-        owner_id=entity.owner.pk if entity.owner else None,
-        team_id=entity.owner.team_id if entity.owner else None,
+        **ownership.new_customer_columns(entity.owner, now),
         created_by_id=actor.pk,
         created_at=now,
         updated_at=now,

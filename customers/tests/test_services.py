@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from crm.models import AuditAction, AuditEvent
-from customers import services
+from customers import ownership, services
 from customers.models import Collaborator, CollaboratorAccess, Customer, Stage, StageChange, Tag
 from customers.selectors import customer_history, visible_customers
 
@@ -190,13 +190,13 @@ def test_bulk_owner_change_is_all_or_nothing(
     manager, rep, own_customer, far_customer, pool_customer
 ):
     with pytest.raises(ValidationError) as caught:
-        services.customers_assign_owner(
+        ownership.customers_assign(
             actor=manager, customer_ids=[pool_customer.pk, far_customer.pk], owner=rep
         )
     assert caught.value.code == "forbidden"
     pool_customer.refresh_from_db()
     assert pool_customer.in_pool  # nothing changed half
-    count = services.customers_assign_owner(
+    count = ownership.customers_assign(
         actor=manager, customer_ids=[own_customer.pk, pool_customer.pk], owner=rep
     )
     assert count == 1  # own_customer already belonged to rep
@@ -208,7 +208,7 @@ def test_bulk_owner_change_is_all_or_nothing(
 
 def test_a_rep_cannot_reassign(rep, other_rep, own_customer):
     with pytest.raises(ValidationError) as caught:
-        services.customers_assign_owner(actor=rep, customer_ids=[own_customer.pk], owner=other_rep)
+        ownership.customers_assign(actor=rep, customer_ids=[own_customer.pk], owner=other_rep)
     assert caught.value.code == "forbidden"
 
 

@@ -59,10 +59,10 @@ def test_each_role_sees_what_it_should(world, rep, other_rep, far_rep, manager, 
 
 
 def test_the_assignee_keeps_a_ticket_after_the_customer_moves_on(world, rep, far_rep, steward):
-    from customers.services import customers_assign_owner
+    from customers.ownership import customers_assign
 
     own_customer = world["own"][1].customer
-    customers_assign_owner(actor=steward, customer_ids=[own_customer.pk], owner=far_rep)
+    customers_assign(actor=steward, customer_ids=[own_customer.pk], owner=far_rep)
     interactions, tickets, _tasks = _seen(rep)
     assert "own" not in interactions  # the customer is no longer rep1's
     assert "own" in tickets  # but the ticket given to rep1 is still theirs to finish

@@ -18,9 +18,10 @@
   function syncBulk(root) {
     const action = root.querySelector("#bulk-form select[name=action]");
     if (!action) return;
-    const owner = root.querySelector(".kehu-bulk-owner");
+    root.querySelectorAll(".kehu-bulk-owner").forEach(function (box) {
+      box.hidden = action.value !== "assign";
+    });
     const tag = root.querySelector(".kehu-bulk-tag");
-    if (owner) owner.hidden = action.value !== "assign";
     if (tag) tag.hidden = action.value === "assign";
   }
   document.addEventListener("change", function (event) {
