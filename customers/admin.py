@@ -23,6 +23,9 @@ from customers.models import (
     Customer,
     FreshnessPolicy,
     MetricsRun,
+    OwnershipChange,
+    PoolRule,
+    ReleaseReason,
     SegmentationRules,
     Tag,
 )
@@ -110,6 +113,8 @@ class CustomerAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                     "uscc",
                     "owner",
                     "team",
+                    "owner_since",
+                    "locked_at",
                     "is_key_account",
                     "tag_list",
                 )
@@ -304,3 +309,64 @@ class ChurnEpisodeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ("customer__name", "customer__number")
     date_hierarchy = "started_on"
     raw_id_fields = ("customer", "owner", "task", "ended_by")
+
+
+@admin.register(PoolRule)
+class PoolRuleAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """The pool rules (customers.ownership, customers.pool): the company default
+    and overrides per team, per importance level or both; an empty value in an
+    override takes the next broader row's. Claims and assignments apply them at
+    once; the nightly `pool_recycle` applies the clocks."""
+
+    list_display = (
+        "__str__", "max_customers", "max_claims_per_day", "max_locked", "protection_days",
+        "no_interaction_days", "no_order_days", "cooldown_days", "warn_days",
+    )  # fmt: skip
+    list_select_related = ("team",)
+    fieldsets = (
+        (_("Applies to"), {"fields": ("team", "key_account")}),
+        (_("Holding and claiming"), {
+            "fields": ("max_customers", "count_won", "max_claims_per_day", "max_locked",
+                       "cooldown_days"),
+        }),
+        (_("Protection"), {
+            "fields": ("protection_days", "protection_extension_days", "protection_max_days"),
+        }),
+        (_("Recycling"), {
+            "fields": ("no_interaction_days", "no_order_days", "exempt_open_opportunity",
+                       "exempt_order_days", "warn_days"),
+        }),
+    )  # fmt: skip
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return super().has_delete_permission(request, obj) and not (obj and obj.is_default)
+
+
+@admin.register(ReleaseReason)
+class ReleaseReasonAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """The reasons a rep picks from when releasing a customer; retire one by
+    unticking "offered" (the ledger keeps pointing at it)."""
+
+    list_display = ("name", "position", "is_active")
+    list_editable = ("position", "is_active")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(OwnershipChange)
+class OwnershipChangeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The ownership ledger: every claim, release, assignment, transfer, import,
+    merge and recycle, written by customers.ownership only."""
+
+    list_display = ("at", "customer", "kind", "from_user", "to_user", "actor", "reason_display")
+    list_filter = ("kind", "reason", "at")
+    list_select_related = ("customer", "from_user", "to_user", "actor", "release_reason")
+    search_fields = ("customer__number",)
+    date_hierarchy = "at"
+    show_full_result_count = False
+    raw_id_fields = ("customer", "from_user", "to_user", "actor", "release_reason")
+
+    @admin.display(description=_("why"))
+    def reason_display(self, change: OwnershipChange) -> str:
+        return change.reason_display() or "—"

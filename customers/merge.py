@@ -340,9 +340,7 @@ def customers_unmerge(*, actor: User, merge_id: int, request=None) -> CustomerMe
     survivor.version += 1
     survivor.updated_at = timezone.now()
     survivor.save()
-    ownership.merge_owner_undo(
-        survivor=survivor, merge_at=record.created_at, actor=actor, request=request
-    )
+    ownership.merge_owner_undo(survivor=survivor, merged=merged, actor=actor, request=request)
     merged.deleted_at = merged.deleted_by = merged.merged_into = None
     merged.version += 1
     merged.save(update_fields=["deleted_at", "deleted_by", "merged_into", "version"])

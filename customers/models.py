@@ -1412,3 +1412,16 @@ class PoolRule(models.Model):
                         for name in missing
                     }
                 )
+        if (
+            self.protection_days is not None
+            and self.protection_max_days is not None
+            and self.protection_max_days < self.protection_days
+        ):
+            raise ValidationError(
+                {
+                    "protection_max_days": ValidationError(
+                        _("The most protection cannot be shorter than the protection itself."),
+                        code="protection_max",
+                    )
+                }
+            )

@@ -258,6 +258,21 @@ def _receiver_clean(actor: User, user: User) -> User:
 # --- writing a change ---------------------------------------------------------
 
 
+class _OwnerWrite:
+    """Open the database's guard on the owner column (migration customers 0021)
+    for the statements inside, and close it again."""
+
+    def __enter__(self):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('kehu.ownership', 'on', true)")
+
+    def __exit__(self, *exc):
+        if connection.in_atomic_block and not connection.needs_rollback and exc[0] is None:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT set_config('kehu.ownership', '', true)")
+        return False
+
+
 def who_label(user: User | None) -> str | None:
     """A person as the audit log keeps them: readable after a rename, unique."""
     return f"{user} ({user.get_username()})" if user is not None else None
@@ -295,12 +310,13 @@ def _move(
         customer.pool_entry = change if to_user is None else None
         customer.version += 1
         customer.updated_at = now
-        customer.save(
-            update_fields=[
-                "owner", "team", "owner_since", "locked_at", "locked_by", "pool_entry",
-                "version", "updated_at",
-            ]
-        )  # fmt: skip
+        with _OwnerWrite():
+            customer.save(
+                update_fields=[
+                    "owner", "team", "owner_since", "locked_at", "locked_by", "pool_entry",
+                    "version", "updated_at",
+                ]
+            )  # fmt: skip
         audit_record(
             actor=actor,
             action=AuditAction.UPDATE,
@@ -324,13 +340,13 @@ def _locked_customers(qs, ids: Iterable[int]) -> list[Customer]:
 def customers_claim(*, actor: User, customer_ids: Iterable[int], request=None) -> int:
     """Take customers from the pool. All or none: if any was just claimed by
     someone else, or one would pass the cap or the day's quota, nothing changes."""
-    from customers.selectors import visible_customers
-
     ids = set(customer_ids)
     if not actor.has_perm("customers.change_customer") or not ids:
         raise ValidationError(_("You may not claim customers."), code="forbidden")
     receiver_lock(actor)
-    customers = _locked_customers(visible_customers(actor), ids)
+    # Unscoped on purpose: the pool is everyone's to see, and a customer claimed a
+    # moment ago must answer "taken", not vanish from the actor's scope.
+    customers = _locked_customers(Customer.objects.alive(), ids)
     if len(customers) != len(ids):
         raise ValidationError(_("This customer is not in the pool any more."), code="gone")
     taken = [c for c in customers if c.owner_id is not None and c.owner_id != actor.pk]
@@ -441,10 +457,10 @@ def _tell_new_owner(owner: User, actor: User, customers: Sequence[Customer]) -> 
         ngettext_lazy(
             "%(actor)s gave you %(customer)s.",
             "%(actor)s gave you %(customer)s and %(more)d more customers.",
-            len(customers) - 1 or 1,
+            len(customers),
         ),
-        actor=str(actor), customer=first.name, more=len(customers) - 1,
-    )  # fmt: skip
+        {"actor": str(actor), "customer": first.name, "more": len(customers) - 1},
+    )
     link = first.get_absolute_url() if len(customers) == 1 else reverse("customers:list")
     transaction.on_commit(lambda: notify(recipient=owner, text=text, link=link))
 
@@ -461,7 +477,9 @@ def customer_lock(*, actor: User, customer_id: int, locked: bool = True, request
     customer = (
         editable_customers(actor).select_for_update(of=("self",)).filter(pk=customer_id).first()
     )
-    if customer is None or customer.owner_id is None:
+    if customer is None:
+        raise ValidationError(_("You may not change this customer."), code="forbidden")
+    if customer.owner_id is None:
         raise ValidationError(_("Only a customer with an owner can be locked."), code="pool")
     manages = actor.has_perm("customers.assign_customer_owner")
     if customer.owner_id != actor.pk and not manages:
@@ -551,13 +569,13 @@ def merge_owner(*, survivor: Customer, merged: Customer, actor: User, request=No
           now=timezone.now(), note=merged.number, request=request)  # fmt: skip
 
 
-def merge_owner_undo(*, survivor: Customer, merge_at, actor: User, request=None) -> None:
+def merge_owner_undo(*, survivor: Customer, merged: Customer, actor: User, request=None) -> None:
     """Undoing a merge gives the survivor back to the pool if the merge took it out."""
     change = (
         OwnershipChange.objects.filter(
-            customer=survivor, kind=OwnershipKind.MERGE, at__gte=merge_at
+            customer=survivor, kind=OwnershipKind.MERGE, note=merged.number, from_user=None
         )
-        .order_by("-at")
+        .order_by("-at", "-id")
         .first()
     )
     if change is None or survivor.owner_id != change.to_user_id:
@@ -580,6 +598,7 @@ def recycle_write(as_of: datetime.date) -> list[tuple[int, int, int | None, str]
         cursor.execute("SELECT DISTINCT owner_id FROM kehu_due")
         owner_ids = [pk for (pk,) in cursor.fetchall()]
         who = {str(u.pk): who_label(u) for u in User.objects.filter(pk__in=owner_ids)}
+        cursor.execute("SELECT set_config('kehu.ownership', 'on', true)")
         cursor.execute(
             """
             WITH moved AS (
@@ -623,4 +642,6 @@ def recycle_write(as_of: datetime.date) -> list[tuple[int, int, int | None, str]
                 "as_of": as_of.isoformat(),
             },
         )
-        return cursor.fetchall()
+        moved = cursor.fetchall()
+        cursor.execute("SELECT set_config('kehu.ownership', '', true)")
+        return moved

@@ -194,8 +194,8 @@ def _warn(as_of: datetime.date) -> tuple[int, int]:
                 "%(days)d days) unless you follow up.",
                 count,
             ),
-            count=count, days=(soonest - as_of).days,
-        )  # fmt: skip
+            {"count": count, "days": (soonest - as_of).days},
+        )
         notify(
             recipient=owners[owner_id], text=text, link=_soon_link(),
             key=f"pool-warn:{as_of.isoformat()}",
@@ -223,9 +223,12 @@ def _digest(as_of: datetime.date, moved: list[tuple]) -> int:
                 "the pool (%(teams)s).",
                 total,
             ),
-            date=as_of.isoformat(), count=total,
-            teams=", ".join(f"{name} {count}" for name, count in teams),
-        )  # fmt: skip
+            {
+                "date": as_of.isoformat(),
+                "count": total,
+                "teams": ", ".join(f"{name} {count}" for name, count in teams),
+            },
+        )
         notify(
             recipient=managers[manager_id], text=text, link=reverse("customers:pool"),
             key=f"pool-digest:{as_of.isoformat()}",
@@ -245,7 +248,7 @@ def _tell_owners(as_of: datetime.date, moved: list[tuple]) -> None:
                 "%(count)d of your customers went back to the pool under the pool rules.",
                 count,
             ),
-            count=count,
+            {"count": count},
         )
         notify(
             recipient=owner, text=text, link=reverse("customers:pool") + "?previous=me",

@@ -243,7 +243,7 @@ def open_ticket_count(customer: Customer) -> int:
 # The number of queries is fixed however long the history, and each branch is
 # served by its (customer, moment) index.
 
-TIMELINE_KINDS = ("order", "interaction", "ticket", "feedback")
+TIMELINE_KINDS = ("order", "interaction", "ticket", "feedback", "ownership")
 
 
 @dataclass
@@ -295,6 +295,7 @@ def timeline_kinds(user: User) -> tuple[str, ...]:
         kinds.append("ticket")
     if user.has_perm("feedback.view_feedback"):
         kinds.append("feedback")
+    kinds.append("ownership")  # who held the customer: anyone who sees the customer
     return tuple(kinds)
 
 
@@ -303,6 +304,7 @@ def customer_timeline(
 ) -> TimelinePage:
     """A page of the customer's history, newest first: orders, interactions,
     tickets and feedback the user may see (the customer itself is already visible to them)."""
+    from customers.models import OwnershipChange
     from feedback.models import Feedback
     from sales.models import Order
 
@@ -317,6 +319,7 @@ def customer_timeline(
         "interaction": (Interaction.objects.filter(customer=customer), "occurred_at"),
         "ticket": (ServiceTicket.objects.filter(customer=customer), "created_at"),
         "feedback": (Feedback.objects.filter(customer=customer), "created_at"),
+        "ownership": (OwnershipChange.objects.filter(customer=customer), "at"),
     }
     branches = [_branch(k, *sources[k], after) for k in wanted]
     if not branches:
@@ -343,6 +346,11 @@ def customer_timeline(
     if ids.get("feedback"):
         for feedback in Feedback.objects.filter(pk__in=ids["feedback"]).select_related("category"):
             loaded["feedback", feedback.pk] = feedback
+    if ids.get("ownership"):
+        for change in OwnershipChange.objects.filter(pk__in=ids["ownership"]).select_related(
+            "from_user", "to_user", "actor", "release_reason"
+        ):
+            loaded["ownership", change.pk] = change
     entries = [
         TimelineEntry(row_kind, at, loaded[row_kind, pk])
         for row_kind, pk, at in rows

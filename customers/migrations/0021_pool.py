@@ -11,6 +11,28 @@ from crm.beat import job_entry
 
 recycle_schedule = job_entry("customers.pool_recycle", "pool_recycle", hour="5", minute="30")
 
+# The owner changes only through customers.ownership, which says so for the
+# statement at hand (set_config('kehu.ownership', 'on', true), cleared after it):
+# any other UPDATE of the column fails, whatever code or tool runs it.
+OWNER_GUARD = """
+CREATE FUNCTION customers_owner_guard() RETURNS trigger AS $$
+BEGIN
+    IF NEW.owner_id IS DISTINCT FROM OLD.owner_id
+       AND coalesce(current_setting('kehu.ownership', true), '') <> 'on' THEN
+        RAISE EXCEPTION 'the owner of a customer changes only through customers.ownership'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+END;
+$$ LANGUAGE plpgsql;
+CREATE TRIGGER customers_owner_guard BEFORE UPDATE OF owner_id ON customers_customer
+    FOR EACH ROW EXECUTE FUNCTION customers_owner_guard();
+"""
+OWNER_GUARD_DROP = """
+DROP TRIGGER IF EXISTS customers_owner_guard ON customers_customer;
+DROP FUNCTION IF EXISTS customers_owner_guard();
+"""
+
 
 def pool_defaults(apps, schema_editor):
     """The company default rule, recycling off until an admin sets the clocks (an
@@ -550,5 +572,6 @@ class Migration(migrations.Migration):
             migrations.RunSQL.noop,
         ),
         migrations.RunPython(pool_defaults, migrations.RunPython.noop),
+        migrations.RunSQL(OWNER_GUARD, OWNER_GUARD_DROP),
         migrations.RunPython(*recycle_schedule),
     ]

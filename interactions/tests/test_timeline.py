@@ -46,7 +46,7 @@ def test_every_source_newest_first(rep, own_customer, history):
         ("order", order.pk),
     ]
     assert page.next_cursor == ""
-    assert page.kinds == ("order", "interaction", "ticket", "feedback")
+    assert page.kinds == ("order", "interaction", "ticket", "feedback", "ownership")
 
 
 def test_filtered_by_kind(rep, own_customer, history):
