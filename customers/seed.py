@@ -27,6 +27,7 @@ from customers.models import (
     CustomerPhone,
     Gender,
     Industry,
+    PoolRule,
     Source,
     Stage,
     StageChange,
@@ -224,7 +225,12 @@ def _customer_row(rng, pools, regions, owners, team_of, now, pool_share) -> dict
         "title": "" if company_kind else rng.choice(pools.zh_jobs if chinese else pools.en_jobs),
         "industry": rng.choice(INDUSTRIES),
         "source": rng.choice(SOURCES),
-        **new_customer_columns(owner, created, team_id=team_of.get(owner.pk) if owner else None),
+        # Taken over some time in the last two months (the recycle clocks start there).
+        **new_customer_columns(
+            owner,
+            max(created, now - datetime.timedelta(days=rng.randrange(0, 60))),
+            team_id=team_of.get(owner.pk) if owner else None,
+        ),
         "is_key_account": rng.random() < 0.08,
         "preferred_categories": rng.sample(CATEGORIES, rng.randrange(0, 3)),
         "preferred_brands": rng.sample(BRANDS, rng.randrange(0, 2)),
@@ -320,3 +326,7 @@ def seed(*, context, stdout) -> None:
     made = customers_generate(context.customers, owners=owners, team_of=team_of, seed=context.seed)
     seconds = (timezone.now() - started).total_seconds()
     stdout.write(f"{made} demo customers in {seconds:.1f} s.")
+    # The demo recycles: 30 days without an interaction, 90 without an order.
+    PoolRule.objects.filter(team=None, key_account=None).update(
+        no_interaction_days=30, no_order_days=90
+    )
