@@ -344,3 +344,74 @@ class ChurnFilter(StableOrderMixin, django_filters.FilterSet):
         if value == self.OPEN:
             return queryset.filter(ended_at__isnull=True)
         return queryset.filter(outcome=value)
+
+
+class PoolFilter(StableOrderMixin, django_filters.FilterSet):
+    """The shared pool page: who may claim what, newest in the pool first. Works on
+    `customers.selectors.pool_customers` (its `entered_at`)."""
+
+    RELEASE, RECYCLE, NEW = "release", "recycle", "new"
+    default_ordering = ("-entered_at",)
+
+    q = django_filters.CharFilter(label=_("Search"), method="filter_q")
+    is_key_account = django_filters.BooleanFilter(
+        label=_("Key account"),
+        widget=forms.Select(
+            choices=(("", _("Any")), ("true", _("Key accounts")), ("false", _("Others")))
+        ),
+    )
+    province = django_filters.ChoiceFilter(label=_("Province"), choices=())
+    kind = django_filters.ChoiceFilter(
+        label=pgettext_lazy("pool", "How it came to the pool"),
+        method="filter_kind",
+        empty_label=_("Any"),
+        choices=(
+            (RELEASE, pgettext_lazy("pool entry", "Released by its owner")),
+            (RECYCLE, pgettext_lazy("pool entry", "Returned under the pool rules")),
+            (NEW, pgettext_lazy("pool entry", "New, never owned")),
+        ),
+    )
+    entered_since = django_filters.DateFilter(
+        label=pgettext_lazy("pool", "In the pool since"),
+        method="filter_entered_since",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    previous = django_filters.ChoiceFilter(
+        label=pgettext_lazy("pool", "Previous owner"),
+        method="filter_previous",
+        choices=((MINE, pgettext_lazy("pool", "Customers I held before")),),
+        empty_label=pgettext_lazy("pool previous owner", "Anyone"),
+    )
+    sort = django_filters.OrderingFilter(
+        label=_("Sort by"),
+        fields=(("entered_at", "entered"), ("name_pinyin", "name")),
+        field_labels={
+            "entered_at": pgettext_lazy("pool", "In the pool since"),
+            "name_pinyin": _("Name"),
+        },
+        empty_label=pgettext_lazy("pool sort", "Newest in the pool first"),
+        null_label=None,
+    )
+
+    class Meta:
+        model = Customer
+        fields = ["q", "is_key_account", "province"]
+
+    def __init__(self, data=None, *args, user, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        self.user = user
+        self.filters["province"].extra["choices"] = [(p, p) for p in provinces()]
+
+    def filter_q(self, queryset, name, value):
+        return customers_matching(queryset, value)
+
+    def filter_kind(self, queryset, name, value):
+        if value == self.NEW:
+            return queryset.filter(pool_entry__isnull=True)
+        return queryset.filter(pool_entry__kind=value)
+
+    def filter_entered_since(self, queryset, name, value):
+        return queryset.filter(entered_at__gte=_day_start(value))
+
+    def filter_previous(self, queryset, name, value):
+        return queryset.filter(pool_entry__from_user=self.user)

@@ -307,6 +307,34 @@ class BulkAction(forms.Form):
         return data
 
 
+class ClaimForm(forms.Form):
+    """Customers to take from the pool (the pool page, a customer's page)."""
+
+    ids = forms.TypedMultipleChoiceField(
+        coerce=int, choices=(), error_messages={"required": _("Choose the customers to claim.")}
+    )
+    back = forms.CharField(required=False, max_length=2000)  # the pool page's filters
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Any ids may be posted; the service refuses those not in the user's pool.
+        self.fields["ids"].valid_value = lambda value: True
+
+
+class ReleaseForm(forms.Form):
+    release_reason = forms.ModelChoiceField(
+        label=_("Why to the pool"), queryset=ReleaseReason.objects.filter(is_active=True)
+    )
+    note = forms.CharField(label=_("Note"), max_length=500, required=False)
+
+
+class LockForm(forms.Form):
+    locked = forms.TypedChoiceField(
+        coerce=lambda value: value == "1",
+        choices=(("1", pgettext_lazy("lock", "Lock")), ("0", pgettext_lazy("lock", "Unlock"))),
+    )
+
+
 class ImportUploadForm(forms.Form):
     kind = forms.ChoiceField(
         label=pgettext_lazy("import", "What the file holds"),

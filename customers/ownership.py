@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext_lazy
 
 from crm.audit import audit_record
-from crm.models import AuditAction, Team, User
+from crm.models import AuditAction, User
 from crm.services import lazy_format, notify
 from customers.models import (
     Customer,
@@ -121,9 +121,14 @@ class RuleBook:
                         values["cap_by_importance"] = scope[1] is not None
         return Rules(**values)
 
+    def ruled_teams(self) -> list[int]:
+        """The teams with rows of their own; any other team follows the company's."""
+        return sorted({team_id for team_id, _key in self.rows if team_id is not None})
+
     def table(self) -> list[dict]:
-        """The rules of every team (and of no team) and both importance levels, for SQL."""
-        team_ids = [None, *Team.objects.values_list("pk", flat=True)]
+        """The rules of each team with its own rows, and of every other team (team
+        None), for both importance levels, for SQL."""
+        team_ids = [None, *self.ruled_teams()]
         rows = []
         for team_id in team_ids:
             for key in (True, False):

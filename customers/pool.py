@@ -67,7 +67,9 @@ WITH r AS (
                     WHERE p.customer_id = c.id AND p.stage = ANY(%(open)s)) AS open_opp
       FROM customers_customer c
       JOIN crm_user u ON u.id = c.owner_id
-      JOIN r ON r.team_id IS NOT DISTINCT FROM c.team_id AND r.key_account = c.is_key_account
+      JOIN r ON r.key_account = c.is_key_account
+           AND r.team_id IS NOT DISTINCT FROM
+               (CASE WHEN c.team_id = ANY(%(ruled_teams)s) THEN c.team_id END)
      WHERE c.owner_id IS NOT NULL AND c.deleted_at IS NULL AND c.owner_since IS NOT NULL
            {where}
 ), k AS (
@@ -101,8 +103,10 @@ SELECT id, owner_id, team_id, owner_since,
 def _params(as_of: datetime.date, book: RuleBook | None = None) -> dict:
     zone = timezone.get_default_timezone()
     end = datetime.datetime.combine(as_of + datetime.timedelta(days=1), datetime.time(), zone)
+    book = book or RuleBook()
     return {
-        "rules": json.dumps((book or RuleBook()).table()),
+        "rules": json.dumps(book.table()),
+        "ruled_teams": book.ruled_teams(),
         "tz": settings.TIME_ZONE,
         "end": end,
         "as_of": as_of,
@@ -261,6 +265,7 @@ def pool_recycle(as_of: datetime.date) -> dict[str, int]:
     with transaction.atomic():
         params = _params(as_of)
         with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS kehu_due")  # a second run in one transaction
             cursor.execute(
                 "CREATE TEMP TABLE kehu_due ON COMMIT DROP AS "  # noqa: S608 - constant SQL
                 "SELECT nextval('customers_ownershipchange_id_seq') AS change_id, id, "

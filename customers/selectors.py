@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models.functions import Coalesce
 
 from crm.access import register_scope
 from crm.fields import blind_index
@@ -170,6 +171,32 @@ def customer_list(user: User) -> QuerySet[Customer]:
     )
 
 
+def pool_customers(user: User) -> QuerySet[Customer]:
+    """The shared pool (公海) as the user sees it: customers without an owner, with
+    how they got there (`pool_entry`: who held them, why) and `entered_at`, when
+    they entered (the customer's creation for one that never had an owner); the
+    first phone and e-mail of the customer itself (`own_phones`, `own_emails`),
+    which the page shows masked."""
+    return (
+        visible_customers(user)
+        .filter(owner__isnull=True)
+        .select_related("pool_entry__from_user", "pool_entry__release_reason")
+        .annotate(entered_at=Coalesce("pool_entry__at", "created_at"))
+        .prefetch_related(
+            Prefetch(
+                "phones",
+                queryset=CustomerPhone.objects.filter(contact__isnull=True)[:1],
+                to_attr="own_phones",
+            ),
+            Prefetch(
+                "emails",
+                queryset=CustomerEmail.objects.filter(contact__isnull=True)[:1],
+                to_attr="own_emails",
+            ),
+        )
+    )
+
+
 def _phone_or_none(query: str) -> str:
     try:
         return phone_normalise(query)
@@ -290,7 +317,15 @@ def customer_360(*, user: User, customer_id: int) -> Customer360:
     """Everything the customer page shows, in a fixed number of queries."""
     customer = (
         visible_customers(user)
-        .select_related("owner", "team", "created_by", "verified_by")
+        .select_related(
+            "owner",
+            "team",
+            "created_by",
+            "verified_by",
+            "locked_by",
+            "pool_entry__from_user",
+            "pool_entry__release_reason",
+        )
         .prefetch_related("tags")
         .get(pk=customer_id)
     )

@@ -24,6 +24,8 @@ from customers.filters import CustomerFilter
 from customers.forms import BulkAction, CollaboratorForm, ContactForm, CustomerForm
 from customers.models import Customer
 from customers.pages import editable_customer_or_404, visible_customer_or_404
+from customers.pool import recycle_clocks
+from customers.pool_views import detail_pool_context
 from customers.selectors import (
     customer_360,
     customer_list,
@@ -60,7 +62,7 @@ class CustomerListView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
         if segment_id.isascii() and segment_id.isdigit() and len(segment_id) <= 18:
             segment = segments_visible(user).filter(pk=int(segment_id)).first()
         first_row = {"q", "owner", "stage", "is_key_account", "sort", "page", "segment"}
-        return super().get_context_data(
+        context = super().get_context_data(
             segment=segment,
             more_filters_open=any(
                 value for key, value in self.request.GET.items() if key not in first_row
@@ -70,6 +72,12 @@ class CustomerListView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
             can_add=user.has_perm("customers.add_customer"),
             **kwargs,
         )
+        # Days until recycle: the page's owned rows, in one pass (customers.pool).
+        rows = context["page_obj"].object_list if context.get("page_obj") else []
+        clocks = recycle_clocks([c.pk for c in rows if c.owner_id is not None])
+        for customer in rows:
+            customer.clock = clocks.get(customer.pk)
+        return context
 
 
 class CustomerBulkView(LoginRequiredMixin, PermissionRequiredMixin, View):
@@ -176,6 +184,7 @@ class CustomerDetailView(LoginRequiredMixin, TemplateView):
             can_log=can_log,
             can_serve=can_serve,
             interaction_form=InteractionForm(customer=view.customer) if can_log else None,
+            **detail_pool_context(user, view.customer, view.access),
             **kwargs,
         )
 

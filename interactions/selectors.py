@@ -262,7 +262,8 @@ class TimelinePage:
 
 
 def _branch(kind: str, qs: QuerySet, moment: str, cursor) -> QuerySet:
-    qs = qs.annotate(kind=Value(kind, output_field=CharField()), at=F(moment))
+    # Not "kind" and "at": the ownership ledger has fields of those names.
+    qs = qs.annotate(entry_kind=Value(kind, output_field=CharField()), entry_at=F(moment))
     if cursor is not None:
         at, cursor_kind, cursor_id = cursor
         if kind < cursor_kind:
@@ -271,7 +272,7 @@ def _branch(kind: str, qs: QuerySet, moment: str, cursor) -> QuerySet:
             qs = qs.filter(Q(**{f"{moment}__lt": at}) | Q(**{moment: at, "pk__lt": cursor_id}))
         else:
             qs = qs.filter(**{f"{moment}__lt": at})
-    return qs.values_list("kind", "pk", "at")
+    return qs.values_list("entry_kind", "pk", "entry_at")
 
 
 def _cursor_parse(text: str):
@@ -325,7 +326,7 @@ def customer_timeline(
     if not branches:
         return TimelinePage([], allowed, kind)
     union = branches[0].union(*branches[1:], all=True) if len(branches) > 1 else branches[0]
-    rows = list(union.order_by("-at", "-kind", "-pk")[: size + 1])
+    rows = list(union.order_by("-entry_at", "-entry_kind", "-pk")[: size + 1])
     more = len(rows) > size
     rows = rows[:size]
     ids: dict[str, list[int]] = {}

@@ -25,6 +25,17 @@ def list_phone(customer, user) -> str:
 
 
 @register.filter
+def list_email(customer, user) -> str:
+    """The first e-mail on a list row (`own_emails`), masked as `list_phone` masks."""
+    emails = getattr(customer, "own_emails", None) or []
+    if not emails:
+        return ""
+    if customer.owner_id is not None and customer.owner_id == user.pk:
+        return emails[0].display
+    return emails[0].masked
+
+
+@register.filter
 def stage_colour(stage: str) -> str:
     return STAGE_COLOURS.get(stage, "secondary")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from customers.models import PoolRule, ReleaseReason
 from customers.services import customer_create
 
 
@@ -53,3 +54,18 @@ def edit_form_data(customer, **changes) -> dict:
         for name, value in data.items()
         if value is not False  # an unticked checkbox is not posted
     }
+
+
+def pool_rules(**values) -> PoolRule:
+    """Change the company default pool rule (customers.ownership)."""
+    rule = PoolRule.objects.get(team=None, key_account=None)
+    for name, value in values.items():
+        setattr(rule, name, value)
+    rule.save()
+    return rule
+
+
+@pytest.fixture
+def reason(db) -> ReleaseReason:
+    """A release reason from the list a new site starts with."""
+    return ReleaseReason.objects.filter(is_active=True).first()

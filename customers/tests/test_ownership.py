@@ -23,24 +23,11 @@ from customers.models import (
     OwnershipChange,
     OwnershipKind,
     PoolRule,
-    ReleaseReason,
     Stage,
 )
+from customers.tests.conftest import pool_rules as rules
 
 pytestmark = pytest.mark.django_db
-
-
-def rules(**values) -> PoolRule:
-    rule = PoolRule.objects.get(team=None, key_account=None)
-    for name, value in values.items():
-        setattr(rule, name, value)
-    rule.save()
-    return rule
-
-
-@pytest.fixture
-def reason(db):
-    return ReleaseReason.objects.filter(is_active=True).first()
 
 
 def ledger(customer) -> list[tuple]:

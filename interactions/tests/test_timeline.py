@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from customers.models import OwnershipChange
 from interactions.models import Interaction, ServiceTicket
 from interactions.selectors import customer_timeline
 from interactions.tests.conftest import hours_ago
@@ -38,9 +39,11 @@ def test_every_source_newest_first(rep, own_customer, history):
     from feedback.models import Feedback
 
     page = customer_timeline(rep, own_customer)
+    created = OwnershipChange.objects.get(customer=own_customer)  # its first owner
     assert _kinds_and_ids(page) == [
         ("feedback", Feedback.objects.get().pk),
         ("ticket", ticket.pk),
+        ("ownership", created.pk),
         ("interaction", visit.pk),
         ("interaction", call.pk),
         ("order", order.pk),
@@ -59,7 +62,7 @@ def test_filtered_by_kind(rep, own_customer, history):
         ("order", order.pk)
     ]
     # An unknown kind shows everything rather than nothing.
-    assert len(customer_timeline(rep, own_customer, kind="bogus").entries) == 5
+    assert len(customer_timeline(rep, own_customer, kind="bogus").entries) == 6
 
 
 def test_the_cursor_walks_the_whole_history_without_gaps_or_repeats(
@@ -82,12 +85,13 @@ def test_the_cursor_walks_the_whole_history_without_gaps_or_repeats(
         cursor = page.next_cursor
     expected = sorted(
         [("interaction", i.pk, i.occurred_at) for i in Interaction.objects.all()]
-        + [("order", o.pk, o.ordered_at) for o in Order.objects.all()],
+        + [("order", o.pk, o.ordered_at) for o in Order.objects.all()]
+        + [("ownership", c.pk, c.at) for c in OwnershipChange.objects.all()],
         key=lambda row: (row[2], row[0], row[1]),
         reverse=True,
     )
     assert seen == [(kind, pk) for kind, pk, _at in expected]
-    assert len(seen) == 12
+    assert len(seen) == 13
 
 
 def test_a_bad_cursor_gives_an_empty_page_not_the_first_again(rep, own_customer, history):
@@ -114,25 +118,25 @@ def test_the_query_count_does_not_grow_with_the_history(
     for _ in range(5):
         ticket_make(rep, own_customer)
     assert ServiceTicket.objects.count() == 6
-    assert count() == small == 4  # the union, then one query per kind on the page
+    assert count() == small == 5  # the union, then one query per kind on the page
     from feedback.services import feedback_record
 
     feedback_record(actor=rep, customer_id=own_customer.pk, data={"channel": "phone", "nps": 8})
     with_feedback = count()
     for _ in range(10):
         feedback_record(actor=rep, customer_id=own_customer.pk, data={"channel": "email", "nps": 9})
-    assert count() == with_feedback == 5  # feedback is one kind more
+    assert count() == with_feedback == 6  # feedback is one kind more
 
 
 def test_a_user_sees_only_the_kinds_they_may(auditor, own_customer, history, make_user):
     from django.contrib.auth.models import Permission
 
-    assert len(customer_timeline(auditor, own_customer).entries) == 5
+    assert len(customer_timeline(auditor, own_customer).entries) == 6
     nobody = make_user("viewer")
     nobody.user_permissions.add(
         Permission.objects.get(codename="view_customer"),
         Permission.objects.get(codename="view_interaction"),
     )
     page = customer_timeline(nobody, own_customer)
-    assert page.kinds == ("interaction",)
-    assert {entry.kind for entry in page.entries} == {"interaction"}
+    assert page.kinds == ("interaction", "ownership")  # who held it: anyone who sees it
+    assert {entry.kind for entry in page.entries} == {"interaction", "ownership"}

@@ -115,7 +115,9 @@ def test_the_360_page_costs_the_same_queries_for_a_long_history(
     for hours in range(40):
         log(rep, own_customer, occurred_at=hours_ago(hours + 1), follow_up_at=hours_ahead(5))
         ticket_make(rep, own_customer)
-    assert queries(own_customer.get_absolute_url()) == few
+    # At most as many: one query per kind on the first page, and the ownership
+    # ledger's row (the customer's creation) has dropped off it.
+    assert queries(own_customer.get_absolute_url()) <= few
 
 
 # --- scoping ----------------------------------------------------------------------------
