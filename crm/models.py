@@ -123,6 +123,7 @@ class AuditAction(models.TextChoices):
     IMPORT = "import", pgettext_lazy("audit action", "Import")
     MERGE = "merge", pgettext_lazy("audit action", "Merge")
     UNMERGE = "unmerge", pgettext_lazy("audit action", "Undo merge")
+    CONFLICT_CHECK = "conflict_check", pgettext_lazy("audit action", "Conflict check")
 
 
 class AuditEvent(models.Model):

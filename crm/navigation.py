@@ -47,6 +47,12 @@ NAVIGATION: tuple[NavSection, ...] = (
         (
             NavItem(pgettext_lazy("nav", "Customers"), "customers:list", "people"),
             NavItem(pgettext_lazy("nav", "Customer pool"), "customers:pool", "inboxes"),
+            NavItem(
+                pgettext_lazy("nav", "Conflict check"),
+                "customers:check",
+                "search",
+                permission="customers.add_customer",
+            ),
             NavItem(pgettext_lazy("nav", "Segments"), "customers:segment_list", "diagram-3"),
         ),
     ),

@@ -402,3 +402,11 @@ class ImportMappingForm(forms.Form):
 
     def mapping(self) -> list[str]:
         return [self.cleaned_data.get(name, "") for name in self.columns]
+
+
+class ConflictCheckForm(forms.Form):
+    q = forms.CharField(
+        label=_("Name, company, phone or e-mail"),
+        max_length=100,
+        widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off"}),
+    )

@@ -28,7 +28,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop, ngettext_lazy
+from django.utils.translation import gettext_lazy, gettext_noop, ngettext_lazy
 
 from crm.audit import audit_record
 from crm.models import AuditAction, User
@@ -458,14 +458,17 @@ def _tell_new_owner(owner: User, actor: User, customers: Sequence[Customer]) -> 
     if owner.pk == actor.pk or not customers:
         return
     first = customers[0]
-    text = lazy_format(
+    more = len(customers) - 1
+    message = (
         ngettext_lazy(
-            "%(actor)s gave you %(customer)s.",
+            "%(actor)s gave you %(customer)s and %(more)d more customer.",
             "%(actor)s gave you %(customer)s and %(more)d more customers.",
-            len(customers),
-        ),
-        {"actor": str(actor), "customer": first.name, "more": len(customers) - 1},
+            more,
+        )
+        if more
+        else gettext_lazy("%(actor)s gave you %(customer)s.")
     )
+    text = lazy_format(message, {"actor": str(actor), "customer": first.name, "more": more})
     link = first.get_absolute_url() if len(customers) == 1 else reverse("customers:list")
     transaction.on_commit(lambda: notify(recipient=owner, text=text, link=link))
 

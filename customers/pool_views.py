@@ -21,7 +21,7 @@ from crm.messages import messages_error
 from crm.models import User
 from customers import ownership
 from customers.filters import PoolFilter
-from customers.forms import ClaimForm, LockForm, ReleaseForm
+from customers.forms import ClaimForm, ConflictCheckForm, LockForm, ReleaseForm
 from customers.models import Customer, RecycleReason
 from customers.pages import FilteredListView, editable_customer_or_404
 from customers.pool import Clock, recycle_clocks, recycle_soon
@@ -202,3 +202,24 @@ def detail_pool_context(user: User, customer: Customer, access: CustomerAccess) 
         "release_form": ReleaseForm(prefix="release") if may_change else None,
         "can_claim": not owned and user.has_perm("customers.change_customer"),
     }
+
+
+class ConflictCheckView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
+    """查冲突: before creating a customer, who already has it (customers.conflict)."""
+
+    permission_required = "customers.add_customer"
+    template_name = "customers/conflict_check.html"
+
+    def get_context_data(self, **kwargs):
+        from customers.conflict import conflict_check
+
+        form = ConflictCheckForm(self.request.GET or None)
+        matches = None
+        if form.is_valid():
+            try:
+                matches = conflict_check(
+                    actor=self.request.user, query=form.cleaned_data["q"], request=self.request
+                )
+            except ValidationError as exc:
+                form.add_error(None, exc)
+        return super().get_context_data(form=form, matches=matches, **kwargs)

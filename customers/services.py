@@ -16,6 +16,7 @@ from crm.fields import blind_index
 from crm.models import AuditAction, User
 from crm.normalise import email_mask, length_check, name_normalise, phone_mask
 from customers import ownership
+from customers.conflict import conflict_refusal
 from customers.metrics import metrics_refresh
 from customers.models import (
     Collaborator,
@@ -205,6 +206,7 @@ def customer_create(*, actor: User, data: Mapping[str, Any], request=None) -> Cu
         raise ValidationError(_("You may not create customers."), code="forbidden")
     values = customer_standardise(data)
     _check_financial_allowed(actor, values)
+    conflict_refusal(actor=actor, values=values)
     if "owner" in data and actor.has_perm("customers.assign_customer_owner"):
         owner = data["owner"]
     else:

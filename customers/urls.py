@@ -24,6 +24,7 @@ urlpatterns = [
     ),
     path("deleted/", views.DeletedCustomerListView.as_view(), name="deleted"),
     path("pool/", pool_views.CustomerPoolView.as_view(), name="pool"),
+    path("check/", pool_views.ConflictCheckView.as_view(), name="check"),
     path("claim/", pool_views.CustomerClaimView.as_view(), name="claim"),
     path("recycle-soon/", pool_views.RecycleSoonView.as_view(), name="recycle_soon"),
     path("quality/", views.QualityView.as_view(), name="quality"),

@@ -16,6 +16,7 @@ from crm.jobs import job_run
 from crm.models import Notification
 from customers.freshness import freshness_audit
 from customers.models import Customer, FreshnessPolicy
+from customers.tests.conftest import owner_backdate
 from interactions.models import Task, TaskSource
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +37,10 @@ def _record(customer, *, created: int, verified: int | None = None, quality=None
     }
     if quality is not None:
         values["quality"] = quality
+    owner = data.pop("owner", None)
     Customer.objects.filter(pk=customer.pk).update(**values, **data)
+    if owner is not None:
+        owner_backdate(customer, owner)
     return customer
 
 

@@ -107,7 +107,11 @@ def test_recorded_from_the_customer_page_it_shows_in_the_timeline(client, rep, o
     assert response.status_code == 302
     feedback = Feedback.objects.get()
     entries = customer_timeline(rep, own_customer).entries
-    assert [(e.kind, e.item.pk) for e in entries] == [("feedback", feedback.pk)]
+    created = own_customer.ownership_changes.get()  # the customer's first owner, before
+    assert [(e.kind, e.item.pk) for e in entries] == [
+        ("feedback", feedback.pk),
+        ("ownership", created.pk),
+    ]
     assert "很满意" in client.get(own_customer.get_absolute_url()).content.decode()
 
 

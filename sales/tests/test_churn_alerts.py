@@ -26,6 +26,7 @@ from crm.models import JobRun, Notification
 from customers.churn import ALERT, TASK_HINT, churn_alerts, churn_mark_lost, churn_reasons
 from customers.models import ChurnEpisode, Customer, MetricsRun
 from customers.segmentation import metrics_recompute, segments_refresh, sentences
+from customers.tests.conftest import owner_backdate
 from interactions.models import Interaction, Task, TaskSource
 from sales.tests.conftest import days_ago
 
@@ -69,7 +70,7 @@ def book(customer_make, buy, rep, other_rep, make_user):
         "orphan": history(rep, "离职员工的客户", 80, 70, 60, 50),
     }
     Customer.objects.filter(pk=made["deleted"].pk).update(deleted_at=timezone.now())
-    Customer.objects.filter(pk=made["orphan"].pk).update(owner=gone)  # who has left since
+    owner_backdate(made["orphan"], gone)  # who has left since
     metrics_recompute()
     return made
 
