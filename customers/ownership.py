@@ -596,14 +596,15 @@ def merge_owner_undo(*, survivor: Customer, merged: Customer, actor: User, reque
 
 
 def recycle_write(as_of: datetime.date) -> list[tuple[int, int, int | None, str]]:
-    """Return to the pool every customer in the temporary table `kehu_due` (id,
-    owner_id, team_id, owner_since, reason, change_id) whose owner has not changed
-    since it was computed: the owner cleared, one ledger row and one audit event
-    each, in one statement. Returns (customer, former owner, team, reason) rows."""
+    """Return to the pool every customer of the temporary table `kehu_due` (id,
+    owner_id, team_id, owner_since, reason, due, change_id) that is due (has a
+    change_id) and whose owner has not changed since: the owner cleared, one
+    ledger row and one audit event each, in one statement. Returns (customer,
+    former owner, team, reason) rows."""
     from django.contrib.contenttypes.models import ContentType
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT DISTINCT owner_id FROM kehu_due")
+        cursor.execute("SELECT DISTINCT owner_id FROM kehu_due WHERE change_id IS NOT NULL")
         owner_ids = [pk for (pk,) in cursor.fetchall()]
         who = {str(u.pk): who_label(u) for u in User.objects.filter(pk__in=owner_ids)}
         cursor.execute("SELECT set_config('kehu.ownership', 'on', true)")
@@ -615,7 +616,7 @@ def recycle_write(as_of: datetime.date) -> list[tuple[int, int, int | None, str]
                        locked_by_id = NULL, pool_entry_id = d.change_id,
                        version = c.version + 1, updated_at = %(now)s
                   FROM kehu_due d
-                 WHERE c.id = d.id AND c.owner_id = d.owner_id
+                 WHERE d.change_id IS NOT NULL AND c.id = d.id AND c.owner_id = d.owner_id
                    AND c.owner_since = d.owner_since AND c.deleted_at IS NULL
              RETURNING c.id, c.name, c.number, c.version, d.owner_id, d.team_id, d.reason,
                        d.change_id

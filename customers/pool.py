@@ -179,13 +179,13 @@ def _soon_link() -> str:
 
 
 def _warn(as_of: datetime.date) -> tuple[int, int]:
-    """One notification per owner with customers due within the warning days."""
+    """One notification per owner with customers due within the warning days (the
+    rows of `kehu_due` not due yet)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT owner_id, count(*), min(due) FROM ({clock_sql()}) clocks "  # noqa: S608
-            "WHERE due IS NOT NULL AND due > %(as_of)s::date "
-            "AND due <= %(as_of)s::date + warn_days GROUP BY owner_id",
-            _params(as_of),
+            "SELECT owner_id, count(*), min(due) FROM kehu_due "
+            "WHERE due > %s::date GROUP BY owner_id",
+            [as_of],
         )
         rows = cursor.fetchall()
     owners = User.objects.in_bulk([owner for owner, __, __ in rows])
@@ -266,11 +266,14 @@ def pool_recycle(as_of: datetime.date) -> dict[str, int]:
         params = _params(as_of)
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE IF EXISTS kehu_due")  # a second run in one transaction
+            # One scan: what is due today (with its ledger row's id) and what is
+            # due within the warning days.
             cursor.execute(
                 "CREATE TEMP TABLE kehu_due ON COMMIT DROP AS "  # noqa: S608 - constant SQL
-                "SELECT nextval('customers_ownershipchange_id_seq') AS change_id, id, "
-                f"owner_id, team_id, owner_since, reason FROM ({clock_sql()}) clocks "
-                "WHERE due IS NOT NULL AND due <= %(as_of)s::date",
+                "SELECT CASE WHEN due <= %(as_of)s::date "
+                "THEN nextval('customers_ownershipchange_id_seq') END AS change_id, id, "
+                f"owner_id, team_id, owner_since, reason, due FROM ({clock_sql()}) clocks "
+                "WHERE due IS NOT NULL AND due <= %(as_of)s::date + warn_days",
                 params,
             )
         moved = recycle_write(as_of)
