@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import F
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
@@ -281,6 +282,7 @@ class Customer(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    pool_since = models.DateTimeField(_("in the pool since"), null=True, blank=True)
     pool_entry = models.ForeignKey(
         "customers.OwnershipChange",
         verbose_name=_("entered the pool by"),
@@ -353,6 +355,13 @@ class Customer(models.Model):
                 condition=models.Q(deleted_at__isnull=True),
             ),
             models.Index(fields=["owner", "name_pinyin", "id"], name="customers_owner_pinyin_idx"),
+            # The pool page: newest in the pool first.
+            models.Index(
+                F("pool_since").desc(),
+                F("id").desc(),
+                name="customers_pool_since_idx",
+                condition=models.Q(owner__isnull=True, deleted_at__isnull=True),
+            ),
             # The conflict check's exact name and company look-ups.
             models.Index(
                 Lower("name"),

@@ -313,13 +313,14 @@ def _move(
         customer.owner_since = now if to_user else None
         customer.locked_at = customer.locked_by = None
         customer.pool_entry = change if to_user is None else None
+        customer.pool_since = now if to_user is None else None
         customer.version += 1
         customer.updated_at = now
         with _OwnerWrite():
             customer.save(
                 update_fields=[
                     "owner", "team", "owner_since", "locked_at", "locked_by", "pool_entry",
-                    "version", "updated_at",
+                    "pool_since", "version", "updated_at",
                 ]
             )  # fmt: skip
         audit_record(
@@ -546,6 +547,7 @@ def new_customer_columns(owner: User | None, now, *, team_id: int | None = None)
         "owner_id": owner.pk if owner else None,
         "team_id": (team_id or owner.team_id) if owner else None,
         "owner_since": now if owner else None,
+        "pool_since": None if owner else now,
     }
 
 
@@ -613,7 +615,7 @@ def recycle_write(as_of: datetime.date) -> list[tuple[int, int, int | None, str]
             WITH moved AS (
                 UPDATE customers_customer c
                    SET owner_id = NULL, team_id = NULL, owner_since = NULL, locked_at = NULL,
-                       locked_by_id = NULL, pool_entry_id = d.change_id,
+                       locked_by_id = NULL, pool_entry_id = d.change_id, pool_since = %(now)s,
                        version = c.version + 1, updated_at = %(now)s
                   FROM kehu_due d
                  WHERE d.change_id IS NOT NULL AND c.id = d.id AND c.owner_id = d.owner_id

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db.models import F, Prefetch, Q, QuerySet
-from django.db.models.functions import Coalesce
 
 from crm.access import register_scope
 from crm.fields import blind_index
@@ -181,7 +180,7 @@ def pool_customers(user: User) -> QuerySet[Customer]:
         visible_customers(user)
         .filter(owner__isnull=True)
         .select_related("pool_entry__from_user", "pool_entry__release_reason")
-        .annotate(entered_at=Coalesce("pool_entry__at", "created_at"))
+        .annotate(entered_at=F("pool_since"))
         .prefetch_related(
             Prefetch(
                 "phones",

@@ -59,7 +59,7 @@ def test_a_claim_takes_the_customer_and_a_second_claim_is_refused(pool_customer,
     assert caught.value.code == "taken"
     pool_customer.refresh_from_db()
     assert pool_customer.owner == rep and pool_customer.team == rep.team
-    assert pool_customer.owner_since is not None
+    assert pool_customer.owner_since is not None and pool_customer.pool_since is None
     assert ledger(pool_customer) == [(OwnershipKind.CLAIM, None, rep.pk, rep.pk)]
     # A repeat click by the winner changes nothing.
     assert ownership.customers_claim(actor=rep, customer_ids=[pool_customer.pk]) == 0
@@ -78,6 +78,7 @@ def test_a_release_needs_a_reason_and_the_pool_remembers_who_held_it(own_custome
     assert own_customer.owner is None and own_customer.owner_since is None
     entry = own_customer.pool_entry
     assert (entry.kind, entry.from_user, entry.release_reason) == ("release", rep, reason)
+    assert own_customer.pool_since == entry.at  # the pool page's order
     assert entry.reason_display() == f"{reason.name} · 搬家了"
     (event,) = AuditEvent.objects.filter(target_id=str(own_customer.pk), extra__ownership="release")
     assert event.changes["owner"] == [f"{rep} ({rep.username})", None]

@@ -100,6 +100,7 @@ def test_the_job_returns_exactly_the_customers_due_under_each_rule(book, rep, ot
     silent = Customer.objects.get(name="silent")
     assert silent.pool_entry.from_user == rep and silent.pool_entry.actor is None
     assert silent.owner_since is None and silent.team is None
+    assert silent.pool_since == silent.pool_entry.at
     (event,) = AuditEvent.objects.filter(target_id=str(silent.pk), extra__ownership="recycle")
     assert event.changes["owner"] == [f"{rep} ({rep.username})", None]
 
