@@ -9,6 +9,8 @@ changing its colour is a steward's everyday chore), audited like all admin write
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.contrib import admin
 from django.db.models import Count
@@ -27,9 +29,11 @@ from customers.models import (
     PoolRule,
     ReleaseReason,
     SegmentationRules,
+    SourceChannel,
     Tag,
 )
 from customers.selectors import customers_matching
+from customers.sources import source_key
 from customers.standardise import tag_name_clean
 
 MASKED_NOTE = _("Personal fields are masked here; reveal them on the customer page.")
@@ -244,6 +248,85 @@ class TagAdmin(AuditedAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("customers"), ordering="customer_total")
     def customer_count(self, tag: Tag) -> int:
         return tag.customer_total
+
+
+class SourceChannelForm(forms.ModelForm):
+    synonyms = forms.CharField(
+        label=_("synonyms"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=SourceChannel._meta.get_field("synonyms").help_text,
+    )
+
+    class Meta:
+        model = SourceChannel
+        fields = ("code", "name_zh", "name_en", "synonyms", "position", "is_active")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.initial["synonyms"] = "、".join(self.instance.synonyms or [])
+
+    def clean_synonyms(self) -> list[str]:
+        words = []
+        for word in re.split(r"[,，;；、\n]+", self.cleaned_data.get("synonyms", "")):
+            word = " ".join(word.split())
+            if len(word) > 50:
+                raise forms.ValidationError(
+                    _("“%(word)s…” is too long: at most 50 characters."),
+                    code="max_length",
+                    params={"word": word[:20]},
+                )
+            if word and source_key(word) not in map(source_key, words):
+                words.append(word)
+        return words
+
+    def clean(self):
+        cleaned = super().clean()
+        code = self.instance.code or cleaned.get("code", "")
+        if code in SourceChannel.BUILT_IN and cleaned.get("is_active") is False:
+            self.add_error(
+                "is_active",
+                _("Kehu relies on this channel (the default and imports); it stays offered."),
+            )
+        # A word may name one channel only: else an import could not tell which.
+        mine = {
+            source_key(w): w
+            for w in (cleaned.get("name_zh"), cleaned.get("name_en"), *cleaned.get("synonyms", []))
+            if w
+        }
+        for other in SourceChannel.objects.exclude(pk=self.instance.pk):
+            theirs = {
+                source_key(w) for w in (other.code, other.name_zh, other.name_en, *other.synonyms)
+            }
+            clash = sorted(mine[key] for key in mine.keys() & theirs)
+            if clash:
+                raise forms.ValidationError(
+                    _("%(words)s already names the channel “%(channel)s”."),
+                    code="taken",
+                    params={"words": "、".join(clash), "channel": other.label},
+                )
+        return cleaned
+
+
+@admin.register(SourceChannel)
+class SourceChannelAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """The company's source channels: names in both languages and the words
+    registers use for them. A channel in use is retired by unticking "offered"."""
+
+    form = SourceChannelForm
+    list_display = ("code", "name_zh", "name_en", "synonym_list", "position", "is_active")
+    list_editable = ("position", "is_active")
+    search_fields = ("code", "name_zh", "name_en")
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("code",) if obj is not None else ()
+
+    @admin.display(description=_("synonyms"))
+    def synonym_list(self, channel: SourceChannel) -> str:
+        return "、".join(channel.synonyms)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(FreshnessPolicy)

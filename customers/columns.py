@@ -10,12 +10,14 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from customers.models import CustomerKind, Gender, Industry, Source
+from customers.models import CustomerKind, Gender, Industry
+from customers.sources import source_choices
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,9 @@ class Column:
     zh: str  # the Chinese header
     label: object  # the translated label for pages
     synonyms: tuple[str, ...] = ()
-    choices: type | None = None  # offered as a drop-down in the template
+    # Offered as a drop-down in the template: TextChoices, or a function giving
+    # (value, label) pairs from the database (the source channels).
+    choices: type | Callable[[], list[tuple[str, str]]] | None = None
     importable: bool = True
     many: bool = False  # several columns may feed it (values joined)
     hint: object = ""
@@ -35,6 +39,14 @@ class Column:
 
     def header(self, language: str) -> str:
         return self.en if language == "en" else self.zh
+
+    def choice_list(self) -> list[tuple[str, str]]:
+        """(value, label) of each choice, labels in the active language."""
+        if self.choices is None:
+            return []
+        if isinstance(self.choices, type):
+            return [(value, str(label)) for value, label in self.choices.choices]
+        return self.choices()
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -201,7 +213,7 @@ COLUMNS: tuple[Column, ...] = (
         "来源",
         _("Source channel"),
         ("客户来源", "来源渠道", "渠道", "channel", "leadsource", "sourcechannel"),
-        choices=Source,
+        choices=source_choices,
         example="exhibition",
         width=10,
     ),

@@ -32,10 +32,10 @@ from customers.models import (
     Gender,
     Industry,
     RfmSegment,
-    Source,
     Stage,
     ValueTier,
 )
+from customers.sources import source_labels
 
 CHUNK = 2_000
 # The segmentation's columns, read from the metrics row under their own names.
@@ -67,7 +67,6 @@ def export_language(language: str) -> str:
 
 _CHOICES = {
     "gender": Gender,
-    "source": Source,
     "stage": Stage,
     "kind": CustomerKind,
     "industry": Industry,
@@ -89,6 +88,7 @@ _METRICS = ("orders_n", "spent", "first_at", "last_at")
 def _labels() -> dict[str, dict[str, str]]:
     """Choice labels in the active language, looked up once per export."""
     labels = {field: {k: str(v) for k, v in choices.choices} for field, choices in _CHOICES.items()}
+    labels["source"] = source_labels()
     labels["yes_no"] = {
         True: translation.pgettext("yes or no", "Yes"),
         False: translation.pgettext("yes or no", "No"),

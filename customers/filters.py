@@ -20,12 +20,12 @@ from customers.models import (
     CustomerKind,
     FrequencyTier,
     RfmSegment,
-    Source,
     Stage,
     Tag,
     ValueTier,
 )
 from customers.selectors import customers_matching
+from customers.sources import source_labels
 
 MINE = "me"
 MAX_DAYS = 36_500  # a hundred years: any longer is a typing slip
@@ -115,7 +115,7 @@ class CustomerFilter(StableOrderMixin, django_filters.FilterSet):
     tags = django_filters.ModelMultipleChoiceFilter(
         label=_("Tags"), queryset=Tag.objects.all(), widget=forms.SelectMultiple
     )
-    source = django_filters.ChoiceFilter(label=_("Source channel"), choices=Source.choices)
+    source = django_filters.ChoiceFilter(label=_("Source channel"), choices=())
     province = django_filters.ChoiceFilter(label=_("Province"), choices=())
     city = django_filters.CharFilter(label=_("City"))
     is_key_account = django_filters.BooleanFilter(
@@ -243,6 +243,8 @@ class CustomerFilter(StableOrderMixin, django_filters.FilterSet):
         self.filters["team"].queryset = visible_teams(user)
         self.filters["province"].extra["choices"] = [(p, p) for p in provinces()]
         self.filters["bought_category"].extra["choices"] = _categories()
+        # Retired channels too: their customers are still there to be found.
+        self.filters["source"].extra["choices"] = list(source_labels().items())
 
     def filter_queryset(self, queryset):
         queryset = super().filter_queryset(queryset)

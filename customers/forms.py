@@ -21,8 +21,8 @@ from customers.models import (
     Industry,
     ReleaseReason,
     RiskPreference,
-    Source,
 )
+from customers.sources import source_choices
 
 ORIGINAL_SALT = "customers.edit-original"
 
@@ -66,7 +66,7 @@ class CustomerForm(forms.Form):
         help_text=_("统一社会信用代码, for company customers."),
     )
     industry = forms.ChoiceField(label=_("Industry"), choices=Industry.choices, required=False)
-    source = forms.ChoiceField(label=_("Source channel"), choices=Source.choices)
+    source = forms.ChoiceField(label=_("Source channel"), choices=())
     owner = forms.ModelChoiceField(
         label=_("Owner"),
         queryset=User.objects.none(),
@@ -155,6 +155,8 @@ class CustomerForm(forms.Form):
         super().__init__(*args, **kwargs)
         if customer is not None:
             del self.fields["number"]
+        # The company's own list; a customer keeps a channel retired since.
+        self.fields["source"].choices = source_choices(keep=customer.source_id if customer else "")
         if user.has_perm("customers.assign_customer_owner"):
             # The current owner (or the creator) stays choosable even when not
             # assignable (left, moved, a steward): else the form would fall back
@@ -182,6 +184,7 @@ class CustomerForm(forms.Form):
             initial[name] = ", ".join(getattr(customer, name))
         initial.update(
             owner=customer.owner_id,
+            source=customer.source_id,
             tags=", ".join(tag.name for tag in customer.tags.all()),
             **_personal_text(
                 customer.phones.filter(contact__isnull=True),

@@ -34,7 +34,7 @@ from customers.models import (
     DuplicateDismissal,
 )
 from customers.quality import quality_refresh
-from customers.services import FINANCIAL_FIELDS, PROFILE_FIELDS, customer_derive
+from customers.services import ATTNAMES, FINANCIAL_FIELDS, PROFILE_FIELDS, customer_derive
 
 MERGE_FIELDS = tuple(name for name in PROFILE_FIELDS) + FINANCIAL_FIELDS
 LIST_FIELDS = ("preferred_categories", "preferred_brands", "preferred_colours")
@@ -157,7 +157,7 @@ def _related_models() -> list[tuple[type[models.Model], str]]:
 
 
 def _snapshot(customer: Customer) -> dict:
-    values = {name: _jsonable(getattr(customer, name)) for name in MERGE_FIELDS}
+    values = {name: _jsonable(getattr(customer, ATTNAMES[name])) for name in MERGE_FIELDS}
     values["tags"] = sorted(customer.tags.values_list("pk", flat=True))
     return values
 
@@ -197,7 +197,7 @@ def customers_merge(
     take = take or {}
     changes = {}
     for name in MERGE_FIELDS:
-        mine, theirs = getattr(survivor, name), getattr(merged, name)
+        mine, theirs = getattr(survivor, ATTNAMES[name]), getattr(merged, ATTNAMES[name])
         if name in LIST_FIELDS:
             new = mine + [v for v in theirs if v not in mine]
         elif name == "notes":
@@ -207,7 +207,7 @@ def customers_merge(
         else:
             new = mine
         if new != mine:
-            setattr(survivor, name, new)
+            setattr(survivor, ATTNAMES[name], new)
             changes[name] = (mine, new)
     # The merged customer steps aside first: its unique credit code frees up.
     now = timezone.now()
@@ -316,7 +316,7 @@ def customers_unmerge(*, actor: User, merge_id: int, request=None) -> CustomerMe
         if before[name] != after[name] and now_values[name] == after[name]:
             field = Customer._meta.get_field(name)
             value = field.to_python(before[name]) if before[name] is not None else None
-            setattr(survivor, name, value)
+            setattr(survivor, ATTNAMES[name], value)
             changes[name] = (after[name], before[name])
     added = set(after["tags"]) - set(before["tags"])
     if added:

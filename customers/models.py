@@ -23,7 +23,7 @@ from django.db import models
 from django.db.models import F
 from django.db.models.functions import Lower
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -51,6 +51,10 @@ class Stage(models.TextChoices):
 
 
 class Source(models.TextChoices):
+    """The codes of the source channels every company starts with (migration 0023
+    seeds them into SourceChannel); code names the two it relies on: OTHER, the
+    default, and IMPORT, for imported customers whose register gives none."""
+
     WEBSITE = "website", pgettext_lazy("source channel", "Website")
     REFERRAL = "referral", pgettext_lazy("source channel", "Referral")
     EXHIBITION = "exhibition", pgettext_lazy("source channel", "Trade show")
@@ -128,6 +132,55 @@ class Tag(models.Model):
         return self.name
 
 
+class SourceChannel(models.Model):
+    """A source channel of the company's own list (来源渠道). Admins edit it; imports
+    map what registers say onto it through its names and synonyms. A channel in
+    use is retired by unticking "offered", never deleted."""
+
+    code = models.SlugField(
+        _("code"),
+        max_length=20,
+        unique=True,
+        help_text=_("Letters, digits, - or _; kept in exports and reports. Cannot change."),
+    )
+    name_zh = models.CharField(_("name in Chinese"), max_length=50)
+    name_en = models.CharField(_("name in English"), max_length=50, blank=True, default="")
+    synonyms = ArrayField(
+        models.CharField(max_length=50),
+        verbose_name=_("synonyms"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "Other words registers use for it, separated by commas, e.g. 朋友介绍, "
+            "老客户转介绍. Imports map them to this channel."
+        ),
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    is_active = models.BooleanField(
+        _("offered"),
+        default=True,
+        help_text=_("Retired channels stay on their customers but are no longer offered."),
+    )
+
+    # Code relies on these two: the default, and imported customers without a source.
+    BUILT_IN = frozenset({"other", "import"})
+
+    class Meta:
+        verbose_name = _("source channel")
+        verbose_name_plural = _("source channels")
+        ordering = ["position", "id"]
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        """The name in the active language (the other one when that is empty)."""
+        if (translation.get_language() or "").startswith("en"):
+            return self.name_en or self.name_zh
+        return self.name_zh or self.name_en
+
+
 class CustomerQuerySet(models.QuerySet):
     def alive(self):
         return self.filter(deleted_at__isnull=True)
@@ -157,8 +210,16 @@ class Customer(models.Model):
     industry = models.CharField(
         _("industry"), max_length=20, choices=Industry.choices, blank=True, default=""
     )
-    source = models.CharField(
-        _("source channel"), max_length=20, choices=Source.choices, default=Source.OTHER
+    source = models.ForeignKey(
+        SourceChannel,
+        verbose_name=_("source channel"),
+        to_field="code",
+        db_column="source",
+        on_delete=models.PROTECT,
+        default=Source.OTHER.value,
+        related_name="+",
+        # Ten-odd values: an index would not serve a filter, and every import pays for one.
+        db_index=False,
     )
     uscc = models.CharField(
         _("unified social credit code"),

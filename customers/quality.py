@@ -80,7 +80,7 @@ RULES: tuple[Rule, ...] = (
         _("a known source channel"),
         5,
         "c.source NOT IN ('other', '')",
-        lambda c, p, e: c.source not in ("other", ""),
+        lambda c, p, e: c.source_id not in ("other", ""),
     ),
     Rule(
         _("company or job title (people), postcode (companies)"),

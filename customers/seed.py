@@ -224,7 +224,7 @@ def _customer_row(rng, pools, regions, owners, team_of, now, pool_share) -> dict
         "company": company,
         "title": "" if company_kind else rng.choice(pools.zh_jobs if chinese else pools.en_jobs),
         "industry": rng.choice(INDUSTRIES),
-        "source": rng.choice(SOURCES),
+        "source_id": rng.choice(SOURCES),
         # Taken over some time in the last two months (the recycle clocks start there).
         **new_customer_columns(
             owner,

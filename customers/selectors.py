@@ -318,6 +318,7 @@ def customer_360(*, user: User, customer_id: int) -> Customer360:
         visible_customers(user)
         .select_related(
             "owner",
+            "source",
             "team",
             "created_by",
             "verified_by",

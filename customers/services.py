@@ -77,6 +77,11 @@ PROFILE_FIELDS = (
     "privacy_notice_version",
 )
 FINANCIAL_FIELDS = ("financial_status", "risk_preference")
+# Each field's attribute: the source channel, a foreign key, is read and set by its
+# code, as forms, imports and the audit log carry it.
+ATTNAMES = {
+    name: Customer._meta.get_field(name).attname for name in (*PROFILE_FIELDS, *FINANCIAL_FIELDS)
+}
 
 
 class CustomerConflict(ValidationError):
@@ -229,7 +234,7 @@ def customer_create(*, actor: User, data: Mapping[str, Any], request=None) -> Cu
     )
     for name in (*PROFILE_FIELDS, *FINANCIAL_FIELDS):
         if name in values:
-            setattr(customer, name, values[name])
+            setattr(customer, ATTNAMES[name], values[name])
     if values.get("marketing_consent"):
         customer.consent_at = now
     customer_derive(customer)
@@ -332,7 +337,7 @@ def customer_update(
     update_fields = set(changes)
     now = timezone.now()
     for name in changes:
-        setattr(customer, name, values[name])
+        setattr(customer, ATTNAMES[name], values[name])
     if "marketing_consent" in changes:
         customer.consent_at = now if customer.marketing_consent else None
         update_fields.add("consent_at")

@@ -33,10 +33,10 @@ from customers.models import (
     Gender,
     Industry,
     RiskPreference,
-    Source,
     Stage,
     Tag,
 )
+from customers.sources import SourceLookup
 
 MAX_PHONES = 5
 MAX_EMAILS = 5
@@ -317,17 +317,10 @@ def number_clean(raw: Any) -> str:
 # Words people type in registers for a choice, besides its labels in both languages.
 CHOICE_SYNONYMS: dict[type, dict[str, str]] = {
     Gender: {
-        "男性": "male", "m": "male", "先生": "male",
-        "女性": "female", "f": "female", "女士": "female", "小姐": "female",
+        "男性": "male", "m": "male", "先生": "male", "男士": "male", "mr": "male", "mr.": "male",
+        "女性": "female", "f": "female", "女士": "female", "小姐": "female", "ms": "female",
+        "ms.": "female", "mrs": "female", "mrs.": "female", "miss": "female",
         "未知": "", "保密": "", "unknown": "",
-    },
-    Source: {
-        "网站": "website", "网络": "website", "官网询盘": "website", "online": "website",
-        "web": "website", "介绍": "referral", "转介绍": "referral", "老客户介绍": "referral",
-        "推荐": "referral", "会展": "exhibition", "展览": "exhibition", "exhibition": "exhibition",
-        "电话": "cold_call", "陌拜": "cold_call", "电销": "cold_call", "广告": "advertising",
-        "微信": "wechat", "公众号": "wechat", "上门": "walk_in", "到店": "walk_in",
-        "自然到店": "walk_in", "渠道": "partner", "代理商": "partner", "其它": "other",
     },
     Stage: {
         "潜在": "lead", "潜在客户": "lead", "线索": "lead", "意向客户": "lead",
@@ -387,15 +380,17 @@ CHOICE_FIELDS = {
     "kind": CustomerKind,
     "gender": Gender,
     "industry": Industry,
-    "source": Source,
     "consent_source": ConsentSource,
     "financial_status": FinancialStatus,
     "risk_preference": RiskPreference,
 }
 
 
-def customer_standardise(data: Mapping[str, Any]) -> dict[str, Any]:
+def customer_standardise(
+    data: Mapping[str, Any], *, sources: SourceLookup | None = None
+) -> dict[str, Any]:
     """Clean the customer fields present in `data`; absent fields stay absent.
+    `sources` reads the source channels (one query when not given).
 
     Raises ValidationError({field: [errors]}) naming every bad field at once.
     """
@@ -413,6 +408,18 @@ def customer_standardise(data: Mapping[str, Any]) -> dict[str, Any]:
     for field, choices in CHOICE_FIELDS.items():
         if field in data:
             out[field] = _choice(data[field], choices, field, errors)
+    if "source" in data and _text(data["source"]):
+        text = _text(data["source"])
+        code = (sources or SourceLookup()).resolve(text)
+        if code is None:
+            errors.setdefault("source", []).append(
+                ValidationError(
+                    _("“%(value)s” is not one of the choices."),
+                    code="invalid_choice",
+                    params={"value": text},
+                )
+            )
+        out["source"] = code or ""
     if "name" in data:
         name = name_normalise(_text(data["name"]))
         if not name:

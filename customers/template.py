@@ -35,9 +35,7 @@ def register_template(language: str) -> bytes:
 def _choices(column) -> list[str]:
     if column.key in _BOOLEAN_KEYS:
         return [translation.pgettext("yes or no", "Yes"), translation.pgettext("yes or no", "No")]
-    if column.choices is None:
-        return []
-    return [str(label) for value, label in column.choices.choices if value]
+    return [label for value, label in column.choice_list() if value]
 
 
 def _build() -> bytes:
@@ -128,5 +126,5 @@ def _example(column) -> str:
     if column.key in _BOOLEAN_KEYS:
         return translation.pgettext("yes or no", "No")
     if column.choices is not None and column.example:
-        return str(column.choices(column.example).label)  # the code, shown as its label
+        return dict(column.choice_list()).get(column.example, "")  # the code, as its label
     return column.example

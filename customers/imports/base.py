@@ -26,7 +26,7 @@ SENSITIVE = {"street", *FINANCIAL_FIELDS}
 _QUALITY_DEFAULTS = {
     "name": "", "kind": CustomerKind.PERSON, "province": "", "city": "", "district": "",
     "street": "", "uscc": "", "gender": "", "industry": "", "birth_date": None,
-    "source": "", "company": "", "title": "", "postcode": "",
+    "source_id": "", "company": "", "title": "", "postcode": "",
 }  # fmt: skip
 
 

@@ -44,6 +44,7 @@ from customers.models import (
 from customers.quality import quality_refresh, quality_score
 from customers.selectors import editable_customers
 from customers.services import (
+    ATTNAMES,
     NUMBER_PREFIX,
     PROFILE_FIELDS,
     _masked_emails,
@@ -181,7 +182,7 @@ def _new_row(entity: _Entity, actor: User, now, fresh_numbers) -> dict[str, Any]
         name_pinyin=pinyin,
         name_initials=initials,
         search_grams=list(grams),
-        source=values.get("source") or Source.IMPORT,
+        source_id=row.pop("source", None) or Source.IMPORT,
         **ownership.new_customer_columns(entity.owner, now),
         created_by_id=actor.pk,
         created_at=now,
@@ -251,7 +252,7 @@ def _apply_updates(actor, updates, options, tags, now, phones, emails, links):
             for name in UPDATABLE:
                 if name not in values or _is_empty(values[name]):
                     continue
-                old, new = getattr(customer, name), values[name]
+                old, new = getattr(customer, ATTNAMES[name]), values[name]
                 if name in ("preferred_categories", "preferred_brands", "preferred_colours"):
                     new = old + [v for v in new if v not in old]
                 elif name == "notes":
@@ -265,7 +266,7 @@ def _apply_updates(actor, updates, options, tags, now, phones, emails, links):
                 if old != new:
                     masked = name in SENSITIVE
                     changes[name] = ["***" if masked and old else old, "***" if masked else new]
-                    setattr(customer, name, new)
+                    setattr(customer, ATTNAMES[name], new)
             if entity.notes:
                 customer.notes = "\n".join(filter(None, [customer.notes, *entity.notes]))
                 changes.setdefault("notes", [None, "…"])

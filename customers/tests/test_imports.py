@@ -107,7 +107,7 @@ def test_messy_register_imports_with_every_row_accounted_for(steward):
 
     zhang = Customer.objects.get(name="张伟")
     assert zhang.birth_date == datetime.date(1985, 6, 1)
-    assert zhang.source == "exhibition"
+    assert zhang.source_id == "exhibition"
     assert [p.number for p in zhang.phones.all()] == ["+8613800138000"]
     assert [e.address for e in zhang.emails.all()] == ["zhang.wei@example.com"]
     # Unknown columns are kept as notes; the duplicate row's other value too.
@@ -118,10 +118,10 @@ def test_messy_register_imports_with_every_row_accounted_for(steward):
     assert li.birth_date == datetime.date(1990, 3, 5)
     assert [p.number for p in li.phones.all()] == ["+8613912345678"]
     assert [e.address for e in li.emails.all()] == ["lina@example.com"]
-    assert li.source == "website"
+    assert li.source_id == "website"
 
     sun = Customer.objects.get(name="孙丽")
-    assert sun.gender == "female" and sun.source == "referral"
+    assert sun.gender == "female" and sun.source_id == "referral"
     assert sun.birth_date == datetime.date(2024, 3, 5)
     assert [p.number for p in sun.phones.all()] == ["+861088888888"]
     assert not Customer.objects.filter(name__in=["王芳", "赵敏"]).exists()

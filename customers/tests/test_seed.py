@@ -20,6 +20,8 @@ def test_seed_demo_makes_valid_searchable_customers(db):
     assert owners == {"rep1", "rep2", "manager", None}
     assert customers.filter(owner__isnull=True).count() > 50  # the shared pool
     assert customers.exclude(province="").count() == 400
+    # Every channel of the seeded list turns up, not the default alone.
+    assert customers.values("source").distinct().count() >= 8
     for phone in CustomerPhone.objects.all()[:200]:
         assert phonenumbers.is_valid_number(phonenumbers.parse(phone.number))
     # The generated rows are found like any other: by phone, and by pinyin.

@@ -121,6 +121,7 @@ def test_a_tag_over_twenty_characters_is_refused():
     assert caught.value.code == "tag_too_long"
 
 
+@pytest.mark.django_db
 def test_choices_accept_the_code_or_the_label():
     clean = customer_standardise(
         {"industry": "Retail and wholesale", "source": "wechat", "kind": "Company"}
@@ -179,6 +180,24 @@ def test_search_grams_hold_single_characters_and_bigrams():
     assert set(query_grams("王")) == {"王"}
 
 
+@pytest.mark.django_db
 def test_choice_labels_are_read_in_chinese_too():
     clean = customer_standardise({"source": "官网", "kind": "企业"})
     assert clean == {"source": "website", "kind": "company"}
+
+
+@pytest.mark.django_db
+def test_sources_are_the_companys_own_list_with_its_synonyms():
+    from customers.models import SourceChannel
+
+    SourceChannel.objects.create(
+        code="douyin", name_zh="抖音", name_en="Douyin", synonyms=["抖音直播"]
+    )
+    SourceChannel.objects.filter(code="exhibition").update(is_active=False)
+    assert customer_standardise({"source": "抖音直播"})["source"] == "douyin"
+    assert customer_standardise({"source": "老客户转介绍"})["source"] == "referral"
+    assert customer_standardise({"source": "电话营销"})["source"] == "cold_call"
+    # A retired channel is no longer what a register's word means, but its code
+    # still stands for it (a customer keeps it on an unrelated save).
+    assert _errors({"source": "展会"}) == {"source": ["invalid_choice"]}
+    assert customer_standardise({"source": "exhibition"})["source"] == "exhibition"
