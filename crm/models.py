@@ -308,14 +308,20 @@ class ImportJob(models.Model):
 
 
 class ImportRejectedRow(models.Model):
-    """A row the import refused: its original cells (encrypted) and the reason."""
+    """A row the import refused, or imported with warnings: its original cells and
+    the warnings (both encrypted: they quote the file), and the reason refused."""
 
     job = models.ForeignKey(
         ImportJob, verbose_name=_("import"), on_delete=models.CASCADE, related_name="rejected"
     )
     row_number = models.PositiveIntegerField(_("row"))
+    # "rejected", or the outcome of a row imported with warnings.
+    outcome = models.CharField(_("outcome"), max_length=20, default="rejected")
     cells = EncryptedTextField(_("cells"), blank=True, default="")
-    reason = models.TextField(_("reason"))
+    reason = models.TextField(_("reason"), blank=True, default="")
+    # JSON: [[column key, its label, what was done], …]
+    warnings = EncryptedTextField(_("warnings"), blank=True, default="")
+    number = models.CharField(_("customer number"), max_length=20, blank=True, default="")
 
     class Meta:
         verbose_name = _("rejected row")

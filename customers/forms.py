@@ -129,6 +129,15 @@ class CustomerForm(forms.Form):
     notes = forms.CharField(
         label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+    import_remarks = forms.CharField(
+        label=_("Import remarks"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_(
+            "What an import could not place, in the file's own words. Clear what you "
+            "have dealt with."
+        ),
+    )
     marketing_consent = forms.BooleanField(label=_("Agrees to marketing"), required=False)
     consent_source = forms.ChoiceField(
         label=_("Consent source"), choices=ConsentSource.choices, required=False

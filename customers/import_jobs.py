@@ -35,6 +35,7 @@ from customers.imports import (
     customers_import,
     layout_detect,
     mapping_errors,
+    warnings_json,
 )
 from customers.selectors import assignable_owners
 
@@ -248,10 +249,17 @@ def import_job_run(job_id: int) -> ImportJob | None:
                             ImportRejectedRow(
                                 job=job,
                                 row_number=row.row_number,
+                                outcome=row.outcome,
                                 cells=json.dumps(row.cells, ensure_ascii=False),
                                 reason=row.reason,
+                                warnings=json.dumps(warnings_json(row.warnings), ensure_ascii=False)
+                                if row.warnings
+                                else "",
+                                number=row.number,
                             )
-                            for row in result.rejected
+                            for row in sorted(
+                                [*result.rejected, *result.warned], key=lambda r: r.row_number
+                            )
                         ),
                         batch_size=2000,
                     )
@@ -283,8 +291,17 @@ def _finish(job: ImportJob, *, status: str, error: str = "", counts=None) -> Imp
 
 def import_job_rejected(job: ImportJob):
     """(cells, reason) of each rejected row, in sheet order."""
-    for row in job.rejected.all().iterator(chunk_size=2000):
+    for row in job.rejected.filter(outcome=Outcome.REJECTED).iterator(chunk_size=2000):
         yield json.loads(row.cells) if row.cells else [], row.reason
+
+
+def import_job_warned(job: ImportJob):
+    """(cells, [[key, label, message]], customer number) of each row imported with
+    warnings, in sheet order."""
+    rows = job.rejected.exclude(outcome=Outcome.REJECTED)
+    for row in rows.iterator(chunk_size=2000):
+        cells = json.loads(row.cells) if row.cells else []
+        yield cells, json.loads(row.warnings) if row.warnings else [], row.number
 
 
 ABANDONED_AFTER = datetime.timedelta(hours=24)

@@ -18,7 +18,7 @@ from customers import import_jobs
 from customers.exports import EXPORT_COLUMNS, customers_export_rows, export_language
 from customers.filters import CustomerFilter
 from customers.forms import ImportMappingForm, ImportUploadForm
-from customers.imports import rejected_rows
+from customers.imports import rejected_rows, warned_rows, warnings_json
 from customers.selectors import customer_list
 from customers.template import register_template
 
@@ -132,6 +132,9 @@ class ImportPreviewView(ImportPermissionMixin, View):
             {
                 "result": row,
                 "cells": [row.cells[i] if i < len(row.cells) else "" for i, _ in mapped],
+                "warnings": [
+                    (label, message) for __, label, message in warnings_json(row.warnings)
+                ],
             }
             for row in result.preview
         ]
@@ -171,6 +174,19 @@ class ImportRejectedView(ImportPermissionMixin, View):
         response = HttpResponse(xlsx_bytes(rows), content_type=XLSX_TYPE)
         stem = job.file_name.rsplit(".", 1)[0]
         response["Content-Disposition"] = attachment(f"{stem}.rejected.xlsx")
+        return response
+
+
+class ImportWarnedView(ImportPermissionMixin, View):
+    """The rows imported with warnings: original cells, customer number, one column
+    per field warned about."""
+
+    def get(self, request, pk):
+        job = _job(request.user, pk)
+        rows = warned_rows(job.columns, job.mapping, lambda: import_jobs.import_job_warned(job))
+        response = HttpResponse(xlsx_bytes(rows), content_type=XLSX_TYPE)
+        stem = job.file_name.rsplit(".", 1)[0]
+        response["Content-Disposition"] = attachment(f"{stem}.warnings.xlsx")
         return response
 
 

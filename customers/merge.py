@@ -200,7 +200,7 @@ def customers_merge(
         mine, theirs = getattr(survivor, ATTNAMES[name]), getattr(merged, ATTNAMES[name])
         if name in LIST_FIELDS:
             new = mine + [v for v in theirs if v not in mine]
-        elif name == "notes":
+        elif name in ("notes", "import_remarks"):
             new = "\n".join(filter(None, [mine, theirs])) if theirs not in mine else mine
         elif theirs not in (None, "", False) and (take.get(name) or mine in (None, "", False)):
             new = theirs

@@ -205,6 +205,11 @@ class Customer(models.Model):
         _("gender"), max_length=10, choices=Gender.choices, blank=True, default=""
     )
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    # From an age in an imported register: the year is known, the day is not (no
+    # birthday greetings); a birth date entered later takes precedence.
+    birth_year = models.PositiveSmallIntegerField(
+        _("approximate birth year"), null=True, blank=True
+    )
     company = models.CharField(_("company"), max_length=200, blank=True, default="")
     title = models.CharField(_("job title"), max_length=100, blank=True, default="")
     industry = models.CharField(
@@ -268,6 +273,9 @@ class Customer(models.Model):
     preference_notes = models.TextField(_("other preferences"), blank=True, default="")
     needs = models.TextField(_("needs"), blank=True, default="")
     notes = models.TextField(_("notes"), blank=True, default="")
+    # What imports could not place, in the file's own words and why (a masked or
+    # mistyped phone, a value no choice matched): personal, hence encrypted.
+    import_remarks = EncryptedTextField(_("import remarks"), blank=True, default="")
     stage = models.CharField(
         _("lifecycle stage"), max_length=10, choices=Stage.choices, default=Stage.LEAD
     )
@@ -468,8 +476,15 @@ class Customer(models.Model):
     @property
     def age(self) -> int | None:
         if self.birth_date is None:
-            return None
+            return self.approximate_age
         return age_on(self.birth_date, timezone.localdate())
+
+    @property
+    def approximate_age(self) -> int | None:
+        """The age this year from the approximate birth year (no birth date)."""
+        if self.birth_date is not None or self.birth_year is None:
+            return None
+        return timezone.localdate().year - self.birth_year
 
     @property
     def is_deleted(self) -> bool:
@@ -535,6 +550,13 @@ class CustomerPhone(models.Model):
         _("label"), max_length=10, choices=PhoneLabel.choices, default=PhoneLabel.MOBILE
     )
     position = models.PositiveSmallIntegerField(_("position"), default=0)
+    # What a register wrote beside the number ("微信同号", "转 801", "办").
+    note = models.CharField(pgettext_lazy("phone", "note"), max_length=40, blank=True, default="")
+    wechat = models.BooleanField(
+        _("same number on WeChat"),
+        default=False,
+        help_text=_("微信同号: the number finds them on WeChat."),
+    )
 
     class Meta:
         verbose_name = _("phone")
@@ -892,6 +914,29 @@ class CustomerMetrics(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.orders_count} / {self.total_spent}"
+
+
+class ImportRules(OneRowMixin, models.Model):
+    """The company's rules for customer imports (one row, edited in admin)."""
+
+    require_contact = models.BooleanField(
+        _("a phone or e-mail is required"),
+        default=False,
+        help_text=_(
+            "Refuse register rows without a usable phone or e-mail. Off: such rows become "
+            "customers too, with a warning."
+        ),
+    )
+
+    class Meta:
+        verbose_name = _("import rules")
+        verbose_name_plural = _("import rules")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(id=1), name="customers_importrules_one_row")
+        ]
+
+    def __str__(self) -> str:
+        return str(_("Import rules"))
 
 
 class FreshnessPolicy(OneRowMixin, models.Model):

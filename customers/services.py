@@ -55,6 +55,7 @@ PROFILE_FIELDS = (
     "name",
     "gender",
     "birth_date",
+    "birth_year",
     "company",
     "title",
     "industry",
@@ -67,6 +68,7 @@ PROFILE_FIELDS = (
     "preference_notes",
     "needs",
     "notes",
+    "import_remarks",
     "province",
     "city",
     "district",
@@ -447,7 +449,15 @@ def customer_reveal(*, actor: User, customer: Customer, reason: str = "reveal", 
         actor=actor,
         action=AuditAction.VIEW_SENSITIVE,
         target=customer,
-        extra={"fields": ["phones", "emails", "street"], "reason": reason},
+        extra={
+            "fields": [
+                "phones",
+                "emails",
+                "street",
+                *(["import_remarks"] * bool(customer.import_remarks)),
+            ],
+            "reason": reason,
+        },
         request=request,
     )
 

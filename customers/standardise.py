@@ -435,6 +435,10 @@ def customer_standardise(
     for field in LONG_TEXT_FIELDS:
         if field in data:
             out[field] = length_check(errors, field, _text(data[field]), 5000)
+    if "import_remarks" in data:
+        out["import_remarks"] = length_check(
+            errors, "import_remarks", _text(data["import_remarks"]), 20_000
+        )
     for field in PREFERENCE_FIELDS:
         if field in data:
             items = split_list(data[field])
@@ -497,6 +501,16 @@ def customer_standardise(
                 ValidationError(_("A birth date before 1900 is surely a typo."), code="too_old")
             )
         out["birth_date"] = birth_date
+    if "birth_year" in data:
+        year = data["birth_year"]
+        if year in (None, ""):
+            out["birth_year"] = None
+        elif isinstance(year, int) and 1900 <= year <= timezone.localdate().year:
+            out["birth_year"] = year
+        else:
+            errors.setdefault("birth_year", []).append(
+                ValidationError(_("Not a birth year."), code="invalid_year")
+            )
     for field in ("is_key_account", "marketing_consent"):
         if field in data:
             value = boolean_parse(data[field])

@@ -42,6 +42,7 @@ urlpatterns = [
     path(
         "import/<int:pk>/rejected/", io_views.ImportRejectedView.as_view(), name="import_rejected"
     ),
+    path("import/<int:pk>/warnings/", io_views.ImportWarnedView.as_view(), name="import_warned"),
     path("<int:pk>/", views.CustomerDetailView.as_view(), name="detail"),
     path("<int:pk>/edit/", views.CustomerUpdateView.as_view(), name="update"),
     path("<int:pk>/reveal/", views.CustomerRevealView.as_view(), name="reveal"),

@@ -1,5 +1,6 @@
 """A steward imports a messy register through the wizard, watches the progress bar
-while a real Celery worker runs the job, and downloads the rejected rows."""
+while a real Celery worker runs the job, downloads the rows imported with warnings and
+finds what was left out in the customer's import remarks."""
 
 from __future__ import annotations
 
@@ -60,7 +61,8 @@ def test_steward_imports_a_register_through_the_wizard(
     page.screenshot(path=shots / "mapping.png", full_page=True)
     page.click("#import-mapping button[type=submit]")
 
-    # Preview: the bad rows are marked with their reasons; nothing written yet.
+    # Preview: the rows with problems are marked with what will be left out; nothing
+    # written yet.
     expect(page.locator("#preview-rows")).to_contain_text("12345")
     page.screenshot(path=shots / "preview.png", full_page=True)
     assert not Customer.objects.exists()
@@ -68,17 +70,24 @@ def test_steward_imports_a_register_through_the_wizard(
 
     # The job page polls until the worker is done, then shows the counts.
     expect(page.locator("#count-created")).to_have_text("4", timeout=60_000)
+    expect(page.locator("#count-created-warned")).to_have_text("2")
     expect(page.locator("#count-merged")).to_have_text("1")
-    expect(page.locator("#count-rejected")).to_have_text("2")
+    expect(page.locator("#count-rejected")).to_have_text("0")
     expect(page.locator("#count-skipped")).to_have_text("3")
     page.screenshot(path=shots / "done.png", full_page=True)
-    with page.expect_download() as rejected:
-        page.click("#rejected-download")
-    data = Path(rejected.value.path()).read_bytes()
+    with page.expect_download() as warned:
+        page.click("#warnings-download")
+    data = Path(warned.value.path()).read_bytes()
     workbook = openpyxl.load_workbook(io.BytesIO(data))
     rows = list(workbook.active.values)
     assert [row[0] for row in rows[1:]] == ["王芳", "赵敏"]
-    assert Customer.objects.count() == 4
+    assert Customer.objects.count() == 6
+
+    # The customer keeps what the file held that could not be used.
+    wang = Customer.objects.get(name="王芳")
+    page.goto(f"{base}{wang.get_absolute_url()}")
+    expect(page.get_by_test_id("import-remarks")).to_contain_text("12345")
+    page.screenshot(path=shots / "remarks.png", full_page=True)
     context.close()
 
 

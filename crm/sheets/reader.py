@@ -89,9 +89,68 @@ class _Marker:
         return self.name
 
 
-# Cells that cannot be read as a value; the import rejects their row with a reason.
-FORMULA_WITHOUT_VALUE = _Marker("FORMULA_WITHOUT_VALUE")
+class Formula:
+    """A formula whose value cannot be used: the file saved no result for it (a
+    workbook written by a program, not by Excel or WPS), or it is TODAY() or NOW(),
+    whose saved result is only the day the file was last saved. Never evaluated."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str = ""):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"Formula({self.text!r})"
+
+
+class Hyperlink:
+    """A cell written as =HYPERLINK("mailto:…", "text"): its target and its text."""
+
+    __slots__ = ("target", "text")
+
+    def __init__(self, target: str, text: str = ""):
+        self.target = target
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"Hyperlink({self.target!r}, {self.text!r})"
+
+    def __str__(self) -> str:
+        return self.text or self.target
+
+
+# A formula cell whose text the file does not give (a shared formula's followers).
+FORMULA_WITHOUT_VALUE = Formula()
+# A cell longer than Excel's limit (32,767 characters).
 TOO_LONG = _Marker("TOO_LONG")
+_STRING = r'"((?:[^"]|"")*)"'
+_HYPERLINK = re.compile(
+    rf"=?\s*(?:_xlfn\.)?HYPERLINK\(\s*{_STRING}\s*(?:[,;]\s*{_STRING}\s*)?\)\s*", re.IGNORECASE
+)
+VOLATILE = re.compile(r"=?\s*(?:TODAY|NOW)\(\s*\)\s*", re.IGNORECASE)
+FORMULA_TEXT_LIMIT = 2_000  # what is kept of a formula's text
+
+
+def hyperlink_parse(text: str) -> Hyperlink | None:
+    """=HYPERLINK("target", "text") with literal arguments, else None."""
+    match = _HYPERLINK.fullmatch(text)
+    if match is None:
+        return None
+    target, shown = (part.replace('""', '"') if part else "" for part in match.groups())
+    return Hyperlink(target.strip(), shown.strip())
+
+
+def _formula_cell(formula: str, cached: object) -> object:
+    """What a formula cell holds: a HYPERLINK's target and text, the cached result,
+    or the formula itself when there is no usable result."""
+    link = hyperlink_parse(formula)
+    if link is not None:
+        if not link.text and isinstance(cached, str):
+            link.text = cached
+        return link
+    if cached is None or isinstance(cached, Formula) or VOLATILE.fullmatch(formula):
+        return Formula(formula[:FORMULA_TEXT_LIMIT])
+    return cached
 
 
 class CellError:
@@ -166,12 +225,14 @@ def _forbid_doctype(*_args) -> None:
 
 
 class _RowState:
-    __slots__ = ("col", "collect", "count", "formula", "in_is", "kind", "row", "skip", "style")
+    __slots__ = (
+        "col", "collect", "count", "formula", "in_f", "in_is", "kind", "row", "skip", "style",
+    )  # fmt: skip
 
     def __init__(self):
         self.row = self.col = self.style = self.skip = self.count = 0
         self.kind = "n"
-        self.formula = self.collect = self.in_is = False
+        self.formula = self.collect = self.in_is = self.in_f = False
 
 
 def _expat_parser(*, namespaces: bool = True) -> expat.XMLParserType:
@@ -486,6 +547,7 @@ class XlsxSheet(Sheet):
         st = _RowState()
         cells: dict[int, object] = {}
         text: list[str] = []
+        formula: list[str] = []
         digits = "0123456789"
 
         def start(name, attrs):
@@ -505,6 +567,7 @@ class XlsxSheet(Sheet):
                 st.style = int(style) if style else 0
                 st.formula = False
                 text.clear()
+                formula.clear()
             elif tag == "v" or (tag == "t" and st.in_is and not st.skip):
                 st.collect = True
             elif tag == "row":
@@ -515,7 +578,7 @@ class XlsxSheet(Sheet):
             elif tag == "is":
                 st.in_is = True
             elif tag == "f":
-                st.formula = True
+                st.formula = st.in_f = True
             elif tag == "rPh":
                 st.skip += 1
 
@@ -526,6 +589,8 @@ class XlsxSheet(Sheet):
                     value = _cell_value(
                         st.kind, st.style, text, st.formula, shared, date_styles, epoch
                     )
+                    if formula:
+                        value = _formula_cell("".join(formula), value)
                     if value is not None and value != "":
                         cells[st.col] = value
             elif tag == "v" or tag == "t":
@@ -538,12 +603,16 @@ class XlsxSheet(Sheet):
                     ready.append((st.row, dict(cells)))
             elif tag == "is":
                 st.in_is = False
+            elif tag == "f":
+                st.in_f = False
             elif tag == "rPh":
                 st.skip -= 1
 
         def chardata(data):
             if st.collect:
                 text.append(data)
+            elif st.in_f and len(formula) < 64:
+                formula.append(data)
 
         parser.StartElementHandler = start
         parser.EndElementHandler = end

@@ -32,8 +32,10 @@ from crm.bulkcopy import gc_paused
 from crm.models import User
 from crm.sheets.reader import Sheet, SheetError
 from crm.sheets.writer import xlsx_bytes
+from customers.columns import BY_KEY
 from customers.imports.base import (
     PREVIEW_ROWS,
+    WARNING_MARK,
     ImportResult,
     Layout,
     Mode,
@@ -41,10 +43,13 @@ from customers.imports.base import (
     Outcome,
     RowResult,
 )
-from customers.imports.decide import _decide, import_read
+from customers.imports.clean import Context
+from customers.imports.decide import _decide, _field_label, import_read
 from customers.imports.layout import cells_text, layout_detect, mapping_errors
 from customers.imports.write import _write
+from customers.models import ImportRules
 from customers.selectors import assignable_owners
+from customers.sources import SourceLookup
 
 __all__ = [
     "PREVIEW_ROWS",
@@ -59,8 +64,10 @@ __all__ = [
     "import_read",
     "layout_detect",
     "mapping_errors",
-    "rejected_file_write",
     "rejected_rows",
+    "result_files_write",
+    "warned_rows",
+    "warnings_json",
 ]
 
 
@@ -97,10 +104,16 @@ def customers_import(
         )
     if options.pool and not actor.has_perm("customers.assign_customer_owner"):
         raise SheetError(_("You may not import customers into the shared pool."), "owner")
+    ctx = Context(
+        sources=SourceLookup(),
+        decisions=options.values,
+        require_contact=ImportRules.current().require_contact,
+    )
     with gc_paused():  # millions of small objects, alive until the end
         cleaned, skipped = import_read(
             sheet,
             layout,
+            ctx,
             limit=preview or None,
             progress=(lambda f, n: progress(f * 0.6, n)) if progress else None,
         )
@@ -111,17 +124,21 @@ def customers_import(
         width = len(layout.columns)
         for index, result in enumerate(results):
             counts[result.outcome] += 1
-            keep = result.outcome == Outcome.REJECTED or index < preview
+            keep = result.outcome == Outcome.REJECTED or result.warnings or index < preview
             result.cells = cells_text(result.cells, width) if keep else []
         rejected = [r for r in results if r.outcome == Outcome.REJECTED]
+        warned = [r for r in results if r.warnings and r.outcome != Outcome.REJECTED]
         if not dry_run and not preview:
             with transaction.atomic():
                 _write(actor, entities, options, counts, source or "import", progress)
+        for result in warned:
+            result.number, result.entity = result.entity.number, None  # drawn by _write
         return ImportResult(
             counts=counts,
             rejected=rejected,
             preview=results[:preview] if preview else [],
             layout=layout,
+            warned=warned,
         )
 
 
@@ -132,18 +149,73 @@ def rejected_rows(columns: list[str], rejected: Iterable[tuple[list[str], str]])
         yield [*cells, reason]
 
 
-def rejected_file_write(path, result: ImportResult) -> Path | None:
-    """FILE.rejected.xlsx beside the imported file (for the commands); its path."""
-    if not result.rejected:
-        return None
-    out = Path(path).with_name(f"{Path(path).stem}.rejected.xlsx")
-    rows = rejected_rows(result.layout.columns, ((r.cells, r.reason) for r in result.rejected))
-    out.write_bytes(xlsx_bytes(rows))
+def warned_rows(
+    columns: list[str],
+    mapping: list[str],
+    warned: Callable[[], Iterable[tuple[list[str], list, str]]],
+):
+    """The warnings sheet: the original header and cells with each row's customer
+    number (in the file's number column, else one added), then one column per
+    field that had a warning, "⚠ Phone". Fixed and imported again, it updates those
+    customers. `warned()` gives (cells, [[key, label, message]], number) and is
+    read twice: once for the columns, once for the rows."""
+    labels: dict[str, str] = {}
+    for __, warnings, __number in warned():
+        for key, label, __message in warnings:
+            labels.setdefault(key, label)
+    order = {key: index for index, key in reversed(list(enumerate(mapping)))}
+    keys = sorted(labels, key=lambda key: order.get(key, len(mapping)))  # as the file's columns
+    number_col = mapping.index("number") if "number" in mapping else None
+    header = list(columns)
+    if number_col is None:
+        header.append(str(BY_KEY["number"].label))
+    yield [*header, *(f"{WARNING_MARK} {labels[key]}" for key in keys)]
+    for cells, warnings, number in warned():
+        cells = list(cells) + [""] * (len(columns) - len(cells))
+        if number_col is None:
+            cells.append(number)
+        elif not cells[number_col]:
+            cells[number_col] = number
+        by_key: dict[str, list[str]] = {}
+        for key, __label, message in warnings:
+            by_key.setdefault(key, []).append(message)
+        yield [*cells, *("; ".join(by_key.get(key, [])) for key in keys)]
+
+
+def warnings_json(warnings) -> list[list[str]]:
+    """A row's warnings as stored: [[key, label, message], …]."""
+    return [[w.key, _field_label(w.key), w.message] for w in warnings]
+
+
+def result_files_write(path, result: ImportResult) -> list[Path]:
+    """FILE.rejected.xlsx and FILE.warnings.xlsx beside the imported file (for the
+    commands), those that have rows; their paths."""
+    out = []
+    stem, columns = Path(path).stem, result.layout.columns
+    if result.rejected:
+        rejected = Path(path).with_name(f"{stem}.rejected.xlsx")
+        rows = rejected_rows(columns, ((r.cells, r.reason) for r in result.rejected))
+        rejected.write_bytes(xlsx_bytes(rows))
+        out.append(rejected)
+    if result.warned:
+        warned = Path(path).with_name(f"{stem}.warnings.xlsx")
+        rows = warned_rows(
+            columns,
+            result.layout.mapping,
+            lambda: ((r.cells, warnings_json(r.warnings), r.number) for r in result.warned),
+        )
+        warned.write_bytes(xlsx_bytes(rows))
+        out.append(warned)
     return out
 
 
 def counts_line(counts: dict[str, int]) -> str:
     return _(
-        "%(rows)d rows: %(created)d created, %(updated)d updated, %(merged)d merged, "
+        "%(rows)d rows: %(created)d created, %(created_warned)d created with warnings, "
+        "%(updated)d updated, %(updated_warned)d updated with warnings, %(merged)d merged, "
         "%(rejected)d rejected, %(skipped)d skipped"
-    ) % {"rows": sum(counts.values()), **counts}
+    ) % {
+        "rows": sum(counts.get(k, 0) for k in Outcome.ALL),
+        **dict.fromkeys(Outcome.ALL, 0),
+        **counts,
+    }

@@ -15,6 +15,7 @@ from customers.services import (
 )
 
 SCAN_ROWS = 30  # rows looked at to find the header
+WARNING_MARK = "⚠"  # heads a warnings workbook's warning column; imports ignore such columns
 PREVIEW_ROWS = 20
 BATCH = 5_000
 LIST_FIELDS = ("phones", "emails", "tags", *("preferred_categories", "preferred_brands"))
@@ -32,11 +33,14 @@ _QUALITY_DEFAULTS = {
 
 class Outcome:
     CREATED = "created"
+    CREATED_WARNED = "created_warned"  # created; some values dropped or corrected
     UPDATED = "updated"
+    UPDATED_WARNED = "updated_warned"
     MERGED = "merged"
     REJECTED = "rejected"
     SKIPPED = "skipped"
-    ALL = (CREATED, UPDATED, MERGED, REJECTED, SKIPPED)
+    ALL = (CREATED, CREATED_WARNED, UPDATED, UPDATED_WARNED, MERGED, REJECTED, SKIPPED)
+    WARNED = {CREATED: CREATED_WARNED, UPDATED: UPDATED_WARNED}
 
 
 class Mode:
@@ -63,6 +67,8 @@ class Options:
     owner: User | None = None  # who owns new customers; None with pool=True: the pool
     pool: bool = False
     mode: str = Mode.FILL
+    # The value mapping: {register key: {clean.value_key(text): code, "" or NEW_SOURCE}}
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -72,6 +78,8 @@ class RowResult:
     reason: str = ""
     number: str = ""  # the customer it created, updated or merged into
     cells: list[str] = field(default_factory=list)
+    warnings: list = field(default_factory=list)  # clean.Warning: values dropped or corrected
+    entity: Any = None  # the _Entity it became part of (its number is drawn when written)
 
 
 @dataclass
@@ -80,6 +88,7 @@ class ImportResult:
     rejected: list[RowResult]
     preview: list[RowResult]
     layout: Layout
+    warned: list[RowResult] = field(default_factory=list)  # imported with warnings
 
     @property
     def rows(self) -> int:
@@ -97,3 +106,5 @@ class _Entity:
     existing_id: int | None = None
     number: str = ""
     notes: list[str] = field(default_factory=list)
+    warned: list = field(default_factory=list)  # (row number, [clean.Warning]) of its rows
+    remarks: str = ""  # what its rows could not place (Customer.import_remarks)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.exceptions import FieldDoesNotExist, ValidationError
+from django.core.exceptions import FieldDoesNotExist
 from django.db import connection
 from django.utils.translation import gettext as _
 
@@ -28,7 +28,15 @@ from customers.imports.base import (
     RowResult,
     _Entity,
 )
-from customers.imports.layout import _cell_text, cell_problem, cell_where, cells_pack, data_rows
+from customers.imports.clean import (
+    CHOICE_KEYS,
+    Context,
+    Warning,
+    cell_read,
+    row_forgive,
+    text_of,
+)
+from customers.imports.layout import _cell_text, cells_pack, data_rows
 from customers.models import (
     Customer,
     CustomerEmail,
@@ -36,7 +44,6 @@ from customers.models import (
     CustomerPhone,
 )
 from customers.selectors import assignable_owners, editable_customers, visible_customers
-from customers.standardise import customer_standardise
 
 # --- phase 1: read, clean, decide --------------------------------------------
 
@@ -52,10 +59,7 @@ class _Clean:
     keys: list[tuple[str, str]]
     owner_text: str = ""
     example: bool = False  # the register template's grey example row, left in
-
-
-_GUARDED = ("=", "+", "-", "@", "\t", "\r")
-_PERSONAL = {"phones", "emails", "address"}
+    warnings: list[Warning] = field(default_factory=list)
 
 
 def _is_template_example(raw: dict[str, Any]) -> bool:
@@ -73,18 +77,6 @@ def _field_label(key: str) -> str:
         return str(Customer._meta.get_field(key).verbose_name).capitalize()
     except FieldDoesNotExist:
         return key
-
-
-def _problems_of(exc: ValidationError) -> list[str]:
-    if hasattr(exc, "error_dict"):
-        out = []
-        for key, errors in exc.error_dict.items():
-            label = _field_label("address" if key == "street" else key)
-            for error in errors:
-                for message in error.messages:
-                    out.append(f"{label}: {message}")
-        return out
-    return list(exc.messages)
 
 
 def name_key(name: str, company: str) -> str:
@@ -109,9 +101,9 @@ def _keys_of(values: dict[str, Any]) -> list[tuple[str, str]]:
     return keys
 
 
-def _clean_row(row_number: int, cells: dict[int, object], layout: Layout) -> _Clean:
+def _clean_row(row_number: int, cells: dict[int, object], layout: Layout, ctx: Context) -> _Clean:
     texts = cells_pack(cells, len(layout.columns))
-    problems: list[str] = []
+    warnings: list[Warning] = []
     raw: dict[str, Any] = {}
     notes: list[str] = []
     for col, key in enumerate(layout.mapping, start=1):
@@ -120,55 +112,35 @@ def _clean_row(row_number: int, cells: dict[int, object], layout: Layout) -> _Cl
         value = cells.get(col)
         if value is None:
             continue
-        header = layout.columns[col - 1]
-        problem = cell_problem(value, header, col, row_number)
-        if problem:
-            problems.append(problem)
-            continue
-        if isinstance(value, str) and not value.strip():
-            continue
-        if isinstance(value, str) and value[:1] == "'" and value[1:2] in _GUARDED:
-            value = value[1:]  # a CSV export's guard against formulas, not data
-        if key in _PERSONAL and isinstance(value, str) and "***" in value:
-            problems.append(
-                _(
-                    "%(cell)s holds a masked value (“%(value)s”), as exports show it to "
-                    "those who may not see it; enter the full value or leave it empty."
-                )
-                % {"cell": cell_where(header, col, row_number), "value": value[:40]}
-            )
+        value = cell_read("notes" if key == NOTES else key, value, warnings)
+        if value is None:
             continue
         if key == NOTES:
-            notes.append(f"{header}: {_cell_text(value).strip()}")
-        elif key in {"birth_date", "is_key_account", "marketing_consent"}:
+            notes.append(f"{layout.columns[col - 1]}: {_cell_text(value).strip()}")
+        elif key in _TYPED:
             raw[key] = value
-        elif BY_KEY[key].many:
-            raw[key] = f"{raw[key]}\n{_cell_text(value)}" if key in raw else _cell_text(value)
         else:
-            raw[key] = _cell_text(value)
+            text = value if value.__class__ is str else _cell_text(value)
+            raw[key] = f"{raw[key]}\n{text}" if key in raw and BY_KEY[key].many else text
     if notes:
         raw["notes"] = "\n".join(filter(None, [raw.get("notes", ""), *notes]))
-    if not raw and not problems:
-        return _Clean(
-            row_number, texts, None, [_("The row has no value in the imported columns.")], []
-        )
-    owner_text = raw.pop("owner", "").strip()
+    if not raw:
+        reason = _("The row has no value in the imported columns.")
+        if warnings:  # nothing usable was left: say what there was
+            reason = "; ".join(f"{_field_label(w.key)}: {w.message}" for w in warnings)
+        return _Clean(row_number, texts, None, [reason], [])
+    owner_text = text_of(raw.pop("owner", ""))
     if _is_template_example(raw):
         return _Clean(row_number, texts, None, [], [], example=True)
-    if "name" not in raw and not problems:
-        problems.append(
-            _("%(field)s: Enter the customer's name.") % {"field": _field_label("name")}
-        )
-    if raw.get("uscc") and "kind" not in raw:
-        raw["kind"] = CustomerKind.COMPANY
-    values = None
-    try:
-        values = customer_standardise(raw)
-    except ValidationError as exc:
-        problems.extend(_problems_of(exc))
-    if problems:
-        return _Clean(row_number, texts, None, problems, [])
-    return _Clean(row_number, texts, values, [], _keys_of(values), owner_text)
+    values, problem = row_forgive(raw, ctx, warnings)
+    if values is None:
+        return _Clean(row_number, texts, None, [problem], [], warnings=warnings)
+    return _Clean(row_number, texts, values, [], _keys_of(values), owner_text, warnings=warnings)
+
+
+# Cells read as typed (dates and numbers are not text for these).
+_TYPED = frozenset({"birth_date", *CHOICE_KEYS, "consent_source", "financial_status"})
+_TYPED |= {"risk_preference"}
 
 
 class _Owners:
@@ -191,10 +163,13 @@ class _Owners:
         user = self._cache[key]
         if user is None:
             if not self.may_assign:
-                return None, _("You may import only your own customers; leave Owner empty.")
-            return None, _("Owner “%(owner)s” is not a sales rep you may assign to.") % {
-                "owner": text[:40]
-            }
+                return self.default, _(
+                    "you may import only your own customers; the customer is yours"
+                )
+            return self.default, _(
+                "“%(owner)s” is not a sales rep you may assign to; the customer goes to "
+                "the import's owner"
+            ) % {"owner": text[:40]}
         return user, ""
 
 
@@ -277,6 +252,11 @@ def _merge_into(target: dict[str, Any], values: dict[str, Any], row: int, notes:
     for key, value in values.items():
         if _is_empty(value) or key == "number":
             continue
+        if key == "phone_meta":
+            meta = target.setdefault("phone_meta", {})
+            for number, about in value.items():
+                meta.setdefault(number, about)
+            continue
         if key in LIST_FIELDS:
             current = list(target.get(key) or [])
             seen = {str(v).casefold() for v in current}
@@ -324,7 +304,22 @@ def _decide(
     by_existing: dict[int, _Entity] = {}
 
     def reject(row: _Clean, reason: str) -> None:
+        # What else the row held that was wrong goes with the reason.
+        reason = "; ".join([reason, *(f"{_field_label(w.key)}: {w.message}" for w in row.warnings)])
         results.append(RowResult(row.row_number, Outcome.REJECTED, reason, cells=row.cells))
+
+    def outcome_of(row: _Clean, entity: _Entity, outcome: str) -> RowResult:
+        if row.warnings:
+            entity.warned.append((row.row_number, row.warnings))
+            outcome = Outcome.WARNED.get(outcome, outcome)
+        return RowResult(
+            row.row_number,
+            outcome,
+            number=entity.number,
+            cells=row.cells,
+            warnings=row.warnings,
+            entity=entity if row.warnings else None,
+        )
 
     for row in cleaned:
         if row.values is None:
@@ -384,14 +379,7 @@ def _decide(
             entity.keys.update(row.keys)
             for key in row.keys:
                 by_key.setdefault(key, entity)
-            results.append(
-                RowResult(
-                    row.row_number,
-                    Outcome.MERGED,
-                    number=entity.number,
-                    cells=row.cells,
-                )
-            )
+            results.append(outcome_of(row, entity, Outcome.MERGED))
             continue
         if existing_id is not None:
             if existing_id not in editable:
@@ -413,22 +401,22 @@ def _decide(
             outcome = Outcome.UPDATED
         else:
             owner, problem = owners.resolve(row.owner_text)
-            if problem:
-                reject(row, problem)
-                continue
+            if problem:  # the customer is made all the same, for the import's owner
+                row.warnings.append(Warning("owner", problem, row.owner_text))
             entity = _Entity(row.row_number, row.values, set(row.keys), owner=owner)
             entity.number = row.values.get("number", "")
             outcome = Outcome.CREATED
         entities.append(entity)
         for key in row.keys:
             by_key.setdefault(key, entity)
-        results.append(RowResult(row.row_number, outcome, number=entity.number, cells=row.cells))
+        results.append(outcome_of(row, entity, outcome))
     return results, entities
 
 
 def import_read(
     sheet: Sheet,
     layout: Layout,
+    ctx: Context,
     *,
     limit: int | None = None,
     progress: Callable[[float, int], None] | None = None,
@@ -437,7 +425,7 @@ def import_read(
     cleaned: list[_Clean] = []
     skipped = [0]
     for row_number, cells in data_rows(sheet, layout, skipped):
-        row = _clean_row(row_number, cells, layout)
+        row = _clean_row(row_number, cells, layout, ctx)
         if row.example:
             skipped[0] += 1
             continue

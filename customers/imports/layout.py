@@ -9,15 +9,16 @@ from decimal import Decimal, InvalidOperation
 from django.utils.translation import gettext as _
 
 from crm.sheets.reader import (
-    FORMULA_WITHOUT_VALUE,
     TOO_LONG,
     CellError,
+    Formula,
+    Hyperlink,
     Sheet,
     SheetError,
     column_letters,
 )
 from customers.columns import BY_KEY, IGNORE, NOTES, column_for_header, is_derived
-from customers.imports.base import SCAN_ROWS, Layout
+from customers.imports.base import SCAN_ROWS, WARNING_MARK, Layout
 
 # --- layout ------------------------------------------------------------------
 
@@ -40,8 +41,10 @@ def _cell_text(value: object) -> str:
         except InvalidOperation:  # more digits than the context holds: 1E+29
             pass
         return format(value.normalize(), "f")
-    if value is FORMULA_WITHOUT_VALUE:
-        return "=?"
+    if isinstance(value, Formula):
+        return f"={value.text.lstrip('=')}" if value.text else "=?"
+    if isinstance(value, Hyperlink):
+        return str(value)
     if value is TOO_LONG:
         return ""
     if isinstance(value, CellError):
@@ -69,7 +72,7 @@ def cell_where(header: str, col: int, row_number: int) -> str:
     return f"{header} ({column_letters(col)}{row_number})"
 
 
-_READABLE = frozenset({str, int, float, Decimal, bool, datetime.date, datetime.datetime})
+_READABLE = frozenset({str, int, float, Decimal, bool, datetime.date, datetime.datetime, Hyperlink})
 
 
 def cell_problem(value: object, header: str, col: int, row_number: int) -> str:
@@ -78,7 +81,7 @@ def cell_problem(value: object, header: str, col: int, row_number: int) -> str:
     if value.__class__ in _READABLE:
         return ""
     where = cell_where(header, col, row_number)
-    if value is FORMULA_WITHOUT_VALUE:
+    if isinstance(value, Formula):
         return _(
             "%(cell)s holds a formula without a saved result; Kehu never runs "
             "formulas. Open the file in Excel or WPS, save it, and import again "
@@ -176,7 +179,7 @@ def layout_detect(sheet: Sheet, *, sheet_name: str = "") -> Layout:
         name = (recognised or present or [""])[-1]
         columns.append(name or column_letters(col))
         key = column_for_header(name) if name else None
-        if is_derived(key):
+        if is_derived(key) or name.startswith(WARNING_MARK):  # what Kehu wrote: ignored
             mapping.append(IGNORE)
         else:
             mapping.append(key if key else (NOTES if name else IGNORE))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 from collections.abc import Iterable
 from types import SimpleNamespace
 from typing import Any
@@ -10,8 +11,10 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from pypinyin import lazy_pinyin
 
 from crm.audit import audit_copy_rows, audit_record
 from crm.bulkcopy import CopyPipeline, copy_insert, ids_reserve
@@ -27,6 +30,7 @@ from customers.imports.base import (
     Mode,
     _Entity,
 )
+from customers.imports.clean import NEW_SOURCE, REMARKS_LIMIT, remarks_lines
 from customers.imports.decide import _is_empty
 from customers.metrics import metrics_refresh
 from customers.models import (
@@ -37,7 +41,9 @@ from customers.models import (
     CustomerPhone,
     OwnershipChange,
     OwnershipKind,
+    PhoneLabel,
     Source,
+    SourceChannel,
     Stage,
     StageChange,
 )
@@ -54,6 +60,7 @@ from customers.services import (
     customer_numbers_next,
     tags_get_or_create,
 )
+from customers.sources import SourceLookup
 from customers.standardise import name_pinyin, search_grams
 
 # --- phase 2: write ----------------------------------------------------------
@@ -62,12 +69,15 @@ from customers.standardise import name_pinyin, search_grams
 def _children_rows(customer_id: int, values: dict[str, Any], skip: set[str] = frozenset()):
     """Phone and e-mail rows with their blind indexes, leaving out those in `skip`."""
     phones, emails = [], []
+    meta = values.get("phone_meta") or {}
     for position, phone in enumerate(values.get("phones", [])):
         index = blind_index(phone)
         if index not in skip:
+            label, note, wechat = meta.get(phone, (PhoneLabel.MOBILE, "", False))
             phones.append(
                 {"customer_id": customer_id, "contact_id": None, "number": phone,
-                 "number_index": index, "label": "mobile", "position": position}
+                 "number_index": index, "label": label, "position": position, "note": note,
+                 "wechat": wechat}
             )  # fmt: skip
     for position, email in enumerate(values.get("emails", [])):
         index = blind_index(email)
@@ -87,6 +97,9 @@ def _write(actor, entities, options, counts, source, progress) -> None:
     numbers, tags) is fetched before it starts; updates follow once it is done.
     """
     now = timezone.now()
+    _sources_create(entities)
+    for entity in entities:
+        entity.remarks = _remarks(entity, source)
     tag_names = {name for e in entities for name in e.values.get("tags", [])}
     tags = {tag.name.casefold(): tag.pk for tag in tags_get_or_create(sorted(tag_names))}
     new = [e for e in entities if e.existing_id is None]
@@ -176,6 +189,8 @@ def _new_row(entity: _Entity, actor: User, now, fresh_numbers) -> dict[str, Any]
     pinyin, initials = name_pinyin(values["name"], kind=kind)
     grams = search_grams(values["name"], values.get("company", ""))
     row = {name: values[name] for name in PROFILE_FIELDS if name in values}
+    if entity.remarks:
+        row["import_remarks"] = entity.remarks
     row.update(
         number=entity.number,
         kind=kind,
@@ -214,6 +229,8 @@ def _created_changes(entity: _Entity, row: dict[str, Any]) -> dict[str, list]:
     for name in SENSITIVE & changes.keys():
         changes[name] = [None, "***"]
     changes["owner"] = [None, _who(entity.owner)]
+    if entity.remarks:
+        changes["import_remarks"] = [None, "***"]
     if entity.values.get("phones"):
         changes["phones"] = [None, _masked_phones(entity.values["phones"])]
     if entity.values.get("emails"):
@@ -270,6 +287,9 @@ def _apply_updates(actor, updates, options, tags, now, phones, emails, links):
             if entity.notes:
                 customer.notes = "\n".join(filter(None, [customer.notes, *entity.notes]))
                 changes.setdefault("notes", [None, "…"])
+            if entity.remarks:
+                customer.import_remarks = remarks_join(customer.import_remarks, entity.remarks)
+                changes["import_remarks"] = [None, "***"]
             if "marketing_consent" in changes:
                 customer.consent_at = now
             have = {p.number_index for p in customer.phones.all()} | {
@@ -311,9 +331,62 @@ def _apply_updates(actor, updates, options, tags, now, phones, emails, links):
                 "name_initials",
                 "search_grams",
                 "notes",
+                "import_remarks",
             }
             Customer.objects.bulk_update(changed_objects, sorted(fields), batch_size=1000)
     return audits
+
+
+def _remarks(entity: _Entity, source: str) -> str:
+    """What the entity's rows could not place, under a heading per row."""
+    parts = []
+    for row_number, warnings in entity.warned:
+        heading = _("%(file)s, row %(row)d") % {"file": source, "row": row_number}
+        parts.append(remarks_lines(heading, warnings))
+    return remarks_join("", "\n\n".join(filter(None, parts)))
+
+
+def remarks_join(old: str, new: str) -> str:
+    """Remarks added under the earlier ones, within REMARKS_LIMIT (the newest kept)."""
+    joined = "\n\n".join(filter(None, [old, new]))
+    return joined[-REMARKS_LIMIT:] if len(joined) > REMARKS_LIMIT else joined
+
+
+def _sources_create(entities: list[_Entity]) -> None:
+    """Source channels the value mapping adds ("+new" decisions), made before the
+    customers that name them; each raw word becomes a synonym of its channel."""
+    words = sorted(
+        {e.values["source"][len(NEW_SOURCE) :] for e in entities
+         if str(e.values.get("source", "")).startswith(NEW_SOURCE)}
+    )  # fmt: skip
+    if not words:
+        return
+    lookup = SourceLookup()
+    codes = {}
+    position = (SourceChannel.objects.aggregate(top=Max("position"))["top"] or 0) + 10
+    for word in words:
+        code = lookup.resolve(word)  # made meanwhile, or by another word of this file
+        if code is None:
+            code = _source_code(word, lookup.codes | set(codes.values()))
+            SourceChannel.objects.create(
+                code=code, name_zh=word[:50], name_en=word[:50], position=position
+            )
+            position += 10
+        codes[word] = code
+    for entity in entities:
+        source = str(entity.values.get("source", ""))
+        if source.startswith(NEW_SOURCE):
+            entity.values["source"] = codes[source[len(NEW_SOURCE) :]]
+
+
+def _source_code(word: str, taken: set[str]) -> str:
+    """A code for a new channel: its name in pinyin (抖音 → douyin), made unique."""
+    base = re.sub(r"[^a-z0-9]+", "_", "".join(lazy_pinyin(word)).lower()).strip("_")[:16]
+    base = base or "source"
+    code, suffix = base, 2
+    while code in taken:
+        code, suffix = f"{base}_{suffix}", suffix + 1
+    return code
 
 
 def _highest_number(numbers: Iterable[str]) -> int:

@@ -69,6 +69,7 @@ def run(actor, data: bytes, name="register.xlsx", **kwargs):
     with translation.override("en"):
         sheet = sheet_open(data, name=name)
         layout = layout_detect(sheet)
+        kwargs.setdefault("source", name)
         return layout, customers_import(actor=actor, sheet=sheet, layout=layout, **kwargs)
 
 
@@ -97,13 +98,23 @@ def test_a_stage_column_is_recognised_and_not_imported(steward):
 def test_messy_register_imports_with_every_row_accounted_for(steward):
     _layout, result = run(steward, messy_register(), options=Options(owner=steward))
     assert result.counts == {
-        "created": 4, "updated": 0, "merged": 1, "rejected": 2, "skipped": 3,
+        "created": 4, "created_warned": 2, "updated": 0, "updated_warned": 0, "merged": 1,
+        "rejected": 0, "skipped": 3,
     }  # fmt: skip
     assert result.rows == 10  # rows 4–13 of the sheet
-    reasons = {r.row_number: r.reason for r in result.rejected}
-    assert "12345" in reasons[8]
-    assert "formula" in reasons[9]
-    assert "1988-02-30" in reasons[8]  # every problem of the row, not just the first
+    # A bad optional value keeps the customer: the value is dropped with a warning.
+    warned = {r.row_number: {w.key: w.message for w in r.warnings} for r in result.warned}
+    assert set(warned) == {8, 9}
+    assert "12345" in warned[8]["phones"]
+    assert "1988-02-30" in warned[8]["birth_date"]  # every problem of the row
+    assert "formula" in warned[9]["phones"]
+    wang = Customer.objects.get(name="王芳")
+    assert (wang.gender, wang.birth_date, wang.phones.count()) == ("female", None, 0)
+    # The original text is kept on the customer, with why it was left out.
+    assert "12345" in wang.import_remarks and "1988-02-30" in wang.import_remarks
+    assert "register.xlsx, row 8" in wang.import_remarks
+    zhao = Customer.objects.get(name="赵敏")
+    assert 'CONCAT("138","00001111")' in zhao.import_remarks and zhao.phones.count() == 0
 
     zhang = Customer.objects.get(name="张伟")
     assert zhang.birth_date == datetime.date(1985, 6, 1)
@@ -124,13 +135,13 @@ def test_messy_register_imports_with_every_row_accounted_for(steward):
     assert sun.gender == "female" and sun.source_id == "referral"
     assert sun.birth_date == datetime.date(2024, 3, 5)
     assert [p.number for p in sun.phones.all()] == ["+861088888888"]
-    assert not Customer.objects.filter(name__in=["王芳", "赵敏"]).exists()
+    assert sun.import_remarks == "" and zhang.import_remarks == ""
     # Searchable and scored like any customer made on the page.
     assert zhang.name_pinyin == "zhangwei" and "张" in zhang.search_grams
     assert zhang.quality > 0
     # Scored in Python on the way in, exactly as the SQL rules score a saved customer.
     assert quality_refresh() == 0
-    assert AuditEvent.objects.filter(action=AuditAction.CREATE).count() == 4
+    assert AuditEvent.objects.filter(action=AuditAction.CREATE).count() == 6
     assert AuditEvent.objects.filter(action=AuditAction.IMPORT).count() == 1
 
 
@@ -150,7 +161,7 @@ def test_a_rep_cannot_update_a_colleagues_customer_by_import(rep, customer_make,
     _layout, result = run(rep, messy_register())
     reasons = [r.reason for r in result.rejected]
     assert any("not yours to change" in reason for reason in reasons)
-    assert Customer.objects.filter(owner=rep).count() == 3
+    assert Customer.objects.filter(owner=rep).count() == 5
 
 
 def test_dry_run_writes_nothing_and_counts_the_same(steward):
@@ -162,19 +173,35 @@ def test_dry_run_writes_nothing_and_counts_the_same(steward):
     assert dry.counts == real.counts
 
 
-def test_rejected_rows_workbook_round_trips(admin_user, tmp_path):
+def _register_with_a_nameless_row() -> bytes:
+    wb = openpyxl.load_workbook(io.BytesIO(messy_register()))
+    wb.active.append([None, "男", None, "13911112222", None, "无名公司", None, None])
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    return buffer.getvalue()
+
+
+def test_rejected_and_warned_workbooks_round_trip(admin_user, tmp_path):
     path = tmp_path / "register.xlsx"
-    path.write_bytes(messy_register())
+    path.write_bytes(_register_with_a_nameless_row())
     out = io.StringIO()
     call_command("import_customers", str(path), "--lang", "en", stdout=out)
-    assert "4 created" in out.getvalue() and "2 rejected" in out.getvalue()
-    rejected = tmp_path / "register.rejected.xlsx"
-    ws = openpyxl.load_workbook(rejected).active
-    rows = list(ws.iter_rows(values_only=True))
-    assert rows[0][-1] == "Reason rejected"
+    assert "4 created, 2 created with warnings" in out.getvalue()
+    assert "1 rejected" in out.getvalue()
+    # The rejected row: only a row that cannot be a customer (no name).
+    rows = list(openpyxl.load_workbook(tmp_path / "register.rejected.xlsx").active.values)
+    assert rows[0][-1] == "Reason rejected" and "name" in rows[1][-1]
+    assert rows[1][3] == "13911112222"
+    # The warned rows: original cells, the customer's number, a column per field warned.
+    warned = tmp_path / "register.warnings.xlsx"
+    rows = list(openpyxl.load_workbook(warned).active.values)
+    assert rows[0][8:] == ("Customer number", "⚠ Birth date", "⚠ Phone")
     assert [row[0] for row in rows[1:]] == ["王芳", "赵敏"]
-    # Fix the rows in the rejected workbook and import it again.
-    wb = openpyxl.load_workbook(rejected)
+    wang = Customer.objects.get(name="王芳")
+    assert rows[1][8] == wang.number and "1988-02-30" in rows[1][9] and "12345" in rows[1][10]
+    # Fix the rows in the warnings workbook and import it again: the customers are
+    # updated by their number, the warning columns left out.
+    wb = openpyxl.load_workbook(warned)
     ws = wb.active
     ws["D2"] = "13512345678"
     ws["C2"] = "1988-02-28"
@@ -183,10 +210,12 @@ def test_rejected_rows_workbook_round_trips(admin_user, tmp_path):
     wb.save(fixed)
     out = io.StringIO()
     call_command("import_customers", str(fixed), "--lang", "en", stdout=out)
-    assert "2 created" in out.getvalue() and "0 rejected" in out.getvalue()
-    assert Customer.objects.get(name="王芳").birth_date == datetime.date(1988, 2, 28)
-    # The reason column is recognised and left out: it does not end up in the notes.
-    assert not Customer.objects.filter(notes__contains="Reason").exists()
+    assert "2 updated, 0 updated with warnings" in out.getvalue(), out.getvalue()
+    wang.refresh_from_db()
+    assert wang.birth_date == datetime.date(1988, 2, 28)
+    assert [p.number for p in wang.phones.all()] == ["+8613512345678"]
+    assert Customer.objects.filter(name="王芳").count() == 1
+    assert not Customer.objects.filter(notes__contains="⚠").exists()
 
 
 def test_customer_number_column_is_kept_and_the_sequence_moves_past_it(steward, customer_make):
@@ -207,7 +236,8 @@ def test_csv_in_gbk_with_excel_serial_dates_and_a_second_header_row(steward):
     )
     _layout, result = run(steward, text.encode("gbk"), name="register.csv")
     assert result.counts == {
-        "created": 2, "updated": 0, "merged": 0, "rejected": 0, "skipped": 1,
+        "created": 2, "created_warned": 0, "updated": 0, "updated_warned": 0, "merged": 0,
+        "rejected": 0, "skipped": 1,
     }  # fmt: skip
     assert CustomerPhone.objects.count() == 2
 
@@ -275,11 +305,15 @@ def test_an_export_imports_back_without_changing_anything(admin_user, customer_m
         assert customer.notes == "老客户" and customer.version == 1
 
 
-def test_masked_values_from_a_masked_export_are_refused(steward):
+def test_masked_values_from_a_masked_export_are_left_out_with_a_warning(steward):
     data = xlsx_bytes([["姓名", "电话", "邮箱"], ["张三", "138****8000", "z***@example.com"]])
     _layout, result = run(steward, data)
-    assert result.counts["rejected"] == 1
-    assert "masked" in result.rejected[0].reason
+    assert result.counts["created_warned"] == 1
+    messages = {w.key: w.message for w in result.warned[0].warnings}
+    assert "masked" in messages["phones"] and "masked" in messages["emails"]
+    zhang = Customer.objects.get(name="张三")
+    assert zhang.phones.count() == 0 and zhang.emails.count() == 0
+    assert "138****8000" in zhang.import_remarks and "z***@example.com" in zhang.import_remarks
 
 
 def test_huge_numbers_and_missing_shared_strings_are_handled(steward):

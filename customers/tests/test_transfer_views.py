@@ -54,7 +54,8 @@ def test_template_has_both_header_rows_lists_and_instructions(client, rep):
     result = customers_import(actor=rep, sheet=upload, layout=layout, dry_run=True)
     # Its grey example row, left in by mistake, is skipped rather than imported.
     assert result.counts == {
-        "created": 0, "updated": 0, "merged": 0, "rejected": 0, "skipped": 1,
+        "created": 0, "created_warned": 0, "updated": 0, "updated_warned": 0, "merged": 0,
+        "rejected": 0, "skipped": 1,
     }  # fmt: skip
 
 
@@ -77,7 +78,8 @@ def test_wizard_upload_mapping_preview_then_commit(client, steward):
     assert response.status_code == 302
     preview = client.get(reverse("customers:import_preview", args=[job.pk]))
     text = preview.content.decode()
-    assert "12345" in text and preview.context["result"].counts["rejected"] == 2
+    assert "12345" in text and preview.context["result"].counts["created_warned"] == 2
+    assert "New customer, with warnings" in text
     assert not Customer.objects.exists()  # the preview writes nothing
     response = client.post(reverse("customers:import_preview", args=[job.pk]))
     job.refresh_from_db()
@@ -85,14 +87,19 @@ def test_wizard_upload_mapping_preview_then_commit(client, steward):
     import_job_run(job.pk)  # what the worker does (a real worker: test below)
     job.refresh_from_db()
     assert job.status == ImportStatus.SUCCEEDED and job.content is None
-    assert job.counts == {"created": 4, "updated": 0, "merged": 1, "rejected": 2, "skipped": 3}
+    assert job.counts == {
+        "created": 4, "created_warned": 2, "updated": 0, "updated_warned": 0, "merged": 1,
+        "rejected": 0, "skipped": 3,
+    }  # fmt: skip
     assert not Customer.objects.filter(notes__contains="微信号").exists()
-    page = client.get(reverse("customers:import_job", args=[job.pk]))
-    assert "rejected-download" in page.content.decode()
-    rejected = client.get(reverse("customers:import_rejected", args=[job.pk]))
-    rows = list(openpyxl.load_workbook(io.BytesIO(rejected.content)).active.values)
+    page = client.get(reverse("customers:import_job", args=[job.pk])).content.decode()
+    assert "warnings-download" in page and "rejected-download" not in page
+    warned = client.get(reverse("customers:import_warned", args=[job.pk]))
+    rows = list(openpyxl.load_workbook(io.BytesIO(warned.content)).active.values)
     assert [row[0] for row in rows[1:]] == ["王芳", "赵敏"]
-    assert rows[1][-1]  # the reason
+    assert rows[0][-2:] == ("⚠ Birth date", "⚠ Phone")  # the fields, in the job's language
+    wang = Customer.objects.get(name="王芳")
+    assert wang.number in rows[1] and "12345" in rows[1][-1]  # the number, then why
 
 
 @pytest.mark.django_db
@@ -237,7 +244,7 @@ def test_a_real_worker_runs_the_import_job(client, steward, celery_worker_queue,
         assert "import-status" in page.content.decode()
         time.sleep(0.3)
     assert job.status == ImportStatus.SUCCEEDED, job.error
-    assert Customer.objects.count() == 4
+    assert Customer.objects.count() == 6  # two of them with warnings
 
 
 @pytest.mark.django_db

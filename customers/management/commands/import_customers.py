@@ -12,14 +12,15 @@ from customers.imports import (
     counts_line,
     customers_import,
     layout_detect,
-    rejected_file_write,
+    result_files_write,
 )
 
 
 class Command(BaseCommand):
     help = (
         "Import a customer register (.xlsx or .csv, UTF-8 or GBK). Prints the counts; "
-        "rejected rows go to FILE.rejected.xlsx with the reason for each."
+        "rejected rows go to FILE.rejected.xlsx with the reason for each, rows imported "
+        "with warnings to FILE.warnings.xlsx."
     )
 
     def add_arguments(self, parser):
@@ -59,8 +60,8 @@ class Command(BaseCommand):
                 )
             except SheetError as exc:
                 raise CommandError(f"{path.name}: {exc.message}") from None
-            out = rejected_file_write(path, result)
-            if out:
-                self.stdout.write(f"Rejected rows: {out}")
+            for out in result_files_write(path, result):
+                kind = "Warnings" if out.name.endswith(".warnings.xlsx") else "Rejected rows"
+                self.stdout.write(f"{kind}: {out}")
             prefix = "[dry run] " if dry_run else ""
             self.stdout.write(prefix + counts_line(result.counts))

@@ -5,7 +5,7 @@ from django.utils import translation
 
 from crm.selectors import command_actor
 from crm.sheets.reader import SheetError, sheet_open
-from customers.imports import rejected_file_write
+from customers.imports import result_files_write
 from sales.imports import orders_counts_line, orders_import, orders_layout_detect
 from sales.models import OrderStatus
 
@@ -51,8 +51,7 @@ class Command(BaseCommand):
                 )
             except SheetError as exc:
                 raise CommandError(f"{path.name}: {exc.message}") from None
-            out = rejected_file_write(path, result)
-            if out:
+            for out in result_files_write(path, result):
                 self.stdout.write(f"Rejected rows: {out}")
             prefix = "[dry run] " if dry_run else ""
             self.stdout.write(prefix + orders_counts_line(result.counts))
