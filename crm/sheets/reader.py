@@ -26,15 +26,20 @@ Every failure is a `SheetError` whose message is translated and says what to do.
 
 from __future__ import annotations
 
+import array
 import codecs
 import csv
 import datetime
 import io
+import mmap
+import os
 import posixpath
 import re
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
+from typing import BinaryIO
 from xml.parsers import expat
 
 from defusedxml import DefusedXmlException
@@ -61,10 +66,15 @@ def excel_unescape(text: str) -> str:
 
 
 _CHUNK = 256 * 1024
-# Parts held in memory whole: the small ones, and the shared strings (every
-# distinct text of the workbook; 200,000 rows of registers stay well under it).
+# Parts held in memory whole: the small ones (workbook, styles, relationships).
 MAX_SMALL_PART = 16 * 1024 * 1024
-MAX_SHARED_STRINGS = 128 * 1024 * 1024
+# Shared strings kept in memory up to this many characters; past it they go to a
+# temporary file, so a workbook of any text size reads in bounded memory.
+SHARED_IN_MEMORY = 4 * 1024 * 1024
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]{1,3})(\d+)(?::([A-Z]{1,3})(\d+))?"')
+_HYPERLINK_TAG = re.compile(rb"<(?:\w+:)?hyperlink\b([^>]*)>")
+_ATTR = re.compile(rb'([\w:]+)="([^"]*)"')
+_CELL_REF = re.compile(rb"([A-Z]{1,3})(\d+)")
 # Title and header rows above the data, not counted against IMPORT_MAX_ROWS.
 HEADER_ALLOWANCE = 10
 
@@ -153,6 +163,60 @@ def _formula_cell(formula: str, cached: object) -> object:
     return cached
 
 
+class SharedStrings:
+    """A workbook's shared strings (every distinct text, looked up by number): in a
+    list while small, else in a temporary file with an array of offsets."""
+
+    def __init__(self):
+        self._list: list | None = []
+        self._chars = 0
+        self._file = None
+        self._offsets = array.array("q", [0])
+        self._too_long: set[int] = set()
+        self._map: mmap.mmap | bytes = b""
+
+    def append(self, value) -> None:
+        if self._list is not None:
+            self._list.append(value)
+            self._chars += len(value) if value is not TOO_LONG else 0
+            if self._chars > SHARED_IN_MEMORY:
+                self._spill()
+            return
+        if value is TOO_LONG:
+            self._too_long.add(len(self._offsets) - 1)
+            value = ""
+        data = value.encode()
+        self._file.write(data)
+        self._offsets.append(self._offsets[-1] + len(data))
+
+    def _spill(self) -> None:
+        kept, self._list = self._list, None
+        self._file = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the sheet
+        for value in kept:
+            self.append(value)
+
+    def finish(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+            size = self._offsets[-1]
+            self._map = (
+                mmap.mmap(self._file.fileno(), size, access=mmap.ACCESS_READ) if size else b""
+            )
+
+    def __getitem__(self, index: int):
+        if self._list is not None:
+            return self._list[index]
+        if index < 0:
+            raise IndexError(index)
+        start, end = self._offsets[index], self._offsets[index + 1]
+        if index in self._too_long:
+            return TOO_LONG
+        return self._map[start:end].decode()
+
+    def __len__(self) -> int:
+        return len(self._list) if self._list is not None else len(self._offsets) - 1
+
+
 class CellError:
     """An Excel error value (#N/A, #DIV/0!…) cached for a formula."""
 
@@ -226,11 +290,12 @@ def _forbid_doctype(*_args) -> None:
 
 class _RowState:
     __slots__ = (
-        "col", "collect", "count", "formula", "in_f", "in_is", "kind", "row", "skip", "style",
+        "col", "collect", "count", "formula", "in_f", "in_is", "kind", "length", "row", "skip",
+        "style",
     )  # fmt: skip
 
     def __init__(self):
-        self.row = self.col = self.style = self.skip = self.count = 0
+        self.row = self.col = self.style = self.skip = self.count = self.length = 0
         self.kind = "n"
         self.formula = self.collect = self.in_is = self.in_f = False
 
@@ -263,14 +328,49 @@ def size_check(size: int) -> None:
         )
 
 
-def sniff_format(data: bytes, name: str, *, check_size: bool = True) -> str:
+Source = bytes | str | os.PathLike | BinaryIO
+
+
+def _binary(source: Source) -> BinaryIO:
+    """The upload as a seekable binary file at its start."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        return io.BytesIO(source)
+    if isinstance(source, str | os.PathLike):
+        return open(source, "rb")
+    source.seek(0)
+    return source
+
+
+def _size(file: BinaryIO) -> int:
+    size = file.seek(0, os.SEEK_END)
+    file.seek(0)
+    return size
+
+
+def _contains(file: BinaryIO, needle: bytes) -> bool:
+    """Whether the file holds `needle`, read in chunks (a needle across two chunks too)."""
+    file.seek(0)
+    tail = b""
+    while chunk := file.read(_CHUNK):
+        if needle in tail + chunk:
+            file.seek(0)
+            return True
+        tail = chunk[-len(needle) :]
+    file.seek(0)
+    return False
+
+
+def sniff_format(data: Source, name: str, *, check_size: bool = True) -> str:
     """'xlsx' or 'csv' from the first bytes; anything else is refused by name."""
+    file = _binary(data)
     if check_size:
-        size_check(len(data))
-    if not data:
+        size_check(_size(file))
+    head = file.read(8)
+    file.seek(0)
+    if not head:
         raise SheetError(_("The file is empty."), "empty_file")
-    if data.startswith(_OLE2_MAGIC):
-        if _ENCRYPTED_OOXML in data:
+    if head.startswith(_OLE2_MAGIC):
+        if _contains(file, _ENCRYPTED_OOXML):
             raise SheetError(
                 _(
                     "The workbook is protected by a password. Open it, remove the "
@@ -285,9 +385,9 @@ def sniff_format(data: bytes, name: str, *, check_size: bool = True) -> str:
             ),
             "xls",
         )
-    if data.startswith(b"PK"):
+    if head.startswith(b"PK"):
         return "xlsx"
-    if data.startswith(b"%PDF"):
+    if head.startswith(b"%PDF"):
         raise SheetError(
             _("This is a PDF, not a spreadsheet. Upload the register as .xlsx or .csv."),
             "pdf",
@@ -299,6 +399,18 @@ def sniff_format(data: bytes, name: str, *, check_size: bool = True) -> str:
         _("Kehu reads Excel workbooks (.xlsx) and CSV files; this file is neither."),
         "unknown_type",
     )
+
+
+def upload_check(file: BinaryIO, name: str) -> str:
+    """What the web process checks of an upload before storing it, without parsing a
+    sheet (that is the worker's): its size, its real type, and for a workbook the
+    zip directory (entry count, unpacked size, compression ratios). Returns the
+    format; raises SheetError."""
+    kind = sniff_format(file, name)
+    if kind == "xlsx":
+        _zip_open(file, _limits())
+    file.seek(0)
+    return kind
 
 
 class Sheet:
@@ -313,18 +425,24 @@ class Sheet:
     ) -> Iterator[tuple[int, dict[int, object]]]:
         raise NotImplementedError
 
+    def merges(self, sheet: str | None = None) -> list[tuple[int, int, int, int]]:
+        """Merged ranges (first row, first column, last row, last column); none in CSV."""
+        return []
+
     #: How much of the chosen sheet has been read, 0.0–1.0 (for progress bars).
     progress: float = 0.0
     #: The most data rows read before SheetError (None: IMPORT_MAX_ROWS).
     max_rows: int | None = None
 
 
-def sheet_open(data: bytes, *, name: str, server_file: bool = False) -> Sheet:
-    """The upload as a sheet. A `server_file` (one an operator imports on the server
-    with a management command) may exceed the upload limits of size and rows, up to
-    COMMAND_MAX_ROWS; the checks against zip bombs still hold."""
-    kind = sniff_format(data, name, check_size=not server_file)
-    sheet = XlsxSheet(data) if kind == "xlsx" else CsvSheet(data)
+def sheet_open(data: Source, *, name: str, server_file: bool = False) -> Sheet:
+    """The upload (bytes, a path or a binary file) as a sheet. A `server_file` (one an
+    operator imports on the server with a management command) may exceed the upload
+    limits of size and rows, up to COMMAND_MAX_ROWS; the checks against zip bombs
+    still hold."""
+    file = _binary(data)
+    kind = sniff_format(file, name, check_size=not server_file)
+    sheet = XlsxSheet(file) if kind == "xlsx" else CsvSheet(file)
     if server_file:
         sheet.max_rows = COMMAND_MAX_ROWS
     return sheet
@@ -333,32 +451,50 @@ def sheet_open(data: bytes, *, name: str, server_file: bool = False) -> Sheet:
 # --- xlsx --------------------------------------------------------------------
 
 
+def _bomb(limits: dict[str, int]) -> SheetError:
+    return SheetError(
+        _(
+            "The workbook would unpack to far more data than its size suggests "
+            "(more than %(max)s MB); Kehu refuses it as a possible zip bomb."
+        )
+        % {"max": _megabytes(limits["unpacked"])},
+        "zip_bomb",
+    )
+
+
+def _zip_open(file: BinaryIO, limits: dict[str, int]) -> zipfile.ZipFile:
+    """The workbook's zip, its directory checked: entry count, unpacked size and each
+    entry's compression ratio (a zip bomb is refused from the directory alone)."""
+    try:
+        archive = zipfile.ZipFile(file)
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError):
+        raise _unreadable_xlsx() from None
+    if len(infos) > limits["entries"]:
+        raise SheetError(
+            _("The workbook has %(count)s parts, more than any register needs.")
+            % {"count": len(infos)},
+            "zip_entries",
+        )
+    unpacked = 0
+    for info in infos:
+        unpacked += info.file_size
+        ratio_guard = info.file_size > 1024 * 1024
+        if ratio_guard and info.file_size > limits["ratio"] * max(info.compress_size, 1):
+            raise _bomb(limits)
+    if unpacked > limits["unpacked"]:
+        raise _bomb(limits)
+    return archive
+
+
 class XlsxSheet(Sheet):
     format = "xlsx"
 
-    def __init__(self, data: bytes):
+    def __init__(self, file: BinaryIO | bytes):
         limits = _limits()
         self._limits = limits
-        try:
-            self.zip = zipfile.ZipFile(io.BytesIO(data))
-            infos = self.zip.infolist()
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError):
-            raise _unreadable_xlsx() from None
-        if len(infos) > limits["entries"]:
-            raise SheetError(
-                _("The workbook has %(count)s parts, more than any register needs.")
-                % {"count": len(infos)},
-                "zip_entries",
-            )
-        unpacked = 0
-        for info in infos:
-            unpacked += info.file_size
-            ratio_guard = info.file_size > 1024 * 1024
-            if ratio_guard and info.file_size > limits["ratio"] * max(info.compress_size, 1):
-                raise self._bomb()
-        if unpacked > limits["unpacked"]:
-            raise self._bomb()
-        self.infos = {info.filename: info for info in infos}
+        self.zip = _zip_open(_binary(file), limits)
+        self.infos = {info.filename: info for info in self.zip.infolist()}
         try:
             self._workbook()
         except SheetError:
@@ -367,17 +503,11 @@ class XlsxSheet(Sheet):
             _forbid_doctype()
         except (KeyError, ValueError, IndexError, SafeET.ParseError, zipfile.BadZipFile):
             raise _unreadable_xlsx() from None
-        self._shared: list | None = None
+        self._shared: SharedStrings | None = None
+        self._extras: dict[str, tuple[list, dict]] = {}
 
     def _bomb(self) -> SheetError:
-        return SheetError(
-            _(
-                "The workbook would unpack to far more data than its size suggests "
-                "(more than %(max)s MB); Kehu refuses it as a possible zip bomb."
-            )
-            % {"max": _megabytes(self._limits["unpacked"])},
-            "zip_bomb",
-        )
+        return _bomb(self._limits)
 
     def _xml(self, path: str):
         """A small part (workbook, styles, relationships), parsed whole."""
@@ -452,20 +582,11 @@ class XlsxSheet(Sheet):
             if fmt_id in _CJK_DATE_FORMAT_IDS or (code and is_date_format(code)):
                 self.date_styles.add(index)
 
-    def _shared_strings(self) -> list:
+    def _shared_strings(self) -> SharedStrings:
         if self._shared is not None:
             return self._shared
-        strings: list = []
+        strings = SharedStrings()
         if self.shared_path and self.shared_path in self.infos:
-            if self.infos[self.shared_path].file_size > MAX_SHARED_STRINGS:
-                raise SheetError(
-                    _(
-                        "The workbook holds more text than one import reads (over %(max)s MB "
-                        "unpacked). Split it into several files."
-                    )
-                    % {"max": _megabytes(MAX_SHARED_STRINGS)},
-                    "too_much_text",
-                )
             parser = _expat_parser()
             parts: list[str] = []
             state = {"depth_skip": 0, "in_t": False, "length": 0}
@@ -502,8 +623,84 @@ class XlsxSheet(Sheet):
             parser.EndElementHandler = end
             parser.CharacterDataHandler = text
             self._feed(parser, self.shared_path)
+        strings.finish()
         self._shared = strings
         return strings
+
+    def merges(self, sheet: str | None = None) -> list[tuple[int, int, int, int]]:
+        """The sheet's merged ranges, (first row, first column, last row, last column)."""
+        return self._sheet_extras(self._sheet_path(sheet))[0]
+
+    def _sheet_path(self, sheet: str | None) -> str:
+        path = self.sheet_paths.get(sheet) if sheet else next(iter(self.sheet_paths.values()))
+        if path is None:
+            raise SheetError(
+                _("The workbook has no sheet named “%(name)s”.") % {"name": sheet}, "no_sheet"
+            )
+        return path
+
+    def _sheet_extras(self, path: str) -> tuple[list, dict]:
+        """Merged ranges and cell hyperlinks (mailto:, tel:) of a sheet. Both come after
+        the cells in the sheet's XML, so one quick pass over its bytes finds them
+        before the cells are read; memory stays small whatever the sheet's size."""
+        if path in self._extras:
+            return self._extras[path]
+        merges: list[tuple[int, int, int, int]] = []
+        link_ids: dict[tuple[int, int], str] = {}
+        carry = b""
+        done = 0
+        try:
+            with self.zip.open(self.infos[path]) as part:
+                while chunk := part.read(_CHUNK):
+                    done += len(chunk)
+                    if done > self._limits["unpacked"]:
+                        raise self._bomb()
+                    buffer = carry + chunk
+                    cut = buffer.rfind(b"<")
+                    cut = len(buffer) if cut < 0 else cut
+                    # Tags are short: what follows the last "<" waits for the next chunk
+                    # (a long cell text after it is not needed).
+                    carry = buffer[cut : cut + 4096]
+                    self._extras_scan(buffer[:cut], merges, link_ids)
+                self._extras_scan(carry, merges, link_ids)
+        except SheetError:
+            raise
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError):
+            raise _unreadable_xlsx() from None
+        links = {}
+        if link_ids:
+            targets = self._external_targets(path)
+            for cell, rel_id in link_ids.items():
+                target = targets.get(rel_id, "")
+                if target.lower().startswith(("mailto:", "tel:")):
+                    links[cell] = target
+        self._extras[path] = (merges, links)
+        return merges, links
+
+    @staticmethod
+    def _extras_scan(data: bytes, merges: list, link_ids: dict) -> None:
+        if b"mergeCell" in data:
+            for match in _MERGE.finditer(data):
+                first_col, first_row, last_col, last_row = match.groups()
+                if last_col:
+                    merges.append((
+                        int(first_row), column_index(first_col.decode()),
+                        int(last_row), column_index(last_col.decode()),
+                    ))  # fmt: skip
+        if b"hyperlink" in data:
+            for match in _HYPERLINK_TAG.finditer(data):
+                attrs = {k.rpartition(b":")[2]: v for k, v in _ATTR.findall(match.group(1))}
+                ref = _CELL_REF.fullmatch(attrs.get(b"ref", b""))
+                if ref and attrs.get(b"id"):
+                    cell = (int(ref.group(2)), column_index(ref.group(1).decode()))
+                    link_ids[cell] = attrs[b"id"].decode()
+
+    def _external_targets(self, path: str) -> dict[str, str]:
+        folder, base = posixpath.split(path)
+        rels_path = posixpath.join(folder, "_rels", f"{base}.rels")
+        if rels_path not in self.infos:
+            return {}
+        return {rel.get("Id"): rel.get("Target", "") for rel in self._xml(rels_path)}
 
     def _feed(self, parser, path: str) -> None:
         """Parse one whole part in chunks, within the unpacked-size limit."""
@@ -528,11 +725,15 @@ class XlsxSheet(Sheet):
     def rows(
         self, *, sheet: str | None = None, max_col: int | None = None
     ) -> Iterator[tuple[int, dict[int, object]]]:
-        path = self.sheet_paths.get(sheet) if sheet else next(iter(self.sheet_paths.values()))
-        if path is None:
-            raise SheetError(
-                _("The workbook has no sheet named “%(name)s”.") % {"name": sheet}, "no_sheet"
-            )
+        """Rows as the eye sees them: a value merged down several rows is in each of
+        them (in the merge's first column); a mailto:/tel: link gives its target."""
+        path = self._sheet_path(sheet)
+        merges, links = self._sheet_extras(path)
+        # Merges down several rows, by the row after their first: (column, last row).
+        fills: dict[int, list[tuple[int, int, int]]] = {}
+        for first_row, first_col, last_row, __last_col in merges:
+            if last_row > first_row:
+                fills.setdefault(first_row, []).append((first_col, first_row, last_row))
         shared = self._shared_strings()
         date_styles = self.date_styles
         epoch = self.epoch
@@ -566,6 +767,7 @@ class XlsxSheet(Sheet):
                 style = attrs.get("s")
                 st.style = int(style) if style else 0
                 st.formula = False
+                st.length = 0
                 text.clear()
                 formula.clear()
             elif tag == "v" or (tag == "t" and st.in_is and not st.skip):
@@ -592,10 +794,20 @@ class XlsxSheet(Sheet):
                     if formula:
                         value = _formula_cell("".join(formula), value)
                     if value is not None and value != "":
+                        if links and (st.row, st.col) in links and value.__class__ is str:
+                            value = Hyperlink(links[st.row, st.col], value)
                         cells[st.col] = value
             elif tag == "v" or tag == "t":
                 st.collect = False
             elif tag == "row":
+                if active:
+                    active[:] = [fill for fill in active if fill[1] >= st.row]
+                    if cells:
+                        for col, __last, value in active:
+                            cells.setdefault(col, value)
+                for col, __first, last_row in fills.get(st.row, ()):
+                    if col in cells:
+                        active.append((col, last_row, cells[col]))
                 if cells:
                     st.count += 1
                     if st.count > max_rows + HEADER_ALLOWANCE:
@@ -610,10 +822,13 @@ class XlsxSheet(Sheet):
 
         def chardata(data):
             if st.collect:
-                text.append(data)
+                if st.length <= EXCEL_CELL_LIMIT:  # past Excel's limit: TOO_LONG, not kept
+                    text.append(data)
+                st.length += len(data)
             elif st.in_f and len(formula) < 64:
                 formula.append(data)
 
+        active: list[tuple[int, int, object]] = []  # merges being filled: (column, last row, value)
         parser.StartElementHandler = start
         parser.EndElementHandler = end
         parser.CharacterDataHandler = chardata
@@ -696,17 +911,8 @@ def _cell_value(kind, style, text, formula, shared, date_styles, epoch):
 # --- CSV ---------------------------------------------------------------------
 
 
-def _decode(data: bytes) -> str:
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encodings = ("utf-16",)
-    else:
-        encodings = ("utf-8-sig", "gb18030")
-    for encoding in encodings:
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise SheetError(
+def _not_decodable() -> SheetError:
+    return SheetError(
         _(
             "The CSV file is in neither UTF-8 nor GBK encoding, so its characters "
             "cannot be read. Save it again as “CSV UTF-8” and upload that."
@@ -715,20 +921,90 @@ def _decode(data: bytes) -> str:
     )
 
 
+def _encoding(file: BinaryIO) -> str:
+    """The CSV's encoding: UTF-16 or UTF-8 by their marks, else UTF-8 if the whole
+    file decodes as UTF-8, else GBK (GB 18030). Read in chunks: memory stays small."""
+    head = file.read(4)
+    file.seek(0)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates = ("utf-16",)
+    else:
+        candidates = ("utf-8-sig", "gb18030")
+    for encoding in candidates:
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            while chunk := file.read(_CHUNK):
+                if encoding != "utf-16" and b"\x00" in chunk:
+                    raise SheetError(
+                        _("The file holds binary data, so it is not a CSV file."),
+                        "unknown_type",
+                    )
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            file.seek(0)
+            continue
+        file.seek(0)
+        return encoding
+    raise _not_decodable()
+
+
+class _Shield(io.RawIOBase):
+    """The upload seen through a text wrapper that must not close it, counting what
+    was read (the progress bar)."""
+
+    def __init__(self, file: BinaryIO):
+        self.file = file
+        self.done = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.file.read(len(buffer))
+        buffer[: len(data)] = data
+        self.done += len(data)
+        return len(data)
+
+
+SNIFF_BYTES = 64 * 1024  # what the delimiter is guessed from
+SNIFF_ROWS = 50
+_DELIMITERS = (",", ";", "\t", "|")
+
+
+def csv_delimiter(sample: str) -> str:
+    """The delimiter the first rows agree on, in time linear in the sample (Python's
+    csv.Sniffer backtracks: seconds of CPU on a few KB of crafted quotes)."""
+    best, best_score = ",", 0
+    for delimiter in _DELIMITERS:
+        widths: dict[int, int] = {}
+        try:
+            for index, row in enumerate(csv.reader(io.StringIO(sample), delimiter=delimiter)):
+                if index >= SNIFF_ROWS:
+                    break
+                if row:
+                    widths[len(row)] = widths.get(len(row), 0) + 1
+        except csv.Error:
+            continue
+        width, agree = max(widths.items(), key=lambda item: (item[1], item[0]), default=(1, 0))
+        score = agree * (width > 1)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
 class CsvSheet(Sheet):
     format = "csv"
 
-    def __init__(self, data: bytes):
-        self.text = _decode(data)
-        if "\x00" in self.text:
-            raise SheetError(
-                _("The file holds binary data, so it is not a CSV file."), "unknown_type"
-            )
-        sample = self.text[:8192]
-        try:
-            self.dialect = csv.Sniffer().sniff(sample, delimiters=",;\t|")
-        except csv.Error:
-            self.dialect = csv.excel
+    def __init__(self, file: BinaryIO | bytes):
+        self.file = _binary(file)
+        self.encoding = _encoding(self.file)
+        self.size = max(_size(self.file), 1)
+        sample = self.file.read(SNIFF_BYTES).decode(self.encoding, errors="ignore")
+        self.file.seek(0)
+        if sample.count("\n") > 1:  # the last line of a sample may be cut short
+            sample = sample[: sample.rfind("\n")]
+        self.delimiter = csv_delimiter(sample)
         self.sheet_names = [""]
 
     def rows(
@@ -736,32 +1012,45 @@ class CsvSheet(Sheet):
     ) -> Iterator[tuple[int, dict[int, object]]]:
         limit_cols = max_col or 16_384
         max_rows = self.max_rows or _limits()["rows"]
-        total = max(len(self.text), 1)
-        stream = io.StringIO(self.text)
-        reader = csv.reader(stream, self.dialect)
+        self.file.seek(0)
+        raw = _Shield(self.file)
+        stream = io.TextIOWrapper(io.BufferedReader(raw, _CHUNK), self.encoding, newline="")
+        reader = csv.reader(stream, delimiter=self.delimiter)
         count = 0
         self.progress = 0.0
         number = 0
-        # An over-long cell is read whole (the upload's size bounds it), then refused.
-        csv.field_size_limit(max(settings.IMPORT_MAX_BYTES, 131072))
+        # A cell is read up to Excel's limit; a longer one stops the file (below).
+        csv.field_size_limit(EXCEL_CELL_LIMIT)
         try:
             for number, row in enumerate(reader, start=1):
                 cells = {}
                 for col, value in enumerate(row[:limit_cols], start=1):
-                    if len(value) > EXCEL_CELL_LIMIT:
-                        cells[col] = TOO_LONG
-                    elif value.strip():
+                    if value.strip():
                         cells[col] = value
                 if not cells:
                     continue
                 count += 1
                 if count > max_rows + HEADER_ALLOWANCE:
                     raise _too_many_rows(max_rows)
-                self.progress = min(stream.tell() / total, 1.0)
+                self.progress = min(raw.done / self.size, 1.0)
                 yield number, cells
-        except csv.Error:
+        except csv.Error as exc:
+            if "field limit" in str(exc):
+                raise SheetError(
+                    _(
+                        "Line %(line)s of the CSV file holds a cell longer than 32,767 "
+                        "characters, more than a spreadsheet cell holds. Shorten it and "
+                        "upload the file again."
+                    )
+                    % {"line": number + 1},
+                    "cell_too_long",
+                ) from None
             raise SheetError(
                 _("The CSV file is malformed near line %(line)s.") % {"line": number + 1},
                 "csv_malformed",
             ) from None
+        except UnicodeDecodeError:
+            raise _not_decodable() from None
+        finally:
+            stream.detach()
         self.progress = 1.0

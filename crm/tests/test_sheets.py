@@ -175,3 +175,46 @@ def test_formula_text_stays_text_in_xlsx_and_csv_exports():
     text = b"".join(csv_stream(rows)).decode("utf-8-sig")
     cells = [row[0] for row in csv.reader(io.StringIO(text))]
     assert cells[1:] == ["'" + row[0] for row in rows[1:]]
+
+
+def test_csv_delimiters_are_guessed_from_the_first_rows():
+    for delimiter in (",", ";", "\t", "|"):
+        text = delimiter.join(["姓名", "手机", "备注"]) + "\n"
+        text += delimiter.join(["张三", "13800138000", '"a, b; c"']) + "\n"
+        rows = list(sheet_open(text.encode(), name="a.csv").rows())
+        assert rows[1] == (2, {1: "张三", 2: "13800138000", 3: "a, b; c"}), delimiter
+
+
+def test_guessing_the_delimiter_of_crafted_quotes_takes_no_time():
+    import time
+
+    from crm.sheets.reader import csv_delimiter
+
+    # Python's csv.Sniffer backtracks on this: half a second for 8 KB, quadratic in
+    # the size; the guess here reads each of the first rows once.
+    sample = ', "x' * 16_000
+    started = time.process_time()
+    csv_delimiter(sample)
+    assert time.process_time() - started < 1.0
+    text = ("姓名,备注\n" + sample).encode()
+    rows = list(sheet_open(text, name="crafted.csv").rows())
+    assert rows[0] == (1, {1: "姓名", 2: "备注"})
+
+
+def test_a_csv_cell_past_excels_limit_refuses_the_file_clearly():
+    text = "姓名,备注\n张三," + "长" * 40_000 + "\n"
+    error = _refused(text.encode(), name="big-cell.csv")
+    assert error.code == "cell_too_long" and "32,767" in error.message and "2" in error.message
+
+
+def test_shared_strings_past_memory_go_to_disk_and_read_the_same(monkeypatch):
+    from crm.sheets import reader
+    from crm.tests.rawxlsx import xlsx_parts
+
+    rows = [["姓名", "备注"]] + [[f"客户{i}", "说明" * (i % 50) or None] for i in range(3000)]
+    data = xlsx_parts(rows)
+    expected = list(sheet_open(data, name="a.xlsx").rows())
+    monkeypatch.setattr(reader, "SHARED_IN_MEMORY", 1000)
+    sheet = sheet_open(data, name="a.xlsx")
+    assert list(sheet.rows()) == expected
+    assert sheet._shared._list is None  # spilled: a file and an index of offsets

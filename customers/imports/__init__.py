@@ -110,17 +110,20 @@ def customers_import(
         require_contact=ImportRules.current().require_contact,
     )
     with gc_paused():  # millions of small objects, alive until the end
+        reasons: dict[str, int] = {}
         cleaned, skipped = import_read(
             sheet,
             layout,
             ctx,
             limit=preview or None,
             progress=(lambda f, n: progress(f * 0.6, n)) if progress else None,
+            reasons=reasons,
         )
         results, entities = _decide(cleaned, actor, options)
         del cleaned  # the entities hold what is written; memory for the write phase
         counts = dict.fromkeys(Outcome.ALL, 0)
         counts[Outcome.SKIPPED] = skipped
+        counts.update(reasons)  # of the skipped: section labels, repeated headers
         width = len(layout.columns)
         for index, result in enumerate(results):
             counts[result.outcome] += 1

@@ -92,7 +92,7 @@ class ImportResult:
 
     @property
     def rows(self) -> int:
-        return sum(self.counts.values())
+        return sum(self.counts.get(outcome, 0) for outcome in Outcome.ALL)
 
 
 @dataclass(slots=True)

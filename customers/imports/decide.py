@@ -420,11 +420,13 @@ def import_read(
     *,
     limit: int | None = None,
     progress: Callable[[float, int], None] | None = None,
+    reasons: dict[str, int] | None = None,
 ) -> tuple[list[_Clean], int]:
-    """Clean every data row (or the first `limit`); returns them and the blank rows skipped."""
+    """Clean every data row (or the first `limit`); returns them and the rows skipped
+    (blank, section labels, repeated headers; `reasons` counts the last two)."""
     cleaned: list[_Clean] = []
     skipped = [0]
-    for row_number, cells in data_rows(sheet, layout, skipped):
+    for row_number, cells in data_rows(sheet, layout, skipped, reasons):
         row = _clean_row(row_number, cells, layout, ctx)
         if row.example:
             skipped[0] += 1

@@ -17,7 +17,7 @@ from crm.sheets.reader import (
     SheetError,
     column_letters,
 )
-from customers.columns import BY_KEY, IGNORE, NOTES, column_for_header, is_derived
+from customers.columns import BY_KEY, IGNORE, NOTES, column_for_header, header_key, is_derived
 from customers.imports.base import SCAN_ROWS, WARNING_MARK, Layout
 
 # --- layout ------------------------------------------------------------------
@@ -52,20 +52,68 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def data_rows(sheet: Sheet, layout: Layout, skipped: list[int]):
-    """(row number, cells) of each data row under the header; the blank rows
-    between them are counted into `skipped[0]` (the sheet leaves them out)."""
+SKIP_SECTION = "skipped_section"  # a label merged across the table ("华东区")
+SKIP_HEADER = "skipped_header"  # the header again, inside the data
+
+
+def data_rows(sheet: Sheet, layout: Layout, skipped: list[int], reasons: dict | None = None):
+    """(row number, cells) of each data row under the header. Rows that hold no
+    customer are counted into `skipped[0]`, and by why into `reasons`: blank rows
+    between them (the sheet leaves those out), section labels merged across the
+    table, and the header repeated inside the data (a register pasted together)."""
     previous = max(layout.header_rows)
     width = len(layout.columns)
+    sections = _section_rows(sheet.merges(layout.sheet or None), previous, layout)
+    headers = [header_key(text) for text in layout.columns]
+    reasons = {} if reasons is None else reasons
     for row_number, cells in sheet.rows(sheet=layout.sheet or None, max_col=width):
         if row_number <= previous:
             continue
         skipped[0] += row_number - previous - 1
         previous = row_number
+        why = ""
         if all(isinstance(v, str) and not v.strip() for v in cells.values()):
+            why = "blank"
+        elif row_number in sections and len(cells) == 1:
+            why = SKIP_SECTION
+        elif _repeats_header(cells, headers, layout.mapping):
+            why = SKIP_HEADER
+        if why:
             skipped[0] += 1
+            if why != "blank":
+                reasons[why] = reasons.get(why, 0) + 1
             continue
         yield row_number, cells
+
+
+def _section_rows(merges, header_end: int, layout: Layout) -> set[int]:
+    """Rows under the header covered by a merge across (nearly) the whole table."""
+    used = [col for col, key in enumerate(layout.mapping, start=1) if key]
+    if not used:
+        return set()
+    first, last = used[0], used[-1]
+    span = last - first + 1
+    rows: set[int] = set()
+    for first_row, first_col, last_row, last_col in merges:
+        covered = min(last_col, last) - max(first_col, first) + 1
+        if last_row > header_end and covered >= max(2, span * 0.8):
+            rows.update(range(max(first_row, header_end + 1), last_row + 1))
+    return rows
+
+
+def _repeats_header(cells: dict[int, object], headers: list[str], mapping: list[str]) -> bool:
+    """Every value of the row names its own column (two at least), in either of the
+    header's languages."""
+    if len(cells) < 2:
+        return False
+    for col, value in cells.items():
+        if value.__class__ is not str or col > len(headers):
+            return False
+        if header_key(value) != headers[col - 1] and (
+            column_for_header(value) is None or column_for_header(value) != mapping[col - 1]
+        ):
+            return False
+    return True
 
 
 def cell_where(header: str, col: int, row_number: int) -> str:

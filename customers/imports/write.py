@@ -28,6 +28,7 @@ from customers.imports.base import (
     SENSITIVE,
     UPDATABLE,
     Mode,
+    Outcome,
     _Entity,
 )
 from customers.imports.clean import NEW_SOURCE, REMARKS_LIMIT, remarks_lines
@@ -162,7 +163,7 @@ def _write(actor, entities, options, counts, source, progress) -> None:
     metrics_refresh([pk for pk, __, changes in updated_audits if "is_key_account" in changes])
     audit_record(actor=actor, action=AuditAction.IMPORT, extra={"file": source, **counts})
     if progress:
-        progress(1.0, sum(counts.values()))
+        progress(1.0, sum(counts.get(outcome, 0) for outcome in Outcome.ALL))
 
 
 def _owners_check(actor: User, new: list[_Entity]) -> None:

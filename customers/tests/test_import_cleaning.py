@@ -231,3 +231,40 @@ def test_the_remarks_are_cleared_on_the_edit_form_once_dealt_with(client, stewar
     assert client.post(reverse("customers:update", args=[jia.pk]), data).status_code == 302
     jia.refresh_from_db()
     assert jia.import_remarks == "" and jia.phones.get().number == "+8613612346329"
+
+
+def test_merged_cells_section_labels_and_repeated_headers(steward):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["2024 客户管理簿"])
+    ws.merge_cells("A1:E1")
+    ws.append(["公司", "姓名", "手机", "邮箱", "来源"])
+    ws.append(["华东区"])  # 3: a section label across the table
+    ws.merge_cells("A3:E3")
+    ws.append(["上海云帆", "张伟", "13800000061", None, "展会"])  # 4-6: one company
+    ws.append([None, "李娜", "13800000062", None, None])
+    ws.append([None, "王芳", "13800000063", None, None])
+    ws.merge_cells("A4:A6")
+    ws.merge_cells("E4:E6")
+    ws.append(["公司", "姓名", "手机", "邮箱", "来源"])  # 7: pasted from another sheet
+    ws.append(["华南区"])  # 8
+    ws.merge_cells("A8:E8")
+    ws.append(["深圳星河", "赵敏", "13800000064", "发邮件", None])  # 9
+    ws["D9"].hyperlink = "mailto:zhaomin@example.com"
+    buffer = io.BytesIO()
+    wb.save(buffer)
+    result = _import(steward, buffer.getvalue())
+    assert result.counts["created"] == 4 and not result.warned and not result.rejected
+    assert (result.counts["skipped"], result.counts["skipped_section"]) == (3, 2)
+    assert result.counts["skipped_header"] == 1
+    companies = dict(Customer.objects.values_list("name", "company"))
+    assert companies == {
+        "张伟": "上海云帆",
+        "李娜": "上海云帆",
+        "王芳": "上海云帆",
+        "赵敏": "深圳星河",
+    }
+    assert set(Customer.objects.values_list("source", flat=True)) == {"exhibition", "import"}
+    assert Customer.objects.get(name="王芳").source_id == "exhibition"  # merged down too
+    zhao = Customer.objects.get(name="赵敏")
+    assert [e.address for e in zhao.emails.all()] == ["zhaomin@example.com"]
