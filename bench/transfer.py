@@ -139,7 +139,17 @@ def main() -> None:
             started = time.monotonic()
             body, ctype = multipart({"csrfmiddlewaretoken": csrf(page)}, "file", "bench.xlsx", data)
             _status, page, url = post(browser, "/customers/import/", body, ctype)
-            job = re.search(r"/customers/import/(\d+)/columns/", url).group(1)
+            job = re.search(r"/customers/import/(\d+)/", url).group(1)
+            # The worker reads the upload; the job page sends the browser on to the
+            # columns once it has.
+            while "/columns/" not in url:
+                if worker.poll() is not None:
+                    sys.exit(f"The worker stopped; see {log.name}.")
+                if b"alert-danger" in page:
+                    sys.exit("The upload could not be read.")
+                time.sleep(0.3)
+                _status, _headers, page, url = browser.get(f"/customers/import/{job}/")
+            read_seconds = time.monotonic() - started
             mapping = {
                 f"col_{i}": key
                 for i, key in enumerate(
@@ -154,7 +164,22 @@ def main() -> None:
                 browser, f"/customers/import/{job}/columns/", form,
                 "application/x-www-form-urlencoded",
             )  # fmt: skip
+            if "/values/" in url:  # the suggestions as they come
+                chosen = {
+                    name.decode(): value.decode()
+                    for name, value in re.findall(
+                        rb'<select name="(v[\d_]+)".*?<option value="([^"]*)" selected',
+                        page,
+                        re.DOTALL,
+                    )
+                }
+                form = urllib.parse.urlencode({"csrfmiddlewaretoken": csrf(page), **chosen})
+                _status, page, url = post(
+                    browser, f"/customers/import/{job}/values/", form.encode(),
+                    "application/x-www-form-urlencoded",
+                )  # fmt: skip
             form = urllib.parse.urlencode({"csrfmiddlewaretoken": csrf(page)}).encode()
+            committed = time.monotonic()
             post(
                 browser,
                 f"/customers/import/{job}/preview/",
@@ -169,14 +194,17 @@ def main() -> None:
                     sys.exit(f"The worker stopped; see {log.name}.")
                 time.sleep(0.5)
             seconds = time.monotonic() - started
+            import_seconds = time.monotonic() - committed
             summary = re.search(rb'id="import-summary">([^<]+)<', page)
             print(f"import: {summary.group(1).decode() if summary else 'FAILED'}")
             rate = args.rows / seconds
             worker_mb, server_mb = peak_mb(worker.pid), peak_mb(server.pid)
             print(
                 f"import: {seconds:.1f} s end to end, {rate:,.0f} rows/s "
-                f"(target {TARGET_ROWS_PER_S:,}); peak memory worker {worker_mb:.0f} MB, "
-                f"web {server_mb:.0f} MB (target < {TARGET_MB})"
+                f"(target {TARGET_ROWS_PER_S:,}): the worker read the upload for the wizard in "
+                f"{read_seconds:.1f} s, the commit took {import_seconds:.1f} s "
+                f"({args.rows / import_seconds:,.0f} rows/s); peak memory worker "
+                f"{worker_mb:.0f} MB, web {server_mb:.0f} MB (target < {TARGET_MB})"
             )
             failed |= rate < TARGET_ROWS_PER_S or max(worker_mb, server_mb) >= TARGET_MB
 

@@ -254,6 +254,7 @@ class ImportKind(models.TextChoices):
 
 
 class ImportStatus(models.TextChoices):
+    ANALYSING = "analysing", pgettext_lazy("import status", "Reading the file")
     UPLOADED = "uploaded", pgettext_lazy("import status", "Waiting for column mapping")
     QUEUED = "queued", pgettext_lazy("import status", "Queued")
     RUNNING = "running", pgettext_lazy("import status", "Importing")
@@ -264,8 +265,10 @@ class ImportStatus(models.TextChoices):
 class ImportJob(models.Model):
     """One upload through the import wizard, from mapping to its outcome.
 
-    The upload is kept encrypted only until the job finishes; the rejected rows
-    (also encrypted) stay so they can be downloaded, fixed and imported again.
+    The upload is kept encrypted (ImportUploadChunk) only until the job finishes;
+    the rejected rows (also encrypted) stay so they can be downloaded, fixed and
+    imported again. Only workers parse the file: what the wizard shows of it (the
+    first rows, each column's values) is their `analysis`, kept encrypted.
     """
 
     kind = models.CharField(_("kind"), max_length=20, choices=ImportKind.choices)
@@ -279,7 +282,9 @@ class ImportJob(models.Model):
     language = models.CharField(_("language"), max_length=10, default=settings.LANGUAGE_CODE)
     file_name = models.CharField(_("file"), max_length=255)
     file_size = models.PositiveBigIntegerField(_("size"), default=0)
-    content = models.BinaryField(_("encrypted upload"), null=True, editable=False)
+    # JSON: {"rows": [[row, cells]…] (the first data rows, typed: crm.sheets.cells),
+    # "values": {column index: [[text, count]…] or null when too many}}
+    analysis = EncryptedTextField(_("what the file holds"), blank=True, default="")
     sheet_name = models.CharField(_("sheet"), max_length=100, blank=True, default="")
     header_rows = models.JSONField(_("header rows"), default=list, blank=True)
     columns = models.JSONField(_("columns"), default=list, blank=True)
@@ -305,6 +310,31 @@ class ImportJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in {ImportStatus.SUCCEEDED, ImportStatus.FAILED}
+
+
+class ImportUploadChunk(models.Model):
+    """A piece of an upload, encrypted: a file is stored and read back a piece at a
+    time, so neither the web process nor a worker holds it whole."""
+
+    job = models.ForeignKey(
+        ImportJob,
+        verbose_name=_("import"),
+        on_delete=models.CASCADE,
+        related_name="chunks",
+        db_index=False,  # the unique (job, position) serves
+    )
+    position = models.PositiveIntegerField(_("position"))
+    data = models.BinaryField(_("encrypted data"))
+
+    class Meta:
+        verbose_name = _("upload piece")
+        verbose_name_plural = _("upload pieces")
+        constraints = [
+            models.UniqueConstraint(fields=["job", "position"], name="crm_import_chunk_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}:{self.position}"
 
 
 class ImportRejectedRow(models.Model):

@@ -24,6 +24,8 @@ from customers.models import (
     Contact,
     Customer,
     FreshnessPolicy,
+    ImportRules,
+    ImportValueMapping,
     MetricsRun,
     OwnershipChange,
     PoolRule,
@@ -326,6 +328,25 @@ class SourceChannelAdmin(AuditedAdminMixin, admin.ModelAdmin):
         return "、".join(channel.synonyms)
 
     def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ImportRules)
+class ImportRulesAdmin(SettingsRowAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
+    """The company's rules for customer imports."""
+
+
+@admin.register(ImportValueMapping)
+class ImportValueMappingAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """What stewards mapped registers' values to; the wizard suggests it again. A
+    wrong one is corrected in the wizard next time, or deleted here."""
+
+    list_display = ("key", "value", "target", "updated_by", "updated_at")
+    list_filter = ("key",)
+    search_fields = ("value", "target")
+    readonly_fields = ("key", "value_key", "value", "updated_by", "updated_at")
+
+    def has_add_permission(self, request) -> bool:
         return False
 
 

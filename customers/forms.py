@@ -422,3 +422,75 @@ class ConflictCheckForm(forms.Form):
         max_length=100,
         widget=forms.TextInput(attrs={"autofocus": True, "autocomplete": "off"}),
     )
+
+
+class ImportValuesForm(forms.Form):
+    """The value-mapping step: for each distinct value of each choice column, what it
+    becomes (the suggestion chosen), with a group per column for the page."""
+
+    def __init__(self, *args, job, **kwargs):
+        from customers.import_jobs import _layout, analysis_of
+        from customers.imports.clean import NEW_SOURCE, value_key
+        from customers.imports.values import (
+            Suggester,
+            choice_columns,
+            column_label,
+            value_targets,
+        )
+        from customers.sources import SourceLookup
+
+        super().__init__(*args, **kwargs)
+        layout = _layout(job)
+        values = analysis_of(job)["values"]
+        sources = SourceLookup()
+        columns = choice_columns(layout)
+        suggester = Suggester(sources, {key for __, key in columns})
+        decided = job.options.get("values") or {}
+        self.groups = []
+        self._values: dict[str, tuple[str, str]] = {}  # field name → (key, text)
+        for index, key in columns:
+            group = {
+                "key": key,
+                "label": column_label(key),
+                "header": layout.columns[index],
+                "rows": [],
+                "too_many": values.get(str(index)) is None,
+            }
+            self.groups.append(group)
+            empty = ("", _("Leave empty (the text kept in the remarks)"))
+            targets = [empty, *value_targets(key, sources)]
+            for position, (text, count) in enumerate(values.get(str(index)) or []):
+                name = f"v{index}_{position}"
+                suggestion = suggester.suggest(key, text)
+                choices = list(targets)
+                if key == "source":
+                    choices.append(
+                        (NEW_SOURCE, _("Add “%(value)s” as a new source") % {"value": text})
+                    )
+                initial = decided.get(key, {}).get(value_key(text))
+                if initial is None:
+                    initial = suggestion.target or ""
+                self.fields[name] = forms.ChoiceField(
+                    label=text, choices=choices, initial=initial, required=False
+                )
+                self._values[name] = (key, text)
+                group["rows"].append(
+                    {"field": name, "text": text, "count": count, "suggestion": suggestion}
+                )
+
+    def bound_rows(self):
+        """The groups with each row's bound field, for the template."""
+        for group in self.groups:
+            yield {**group, "rows": [{**row, "bound": self[row["field"]]} for row in group["rows"]]}
+
+    def decisions(self) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
+        """({key: {value_key: target}}, {key: {value_key: text}})."""
+        from customers.imports.clean import value_key
+
+        decisions: dict[str, dict[str, str]] = {}
+        texts: dict[str, dict[str, str]] = {}
+        for name, (key, text) in self._values.items():
+            folded = value_key(text)
+            decisions.setdefault(key, {})[folded] = self.cleaned_data.get(name) or ""
+            texts.setdefault(key, {})[folded] = text
+        return decisions, texts

@@ -1,20 +1,28 @@
-"""The import wizard's job: upload → mapping → preview → commit in Celery.
+"""The import wizard's job: upload → (worker reads it) → columns → values → preview
+→ commit in Celery.
 
-The upload is stored encrypted in the job row (so any worker on any machine can
-run it) and dropped when the job ends. The commit is all-or-nothing (see
-`customers.imports`): a failed job has imported nothing and says why; a worker
-killed mid-run leaves the job to be redelivered (acks_late) and run again from
-the start, which is safe because nothing of the first attempt was kept.
-Progress lives in the cache (Redis) while the job runs, so the page can poll it.
+The web process never parses a file: the upload request checks the container
+(size, real type, the zip's directory) and stores it encrypted, a piece at a
+time (crm.ImportUploadChunk), so any worker on any machine can read it; a worker
+finds the header and keeps what the wizard shows (the first rows, each column's
+values) encrypted on the job. The upload is dropped when the job ends. The
+commit is all-or-nothing (see `customers.imports`): a failed job has imported
+nothing and says why; a worker killed mid-run leaves the job to be redelivered
+(acks_late) and run again from the start, which is safe because nothing of the
+first attempt was kept. Progress lives in the cache (Redis) while a job runs, so
+the page can poll it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import logging
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from django.core.cache import cache
 from django.db import connection, transaction
@@ -22,8 +30,16 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from crm.fields import field_cipher, primary_fernet
-from crm.models import ImportJob, ImportKind, ImportRejectedRow, ImportStatus, User
-from crm.sheets.reader import Sheet, SheetError, sheet_open
+from crm.models import (
+    ImportJob,
+    ImportKind,
+    ImportRejectedRow,
+    ImportStatus,
+    ImportUploadChunk,
+    User,
+)
+from crm.sheets.cells import StoredSheet, cell_load
+from crm.sheets.reader import Sheet, SheetError, sheet_open, upload_check
 from customers.imports import (
     PREVIEW_ROWS,
     ImportResult,
@@ -31,16 +47,20 @@ from customers.imports import (
     Mode,
     Options,
     Outcome,
+    cell_text,
     counts_line,
     customers_import,
     layout_detect,
     mapping_errors,
     warnings_json,
 )
+from customers.imports.values import mappings_remember, sheet_analyse
 from customers.selectors import assignable_owners
+from customers.sources import SourceLookup
 
 logger = logging.getLogger(__name__)
 PROGRESS_TTL = 24 * 3600
+CHUNK_BYTES = 1024 * 1024  # an upload is stored and read back a megabyte at a time
 OWNER_SELF = "self"
 OWNER_POOL = "pool"
 
@@ -58,6 +78,7 @@ class JobKind:
     targets: Callable[[], list[tuple[str, str]]]  # what a column may be imported as
     counts_line: Callable[[dict[str, int]], str]
     owner_options: bool = False  # the customer import's owner and update mode
+    value_mapping: bool = False  # the step that maps choice columns' values
 
 
 KINDS: dict[str, JobKind] = {}
@@ -76,10 +97,25 @@ def import_jobs_visible(user: User):
     return jobs if user.is_superuser else jobs.filter(created_by=user)
 
 
-def _sheet(job: ImportJob) -> Sheet:
-    if job.content is None:
-        raise SheetError(_("The upload of this import is no longer kept."), "gone")
-    return sheet_open(field_cipher().decrypt(bytes(job.content)), name=job.file_name)
+@contextlib.contextmanager
+def _upload_file(job: ImportJob) -> Iterator[BinaryIO]:
+    """The upload, decrypted a piece at a time into a temporary file."""
+    cipher = field_cipher()
+    with tempfile.TemporaryFile() as file:
+        pieces = ImportUploadChunk.objects.filter(job=job).order_by("position")
+        found = False
+        for data in pieces.values_list("data", flat=True).iterator(chunk_size=4):
+            file.write(cipher.decrypt(bytes(data)))
+            found = True
+        if not found:
+            raise SheetError(_("The upload of this import is no longer kept."), "gone")
+        file.seek(0)
+        yield file
+
+
+def analysis_of(job: ImportJob) -> dict:
+    """What a worker read of the upload: {"rows": […], "values": {…}}."""
+    return json.loads(job.analysis) if job.analysis else {"rows": [], "values": {}}
 
 
 def _layout(job: ImportJob) -> Layout:
@@ -92,40 +128,86 @@ def _layout(job: ImportJob) -> Layout:
 
 
 def import_job_create(
-    *, actor: User, name: str, data: bytes, kind: str = ImportKind.CUSTOMERS
+    *, actor: User, name: str, file: BinaryIO, kind: str = ImportKind.CUSTOMERS
 ) -> ImportJob:
-    """Check the upload and find its header; raises SheetError with what is wrong."""
+    """Check the upload's container and store it; a worker reads it (import_job_analyse).
+    Raises SheetError with what is wrong. Reads the file a piece at a time."""
     spec = KINDS.get(kind)
     if spec is None or not actor.has_perm(spec.permission):
         raise SheetError(spec.refused() if spec else _("Choose what to import."), "forbidden")
-    sheet = sheet_open(data, name=name)
-    layout = spec.detect(sheet)
-    return ImportJob.objects.create(
-        kind=kind,
-        created_by=actor,
-        language=translation.get_language() or "zh-hans",
-        file_name=name[:255],
-        file_size=len(data),
-        content=primary_fernet().encrypt(data),
-        sheet_name=layout.sheet,
-        header_rows=layout.header_rows,
-        columns=layout.columns,
-        mapping=layout.mapping,
-        options={"owner": OWNER_SELF, "mode": Mode.FILL} if spec.owner_options else {},
-    )
+    upload_check(file, name)
+    from customers.tasks import import_job_analyse_task
+
+    fernet = primary_fernet()
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            kind=kind,
+            created_by=actor,
+            language=translation.get_language() or "zh-hans",
+            file_name=name[:255],
+            status=ImportStatus.ANALYSING,
+            options={"owner": OWNER_SELF, "mode": Mode.FILL} if spec.owner_options else {},
+        )
+        size, position = 0, 0
+        file.seek(0)
+        table = ImportUploadChunk._meta.db_table
+        with connection.cursor() as cursor:
+            # psycopg2's own cursor: with DEBUG on, Django's query log would keep every
+            # piece as SQL text (a 40 MB upload held three times over).
+            raw = cursor.cursor
+            while data := file.read(CHUNK_BYTES):
+                raw.execute(
+                    f"INSERT INTO {table} (job_id, position, data) VALUES (%s, %s, %s)",  # noqa: S608
+                    [job.pk, position, fernet.encrypt(data)],
+                )
+                size += len(data)
+                position += 1
+        job.file_size = size
+        job.save(update_fields=["file_size"])
+        transaction.on_commit(lambda: import_job_analyse_task.delay(job.pk))
+    return job
+
+
+def import_job_analyse(job_id: int) -> ImportJob | None:
+    """Read an upload (the Celery task): find the header and map the columns, keep the
+    first rows and each column's values for the wizard. Safe to run twice."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update(skip_locked=True).filter(pk=job_id).first()
+        if job is None or job.status != ImportStatus.ANALYSING:
+            return job
+        spec = KINDS[job.kind]
+        with translation.override(job.language):
+            try:
+                with _upload_file(job) as file:
+                    sheet = sheet_open(file, name=job.file_name)
+                    layout = spec.detect(sheet)
+                    analysis = sheet_analyse(sheet, layout)
+            except Exception as exc:
+                return _failed(job, exc, _("The file could not be read on an unexpected error."))
+        job.sheet_name = layout.sheet
+        job.header_rows = layout.header_rows
+        job.columns = layout.columns
+        job.mapping = layout.mapping
+        job.analysis = json.dumps(analysis, ensure_ascii=False)
+        job.status = ImportStatus.UPLOADED
+        job.save(
+            update_fields=["sheet_name", "header_rows", "columns", "mapping", "analysis", "status"]
+        )
+    return job
 
 
 def _options(job: ImportJob) -> Options:
     owner = job.options.get("owner", OWNER_SELF)
     mode = job.options.get("mode", Mode.FILL)
+    values = job.options.get("values") or {}
     if owner == OWNER_POOL:
-        return Options(pool=True, mode=mode)
+        return Options(pool=True, mode=mode, values=values)
     if owner in (OWNER_SELF, None, ""):
-        return Options(owner=job.created_by, mode=mode)
+        return Options(owner=job.created_by, mode=mode, values=values)
     user = assignable_owners(job.created_by).filter(pk=owner).first()
     if user is None:
         raise SheetError(_("Choose an owner from the list."), "owner")
-    return Options(owner=user, mode=mode)
+    return Options(owner=user, mode=mode, values=values)
 
 
 def import_job_configure(
@@ -139,7 +221,7 @@ def import_job_configure(
     if not errors:
         job.mapping = mapping
         if spec.owner_options:
-            job.options = {"owner": owner, "mode": mode}
+            job.options = {**job.options, "owner": owner, "mode": mode}
             try:
                 _options(job)
             except SheetError as exc:
@@ -148,9 +230,37 @@ def import_job_configure(
     return errors
 
 
+def import_job_examples(job: ImportJob, count: int = 3) -> list[list[str]]:
+    """A few values of each column, most frequent first, for the mapping page."""
+    analysis = analysis_of(job)
+    examples = []
+    for index in range(len(job.columns)):
+        found = analysis["values"].get(str(index))
+        if found is None:  # too many distinct values: the first rows show some
+            column = str(index + 1)
+            found = [
+                (cell_text(cell_load(cells[column])), 1)
+                for __, cells in analysis["rows"]
+                if column in cells
+            ]
+        examples.append([text for text, __ in found[:count]])
+    return examples
+
+
+def import_job_values_save(
+    *, job: ImportJob, decisions: dict[str, dict[str, str]], texts: dict[str, dict[str, str]]
+) -> None:
+    """The steward's value mapping ({key: {value_key: target}}), and each value's text
+    as the file wrote it (remembered with the decision when the import is done)."""
+    job.options = {**job.options, "values": decisions, "value_texts": texts}
+    job.save(update_fields=["options"])
+
+
 def import_job_preview(*, job: ImportJob) -> ImportResult:
-    """The first rows as the import would treat them; nothing is written."""
-    return KINDS[job.kind].run(job, sheet=_sheet(job), layout=_layout(job), preview=PREVIEW_ROWS)
+    """The first rows as the import would treat them, from what the worker kept of
+    them (the web process never opens the file); nothing is written."""
+    sheet = StoredSheet(analysis_of(job)["rows"])
+    return KINDS[job.kind].run(job, sheet=sheet, layout=_layout(job), preview=PREVIEW_ROWS)
 
 
 def _customer_targets() -> list[tuple[str, str]]:
@@ -161,7 +271,16 @@ def _customer_targets() -> list[tuple[str, str]]:
 
 
 def _customers_run(job: ImportJob, **arguments) -> ImportResult:
-    return customers_import(actor=job.created_by, options=_options(job), **arguments)
+    options = _options(job)
+    result = customers_import(actor=job.created_by, options=options, **arguments)
+    if not arguments.get("preview"):
+        mappings_remember(
+            actor=job.created_by,
+            decisions=options.values,
+            originals=job.options.get("value_texts") or {},
+            sources=SourceLookup(),
+        )
+    return result
 
 
 import_kind_register(
@@ -175,6 +294,7 @@ import_kind_register(
         targets=_customer_targets,
         counts_line=counts_line,
         owner_options=True,
+        value_mapping=True,
     ),
 )
 
@@ -235,10 +355,10 @@ def import_job_run(job_id: int) -> ImportJob | None:
             try:
                 # The customers, the rejected rows and "finished" commit together: a
                 # worker that dies in between leaves the job to run again from scratch.
-                with transaction.atomic():
+                with transaction.atomic(), _upload_file(job) as file:
                     result = KINDS[job.kind].run(
                         job,
-                        sheet=_sheet(job),
+                        sheet=sheet_open(file, name=job.file_name),
                         layout=_layout(job),
                         progress=lambda fraction, rows: _progress_set(job.pk, fraction, rows),
                         source=f"{job.file_name} (#{job.pk})",
@@ -264,18 +384,22 @@ def import_job_run(job_id: int) -> ImportJob | None:
                         batch_size=2000,
                     )
                     return _finish(job, status=ImportStatus.SUCCEEDED, counts=result.counts)
-            except SheetError as exc:
-                return _finish(job, status=ImportStatus.FAILED, error=exc.message)
-            except Exception:
-                logger.exception("import job %s failed", job.pk)
-                return _finish(
-                    job,
-                    status=ImportStatus.FAILED,
-                    error=_("The import stopped on an unexpected error; nothing was imported."),
+            except Exception as exc:
+                return _failed(
+                    job, exc, _("The import stopped on an unexpected error; nothing was imported.")
                 )
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [4004, job_id])
+
+
+def _failed(job: ImportJob, exc: Exception, unexpected: str) -> ImportJob:
+    """The job failed: a file's problem in its own words, anything else logged and
+    said as `unexpected`."""
+    if isinstance(exc, SheetError):
+        return _finish(job, status=ImportStatus.FAILED, error=exc.message)
+    logger.error("import job %s failed", job.pk, exc_info=exc)
+    return _finish(job, status=ImportStatus.FAILED, error=unexpected)
 
 
 def _finish(job: ImportJob, *, status: str, error: str = "", counts=None) -> ImportJob:
@@ -283,8 +407,10 @@ def _finish(job: ImportJob, *, status: str, error: str = "", counts=None) -> Imp
     job.error = error
     job.counts = counts or {}
     job.finished_at = timezone.now()
-    job.content = None  # the upload held personal data; the outcome is what stays
-    job.save(update_fields=["status", "error", "counts", "finished_at", "content"])
+    # The upload and what was read of it held personal data; the outcome is what stays.
+    ImportUploadChunk.objects.filter(job=job).delete()
+    job.analysis = ""
+    job.save(update_fields=["status", "error", "counts", "finished_at", "analysis"])
     _progress_set(job.pk, 1.0, import_job_rows(job))
     return job
 
@@ -312,7 +438,8 @@ def import_jobs_purge(*, now: datetime.datetime) -> int:
     """Housekeeping (nightly): uploads never imported go after a day, rejected rows
     of finished imports after 30 days; both hold personal data. Returns rows removed."""
     abandoned, _detail = ImportJob.objects.filter(
-        status=ImportStatus.UPLOADED, created_at__lt=now - ABANDONED_AFTER
+        status__in=(ImportStatus.ANALYSING, ImportStatus.UPLOADED),
+        created_at__lt=now - ABANDONED_AFTER,
     ).delete()
     old_rows, _detail = ImportRejectedRow.objects.filter(
         job__finished_at__lt=now - REJECTED_KEPT

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views import View
@@ -17,8 +18,9 @@ from crm.sheets.writer import XLSX_TYPE, attachment, csv_stream, xlsx_bytes, xls
 from customers import import_jobs
 from customers.exports import EXPORT_COLUMNS, customers_export_rows, export_language
 from customers.filters import CustomerFilter
-from customers.forms import ImportMappingForm, ImportUploadForm
+from customers.forms import ImportMappingForm, ImportUploadForm, ImportValuesForm
 from customers.imports import rejected_rows, warned_rows, warnings_json
+from customers.imports.values import choice_columns
 from customers.selectors import customer_list
 from customers.template import register_template
 
@@ -70,17 +72,17 @@ class ImportUploadView(ImportPermissionMixin, View):
             job = import_jobs.import_job_create(
                 actor=request.user,
                 name=upload.name,
-                data=upload.read(),
+                file=upload.file,  # read a piece at a time: never whole in memory
                 kind=form.cleaned_data["kind"],
             )
         except SheetError as exc:
             form.add_error("file", exc.message)
             return self._render(request, form)
-        return redirect("customers:import_mapping", pk=job.pk)
+        return redirect("customers:import_job", pk=job.pk)  # until a worker has read it
 
 
-class ImportMappingView(ImportPermissionMixin, View):
-    template_name = "customers/import_mapping.html"
+class ImportStepMixin(ImportPermissionMixin):
+    """A step before the commit: open while the job waits for its settings."""
 
     def _editable(self, request, pk):
         job = _job(request.user, pk)
@@ -88,12 +90,20 @@ class ImportMappingView(ImportPermissionMixin, View):
             return job, redirect("customers:import_job", pk=job.pk)
         return job, None
 
+
+class ImportMappingView(ImportStepMixin, View):
+    template_name = "customers/import_mapping.html"
+
+    def _render(self, request, job, form):
+        examples = import_jobs.import_job_examples(job)
+        columns = list(zip(form.column_fields(), examples, strict=True))
+        return render(request, self.template_name, {"job": job, "form": form, "columns": columns})
+
     def get(self, request, pk):
         job, done = self._editable(request, pk)
         if done:
             return done
-        form = ImportMappingForm(job=job, user=request.user)
-        return render(request, self.template_name, {"job": job, "form": form})
+        return self._render(request, job, ImportMappingForm(job=job, user=request.user))
 
     def post(self, request, pk):
         job, done = self._editable(request, pk)
@@ -109,10 +119,37 @@ class ImportMappingView(ImportPermissionMixin, View):
                 mode=form.cleaned_data.get("mode", ""),
             )
             if not errors:
+                if import_jobs.KINDS[job.kind].value_mapping and choice_columns(
+                    import_jobs._layout(job)
+                ):
+                    return redirect("customers:import_values", pk=job.pk)
                 return redirect("customers:import_preview", pk=job.pk)
             for error in errors:
                 form.add_error(None, error)
-        return render(request, self.template_name, {"job": job, "form": form})
+        return self._render(request, job, form)
+
+
+class ImportValuesView(ImportStepMixin, View):
+    """Each value of the choice columns, with its count and a suggestion to confirm."""
+
+    template_name = "customers/import_values.html"
+
+    def get(self, request, pk):
+        job, done = self._editable(request, pk)
+        if done:
+            return done
+        return render(request, self.template_name, {"job": job, "form": ImportValuesForm(job=job)})
+
+    def post(self, request, pk):
+        job, done = self._editable(request, pk)
+        if done:
+            return done
+        form = ImportValuesForm(request.POST, job=job)
+        if not form.is_valid():
+            return render(request, self.template_name, {"job": job, "form": form})
+        decisions, texts = form.decisions()
+        import_jobs.import_job_values_save(job=job, decisions=decisions, texts=texts)
+        return redirect("customers:import_preview", pk=job.pk)
 
 
 class ImportPreviewView(ImportPermissionMixin, View):
@@ -138,10 +175,19 @@ class ImportPreviewView(ImportPermissionMixin, View):
             }
             for row in result.preview
         ]
+        values_step = import_jobs.KINDS[job.kind].value_mapping and bool(
+            choice_columns(import_jobs._layout(job))
+        )
         return render(
             request,
             self.template_name,
-            {"job": job, "result": result, "rows": rows, "headers": [h for _, h in mapped]},
+            {
+                "job": job,
+                "result": result,
+                "rows": rows,
+                "headers": [h for _, h in mapped],
+                "values_step": values_step,
+            },
         )
 
     def post(self, request, pk):
@@ -155,6 +201,11 @@ class ImportJobView(ImportPermissionMixin, View):
 
     def get(self, request, pk):
         job = _job(request.user, pk)
+        if job.status == ImportStatus.UPLOADED:  # read: on to the columns
+            mapping = reverse("customers:import_mapping", args=[job.pk])
+            if request.htmx:
+                return HttpResponse(headers={"HX-Redirect": mapping})
+            return redirect(mapping)
         percent, rows = import_jobs.import_job_progress(job)
         context = {
             "job": job,

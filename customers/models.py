@@ -927,6 +927,7 @@ class ImportRules(OneRowMixin, models.Model):
             "customers too, with a warning."
         ),
     )
+    updated_at = models.DateTimeField(_("updated at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("import rules")
@@ -937,6 +938,38 @@ class ImportRules(OneRowMixin, models.Model):
 
     def __str__(self) -> str:
         return str(_("Import rules"))
+
+
+class ImportValueMapping(models.Model):
+    """What a steward once mapped a register's value to (来源 “抖音” → a channel,
+    性别 “男生” → male): the import wizard suggests it again next time."""
+
+    key = models.CharField(_("column"), max_length=30)
+    value_key = models.CharField(_("value, folded"), max_length=100)
+    value = models.CharField(_("value"), max_length=100)
+    target = models.CharField(
+        _("mapped to"), max_length=30, blank=True, help_text=_("Empty: left empty.")
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("updated by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("value mapping")
+        verbose_name_plural = _("value mappings")
+        ordering = ["key", "value_key"]
+        constraints = [
+            models.UniqueConstraint(fields=["key", "value_key"], name="customers_value_map_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.value} → {self.target or '∅'}"
 
 
 class FreshnessPolicy(OneRowMixin, models.Model):

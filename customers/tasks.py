@@ -17,6 +17,21 @@ def import_job_run_task(job_id: int) -> None:
     import_job_run(job_id)
 
 
+@shared_task(
+    name="customers.import_job_analyse",
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(ConnectionError,),
+    retry_backoff=True,
+    max_retries=3,
+)
+def import_job_analyse_task(job_id: int) -> None:
+    """Read an upload for the wizard: its header, first rows and column values."""
+    from customers.import_jobs import import_job_analyse
+
+    import_job_analyse(job_id)
+
+
 @shared_task(name="customers.import_jobs_purge", acks_late=True, ignore_result=True)
 def import_jobs_purge_task() -> int:
     """Forget abandoned uploads and old rejected rows (personal data kept no longer than needed)."""

@@ -38,6 +38,7 @@ urlpatterns = [
     path("import/", io_views.ImportUploadView.as_view(), name="import"),
     path("import/<int:pk>/", io_views.ImportJobView.as_view(), name="import_job"),
     path("import/<int:pk>/columns/", io_views.ImportMappingView.as_view(), name="import_mapping"),
+    path("import/<int:pk>/values/", io_views.ImportValuesView.as_view(), name="import_values"),
     path("import/<int:pk>/preview/", io_views.ImportPreviewView.as_view(), name="import_preview"),
     path(
         "import/<int:pk>/rejected/", io_views.ImportRejectedView.as_view(), name="import_rejected"

@@ -25,15 +25,14 @@ pytestmark = [
 def test_steward_imports_a_register_through_the_wizard(
     browser, live_server, make_user, celery_worker_queue, monkeypatch, tmp_path, shots
 ):
-    from customers.tasks import import_job_run_task
+    from customers.tasks import import_job_analyse_task, import_job_run_task
 
     make_user("steward", roles.DATA_STEWARD, language="en")
     worker = celery_worker_queue
-    monkeypatch.setattr(
-        import_job_run_task,
-        "delay",
-        lambda pk: import_job_run_task.apply_async((pk,), queue=worker.queue),
-    )
+    for task in (import_job_analyse_task, import_job_run_task):
+        monkeypatch.setattr(
+            task, "delay", lambda pk, task=task: task.apply_async((pk,), queue=worker.queue)
+        )
     register = tmp_path / "客户管理簿.xlsx"
     register.write_bytes(messy_register())
 
@@ -54,12 +53,20 @@ def test_steward_imports_a_register_through_the_wizard(
     page.set_input_files("#id_file", str(register))
     page.click("#import-upload button[type=submit]")
 
+    # The worker reads the file; the page moves on to the columns by itself.
     # Columns: recognised from Chinese headers under a title and merged headings.
-    expect(page.locator("#import-mapping")).to_be_visible()
+    expect(page.locator("#import-mapping")).to_be_visible(timeout=30_000)
     expect(page.locator("#id_col_3")).to_have_value("phones")
     expect(page.locator("#id_col_7")).to_have_value("+notes")
     page.screenshot(path=shots / "mapping.png", full_page=True)
     page.click("#import-mapping button[type=submit]")
+
+    # Values: each value of the gender and source columns, counted, with what it becomes.
+    expect(page.locator("#import-values")).to_be_visible()
+    expect(page.get_by_test_id("values-gender")).to_contain_text("Female")
+    expect(page.get_by_test_id("values-source")).to_contain_text("展会")
+    page.screenshot(path=shots / "values.png", full_page=True)
+    page.click("#import-values button[type=submit]")
 
     # Preview: the rows with problems are marked with what will be left out; nothing
     # written yet.
@@ -131,3 +138,45 @@ def test_steward_merges_two_duplicates_and_undoes_it(browser, live_server, make_
     keep.refresh_from_db()
     assert other.deleted_at is None and keep.company == ""
     context.close()
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_steward_maps_a_registers_own_words_and_adds_a_source(
+    page, live_server, make_user, celery_worker_queue, monkeypatch, tmp_path, shots, language
+):
+    """The value-mapping step on a real register (the generator's, 200 rows), in both
+    languages: the team's words recognised, 抖音 added as a new source channel."""
+    from customers.models import SourceChannel
+    from customers.tasks import import_job_analyse_task, import_job_run_task
+    from customers.tests.registers import register_build, register_xlsx
+    from tests.conftest import log_in
+
+    make_user("steward", roles.DATA_STEWARD, language=language)
+    worker = celery_worker_queue
+    for task in (import_job_analyse_task, import_job_run_task):
+        monkeypatch.setattr(
+            task, "delay", lambda pk, task=task: task.apply_async((pk,), queue=worker.queue)
+        )
+    register = tmp_path / "客户管理簿.xlsx"
+    built = register_build(rows=200)
+    register.write_bytes(register_xlsx(built))
+    base = live_server.url
+    log_in(page, base, "steward")
+    page.goto(f"{base}/customers/import/")
+    page.set_input_files("#id_file", str(register))
+    page.click("#import-upload button[type=submit]")
+    expect(page.locator("#import-mapping")).to_be_visible(timeout=30_000)
+    page.click("#import-mapping button[type=submit]")
+
+    sources = page.get_by_test_id("values-source")
+    expect(sources).to_contain_text("朋友介绍")
+    douyin = sources.locator("tr", has_text="抖音").locator("select")
+    douyin.select_option("+new")
+    page.screenshot(path=shots / f"values-{language}.png", full_page=True)
+    page.click("#import-values button[type=submit]")
+    expect(page.locator("#preview-rows")).to_be_visible()
+    page.click("#import-commit button[type=submit]")
+    expect(page.locator("#import-summary")).to_be_visible(timeout=60_000)
+    channel = SourceChannel.objects.get(name_zh="抖音")
+    expected = sum(1 for row in built.rows if row[6] == "抖音")  # each a customer of its own
+    assert expected and Customer.objects.filter(source=channel.code).count() == expected

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from crm.sheets.reader import TOO_LONG, CellError, Formula, Hyperlink
+from crm.sheets.reader import TOO_LONG, CellError, Formula, Hyperlink, Sheet
 
 
 def cell_dump(value: object) -> list:
@@ -63,3 +63,18 @@ def cells_dump(cells: dict[int, object]) -> dict[str, list]:
 
 def cells_load(data: dict[str, list]) -> dict[int, object]:
     return {int(col): cell_load(item) for col, item in data.items()}
+
+
+class StoredSheet(Sheet):
+    """Rows a worker read and stored (`cells_dump`), read back as a sheet: the
+    wizard's preview runs on them without the file."""
+
+    format = "stored"
+
+    def __init__(self, rows: list[list]):
+        self._rows = [(int(number), cells_load(cells)) for number, cells in rows]
+        self.sheet_names = [""]
+
+    def rows(self, *, sheet: str | None = None, max_col: int | None = None):
+        for number, cells in self._rows:
+            yield number, {c: v for c, v in cells.items() if max_col is None or c <= max_col}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import random
 import zipfile
 from collections.abc import Iterable
 from xml.sax.saxutils import escape
@@ -41,9 +42,12 @@ def xlsx_parts(
     merges: Iterable[str] = (),
     app: str = "Microsoft Excel",
     sheet_name: str = "Sheet1",
+    wps: bool = False,
 ) -> bytes:
     """A workbook of one sheet: text in sharedStrings.xml, dates as day numbers with a
-    date style, formulas as <f> with their cached value (or none), merged ranges."""
+    date style, formulas as <f> with their cached value (or none), merged ranges.
+    `wps`: as WPS 表格 saves one (its custom properties and cell-images part, dates
+    in the built-in Chinese format 31, yyyy"年"m"月"d"日", with no format record)."""
     strings: dict[str, int] = {}
     body = io.StringIO()
     for number, row in enumerate(rows, start=1):
@@ -68,10 +72,18 @@ def xlsx_parts(
         f'<si><t xml:space="preserve">{escape(text)}</t></si>'
         for text, __ in sorted(strings.items(), key=lambda item: item[1])
     )
-    return xlsx_zip(sheet, shared, len(strings), app=app, sheet_name=sheet_name)
+    return xlsx_zip(sheet, shared, len(strings), app=app, sheet_name=sheet_name, wps=wps)
 
 
-def xlsx_zip(sheet: str | bytes, shared: str | bytes, count: int, *, app="", sheet_name="Sheet1"):
+def xlsx_zip(
+    sheet: str | bytes,
+    shared: str | bytes,
+    count: int,
+    *,
+    app="",
+    sheet_name="Sheet1",
+    wps: bool = False,
+):
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         target.writestr(
@@ -106,12 +118,31 @@ def xlsx_zip(sheet: str | bytes, shared: str | bytes, count: int, *, app="", she
             f'sharedStrings" Target="sharedStrings.xml"/><Relationship Id="rId3" '
             f'Type="{RELS}/styles" Target="styles.xml"/></Relationships>',
         )
+        date_format = (
+            '<xf numFmtId="31" applyNumberFormat="1"/>'
+            if wps
+            else '<xf numFmtId="176" applyNumberFormat="1"/>'
+        )
         target.writestr(
             "xl/styles.xml",
             f'<?xml version="1.0"?><styleSheet xmlns="{MAIN}"><numFmts count="1"><numFmt '
             f'numFmtId="176" formatCode="yyyy/m/d;@"/></numFmts><cellXfs count="2"><xf '
-            f'numFmtId="0"/><xf numFmtId="176" applyNumberFormat="1"/></cellXfs></styleSheet>',
+            f'numFmtId="0"/>{date_format}</cellXfs></styleSheet>',
         )
+        if wps:
+            target.writestr(
+                "docProps/custom.xml",
+                '<?xml version="1.0"?><Properties xmlns="http://schemas.openxmlformats.org/'
+                'officeDocument/2006/custom-properties"><property name="KSOProductBuildVer" '
+                'fmtid="{D5CDD505-2E9C-101B-9397-08002B2CF9AE}" pid="2"><vt:lpwstr xmlns:vt='
+                '"http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes">'
+                "2052-12.1.0.16120</vt:lpwstr></property></Properties>",
+            )
+            target.writestr(
+                "xl/cellimages.xml",
+                '<?xml version="1.0"?><etc:cellImages xmlns:etc="http://www.wps.cn/'
+                'officeDocument/2017/etCustomData"/>',
+            )
         target.writestr("xl/worksheets/sheet1.xml", sheet)
         if isinstance(shared, str):
             shared = (
@@ -120,3 +151,43 @@ def xlsx_zip(sheet: str | bytes, shared: str | bytes, count: int, *, app="", she
             )
         target.writestr("xl/sharedStrings.xml", shared)
     return out.getvalue()
+
+
+def xlsx_text_heavy(path, *, rows: list[list[str]], shared_bytes: int) -> None:
+    """A workbook at `path` whose shared-strings part holds `shared_bytes` of distinct
+    text (most of it referenced by no cell), written as a stream: what a hostile or
+    careless file looks like to the reader. Deflate packs it about six to one."""
+    strings = [text for row in rows for text in row]
+    body = "".join(
+        f'<row r="{number}">'
+        + "".join(
+            f'<c r="{column_letters(col)}{number}" t="s">'
+            f"<v>{(number - 1) * len(row) + col - 1}</v></c>"
+            for col in range(1, len(row) + 1)
+        )
+        + "</row>"
+        for number, row in enumerate(rows, start=1)
+    )
+    sheet = (
+        f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{MAIN}"><sheetData>'
+        f"{body}</sheetData></worksheet>"
+    )
+    filler = "这一段说明文字在每一条备注里重复出现以便压缩" * 3
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as target:
+        skeleton = zipfile.ZipFile(io.BytesIO(xlsx_zip(sheet, "", 0)))
+        for info in skeleton.infolist():
+            if info.filename != "xl/sharedStrings.xml":
+                target.writestr(info.filename, skeleton.read(info))
+        with target.open("xl/sharedStrings.xml", "w", force_zip64=True) as part:
+            part.write(f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{MAIN}">'.encode())
+            for text in strings:
+                part.write(f"<si><t>{escape(text)}</t></si>".encode())
+            written, number = 0, 0
+            noise = random.Random(number)  # noqa: S311 - test data
+            while written < shared_bytes:
+                salt = noise.getrandbits(192).to_bytes(24, "big").hex()
+                piece = f"<si><t>备注{number:09d}{salt}{filler}</t></si>".encode()
+                part.write(piece)
+                written += len(piece)
+                number += 1
+            part.write(b"</sst>")

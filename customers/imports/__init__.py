@@ -45,6 +45,7 @@ from customers.imports.base import (
 )
 from customers.imports.clean import Context
 from customers.imports.decide import _decide, _field_label, import_read
+from customers.imports.layout import _cell_text as cell_text
 from customers.imports.layout import cells_text, layout_detect, mapping_errors
 from customers.imports.write import _write
 from customers.models import ImportRules
@@ -59,6 +60,7 @@ __all__ = [
     "Options",
     "Outcome",
     "RowResult",
+    "cell_text",
     "counts_line",
     "customers_import",
     "import_read",

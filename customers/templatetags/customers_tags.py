@@ -88,3 +88,21 @@ def change_value(value, name: str = "") -> str:
     if value is False:
         return str(_("no"))
     return str(value)
+
+
+@register.inclusion_tag("customers/partials/_import_steps.html")
+def import_steps(step: str, kind: str = "customers"):
+    """The wizard's steps, this one marked; only customer imports map values."""
+    from django.utils.translation import gettext
+
+    names = [
+        ("upload", gettext("Upload")),
+        ("columns", gettext("Columns")),
+        *([("values", gettext("Values"))] if kind == "customers" else []),
+        ("preview", gettext("Preview")),
+        ("import", gettext("Import")),
+    ]
+    return {
+        "step": step,
+        "steps": [(number, name, label) for number, (name, label) in enumerate(names, start=1)],
+    }

@@ -214,6 +214,7 @@ def test_the_companys_rule_can_require_a_phone_or_email(steward):
     assert _import(steward, _xlsx(rows)).counts["rejected"] == 0
     Customer.objects.all().delete()
     ImportRules.objects.update_or_create(pk=1, defaults={"require_contact": True})
+    assert ImportRules.current().require_contact
     result = _import(steward, _xlsx(rows))
     assert result.counts["rejected"] == 1 and result.rejected[0].row_number == 2
     assert "打码" in result.rejected[0].reason  # what else was wrong goes with the reason
@@ -268,3 +269,9 @@ def test_merged_cells_section_labels_and_repeated_headers(steward):
     assert Customer.objects.get(name="王芳").source_id == "exhibition"  # merged down too
     zhao = Customer.objects.get(name="赵敏")
     assert [e.address for e in zhao.emails.all()] == ["zhaomin@example.com"]
+
+
+def test_an_admin_sets_the_import_rules(admin_client):
+    url = reverse("admin:customers_importrules_change", args=[ImportRules.current().pk])
+    assert admin_client.post(url, {"require_contact": "on"}).status_code == 302
+    assert ImportRules.current().require_contact

@@ -14,7 +14,7 @@ from django.urls import reverse
 from conftest import PASSWORD
 from crm.models import AuditAction, AuditEvent, ImportJob, ImportStatus
 from crm.sheets.writer import xlsx_bytes
-from customers.import_jobs import import_job_run
+from customers.import_jobs import import_job_analyse, import_job_run
 from customers.models import Customer
 from customers.tests.test_imports import messy_register
 
@@ -26,10 +26,14 @@ def _login(client, user, language="en"):
     return client
 
 
-def _upload(client, data: bytes, name="register.xlsx"):
-    return client.post(
+def _upload(client, data: bytes, name="register.xlsx", *, read=True):
+    """Upload through the page; then what the worker does with it, unless `read` is off."""
+    response = client.post(
         reverse("customers:import"), {"file": SimpleUploadedFile(name, data)}, follow=False
     )
+    if read and response.status_code == 302:
+        import_job_analyse(ImportJob.objects.latest("pk").pk)
+    return response
 
 
 @pytest.mark.django_db
@@ -62,12 +66,20 @@ def test_template_has_both_header_rows_lists_and_instructions(client, rep):
 @pytest.mark.django_db
 def test_wizard_upload_mapping_preview_then_commit(client, steward):
     _login(client, steward)
-    response = _upload(client, messy_register())
+    response = _upload(client, messy_register(), read=False)
     job = ImportJob.objects.get()
-    assert response.status_code == 302
-    assert response["Location"] == reverse("customers:import_mapping", args=[job.pk])
-    page = client.get(response["Location"])
+    assert response.status_code == 302  # to the job page, while a worker reads the file
+    assert response["Location"] == reverse("customers:import_job", args=[job.pk])
+    assert job.status == ImportStatus.ANALYSING and job.chunks.exists()
+    page = client.get(response["Location"]).content.decode()
+    assert "import-reading" in page
+    import_job_analyse(job.pk)  # what the worker does (a real worker: test below)
+    response = client.get(reverse("customers:import_job", args=[job.pk]), HTTP_HX_REQUEST="true")
+    assert response["HX-Redirect"] == reverse("customers:import_mapping", args=[job.pk])
+    page = client.get(reverse("customers:import_mapping", args=[job.pk]))
     assert "微信号" in page.content.decode()
+    assert "zw1985" in page.content.decode()  # an example of the column's values
+    job.refresh_from_db()
     # Map the WeChat column to nothing, and the company column to the title.
     mapping = {f"col_{i}": key for i, key in enumerate(job.mapping)}
     mapping["col_7"] = ""
@@ -75,7 +87,18 @@ def test_wizard_upload_mapping_preview_then_commit(client, steward):
         reverse("customers:import_mapping", args=[job.pk]),
         {**mapping, "owner": "self", "mode": "fill"},
     )
-    assert response.status_code == 302
+    # On to the values of the choice columns: 性别 and 来源.
+    assert response["Location"] == reverse("customers:import_values", args=[job.pk])
+    page = client.get(response["Location"])
+    groups = {g["key"]: g for g in page.context["form"].groups}
+    assert set(groups) == {"gender", "source"}
+    assert {r["text"]: r["count"] for r in groups["gender"]["rows"]} == {
+        "女": 2, "男": 2, "Female": 1,
+    }  # fmt: skip
+    response = client.post(response["Location"], {
+        name: page.context["form"][name].value() for name in page.context["form"].fields
+    })  # fmt: skip
+    assert response["Location"] == reverse("customers:import_preview", args=[job.pk])
     preview = client.get(reverse("customers:import_preview", args=[job.pk]))
     text = preview.content.decode()
     assert "12345" in text and preview.context["result"].counts["created_warned"] == 2
@@ -84,9 +107,10 @@ def test_wizard_upload_mapping_preview_then_commit(client, steward):
     response = client.post(reverse("customers:import_preview", args=[job.pk]))
     job.refresh_from_db()
     assert job.status == ImportStatus.QUEUED
-    import_job_run(job.pk)  # what the worker does (a real worker: test below)
+    import_job_run(job.pk)
     job.refresh_from_db()
-    assert job.status == ImportStatus.SUCCEEDED and job.content is None
+    assert job.status == ImportStatus.SUCCEEDED
+    assert not job.chunks.exists() and job.analysis == ""  # the upload is not kept
     assert job.counts == {
         "created": 4, "created_warned": 2, "updated": 0, "updated_warned": 0, "merged": 1,
         "rejected": 0, "skipped": 3,
@@ -124,10 +148,9 @@ def test_mapping_without_a_name_column_is_refused_next_to_the_form(client, stewa
     [
         (b"%PDF-1.4", "scan.xlsx", "PDF"),
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512, "old.xls", ".xls"),
-        (xlsx_bytes([["随便写写"], ["x"]]), "notes.xlsx", "No column heading"),
-        (xlsx_bytes([]), "empty.xlsx", "empty"),
+        (b"PK\x03\x04 not really a zip", "broken.xlsx", "damaged"),
     ],
-    ids=["pdf", "xls", "no-headers", "empty-sheet"],
+    ids=["pdf", "xls", "broken-zip"],
 )
 def test_bad_uploads_get_a_message_next_to_the_field(client, steward, data, name, message):
     _login(client, steward)
@@ -139,6 +162,26 @@ def test_bad_uploads_get_a_message_next_to_the_field(client, steward, data, name
     assert response.status_code == 200
     assert message in response.context["form"].errors["file"][0]
     assert not ImportJob.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (xlsx_bytes([["随便写写"], ["x"]]), "No column heading"),
+        (xlsx_bytes([]), "empty"),
+        ("姓名,备注\n张三,".encode() + b"\x80\xff", "neither UTF-8 nor GBK"),
+    ],
+    ids=["no-headers", "empty-sheet", "not-decodable"],
+)
+def test_a_file_the_worker_cannot_read_says_why_on_its_page(client, steward, data, message):
+    _login(client, steward)
+    name = "r.csv" if message.startswith("neither") else "r.xlsx"
+    _upload(client, data, name=name)
+    job = ImportJob.objects.get()
+    assert job.status == ImportStatus.FAILED and not job.chunks.exists()
+    page = client.get(reverse("customers:import_job", args=[job.pk])).content.decode()
+    assert message in page
 
 
 @pytest.mark.django_db
@@ -217,32 +260,38 @@ def test_export_command_writes_full_values_with_the_english_header(
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_real_worker_runs_the_import_job(client, steward, celery_worker_queue, monkeypatch):
-    from customers.tasks import import_job_run_task
+    from customers.tasks import import_job_analyse_task, import_job_run_task
 
     worker = celery_worker_queue
+    # The pages enqueue on commit; here the tasks go to the test worker's queue.
+    for task in (import_job_analyse_task, import_job_run_task):
+        monkeypatch.setattr(
+            task, "delay", lambda pk, task=task: task.apply_async((pk,), queue=worker.queue)
+        )
+
+    def until(done) -> ImportJob:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            job = ImportJob.objects.get()
+            if done(job):
+                return job
+            assert worker.poll() is None, worker.stdout.read()
+            page = client.get(
+                reverse("customers:import_job", args=[job.pk]), HTTP_HX_REQUEST="true"
+            )
+            assert page.status_code == 200
+            time.sleep(0.3)
+        raise AssertionError(f"the job stays {job.status}")
+
     _login(client, steward)
-    _upload(client, messy_register())
-    job = ImportJob.objects.get()
+    _upload(client, messy_register(), read=False)
+    job = until(lambda job: job.status != ImportStatus.ANALYSING)  # the worker read it
+    assert job.status == ImportStatus.UPLOADED and job.mapping[0] == "name"
     client.post(reverse("customers:import_mapping", args=[job.pk]), {
         **{f"col_{i}": key for i, key in enumerate(job.mapping)}, "owner": "self", "mode": "fill"
     })  # fmt: skip
-    # The page enqueues on commit; here the task goes to the test worker's queue.
-    monkeypatch.setattr(
-        import_job_run_task,
-        "delay",
-        lambda pk: import_job_run_task.apply_async((pk,), queue=worker.queue),
-    )
     client.post(reverse("customers:import_preview", args=[job.pk]))
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        job.refresh_from_db()
-        if job.is_finished:
-            break
-        assert worker.poll() is None, worker.stdout.read()
-        page = client.get(reverse("customers:import_job", args=[job.pk]), HTTP_HX_REQUEST="true")
-        assert page.status_code == 200
-        assert "import-status" in page.content.decode()
-        time.sleep(0.3)
+    job = until(lambda job: job.is_finished)
     assert job.status == ImportStatus.SUCCEEDED, job.error
     assert Customer.objects.count() == 6  # two of them with warnings
 

@@ -1,0 +1,204 @@
+"""Memory stays bounded whatever the file (issue 25, item 6): a real web server takes
+the upload and a real worker reads it, each in its own process, and their peak
+memory is read from the kernel (VmHWM). The web process stores the upload a piece
+at a time and never parses it: at most +50 MB; the worker under 512 MB."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+
+from conftest import PASSWORD
+from crm import roles
+from crm.models import ImportJob, ImportStatus
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+ROOT = Path(__file__).resolve().parents[2]
+MB = 1024 * 1024
+
+
+def _peak_mb(pid: int) -> float:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class _Server:
+    """Django's own server (runserver, one thread, no reloader) against the test
+    database, in a child process; a client that keeps its cookies."""
+
+    def __init__(self, queue: str):
+        from django.db import connection
+
+        db = connection.settings_dict
+        self.port = _free_port()
+        env = {
+            **os.environ,
+            "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+            "CELERY_QUEUE": queue,
+        }
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{self.port}", "--noreload",
+             "--nothreading"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self.cookies: dict[str, str] = {}
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError("the server did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=20)
+
+    def _send(self, method: str, path: str, headers: dict, body=None, parts=()):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        conn.putrequest(method, path, skip_host=True)
+        headers = {"Host": f"127.0.0.1:{self.port}", **headers}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        for name, value in headers.items():
+            conn.putheader(name, value)
+        conn.endheaders()
+        for part in parts or ([body] if body else []):
+            conn.send(part)
+        response = conn.getresponse()
+        data = response.read()
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, __, rest = header.partition("=")
+            self.cookies[name] = rest.split(";", 1)[0]
+        conn.close()
+        return response, data
+
+    def get(self, path: str) -> bytes:
+        response, data = self._send("GET", path, {})
+        assert response.status == 200, (path, response.status)
+        return data
+
+    def csrf(self, path: str) -> str:
+        page = self.get(path).decode()
+        return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+
+    def login(self, username: str) -> None:
+        token = self.csrf("/login/")
+        body = urllib.parse.urlencode(
+            {"csrfmiddlewaretoken": token, "username": username, "password": PASSWORD}
+        ).encode()
+        response, __ = self._send(
+            "POST",
+            "/login/",
+            {"Content-Type": "application/x-www-form-urlencoded", "Content-Length": str(len(body))},
+            body,
+        )
+        assert response.status == 302
+
+    def upload(self, path: Path) -> int:
+        """POST the file to the import page, streamed from disk like a browser sends it."""
+        token = self.csrf("/customers/import/")
+        boundary = "----kehu-memory-test"
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="csrfmiddlewaretoken"\r\n\r\n'
+            f'{token}\r\n--{boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\n'
+            f'customers\r\n--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="{path.name}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        ).encode()
+        tail = f"\r\n--{boundary}--\r\n".encode()
+        size = len(head) + path.stat().st_size + len(tail)
+
+        def parts():
+            yield head
+            with path.open("rb") as file:
+                while chunk := file.read(MB):
+                    yield chunk
+            yield tail
+
+        response, __ = self._send(
+            "POST",
+            "/customers/import/",
+            {
+                "Content-Type": f"multipart/form-data; boundary={boundary}",
+                "Content-Length": str(size),
+            },
+            parts=parts(),
+        )
+        return response.status
+
+
+def _until_read(worker) -> ImportJob:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        job = ImportJob.objects.order_by("-pk").first()
+        if job is not None and job.status != ImportStatus.ANALYSING:
+            return job
+        assert worker.poll() is None, worker.stdout.read()
+        time.sleep(0.5)
+    raise AssertionError("the worker did not read the upload")
+
+
+def _upload_and_read(make_user, worker, path: Path) -> tuple[ImportJob, float, float]:
+    make_user("steward", roles.DATA_STEWARD, language="en")
+    server = _Server(worker.queue)
+    try:
+        server.login("steward")
+        server.get("/customers/import/")  # warm: every module the upload needs is loaded
+        before = _peak_mb(server.process.pid)
+        assert server.upload(path) == 302
+        web = _peak_mb(server.process.pid) - before
+    finally:
+        server.stop()
+    job = _until_read(worker)
+    return job, web, _peak_mb(worker.pid)
+
+
+def test_a_workbook_with_120_mb_of_text_reads_in_bounded_memory(
+    make_user, celery_worker_queue, tmp_path
+):
+    from crm.tests.rawxlsx import xlsx_text_heavy
+
+    path = tmp_path / "heavy.xlsx"
+    xlsx_text_heavy(
+        path, rows=[["姓名", "手机", "性别"], ["张三", "13800138000", "男"]], shared_bytes=120 * MB
+    )
+    assert path.stat().st_size > 15 * MB
+    job, web, worker = _upload_and_read(make_user, celery_worker_queue, path)
+    assert job.status == ImportStatus.UPLOADED, job.error
+    assert job.mapping == ["name", "phones", "gender"]
+    assert web < 50, f"the web process grew by {web:.0f} MB"
+    assert worker < 512, f"the worker peaked at {worker:.0f} MB"
+
+
+def test_a_csv_with_one_huge_cell_is_refused_in_bounded_memory(
+    make_user, celery_worker_queue, tmp_path
+):
+    path = tmp_path / "huge-cell.csv"
+    with path.open("w", encoding="utf-8") as file:
+        file.write("姓名,手机,备注\n张三,13800138000,")
+        for __ in range(40):
+            file.write("很长的备注" * (MB // 15))
+        file.write("\n")
+    assert path.stat().st_size > 39 * MB
+    job, web, worker = _upload_and_read(make_user, celery_worker_queue, path)
+    assert job.status == ImportStatus.FAILED and "32,767" in job.error
+    assert not job.chunks.exists()
+    assert web < 50, f"the web process grew by {web:.0f} MB"
+    assert worker < 512, f"the worker peaked at {worker:.0f} MB"
