@@ -58,7 +58,7 @@ def register(rows: int, run: int) -> bytes:
             [
                 name,
                 rng.choice(["男", "女"]),
-                f"199{run % 1000:03d}{i:05d}",
+                f"199{run % 10}{i:07d}",  # 11 digits up to ten million rows
                 f"bench{run}-{i}@example.com",
                 rng.choice(companies),
                 rng.choice(["经理", "总监", "采购", ""]),

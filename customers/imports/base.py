@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,7 +79,9 @@ class RowResult:
     reason: str = ""
     number: str = ""  # the customer it created, updated or merged into
     cells: list[str] = field(default_factory=list)
-    warnings: list = field(default_factory=list)  # clean.Warning: values dropped or corrected
+    # clean.Warning: values dropped or corrected (a shared empty tuple for most rows:
+    # a large import holds a result per row)
+    warnings: Sequence = ()
     entity: Any = None  # the _Entity it became part of (its number is drawn when written)
 
 
@@ -106,5 +109,5 @@ class _Entity:
     existing_id: int | None = None
     number: str = ""
     notes: list[str] = field(default_factory=list)
-    warned: list = field(default_factory=list)  # (row number, [clean.Warning]) of its rows
+    warned: list | tuple = ()  # (row number, [clean.Warning]) of its rows; a list once any
     remarks: str = ""  # what its rows could not place (Customer.import_remarks)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
@@ -59,7 +59,7 @@ class _Clean:
     keys: list[tuple[str, str]]
     owner_text: str = ""
     example: bool = False  # the register template's grey example row, left in
-    warnings: list[Warning] = field(default_factory=list)
+    warnings: list[Warning] | tuple = ()  # a shared empty tuple for the many clean rows
 
 
 def _is_template_example(raw: dict[str, Any]) -> bool:
@@ -135,8 +135,12 @@ def _clean_row(row_number: int, cells: dict[int, object], layout: Layout, ctx: C
     values, problem = row_forgive(raw, ctx, warnings)
     if values is None:
         return _Clean(row_number, texts, None, [problem], [], warnings=warnings)
-    return _Clean(row_number, texts, values, [], _keys_of(values), owner_text, warnings=warnings)
+    return _Clean(
+        row_number, texts, values, _NONE, _keys_of(values), owner_text, warnings=warnings or ()
+    )
 
+
+_NONE: list = []  # the clean rows' problems: one shared empty list, never appended to
 
 # Cells read as typed (dates and numbers are not text for these).
 _TYPED = frozenset({"birth_date", *CHOICE_KEYS, "consent_source", "financial_status"})
@@ -310,7 +314,7 @@ def _decide(
 
     def outcome_of(row: _Clean, entity: _Entity, outcome: str) -> RowResult:
         if row.warnings:
-            entity.warned.append((row.row_number, row.warnings))
+            entity.warned = [*entity.warned, (row.row_number, row.warnings)]
             outcome = Outcome.WARNED.get(outcome, outcome)
         return RowResult(
             row.row_number,
@@ -402,7 +406,7 @@ def _decide(
         else:
             owner, problem = owners.resolve(row.owner_text)
             if problem:  # the customer is made all the same, for the import's owner
-                row.warnings.append(Warning("owner", problem, row.owner_text))
+                row.warnings = [*row.warnings, Warning("owner", problem, row.owner_text)]
             entity = _Entity(row.row_number, row.values, set(row.keys), owner=owner)
             entity.number = row.values.get("number", "")
             outcome = Outcome.CREATED
