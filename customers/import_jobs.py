@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import itertools
 import json
 import logging
 import tempfile
@@ -364,25 +365,7 @@ def import_job_run(job_id: int) -> ImportJob | None:
                         source=f"{job.file_name} (#{job.pk})",
                     )
                     ImportRejectedRow.objects.filter(job=job).delete()
-                    ImportRejectedRow.objects.bulk_create(
-                        (
-                            ImportRejectedRow(
-                                job=job,
-                                row_number=row.row_number,
-                                outcome=row.outcome,
-                                cells=json.dumps(row.cells, ensure_ascii=False),
-                                reason=row.reason,
-                                warnings=json.dumps(warnings_json(row.warnings), ensure_ascii=False)
-                                if row.warnings
-                                else "",
-                                number=row.number,
-                            )
-                            for row in sorted(
-                                [*result.rejected, *result.warned], key=lambda r: r.row_number
-                            )
-                        ),
-                        batch_size=2000,
-                    )
+                    _rows_keep(job, result.kept_rows())
                     return _finish(job, status=ImportStatus.SUCCEEDED, counts=result.counts)
             except Exception as exc:
                 return _failed(
@@ -391,6 +374,27 @@ def import_job_run(job_id: int) -> ImportJob | None:
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [4004, job_id])
+
+
+def _rows_keep(job: ImportJob, rows: Iterator) -> None:
+    """The rejected rows and those with warnings, for their workbooks: a few
+    thousand at a time (bulk_create would build every row's object at once)."""
+    width = len(job.columns)
+    while batch := list(itertools.islice(rows, 2000)):
+        ImportRejectedRow.objects.bulk_create(
+            ImportRejectedRow(
+                job=job,
+                row_number=row.row_number,
+                outcome=row.outcome,
+                cells=json.dumps(row.texts(width), ensure_ascii=False),
+                reason=row.reason,
+                warnings=json.dumps(warnings_json(row.warnings), ensure_ascii=False)
+                if row.warnings
+                else "",
+                number=row.number,
+            )
+            for row in batch
+        )
 
 
 def _failed(job: ImportJob, exc: Exception, unexpected: str) -> ImportJob:

@@ -165,15 +165,17 @@ class ImportPreviewView(ImportPermissionMixin, View):
             messages.error(request, exc.message)
             return redirect("customers:import_mapping", pk=job.pk)
         mapped = [(index, job.columns[index]) for index, key in enumerate(job.mapping) if key]
+        width = len(job.columns)
         rows = [
             {
                 "result": row,
-                "cells": [row.cells[i] if i < len(row.cells) else "" for i, _ in mapped],
+                "cells": [texts[i] for i, _ in mapped],
                 "warnings": [
                     (label, message) for __, label, message in warnings_json(row.warnings)
                 ],
             }
             for row in result.preview
+            for texts in [row.texts(width)]
         ]
         values_step = import_jobs.KINDS[job.kind].value_mapping and bool(
             choice_columns(import_jobs._layout(job))

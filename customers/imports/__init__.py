@@ -42,11 +42,12 @@ from customers.imports.base import (
     Options,
     Outcome,
     RowResult,
+    SpilledRows,
 )
 from customers.imports.clean import Context
 from customers.imports.decide import _decide, _field_label, import_read
 from customers.imports.layout import _cell_text as cell_text
-from customers.imports.layout import cells_text, layout_detect, mapping_errors
+from customers.imports.layout import layout_detect, mapping_errors
 from customers.imports.write import _write
 from customers.models import ImportRules
 from customers.selectors import assignable_owners
@@ -121,29 +122,34 @@ def customers_import(
             progress=(lambda f, n: progress(f * 0.6, n)) if progress else None,
             reasons=reasons,
         )
-        results, entities = _decide(cleaned, actor, options)
+        decided = _decide(cleaned, actor, options, preview=preview, source=source or "import")
         del cleaned  # the entities hold what is written; memory for the write phase
-        counts = dict.fromkeys(Outcome.ALL, 0)
-        counts[Outcome.SKIPPED] = skipped
+        counts = {**decided.counts, Outcome.SKIPPED: skipped}
         counts.update(reasons)  # of the skipped: section labels, repeated headers
-        width = len(layout.columns)
-        for index, result in enumerate(results):
-            counts[result.outcome] += 1
-            keep = result.outcome == Outcome.REJECTED or result.warnings or index < preview
-            result.cells = cells_text(result.cells, width) if keep else []
-        rejected = [r for r in results if r.outcome == Outcome.REJECTED]
-        warned = [r for r in results if r.warnings and r.outcome != Outcome.REJECTED]
         if not dry_run and not preview:
             with transaction.atomic():
-                _write(actor, entities, options, counts, source or "import", progress)
-        for result in warned:
-            result.number, result.entity = result.entity.number, None  # drawn by _write
+                _write(actor, decided, options, counts, source or "import", progress)
+        spill = decided.spill
+        if spill is not None:  # the whole file: its kept rows are on disk
+            spill.numbers = [entity.number for entity in decided.entities]  # drawn by _write
+            return ImportResult(
+                counts=counts,
+                rejected=SpilledRows(spill, "rejected"),
+                preview=[],
+                layout=layout,
+                warned=SpilledRows(spill, "warned"),
+                spill=spill,
+            )
+        kept = decided.kept  # a preview: its few rows in memory, cells packed (texts())
+        for result in kept:
+            if result.entity is not None:
+                result.number, result.entity = result.entity.number, None
         return ImportResult(
             counts=counts,
-            rejected=rejected,
-            preview=results[:preview] if preview else [],
+            rejected=[r for r in kept if r.outcome == Outcome.REJECTED],
+            preview=kept,
             layout=layout,
-            warned=warned,
+            warned=[r for r in kept if r.warnings and r.outcome != Outcome.REJECTED],
         )
 
 
@@ -199,7 +205,8 @@ def result_files_write(path, result: ImportResult) -> list[Path]:
     stem, columns = Path(path).stem, result.layout.columns
     if result.rejected:
         rejected = Path(path).with_name(f"{stem}.rejected.xlsx")
-        rows = rejected_rows(columns, ((r.cells, r.reason) for r in result.rejected))
+        width = len(columns)
+        rows = rejected_rows(columns, ((r.texts(width), r.reason) for r in result.rejected))
         rejected.write_bytes(xlsx_bytes(rows))
         out.append(rejected)
     if result.warned:
@@ -207,7 +214,9 @@ def result_files_write(path, result: ImportResult) -> list[Path]:
         rows = warned_rows(
             columns,
             result.layout.mapping,
-            lambda: ((r.cells, warnings_json(r.warnings), r.number) for r in result.warned),
+            lambda: (
+                (r.texts(len(columns)), warnings_json(r.warnings), r.number) for r in result.warned
+            ),
         )
         warned.write_bytes(xlsx_bytes(rows))
         out.append(warned)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import pickle
+import tempfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,36 +80,121 @@ class RowResult:
     outcome: str
     reason: str = ""
     number: str = ""  # the customer it created, updated or merged into
-    cells: list[str] = field(default_factory=list)
+    # The row's texts: packed into one string (imports.layout.cells_pack) while an
+    # import holds many, or a list; `texts` gives the list.
+    cells: list[str] | str | tuple | None = field(default_factory=list)
     # clean.Warning: values dropped or corrected (a shared empty tuple for most rows:
     # a large import holds a result per row)
     warnings: Sequence = ()
     entity: Any = None  # the _Entity it became part of (its number is drawn when written)
 
+    def texts(self, width: int) -> list[str]:
+        """One text per column of the file."""
+        from customers.imports.layout import cells_text
+
+        if isinstance(self.cells, list):
+            return (self.cells + [""] * width)[:width]
+        return cells_text(self.cells, width) if self.cells is not None else [""] * width
+
+
+class RowSpill:
+    """The rows worth keeping of a large import (rejected, or imported with
+    warnings), on disk in sheet order while it runs: a file that holds a third of
+    a register costs no memory. Their customer numbers are drawn by the write:
+    `numbers` gives them afterwards, by entity."""
+
+    def __init__(self):
+        self.file = tempfile.TemporaryFile()  # noqa: SIM115 - closed with the spill
+        self.counts = {"rejected": 0, "warned": 0}
+        self.numbers: list[str] = []
+
+    def add(self, result: RowResult, entity_index: int | None) -> None:
+        which = "rejected" if result.outcome == Outcome.REJECTED else "warned"
+        self.counts[which] += 1
+        record = (result.row_number, result.outcome, result.reason, result.cells,
+                  list(result.warnings), entity_index, result.number)  # fmt: skip
+        pickle.dump(record, self.file, pickle.HIGHEST_PROTOCOL)
+
+    def rows(self, which: str | None = None) -> Iterator[RowResult]:
+        """The kept rows in sheet order: all of them, or the "rejected" or "warned"."""
+        self.file.flush()
+        self.file.seek(0)
+        while True:
+            try:
+                number, outcome, reason, cells, warnings, entity, given = pickle.load(self.file)  # noqa: S301
+            except EOFError:
+                return
+            rejected = outcome == Outcome.REJECTED
+            if which is None or (which == "rejected") == rejected:
+                if entity is not None and entity < len(self.numbers):
+                    given = self.numbers[entity]
+                yield RowResult(number, outcome, reason, given, cells, warnings)
+
+
+class SpilledRows(Sequence):
+    """The rejected, or the warned, rows of a RowSpill, read back as a sequence."""
+
+    def __init__(self, spill: RowSpill, which: str):
+        self.spill, self.which = spill, which
+
+    def __iter__(self) -> Iterator[RowResult]:
+        return self.spill.rows(self.which)
+
+    def __len__(self) -> int:
+        return self.spill.counts[self.which]
+
+    def __getitem__(self, index):
+        return list(self)[index]
+
 
 @dataclass
 class ImportResult:
     counts: dict[str, int]
-    rejected: list[RowResult]
+    rejected: Sequence[RowResult]
     preview: list[RowResult]
     layout: Layout
-    warned: list[RowResult] = field(default_factory=list)  # imported with warnings
+    warned: Sequence[RowResult] = field(default_factory=list)  # imported with warnings
+    spill: RowSpill | None = None
 
     @property
     def rows(self) -> int:
         return sum(self.counts.get(outcome, 0) for outcome in Outcome.ALL)
 
+    def kept_rows(self) -> Iterator[RowResult]:
+        """The rejected rows and those with warnings, in sheet order."""
+        if self.spill is not None:
+            return self.spill.rows()
+        return iter(sorted([*self.rejected, *self.warned], key=lambda r: r.row_number))
+
 
 @dataclass(slots=True)
 class _Entity:
-    """One customer the file speaks of: new, or an existing one to update."""
+    """One customer the file speaks of: new, or an existing one to update. Its values
+    stay pickled (`blob`) until they are needed: by a later row merging into it, or
+    by the write, which lets them go again (`values_release`)."""
 
     first_row: int
-    values: dict[str, Any]
-    keys: set
+    blob: bytes | None
     owner: User | None = None
     existing_id: int | None = None
     number: str = ""
-    notes: list[str] = field(default_factory=list)
-    warned: list | tuple = ()  # (row number, [clean.Warning]) of its rows; a list once any
+    notes: list[str] | tuple = ()  # a list once a merged row brings one
     remarks: str = ""  # what its rows could not place (Customer.import_remarks)
+    key_account: bool = False  # for the owners' caps, before the values are read
+    index: int = -1  # its place among the import's entities
+    loaded: dict[str, Any] | None = None
+
+    @property
+    def values(self) -> dict[str, Any]:
+        if self.loaded is None:
+            self.loaded = pickle.loads(self.blob)  # noqa: S301 - pickled by this process
+            self.blob = None
+        return self.loaded
+
+    def values_release(self) -> None:
+        """Written: the values are not needed again."""
+        self.loaded = self.blob = None
+
+    @property
+    def is_key_account(self) -> bool:
+        return bool(self.loaded.get("is_key_account")) if self.loaded else self.key_account

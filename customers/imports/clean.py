@@ -748,3 +748,9 @@ def row_forgive(
     if ctx.require_contact and not values.get("phones") and not values.get("emails"):
         return None, _("No usable phone or e-mail, which the company's import rules ask for.")
     return values, ""
+
+
+def remarks_join(old: str, new: str) -> str:
+    """Remarks added under the earlier ones, within REMARKS_LIMIT (the newest kept)."""
+    joined = "\n\n".join(filter(None, [old, new]))
+    return joined[-REMARKS_LIMIT:] if len(joined) > REMARKS_LIMIT else joined

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
+import pickle
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -26,13 +28,17 @@ from customers.imports.base import (
     Options,
     Outcome,
     RowResult,
+    RowSpill,
     _Entity,
 )
 from customers.imports.clean import (
     CHOICE_KEYS,
+    NEW_SOURCE,
     Context,
     Warning,
     cell_read,
+    remarks_join,
+    remarks_lines,
     row_forgive,
     text_of,
 )
@@ -52,14 +58,56 @@ MATCH_BATCH = 50_000  # keys per matching query
 
 @dataclass(slots=True)
 class _Clean:
+    """A cleaned row. An import holds every row until the last is read (a later row
+    may merge into an earlier customer), so each is kept packed (`pack`): two
+    pickles, its values and the rest, about a third of the objects' size."""
+
     row_number: int
-    cells: str | tuple  # the row as text, packed (kept for the rejected-rows sheet)
+    cells: str | tuple | None  # the row as text, packed (for the rejected-rows sheet)
     values: dict[str, Any] | None
-    problems: list[str]
-    keys: list[tuple[str, str]]
+    problems: list[str] | None
+    keys: list[tuple[str, str]] | None
     owner_text: str = ""
     example: bool = False  # the register template's grey example row, left in
     warnings: list[Warning] | tuple = ()  # a shared empty tuple for the many clean rows
+    ok: bool = True  # a customer can be made of it
+    number: str = ""  # the customer number it gives
+    key_account: bool = False
+    tags: tuple[str, ...] = ()
+    new_source: str = ""  # a source the value mapping adds (clean.NEW_SOURCE + word)
+    blob: bytes | None = None  # cells, problems, keys and owner text, pickled
+    vblob: bytes | None = None  # the values, pickled
+
+    def pack(self) -> None:
+        if self.values is not None:
+            self.number = self.values.get("number", "")
+            self.key_account = bool(self.values.get("is_key_account"))
+            self.tags = tuple(self.values.get("tags") or ())
+            source = self.values.get("source") or ""
+            self.new_source = source if source.startswith(NEW_SOURCE) else ""
+            self.vblob = pickle.dumps(self.values, pickle.HIGHEST_PROTOCOL)
+        self.ok = self.values is not None
+        # The warnings stay as they are: few rows have any, and their texts are
+        # shared between rows (a pickle would give each row copies).
+        rest = (self.cells, self.problems, self.keys, self.owner_text)
+        self.blob = pickle.dumps(rest, pickle.HIGHEST_PROTOCOL)
+        self.cells = self.values = self.problems = self.keys = None
+        self.owner_text = ""
+
+    def unpack(self) -> None:
+        """Everything but the values, which only a merge needs (`values_load`)."""
+        if self.blob is not None:
+            rest = pickle.loads(self.blob)  # noqa: S301 - pickled by this process
+            self.cells, self.problems, self.keys, self.owner_text = rest
+            self.blob = None
+
+    def values_load(self) -> dict[str, Any]:
+        return pickle.loads(self.vblob)  # noqa: S301 - pickled by this process
+
+    def forget(self) -> None:
+        """Decided: what a result or an entity needs has been taken."""
+        self.cells = self.problems = self.keys = self.blob = self.vblob = None
+        self.warnings = ()
 
 
 def _is_template_example(raw: dict[str, Any]) -> bool:
@@ -285,71 +333,144 @@ def _merge_into(target: dict[str, Any], values: dict[str, Any], row: int, notes:
                 )
 
 
+DECIDE_BATCH = 10_000  # rows unpacked and matched against the database at a time
+
+
+def _key_id(key: tuple[str, str]) -> bytes:
+    """A match key in 16 bytes: the in-file index holds one per phone, e-mail… of
+    every row."""
+    return hashlib.blake2b(f"{key[0]}\x1f{key[1]}".encode(), digest_size=16).digest()
+
+
+@dataclass
+class Decided:
+    """What phase 1 decided: the count of each outcome, the rows worth keeping
+    (rejected or with warnings: in `spill`; a preview's first rows: in `kept`),
+    the entities to write, and what the write prepares before it starts (tags,
+    new sources)."""
+
+    counts: dict[str, int]
+    kept: list[RowResult]
+    entities: list[_Entity]
+    tags: set[str]
+    new_sources: set[str]
+    spill: RowSpill | None = None
+
+
 def _decide(
-    cleaned: list[_Clean], actor: User, options: Options
-) -> tuple[list[RowResult], list[_Entity]]:
-    keys = {key for row in cleaned if row.values for key in row.keys}
-    existing = customers_matching(keys)
-    candidate_ids = {pk for ids in existing.values() for pk in ids if pk > 0}
-    editable: set[int] = set()
-    numbers: dict[int, str] = {}  # only of customers the actor sees: messages never leak
-    for start in range(0, len(candidate_ids), BATCH):
-        part = list(candidate_ids)[start : start + BATCH]
-        editable.update(editable_customers(actor).filter(pk__in=part).values_list("pk", flat=True))
-        numbers.update(visible_customers(actor).filter(pk__in=part).values_list("pk", "number"))
+    cleaned: list[_Clean], actor: User, options: Options, *, preview: int = 0, source: str = ""
+) -> Decided:
+    decider = _Decider(actor, options, preview, source)
+    for start in range(0, len(cleaned), DECIDE_BATCH):
+        batch = cleaned[start : start + DECIDE_BATCH]
+        for row in batch:
+            row.unpack()
+        decider.matches_load({key for row in batch if row.ok for key in row.keys})
+        for row in batch:
+            decider.row(row)
+            row.forget()
+        cleaned[start : start + len(batch)] = [None] * len(batch)  # decided: let them go
+    return decider.decided
 
-    def shown(pk: int) -> str:
-        return numbers.get(pk) or _("a customer you do not see")
 
-    owners = _Owners(actor, options)
-    results: list[RowResult] = []
-    entities: list[_Entity] = []
-    by_key: dict[tuple[str, str], _Entity] = {}
-    by_existing: dict[int, _Entity] = {}
+class _Decider:
+    """Decides each row in turn: rejected, a new customer, an update of one Kehu has,
+    or merged into an earlier row's; keeps the in-file index of match keys."""
 
-    def reject(row: _Clean, reason: str) -> None:
+    def __init__(self, actor: User, options: Options, preview: int, source: str):
+        self.actor = actor
+        self.owners = _Owners(actor, options)
+        self.preview = preview
+        self.source = source
+        self.decided = Decided(dict.fromkeys(Outcome.ALL, 0), [], [], set(), set())
+        if not preview:  # a preview keeps its few rows in memory
+            self.decided.spill = RowSpill()
+        self.by_key: dict[bytes, _Entity] = {}
+        self.by_existing: dict[int, _Entity] = {}
+        self.existing: dict = {}
+        self.editable: set[int] = set()
+        self.numbers: dict[int, str] = {}
+
+    def matches_load(self, keys: set) -> None:
+        """Customers Kehu has that hold the keys (of a batch of rows); which the actor
+        may change; the numbers of those the actor sees (a message never names one
+        they do not)."""
+        self.existing = customers_matching(keys)
+        candidate_ids = {pk for ids in self.existing.values() for pk in ids if pk > 0}
+        self.editable, self.numbers = set(), {}
+        for start in range(0, len(candidate_ids), BATCH):
+            part = list(candidate_ids)[start : start + BATCH]
+            self.editable.update(
+                editable_customers(self.actor).filter(pk__in=part).values_list("pk", flat=True)
+            )
+            self.numbers.update(
+                visible_customers(self.actor).filter(pk__in=part).values_list("pk", "number")
+            )
+
+    def shown(self, pk: int) -> str:
+        return self.numbers.get(pk) or _("a customer you do not see")
+
+    def keep(self, result: RowResult, entity: _Entity | None = None) -> None:
+        self.decided.counts[result.outcome] += 1
+        if self.decided.spill is None:
+            self.decided.kept.append(result)
+        elif result.outcome == Outcome.REJECTED or result.warnings:
+            self.decided.spill.add(result, entity.index if entity is not None else None)
+
+    def reject(self, row: _Clean, reason: str) -> None:
         # What else the row held that was wrong goes with the reason.
         reason = "; ".join([reason, *(f"{_field_label(w.key)}: {w.message}" for w in row.warnings)])
-        results.append(RowResult(row.row_number, Outcome.REJECTED, reason, cells=row.cells))
+        self.keep(RowResult(row.row_number, Outcome.REJECTED, reason, cells=row.cells))
 
-    def outcome_of(row: _Clean, entity: _Entity, outcome: str) -> RowResult:
+    def outcome(self, row: _Clean, entity: _Entity, outcome: str) -> None:
         if row.warnings:
-            entity.warned = [*entity.warned, (row.row_number, row.warnings)]
+            # What the row could not place, kept on the customer with why.
+            heading = _("%(file)s, row %(row)d") % {"file": self.source, "row": row.row_number}
+            entity.remarks = remarks_join(entity.remarks, remarks_lines(heading, row.warnings))
             outcome = Outcome.WARNED.get(outcome, outcome)
-        return RowResult(
-            row.row_number,
-            outcome,
-            number=entity.number,
-            cells=row.cells,
-            warnings=row.warnings,
-            entity=entity if row.warnings else None,
+        kept = row.warnings or self.decided.spill is None
+        self.keep(
+            RowResult(
+                row.row_number,
+                outcome,
+                number=entity.number,
+                cells=row.cells if kept else None,
+                warnings=row.warnings,
+                entity=entity if row.warnings and self.decided.spill is None else None,
+            ),
+            entity,
         )
+        self.decided.tags.update(row.tags)
+        if row.new_source:
+            self.decided.new_sources.add(row.new_source)
 
-    for row in cleaned:
-        if row.values is None:
-            reject(row, "; ".join(row.problems))
-            continue
+    def row(self, row: _Clean) -> None:
+        if not row.ok:
+            self.reject(row, "; ".join(row.problems))
+            return
         matched: dict[int, str] = {}
         deleted_number = False
         for key in row.keys:
-            for pk in existing.get(key, ()):
+            for pk in self.existing.get(key, ()):
                 if pk < 0:
                     deleted_number = True
                 else:
                     matched.setdefault(pk, key[0])
         if deleted_number:
-            reject(
+            self.reject(
                 row,
                 _(
                     "Customer number %(number)s belongs to a deleted customer; a data "
                     "steward can restore it, or leave the number empty."
                 )
-                % {"number": row.values["number"]},
+                % {"number": row.number},
             )
-            continue
+            return
         if len(matched) > 1:
-            found = "、".join(f"{shown(pk)} ({_KEY_LABELS[how]()})" for pk, how in matched.items())
-            reject(
+            found = "、".join(
+                f"{self.shown(pk)} ({_KEY_LABELS[how]()})" for pk, how in matched.items()
+            )
+            self.reject(
                 row,
                 _(
                     "The row matches several customers (%(found)s); merge them in the "
@@ -357,64 +478,67 @@ def _decide(
                 )
                 % {"found": found},
             )
-            continue
-        in_file = {id(by_key[k]): by_key[k] for k in row.keys if k in by_key}
+            return
+        ids = [_key_id(key) for key in row.keys]
+        by_key = self.by_key
+        in_file = {id(by_key[k]): by_key[k] for k in ids if k in by_key}
         existing_id = next(iter(matched), None)
-        if existing_id is not None and existing_id in by_existing:
-            in_file[id(by_existing[existing_id])] = by_existing[existing_id]
+        if existing_id is not None and existing_id in self.by_existing:
+            in_file[id(self.by_existing[existing_id])] = self.by_existing[existing_id]
         if len(in_file) > 1:
             rows = "、".join(str(e.first_row) for e in in_file.values())
-            reject(
+            self.reject(
                 row,
                 _("The row matches rows %(rows)s, which are different customers.") % {"rows": rows},
             )
-            continue
+            return
         if in_file:
             entity = next(iter(in_file.values()))
             if existing_id is not None and entity.existing_id != existing_id:
                 # Row N is (or updates) another customer than the one this row matches.
-                reject(
+                self.reject(
                     row,
                     _("The row matches row %(row)s and also %(customer)s, a different customer.")
-                    % {"row": entity.first_row, "customer": shown(existing_id)},
+                    % {"row": entity.first_row, "customer": self.shown(existing_id)},
                 )
-                continue
-            _merge_into(entity.values, row.values, row.row_number, entity.notes)
-            entity.keys.update(row.keys)
-            for key in row.keys:
+                return
+            if not entity.notes:
+                entity.notes = []  # a shared empty tuple until now
+            _merge_into(entity.values, row.values_load(), row.row_number, entity.notes)
+            for key in ids:
                 by_key.setdefault(key, entity)
-            results.append(outcome_of(row, entity, Outcome.MERGED))
-            continue
+            self.outcome(row, entity, Outcome.MERGED)
+            return
         if existing_id is not None:
-            if existing_id not in editable:
-                reject(
+            if existing_id not in self.editable:
+                self.reject(
                     row,
                     _(
                         "The row matches customer %(number)s (by %(how)s), which is not "
                         "yours to change."
                     )
                     % {
-                        "number": shown(existing_id),
+                        "number": self.shown(existing_id),
                         "how": _KEY_LABELS[matched[existing_id]](),
                     },
                 )
-                continue
-            entity = _Entity(row.row_number, row.values, set(row.keys), existing_id=existing_id)
-            entity.number = numbers.get(existing_id, "")
-            by_existing[existing_id] = entity
+                return
+            entity = _Entity(row.row_number, row.vblob, existing_id=existing_id)
+            entity.number = self.numbers.get(existing_id, "")
+            self.by_existing[existing_id] = entity
             outcome = Outcome.UPDATED
         else:
-            owner, problem = owners.resolve(row.owner_text)
+            owner, problem = self.owners.resolve(row.owner_text)
             if problem:  # the customer is made all the same, for the import's owner
                 row.warnings = [*row.warnings, Warning("owner", problem, row.owner_text)]
-            entity = _Entity(row.row_number, row.values, set(row.keys), owner=owner)
-            entity.number = row.values.get("number", "")
+            entity = _Entity(row.row_number, row.vblob, owner=owner, key_account=row.key_account)
+            entity.number = row.number
             outcome = Outcome.CREATED
-        entities.append(entity)
-        for key in row.keys:
+        entity.index = len(self.decided.entities)
+        self.decided.entities.append(entity)
+        for key in ids:
             by_key.setdefault(key, entity)
-        results.append(outcome_of(row, entity, outcome))
-    return results, entities
+        self.outcome(row, entity, outcome)
 
 
 def import_read(
@@ -435,6 +559,7 @@ def import_read(
         if row.example:
             skipped[0] += 1
             continue
+        row.pack()
         cleaned.append(row)
         if limit is not None and len(cleaned) >= limit:
             break

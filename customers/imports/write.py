@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections import defaultdict
 from collections.abc import Iterable
 from types import SimpleNamespace
 from typing import Any
@@ -31,7 +32,7 @@ from customers.imports.base import (
     Outcome,
     _Entity,
 )
-from customers.imports.clean import NEW_SOURCE, REMARKS_LIMIT, remarks_lines
+from customers.imports.clean import NEW_SOURCE, remarks_join
 from customers.imports.decide import _is_empty
 from customers.metrics import metrics_refresh
 from customers.models import (
@@ -90,19 +91,19 @@ def _children_rows(customer_id: int, values: dict[str, Any], skip: set[str] = fr
     return phones, emails
 
 
-def _write(actor, entities, options, counts, source, progress) -> None:
+def _write(actor, decided, options, counts, source, progress) -> None:
     """Everything decided, in batches, inside the caller's transaction.
 
     New customers go through a COPY pipeline: PostgreSQL writes one batch while
     this thread prepares the next. Everything that needs the connection (ids,
-    numbers, tags) is fetched before it starts; updates follow once it is done.
+    numbers, tags, new source channels) is fetched before it starts; updates
+    follow once it is done. Each customer's values are read back from their pickle
+    for its batch, and let go after it.
     """
     now = timezone.now()
-    _sources_create(entities)
-    for entity in entities:
-        entity.remarks = _remarks(entity, source)
-    tag_names = {name for e in entities for name in e.values.get("tags", [])}
-    tags = {tag.name.casefold(): tag.pk for tag in tags_get_or_create(sorted(tag_names))}
+    entities = decided.entities
+    sources = _sources_create(decided.new_sources)
+    tags = {tag.name.casefold(): tag.pk for tag in tags_get_or_create(sorted(decided.tags))}
     new = [e for e in entities if e.existing_id is None]
     updates = [e for e in entities if e.existing_id is not None]
     # Numbers kept from the file push the sequence past them before fresh ones are drawn.
@@ -115,7 +116,7 @@ def _write(actor, entities, options, counts, source, progress) -> None:
     with CopyPipeline() as pipeline:
         for start in range(0, len(new), BATCH):
             batch = new[start : start + BATCH]
-            customers = [_new_row(entity, actor, now, fresh_numbers) for entity in batch]
+            customers = [_new_row(entity, actor, now, fresh_numbers, sources) for entity in batch]
             phones, emails, links, stages, audits, owners = [], [], [], [], [], []
             for entity, row in zip(batch, customers, strict=True):
                 pk = row["id"] = next(new_ids)
@@ -148,11 +149,15 @@ def _write(actor, entities, options, counts, source, progress) -> None:
                 actor, AuditAction.CREATE, Customer, audits, {**extra, "version": 1}
             )
             pipeline.send(AuditEvent, audit_rows, ids=False)
+            for entity in batch:
+                entity.values_release()
             if progress:
                 done = start + len(batch)
                 progress(0.6 + 0.35 * done / max(len(new), 1), done)
     phones, emails, links = [], [], []
-    updated_audits = _apply_updates(actor, updates, options, tags, now, phones, emails, links)
+    updated_audits = _apply_updates(
+        actor, updates, options, tags, now, phones, emails, links, sources
+    )
     copy_insert(CustomerPhone, phones, ids=False)
     copy_insert(CustomerEmail, emails, ids=False)
     copy_insert(Customer.tags.through, links, ids=False)
@@ -173,7 +178,7 @@ def _owners_check(actor: User, new: list[_Entity]) -> None:
     for entity in new:
         if entity.owner is not None:
             keys = by_owner.setdefault(entity.owner.pk, (entity.owner, []))[1]
-            keys.append(bool(entity.values.get("is_key_account")))
+            keys.append(entity.is_key_account)
     for owner, keys in by_owner.values():
         try:
             ownership.new_customer_owner(actor, owner, key_accounts=keys)
@@ -181,8 +186,10 @@ def _owners_check(actor: User, new: list[_Entity]) -> None:
             raise SheetError(" ".join(exc.messages), "owner") from None
 
 
-def _new_row(entity: _Entity, actor: User, now, fresh_numbers) -> dict[str, Any]:
+def _new_row(entity: _Entity, actor: User, now, fresh_numbers, sources) -> dict[str, Any]:
     values = entity.values
+    if values.get("source") in sources:
+        values["source"] = sources[values["source"]]
     if entity.notes:
         values["notes"] = "\n".join(filter(None, [values.get("notes", ""), *entity.notes]))
     entity.number = entity.number or next(fresh_numbers)
@@ -241,19 +248,31 @@ def _created_changes(entity: _Entity, row: dict[str, Any]) -> dict[str, list]:
     return changes
 
 
-def _apply_updates(actor, updates, options, tags, now, phones, emails, links):
+def _apply_updates(actor, updates, options, tags, now, phones, emails, links, sources):
     """Fill (or overwrite) existing customers; returns their audit items."""
     audits = []
     by_id = {e.existing_id: e for e in updates}
     for start in range(0, len(updates), BATCH):
         part = [e.existing_id for e in updates[start : start + BATCH]]
         # Decided before the transaction: still alive and still the actor's to change?
-        locked = list(
-            editable_customers(actor)
-            .select_for_update(of=("self",))
-            .filter(pk__in=part)
-            .prefetch_related("phones", "emails", "tags")
-        )
+        locked = list(editable_customers(actor).select_for_update(of=("self",)).filter(pk__in=part))
+        # What they hold, as plain values: prefetched objects would tie each customer
+        # in reference cycles, which the import's paused collector never frees.
+        phone_indexes: dict[int, list[str]] = defaultdict(list)
+        for pk, index in CustomerPhone.objects.filter(customer_id__in=part).values_list(
+            "customer_id", "number_index"
+        ):
+            phone_indexes[pk].append(index)
+        email_indexes: dict[int, list[str]] = defaultdict(list)
+        for pk, index in CustomerEmail.objects.filter(customer_id__in=part).values_list(
+            "customer_id", "address_index"
+        ):
+            email_indexes[pk].append(index)
+        tag_ids: dict[int, set[int]] = defaultdict(set)
+        for pk, tag in Customer.tags.through.objects.filter(customer_id__in=part).values_list(
+            "customer_id", "tag_id"
+        ):
+            tag_ids[pk].add(tag)
         if len(locked) != len(part):
             raise SheetError(
                 _(
@@ -266,6 +285,8 @@ def _apply_updates(actor, updates, options, tags, now, phones, emails, links):
         for customer in locked:
             entity = by_id[customer.pk]
             values = entity.values
+            if values.get("source") in sources:
+                values["source"] = sources[values["source"]]
             changes: dict[str, list] = {}
             for name in UPDATABLE:
                 if name not in values or _is_empty(values[name]):
@@ -293,13 +314,11 @@ def _apply_updates(actor, updates, options, tags, now, phones, emails, links):
                 changes["import_remarks"] = [None, "***"]
             if "marketing_consent" in changes:
                 customer.consent_at = now
-            have = {p.number_index for p in customer.phones.all()} | {
-                e.address_index for e in customer.emails.all()
-            }
+            have = {*phone_indexes[customer.pk], *email_indexes[customer.pk]}
             own_phones, own_emails = _children_rows(customer.pk, values, skip=have)
             for rows, offset in (
-                (own_phones, len(customer.phones.all())),
-                (own_emails, len(customer.emails.all())),
+                (own_phones, len(phone_indexes[customer.pk])),
+                (own_emails, len(email_indexes[customer.pk])),
             ):
                 for position, row in enumerate(rows, start=offset):
                     row["position"] = position
@@ -309,7 +328,7 @@ def _apply_updates(actor, updates, options, tags, now, phones, emails, links):
                 changes["emails"] = [None, _masked_emails(r["address"] for r in own_emails)]
             phones += own_phones
             emails += own_emails
-            current_tags = {t.pk for t in customer.tags.all()}
+            current_tags = tag_ids[customer.pk]
             added = [n for n in values.get("tags", []) if tags[n.casefold()] not in current_tags]
             links += [{"customer_id": customer.pk, "tag_id": tags[n.casefold()]} for n in added]
             if added:
@@ -335,37 +354,21 @@ def _apply_updates(actor, updates, options, tags, now, phones, emails, links):
                 "import_remarks",
             }
             Customer.objects.bulk_update(changed_objects, sorted(fields), batch_size=1000)
+        for entity in updates[start : start + BATCH]:
+            entity.values_release()
     return audits
 
 
-def _remarks(entity: _Entity, source: str) -> str:
-    """What the entity's rows could not place, under a heading per row."""
-    parts = []
-    for row_number, warnings in entity.warned:
-        heading = _("%(file)s, row %(row)d") % {"file": source, "row": row_number}
-        parts.append(remarks_lines(heading, warnings))
-    return remarks_join("", "\n\n".join(filter(None, parts)))
-
-
-def remarks_join(old: str, new: str) -> str:
-    """Remarks added under the earlier ones, within REMARKS_LIMIT (the newest kept)."""
-    joined = "\n\n".join(filter(None, [old, new]))
-    return joined[-REMARKS_LIMIT:] if len(joined) > REMARKS_LIMIT else joined
-
-
-def _sources_create(entities: list[_Entity]) -> None:
-    """Source channels the value mapping adds ("+new" decisions), made before the
-    customers that name them; each raw word becomes a synonym of its channel."""
-    words = sorted(
-        {e.values["source"][len(NEW_SOURCE) :] for e in entities
-         if str(e.values.get("source", "")).startswith(NEW_SOURCE)}
-    )  # fmt: skip
+def _sources_create(words: set[str]) -> dict[str, str]:
+    """Source channels the value mapping adds (clean.NEW_SOURCE + word), made before
+    the customers that name them; each becomes its word's code."""
     if not words:
-        return
+        return {}
     lookup = SourceLookup()
-    codes = {}
+    codes: dict[str, str] = {}
     position = (SourceChannel.objects.aggregate(top=Max("position"))["top"] or 0) + 10
-    for word in words:
+    for marked in sorted(words):
+        word = marked[len(NEW_SOURCE) :]
         code = lookup.resolve(word)  # made meanwhile, or by another word of this file
         if code is None:
             code = _source_code(word, lookup.codes | set(codes.values()))
@@ -373,11 +376,8 @@ def _sources_create(entities: list[_Entity]) -> None:
                 code=code, name_zh=word[:50], name_en=word[:50], position=position
             )
             position += 10
-        codes[word] = code
-    for entity in entities:
-        source = str(entity.values.get("source", ""))
-        if source.startswith(NEW_SOURCE):
-            entity.values["source"] = codes[source[len(NEW_SOURCE) :]]
+        codes[marked] = code
+    return codes
 
 
 def _source_code(word: str, taken: set[str]) -> str:
