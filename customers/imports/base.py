@@ -34,6 +34,35 @@ _QUALITY_DEFAULTS = {
 }  # fmt: skip
 
 
+# Words that mean "nothing here", compared after NFKC and case-folding.
+PLACEHOLDERS = frozenset(
+    word.casefold()
+    for word in (
+        "无", "暂无", "没有", "空", "待补充", "待定", "待查", "不详", "未知", "不清楚",
+        "-", "--", "---", "—", "——", "/", "\\", "n/a", "na", "#n/a", "null", "none", "nil",
+        "?", "？", "…", "...",
+    )
+)  # fmt: skip
+
+
+def is_placeholder(text: str) -> bool:
+    return text.casefold() in PLACEHOLDERS
+
+
+@dataclass(slots=True)
+class Warning:
+    """A problem that kept the customer: the field, what was done, and the text
+    the file held (kept in the customer's import remarks; "" when nothing is lost)."""
+
+    key: str
+    message: str
+    original: str = ""
+
+
+def warning(key: str, message: str, original: str = "") -> Warning:
+    return Warning(key, message, original[:2000])
+
+
 class Outcome:
     CREATED = "created"
     CREATED_WARNED = "created_warned"  # created; some values dropped or corrected

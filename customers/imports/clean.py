@@ -9,10 +9,7 @@ import remarks (`Customer.import_remarks`, on the 360° page).
 What hand-kept registers hold is understood whatever the interface language:
 
 - placeholders (无, 暂无, -, —, 待补充, 不详, N/A, #N/A, 空 …) mean empty in any column;
-- several phones in one cell, split on / 、 , ; and line breaks, the first primary;
-  annotations on a phone (（微信同号）, 办, 宅, 转 801) are taken off the number and
-  kept as its note, 微信同号 also as a flag; a masked number (136****6329) is not
-  a number; one bad number among several drops that one only;
+- phones and e-mails as people write them (customers.imports.contacts);
 - =HYPERLINK("mailto:…") and tel: links give their target; TODAY(), NOW() and
   formulas without a saved result leave the cell empty;
 - in a birth-date column: every date form people type, an age (35, 35岁), which
@@ -35,7 +32,6 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.normalise import email_normalise, phone_normalise
 from crm.sheets.reader import (
     TOO_LONG,
     VOLATILE,
@@ -44,6 +40,9 @@ from crm.sheets.reader import (
     Hyperlink,
     hyperlink_parse,
 )
+from customers.imports.base import PLACEHOLDERS, Warning, is_placeholder
+from customers.imports.base import warning as _warn
+from customers.imports.contacts import emails_forgive, phones_forgive
 from customers.models import (
     ConsentSource,
     Customer,
@@ -58,24 +57,12 @@ from customers.sources import SourceLookup
 from customers.standardise import (
     _CODES,
     INVALID,
-    MAX_EMAILS,
-    MAX_PHONES,
     MAX_PREFERENCES,
     MAX_TAGS,
     _labels,
     date_parse,
     tag_name_clean,
 )
-
-# Words that mean "nothing here", compared after NFKC and case-folding.
-PLACEHOLDERS = frozenset(
-    word.casefold()
-    for word in (
-        "无", "暂无", "没有", "空", "待补充", "待定", "待查", "不详", "未知", "不清楚",
-        "-", "--", "---", "—", "——", "/", "\\", "n/a", "na", "#n/a", "null", "none", "nil",
-        "?", "？", "…", "...",
-    )
-)  # fmt: skip
 
 # What a choice column's value can be mapped to: the built-in choices by key.
 CHOICES: dict[str, type] = {
@@ -107,42 +94,11 @@ _KEY_FALSE = frozenset({
 _CONSENT_TRUE = frozenset({"同意", "已同意", "愿意", "接受", "允许", "opt-in", "opted in"})
 _CONSENT_FALSE = frozenset({"不同意", "拒绝", "不接受", "不愿意", "退订", "opt-out", "opted out"})
 
-_PHONE_SPLIT = re.compile(r"[/,;、\n\r|]+")
-_PLAIN_PHONE = re.compile(r"\s*\+?[\d \-]{5,20}\s*")
-_PHONE_RUN = re.compile(r"\+?\d[\d \-‐‑–—.()]*\d")
-_MASKED = re.compile(r"\d\s*[*＊×xX]{2,}\s*\d|\d[*＊]|[*＊]\d")
-_WECHAT = re.compile(r"微信同号|同微信|微信同|同微|微信号同|wechat", re.IGNORECASE)
-_WORK = re.compile(r"^(?:办|办公|办公室|公司|单位|工作|work|office)$", re.IGNORECASE)
-_HOME = re.compile(r"^(?:宅|家|住宅|家庭|家里|home)$", re.IGNORECASE)
-_LEADING_LABEL = re.compile(r"^(?:手机|电话|座机|固话|tel|mobile|phone|m|t)\s*[:：.]?\s*", re.I)
-_NOTE_TRIM = re.compile(r"^[\s:：()\[\]【】,;.·\-]+|[\s:：()\[\]【】,;.·\-]+$")
-_PLAIN_EMAIL = re.compile(r"\s*[^\s,;、/|<>()*:@]+@[^\s,;、/|<>()*:@]+\s*")
-_EMAIL_SPLIT = re.compile(r"[,;、\s/|]+")
-_EMAIL_IN = re.compile(r"[^\s<>()\"'@,;]+@[^\s<>()\"'@,;]+")
 _AGE = re.compile(r"(?:约|大约|~|≈)?\s*(\d{1,3})\s*(?:岁|周岁|years?(?: old)?)?")
 _YEAR = re.compile(r"(?:约|大约|~|≈)?\s*((?:19|20)\d{2})\s*年?\s*(?:生|出生)?")
 _YEAR_MONTH = re.compile(r"((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*月?")
-NOTE_LENGTH = 40  # CustomerPhone.note
 TEXT_LIMITS = {"needs": 5000, "notes": 5000, "preference_notes": 5000, "address": 500}
 REMARKS_LIMIT = 20_000
-
-
-@dataclass(slots=True)
-class Warning:
-    """A problem that kept the customer: the field, what was done, and the text
-    the file held (kept in the customer's import remarks; "" when nothing is lost)."""
-
-    key: str
-    message: str
-    original: str = ""
-
-
-@dataclass(slots=True)
-class Phone:
-    number: str  # E.164
-    label: str = PhoneLabel.MOBILE
-    note: str = ""
-    wechat: bool = False
 
 
 @dataclass
@@ -179,10 +135,6 @@ def value_key(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
-def is_placeholder(text: str) -> bool:
-    return text.casefold() in PLACEHOLDERS
-
-
 @functools.lru_cache(maxsize=4096)
 def _blank(value: str) -> bool:
     """A short raw cell that holds nothing: white space or a placeholder (registers
@@ -195,10 +147,6 @@ def _label(key: str) -> str:
     from customers.imports.decide import _field_label
 
     return _field_label(key)
-
-
-def _warn(key: str, message: str, original: str = "") -> Warning:
-    return Warning(key, message, original[:2000])
 
 
 # --- cells -------------------------------------------------------------------
@@ -252,136 +200,6 @@ def cell_read(key: str, value: Any, warnings: list[Warning]) -> Any:
         text = unicodedata.normalize("NFKC", value).strip()
         return None if not text or is_placeholder(text) else value
     return value
-
-
-# --- phones and e-mails --------------------------------------------------------
-
-
-def _phone_piece(piece: str, key: str, warnings: list[Warning]) -> list[Phone]:
-    text = _LEADING_LABEL.sub("", piece.strip())
-    if not text or is_placeholder(text):
-        return []
-    if _MASKED.search(text):
-        warnings.append(
-            _warn(key, _("“%(value)s” is a masked number, not one to call") % {"value": text}, text)
-        )
-        return []
-    runs = [m for m in _PHONE_RUN.finditer(text) if sum(c.isdigit() for c in m.group()) >= 5]
-    if not runs:
-        warnings.append(_warn(key, _("“%(value)s” is not a phone number") % {"value": text}, text))
-        return []
-    run = runs[0]
-    candidates = [run.group()]
-    try:
-        numbers = [phone_normalise(candidates[0])]
-    except ValidationError:
-        # Two numbers with only a space between them: "13812345678 13987654321".
-        parts = [p for p in run.group().split() if sum(c.isdigit() for c in p) >= 7]
-        numbers = []
-        if len(parts) > 1:
-            try:
-                numbers = [phone_normalise(p) for p in parts]
-            except ValidationError:
-                numbers = []
-        if not numbers:
-            warnings.append(
-                _warn(key, _("“%(value)s” is not a phone number") % {"value": text}, text)
-            )
-            return []
-    rest = (text[: run.start()] + " " + text[run.end() :]).strip()
-    # A second number in the same piece ("010-8888 8888 转 801" has none; the
-    # extension is a note) is read on its own.
-    extra: list[Phone] = []
-    for other in runs[1:]:
-        if sum(c.isdigit() for c in other.group()) >= 7:
-            extra += _phone_piece(other.group(), key, warnings)
-            rest = rest.replace(other.group(), " ")
-    note = " ".join(_NOTE_TRIM.sub("", rest).split())
-    wechat = bool(_WECHAT.search(note))
-    label = PhoneLabel.MOBILE
-    if _WORK.match(note):
-        label = PhoneLabel.WORK
-    elif _HOME.match(note):
-        label = PhoneLabel.HOME
-    if len(note) > NOTE_LENGTH:
-        warnings.append(_warn(key, _("the note on a phone was too long; shortened"), note))
-        note = note[:NOTE_LENGTH]
-    return [Phone(n, label, note, wechat) for n in numbers] + extra
-
-
-def phones_forgive(text: str, warnings: list[Warning], key: str = "phones") -> list[Phone]:
-    """Every phone of a cell (or of several columns joined by new lines)."""
-    if _PLAIN_PHONE.fullmatch(text):  # one number and nothing else: most cells
-        try:
-            return [Phone(phone_normalise(text))]
-        except ValidationError:
-            pass  # said below, with the rest of what a cell may hold
-    phones: list[Phone] = []
-    for piece in _PHONE_SPLIT.split(unicodedata.normalize("NFKC", text)):
-        for phone in _phone_piece(piece, key, warnings):
-            same = next((p for p in phones if p.number == phone.number), None)
-            if same is None:
-                phones.append(phone)
-            else:  # the same number twice: keep what either says of it
-                same.note = same.note or phone.note
-                same.wechat = same.wechat or phone.wechat
-    if len(phones) > MAX_PHONES:
-        dropped = phones[MAX_PHONES:]
-        warnings.append(
-            _warn(
-                key,
-                _("more than %(count)d phones; the first %(count)d are kept")
-                % {"count": MAX_PHONES},
-                "; ".join(p.number for p in dropped),
-            )
-        )
-        phones = phones[:MAX_PHONES]
-    return phones
-
-
-def emails_forgive(text: str, warnings: list[Warning]) -> list[str]:
-    if _PLAIN_EMAIL.fullmatch(text):  # one address and nothing else: most cells
-        try:
-            return [email_normalise(text)]
-        except ValidationError:
-            pass
-    emails: list[str] = []
-    for piece in _EMAIL_SPLIT.split(unicodedata.normalize("NFKC", text)):
-        piece = piece.strip().strip("<>()[]")
-        if piece.lower().startswith("mailto:"):
-            piece = piece[7:].split("?", 1)[0]
-        if not piece or is_placeholder(piece):
-            continue
-        if "*" in piece:
-            warnings.append(
-                _warn(
-                    "emails",
-                    _("“%(value)s” is a masked address, not one to write to") % {"value": piece},
-                    piece,
-                )
-            )
-            continue
-        found = _EMAIL_IN.search(piece)
-        try:
-            email = email_normalise(found.group() if found else piece)
-        except ValidationError:
-            warnings.append(
-                _warn("emails", _("“%(value)s” is not an e-mail address") % {"value": piece}, piece)
-            )
-            continue
-        if email not in emails:
-            emails.append(email)
-    if len(emails) > MAX_EMAILS:
-        warnings.append(
-            _warn(
-                "emails",
-                _("more than %(count)d e-mail addresses; the first %(count)d are kept")
-                % {"count": MAX_EMAILS},
-                "; ".join(emails[MAX_EMAILS:]),
-            )
-        )
-        emails = emails[:MAX_EMAILS]
-    return emails
 
 
 # --- choices -----------------------------------------------------------------

@@ -29,13 +29,13 @@ from customers.imports.base import (
     Outcome,
     RowResult,
     RowSpill,
+    Warning,
     _Entity,
 )
 from customers.imports.clean import (
     CHOICE_KEYS,
     NEW_SOURCE,
     Context,
-    Warning,
     cell_read,
     remarks_join,
     remarks_lines,

@@ -24,7 +24,7 @@ from crm.models import User
 from crm.sheets.cells import cells_dump
 from crm.sheets.reader import Sheet
 from customers.columns import BY_KEY
-from customers.imports.base import PREVIEW_ROWS, Layout
+from customers.imports.base import PREVIEW_ROWS, Layout, is_placeholder
 from customers.imports.clean import (
     _CONSENT_FALSE,
     _CONSENT_TRUE,
@@ -39,7 +39,6 @@ from customers.imports.clean import (
     NO,
     YES,
     choice_builtin,
-    is_placeholder,
     text_of,
     value_key,
 )
