@@ -134,16 +134,28 @@ def _personal_replace(
     values: list[str],
     contact: Contact | None = None,
 ) -> None:
-    """Replace a customer's (or contact's) phones or e-mails, each with its blind index."""
-    model.objects.filter(customer=customer, contact=contact).delete()
+    """Replace a customer's (or contact's) phones or e-mails, each with its blind index.
+    A phone kept keeps what was noted of it (its label, 微信同号, "转 801")."""
+    old = model.objects.filter(customer=customer, contact=contact)
+    about = {}
+    if model is CustomerPhone:
+        about = {
+            index: {"label": label, "note": note, "wechat": wechat}
+            for index, label, note, wechat in old.values_list(
+                "number_index", "label", "note", "wechat"
+            )
+        }
+    old.delete()
     model.objects.bulk_create(
         model(
             customer=customer,
             contact=contact,
             position=position,
-            **{field: value, f"{field}_index": blind_index(value)},
+            **{field: value, f"{field}_index": index},
+            **about.get(index, {}),
         )
         for position, value in enumerate(values)
+        for index in [blind_index(value)]
     )
 
 

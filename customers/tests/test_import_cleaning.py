@@ -234,6 +234,21 @@ def test_the_remarks_are_cleared_on_the_edit_form_once_dealt_with(client, stewar
     assert jia.import_remarks == "" and jia.phones.get().number == "+8613612346329"
 
 
+def test_a_phones_note_survives_an_edit_of_the_others(client, steward, rep):
+    from customers.tests.conftest import edit_form_data
+
+    cell = "13236205989 微信同号、010-8888 8888 转 801"
+    _import(steward, _xlsx([["甲", None, None, cell, None, None, None, None]]), owner=rep)
+    jia = Customer.objects.get(name="甲")
+    client.force_login(rep)
+    data = edit_form_data(jia, phones="132 3620 5989, 13912345678")
+    assert client.post(reverse("customers:update", args=[jia.pk]), data).status_code == 302
+    phones = [(p.number, p.note, p.wechat) for p in jia.phones.all()]
+    assert phones == [("+8613236205989", "微信同号", True), ("+8613912345678", "", False)]
+    page = client.get(jia.get_absolute_url()).content.decode()
+    assert "微信同号" in page  # the badge on the 360 page
+
+
 def test_merged_cells_section_labels_and_repeated_headers(steward):
     wb = openpyxl.Workbook()
     ws = wb.active
