@@ -429,7 +429,7 @@ class ImportValuesForm(forms.Form):
     becomes (the suggestion chosen), with a group per column for the page."""
 
     def __init__(self, *args, job, **kwargs):
-        from customers.import_jobs import _layout, analysis_of
+        from customers.import_jobs import analysis_of, import_job_layout
         from customers.imports.clean import NEW_SOURCE, value_key
         from customers.imports.values import (
             Suggester,
@@ -440,7 +440,7 @@ class ImportValuesForm(forms.Form):
         from customers.sources import SourceLookup
 
         super().__init__(*args, **kwargs)
-        layout = _layout(job)
+        layout = import_job_layout(job)
         values = analysis_of(job)["values"]
         sources = SourceLookup()
         columns = choice_columns(layout)

@@ -55,7 +55,7 @@ from customers.imports import (
     mapping_errors,
     warnings_json,
 )
-from customers.imports.values import mappings_remember, sheet_analyse
+from customers.imports.values import choice_columns, mappings_remember, sheet_analyse
 from customers.selectors import assignable_owners
 from customers.sources import SourceLookup
 
@@ -119,7 +119,7 @@ def analysis_of(job: ImportJob) -> dict:
     return json.loads(job.analysis) if job.analysis else {"rows": [], "values": {}}
 
 
-def _layout(job: ImportJob) -> Layout:
+def import_job_layout(job: ImportJob) -> Layout:
     return Layout(
         sheet=job.sheet_name,
         header_rows=list(job.header_rows),
@@ -216,7 +216,7 @@ def import_job_configure(
 ) -> list[str]:
     """Save the column mapping and options; returns the problems (nothing saved then)."""
     spec = KINDS[job.kind]
-    layout = _layout(job)
+    layout = import_job_layout(job)
     layout.mapping = mapping
     errors = spec.mapping_errors(layout)
     if not errors:
@@ -229,6 +229,11 @@ def import_job_configure(
                 return [exc.message]
         job.save(update_fields=["mapping", "options"])
     return errors
+
+
+def import_job_values_step(job: ImportJob) -> bool:
+    """Whether the wizard maps values: a customer import with a choice column mapped."""
+    return KINDS[job.kind].value_mapping and bool(choice_columns(import_job_layout(job)))
 
 
 def import_job_examples(job: ImportJob, count: int = 3) -> list[list[str]]:
@@ -261,7 +266,9 @@ def import_job_preview(*, job: ImportJob) -> ImportResult:
     """The first rows as the import would treat them, from what the worker kept of
     them (the web process never opens the file); nothing is written."""
     sheet = StoredSheet(analysis_of(job)["rows"])
-    return KINDS[job.kind].run(job, sheet=sheet, layout=_layout(job), preview=PREVIEW_ROWS)
+    return KINDS[job.kind].run(
+        job, sheet=sheet, layout=import_job_layout(job), preview=PREVIEW_ROWS
+    )
 
 
 def _customer_targets() -> list[tuple[str, str]]:
@@ -360,7 +367,7 @@ def import_job_run(job_id: int) -> ImportJob | None:
                     result = KINDS[job.kind].run(
                         job,
                         sheet=sheet_open(file, name=job.file_name),
-                        layout=_layout(job),
+                        layout=import_job_layout(job),
                         progress=lambda fraction, rows: _progress_set(job.pk, fraction, rows),
                         source=f"{job.file_name} (#{job.pk})",
                     )

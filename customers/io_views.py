@@ -20,7 +20,6 @@ from customers.exports import EXPORT_COLUMNS, customers_export_rows, export_lang
 from customers.filters import CustomerFilter
 from customers.forms import ImportMappingForm, ImportUploadForm, ImportValuesForm
 from customers.imports import rejected_rows, warned_rows, warnings_json
-from customers.imports.values import choice_columns
 from customers.selectors import customer_list
 from customers.template import register_template
 
@@ -119,9 +118,7 @@ class ImportMappingView(ImportStepMixin, View):
                 mode=form.cleaned_data.get("mode", ""),
             )
             if not errors:
-                if import_jobs.KINDS[job.kind].value_mapping and choice_columns(
-                    import_jobs._layout(job)
-                ):
+                if import_jobs.import_job_values_step(job):
                     return redirect("customers:import_values", pk=job.pk)
                 return redirect("customers:import_preview", pk=job.pk)
             for error in errors:
@@ -177,9 +174,7 @@ class ImportPreviewView(ImportPermissionMixin, View):
             for row in result.preview
             for texts in [row.texts(width)]
         ]
-        values_step = import_jobs.KINDS[job.kind].value_mapping and bool(
-            choice_columns(import_jobs._layout(job))
-        )
+        values_step = import_jobs.import_job_values_step(job)
         return render(
             request,
             self.template_name,
