@@ -90,6 +90,18 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, tuple
     }
 
 
+def audit_label(target: models.Model, masked: Iterable[Any] = ()) -> str:
+    """The target's name in the audit log. A record holding free text (feedback, a
+    comment) names itself by `audit_label()` rather than its text; and no label
+    carries a value the event masks (a model's `__str__` quoting what was typed)."""
+    label = target.audit_label() if hasattr(target, "audit_label") else str(target)
+    for value in masked:
+        text = str(value).strip() if value is not None else ""
+        if len(text) >= 4 and (text in label or text[:40] in label):
+            return f"{target._meta.verbose_name} #{target.pk}"
+    return label[:255]
+
+
 def audit_copy_rows(
     actor,
     action: str,
@@ -136,9 +148,11 @@ def audit_record(
     model = target._meta.model if target is not None else None  # also through a lazy user
     masked = sensitive_field_names(model) | set(sensitive)
     stored_changes = {}
+    hidden = []
     for name, (old, new) in (changes or {}).items():
         if name in masked:
             stored_changes[name] = [MASK if old else "", MASK if new else ""]
+            hidden += [old, new]
         else:
             stored_changes[name] = [_jsonable(old), _jsonable(new)]
     is_user = actor is not None and getattr(actor, "is_authenticated", False)
@@ -148,7 +162,7 @@ def audit_record(
         action=action,
         target_type=ContentType.objects.get_for_model(target) if target is not None else None,
         target_id=str(target.pk) if target is not None else "",
-        target_repr=str(target)[:255] if target is not None else "",
+        target_repr=audit_label(target, hidden) if target is not None else "",
         changes=stored_changes,
         extra={key: _jsonable(value) for key, value in (extra or {}).items()},
         ip_address=client_ip(request),

@@ -8,8 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from crm.audit import client_ip
-from crm.auth import login_lock_for
+from crm.auth import login_request_lock
 from crm.models import User
 
 
@@ -27,7 +26,7 @@ class ThrottledLoginMixin:
 
     def _raise_if_locked(self) -> None:
         username = self.cleaned_data.get("username") or ""
-        lock = login_lock_for(username, client_ip(self.request))
+        lock = login_request_lock(username, self.request)
         if lock is None:
             return
         minutes = lock.minutes_left

@@ -5,7 +5,9 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.http import HttpResponse
+from django.core.exceptions import SuspiciousOperation
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.http.multipartparser import MultiPartParserError
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.cache import patch_cache_control, patch_vary_headers
@@ -34,6 +36,61 @@ class ServiceUnavailableMiddleware:
         if message is None:
             return None
         return HttpResponse(render_to_string("503.html", {"message": message}), status=503)
+
+
+class NulByteMiddleware:
+    """A NUL byte is never part of what a person types, and PostgreSQL refuses it in
+    text: a path, query string or form value holding one is answered 400 before any
+    view sees it (it reached the database as a 500 before)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if self._holds_nul(request):
+            return HttpResponseBadRequest(render_to_string("400.html", request=request))
+        return self.get_response(request)
+
+    @staticmethod
+    def _holds_nul(request) -> bool:
+        if "\x00" in request.path_info or "%00" in request.META.get("QUERY_STRING", ""):
+            return True
+        if request.method == "POST" and request.content_type in (
+            "application/x-www-form-urlencoded",
+            "multipart/form-data",
+        ):
+            try:
+                items = request.POST.lists()
+            except (SuspiciousOperation, MultiPartParserError, ValueError):
+                return False  # a malformed or too large body: Django's own 400 follows
+            return any(
+                "\x00" in key or any("\x00" in value for value in values) for key, values in items
+            )
+        return False
+
+
+class LoginDeviceMiddleware:
+    """After a successful log-in, remember the browser for that user (crm.auth: the
+    per-user lock does not hold it)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        username = getattr(request, "kehu_signed_in", None)
+        if username:
+            from crm.auth import DEVICE_COOKIE, device_cookie_value
+
+            response.set_cookie(
+                DEVICE_COOKIE,
+                device_cookie_value(request, username),
+                max_age=settings.LOGIN_DEVICE_DAYS * 86400,
+                secure=settings.SESSION_COOKIE_SECURE,
+                httponly=True,
+                samesite="Lax",
+            )
+        return response
 
 
 class SessionLifetimeMiddleware:

@@ -126,12 +126,14 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "crm.middleware.NulByteMiddleware",
     "crm.middleware.ServiceUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "crm.middleware.LoginDeviceMiddleware",
     "crm.middleware.UserLanguageMiddleware",  # before the lifetime check: its message
     "crm.middleware.SessionLifetimeMiddleware",  # speaks the user's language
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -190,7 +192,8 @@ PASSWORD_HASHERS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "crm.passwords.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "crm.passwords.UsernameInPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -205,6 +208,13 @@ PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT_MINUTES", default=60) *
 LOGIN_FAILURES_PER_PAIR = env_int("LOGIN_FAILURES_PER_PAIR", default=5)
 LOGIN_FAILURES_PER_USER = env_int("LOGIN_FAILURES_PER_USER", default=20)
 LOGIN_COOLOFF_MINUTES = env_int("LOGIN_COOLOFF_MINUTES", default=30)
+# A browser that signed in as the user before (a signed cookie, kept this many
+# days) is not held by the per-user lock, so failures sent from elsewhere cannot
+# keep the real user out; the per-address lock still holds it.
+LOGIN_DEVICE_DAYS = env_int("LOGIN_DEVICE_DAYS", default=90)
+# Password reset requests: per client address and per e-mail address, per hour.
+PASSWORD_RESETS_PER_ADDRESS = env_int("PASSWORD_RESETS_PER_ADDRESS", default=10)
+PASSWORD_RESETS_PER_ACCOUNT = env_int("PASSWORD_RESETS_PER_ACCOUNT", default=3)
 # The public survey pages: how many answers and unknown links one address may
 # send per hour before it is asked to wait.
 SURVEY_HITS_PER_IP_HOUR = env_int("SURVEY_HITS_PER_IP_HOUR", default=30)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import secrets
 import sys
 
 from django.conf import settings
@@ -59,6 +60,36 @@ class LoginView(auth_views.LoginView):
     form_class = LoginForm
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset by e-mail, rate-limited per client address and per e-mail
+    address, so nobody floods a colleague's mailbox or probes many accounts."""
+
+    def form_valid(self, form):
+        from crm.audit import client_ip
+        from crm.ratelimit import rate_limit_hit
+
+        email = form.cleaned_data["email"].strip().casefold()
+        over_address = rate_limit_hit(
+            "password-reset-ip",
+            client_ip(self.request) or "-",
+            limit=settings.PASSWORD_RESETS_PER_ADDRESS,
+            window=3600,
+        )
+        over_account = rate_limit_hit(
+            "password-reset-email", email, limit=settings.PASSWORD_RESETS_PER_ACCOUNT, window=3600
+        )
+        if over_address or over_account:
+            form.add_error(
+                "email",
+                _(
+                    "Too many reset requests for this address. Check your mailbox for the "
+                    "link already sent, or try again in an hour."
+                ),
+            )
+            return self.form_invalid(form)
+        return super().form_valid(form)
 
 
 class SetLanguageView(View):
@@ -142,9 +173,26 @@ class SearchView(LoginRequiredMixin, TemplateView):
     """The top-bar search: every registered section (customers first), scoped."""
 
     template_name = "crm/search.html"
+    SESSION_KEY = "kehu_searches"
+    KEPT = 20  # the last searches a session can go back to
+
+    def post(self, request):
+        """The top bar posts its query, kept in the session under a random key: the
+        address of the results (`?k=…`) carries no phone or e-mail into web server
+        and proxy logs, and the browser's back button still works."""
+        query = request.POST.get("q", "").strip()[:100]
+        if not query:
+            return redirect("search")
+        searches = dict(request.session.get(self.SESSION_KEY) or {})
+        key = secrets.token_urlsafe(6)
+        searches[key] = query
+        request.session[self.SESSION_KEY] = dict(list(searches.items())[-self.KEPT :])
+        return redirect(f"{reverse('search')}?k={key}")
 
     def get_context_data(self, **kwargs):
-        query = self.request.GET.get("q", "").strip()[:100]
+        searches = self.request.session.get(self.SESSION_KEY) or {}
+        query = searches.get(self.request.GET.get("k", "")) or self.request.GET.get("q", "")
+        query = query.strip()[:100]
         sections = []
         if query:
             for section in search_sections():

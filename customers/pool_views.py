@@ -210,16 +210,24 @@ class ConflictCheckView(LoginRequiredMixin, PermissionRequiredMixin, TemplateVie
     permission_required = "customers.add_customer"
     template_name = "customers/conflict_check.html"
 
-    def get_context_data(self, **kwargs):
+    # The query is posted, never put in the address: a phone or an e-mail in a URL
+    # lands in every web server's and proxy's log.
+
+    def post(self, request, *args, **kwargs):
         from customers.conflict import conflict_check
 
-        form = ConflictCheckForm(self.request.GET or None)
+        form = ConflictCheckForm(request.POST)
         matches = None
         if form.is_valid():
             try:
                 matches = conflict_check(
-                    actor=self.request.user, query=form.cleaned_data["q"], request=self.request
+                    actor=request.user, query=form.cleaned_data["q"], request=request
                 )
             except ValidationError as exc:
                 form.add_error(None, exc)
-        return super().get_context_data(form=form, matches=matches, **kwargs)
+        return self.render_to_response(self.get_context_data(form=form, matches=matches))
+
+    def get_context_data(self, **kwargs):
+        kwargs.setdefault("form", ConflictCheckForm())
+        kwargs.setdefault("matches", None)
+        return super().get_context_data(**kwargs)

@@ -149,6 +149,10 @@ class Feedback(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("feedback:detail", args=[self.pk])
 
+    def audit_label(self) -> str:
+        """What the audit log calls it: never the customer's words (masked there)."""
+        return f"{self._meta.verbose_name} #{self.pk} ({self.get_channel_display()})"
+
     @property
     def is_detractor(self) -> bool:
         """NPS 0–6, or a rating of 1–2 without an NPS."""

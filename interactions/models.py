@@ -483,3 +483,6 @@ class TicketComment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticket_id}: {self.body[:40]}"
+
+    def audit_label(self) -> str:
+        return f"{self._meta.verbose_name} #{self.pk}"

@@ -54,7 +54,7 @@ def test_every_look_up_is_audited_without_the_raw_phone(rep, colleague_customer)
 
 def test_a_too_short_query_is_refused_next_to_the_field(client, rep):
     client.force_login(rep)
-    response = client.get(CHECK, {"q": "a"})
+    response = client.post(CHECK, {"q": "a"})
     assert response.status_code == 200
     assert "q" in response.context["form"].errors
     assert not AuditEvent.objects.filter(action=AuditAction.CONFLICT_CHECK).exists()
@@ -64,15 +64,15 @@ def test_the_page_shows_a_colleagues_customer_masked_and_a_pool_one_with_a_claim
     client, rep, colleague_customer, pool_customer
 ):
     client.force_login(rep)
-    page = client.get(CHECK, {"q": "13700001111"}).content.decode()
+    page = client.post(CHECK, {"q": "13700001111"}).content.decode()
     card = page.split('data-testid="conflict-result"', 1)[1].split("</form>")[0]
     assert 'data-state="colleague"' in card and str(colleague_customer.owner) in card
     assert "137****1111" in card and "13700001111" not in card  # only what was typed
     assert "李雷" not in page
     assert reverse("customers:detail", args=[colleague_customer.pk]) not in page
-    page = client.get(CHECK, {"q": "13912345678"}).content.decode()
+    page = client.post(CHECK, {"q": "13912345678"}).content.decode()
     assert 'data-state="pool"' in page and 'data-testid="conflict-claim"' in page
-    page = client.get(CHECK, {"q": "没有这个人"}).content.decode()
+    page = client.post(CHECK, {"q": "没有这个人"}).content.decode()
     assert 'data-testid="conflict-none"' in page and reverse("customers:create") in page
 
 
@@ -110,3 +110,13 @@ def test_a_manager_settles_a_dispute_by_transfer_recording_both_sides(
     assert (change.kind, change.from_user, change.to_user, change.note) == (
         "transfer", other_rep, rep, "查冲突：归李娜",
     )  # fmt: skip
+
+
+def test_the_check_is_posted_so_a_phone_never_travels_in_the_address(
+    client, rep, colleague_customer
+):
+    client.force_login(rep)
+    page = client.get(CHECK, {"q": "13700001111"})
+    assert page.context["matches"] is None  # a query in the address is not run
+    assert not AuditEvent.objects.filter(action=AuditAction.CONFLICT_CHECK).exists()
+    assert 'method="post"' in page.content.decode()

@@ -134,3 +134,20 @@ def test_a_colleagues_customer_answers_not_found(client, rep, colleague_customer
     assert client.get(url).status_code == 404
     response = client.post(reverse("feedback:handle", args=[theirs.pk]), {"status": "resolved"})
     assert response.status_code == 404
+
+
+def test_the_audit_log_names_feedback_without_quoting_what_the_customer_wrote(
+    rep, own_customer, feedback_make, ticket_make
+):
+    from interactions.services import ticket_comment
+
+    said = "物流太慢了，再也不买了 13800138000"
+    feedback = feedback_make(rep, own_customer, text=said, rating=1)
+    events = AuditEvent.objects.filter(target_id=str(feedback.pk), changes__has_key="text")
+    assert events.count() == 1
+    event = events.get()
+    assert "物流" not in event.target_repr and str(feedback.pk) in event.target_repr
+    assert event.changes["text"] == ["", "***"]
+    ticket = ticket_make(rep, own_customer)
+    ticket_comment(actor=rep, ticket_id=ticket.pk, body="客户说家里地址是幸福路 8 号")
+    assert not AuditEvent.objects.filter(target_repr__contains="幸福路").exists()
