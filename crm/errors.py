@@ -14,9 +14,20 @@ from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+# What PostgreSQL says when every connection slot is taken (its own wording, in
+# English whatever lc_messages says for the rest: these come from the postmaster).
+FULL = ("too many clients", "connection slots are reserved", "too many connections")
+
 
 def service_down_message(exc: BaseException | None) -> str | None:
     if isinstance(exc, OperationalError):
+        if any(words in str(exc).lower() for words in FULL):
+            return _(
+                "The database has no free connections: it is running, but busy with "
+                "more connections than it allows. Please try again in a minute; if it "
+                "lasts, ask your administrator to look at what holds the connections "
+                "(pg_stat_activity) or raise max_connections."
+            )
         return _(
             "The database is not answering. Please try again in a minute; if it lasts, "
             "ask your administrator to start PostgreSQL."

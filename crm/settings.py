@@ -7,6 +7,7 @@ refused and every secret must come from the environment (README, "Production").
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -165,10 +166,22 @@ TEMPLATES = [
 # --- data stores -----------------------------------------------------------
 
 DATABASE_URL = env("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/kehu")
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+# A persistent connection belongs to the thread that opened it. A server with a
+# fixed set of threads or processes (gunicorn, Celery) gains from keeping them; the
+# development server starts a thread per browser connection, and kept connections
+# piled up until PostgreSQL refused more (68 idle after 25 minutes of clicking).
+# Under runserver each request closes its connection.
+_RUNSERVER = len(sys.argv) > 1 and sys.argv[1] == "runserver"
+DB_CONN_MAX_AGE = env_int("DB_CONN_MAX_AGE", default=0 if _RUNSERVER else 60)
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=DB_CONN_MAX_AGE)}
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point to PostgreSQL (postgres://…).")
-DATABASES["default"]["OPTIONS"] = {"connect_timeout": 5}
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = DB_CONN_MAX_AGE > 0
+DATABASES["default"]["OPTIONS"] = {
+    "connect_timeout": 5,
+    # Who holds a connection, in pg_stat_activity.
+    "application_name": env("DATABASE_APPLICATION_NAME", "kehu"),
+}
 DATABASES["default"]["TEST"] = {"NAME": env("TEST_DATABASE_NAME", "test_kehu")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
