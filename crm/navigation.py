@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, resolve, reverse
 from django.utils.functional import Promise
 from django.utils.translation import pgettext_lazy
 
@@ -149,6 +149,18 @@ def _url(url_name: str) -> str | None:
         return None
 
 
+@cache
+def _view_permissions(url_name: str) -> tuple[str, ...]:
+    """The permissions the entry's own view requires (PermissionRequiredMixin), so
+    the menu never offers a page that would answer 403."""
+    url = _url(url_name)
+    if url is None:
+        return ()
+    view = getattr(resolve(url).func, "view_class", None)
+    required = getattr(view, "permission_required", None) or ()
+    return (required,) if isinstance(required, str) else tuple(required)
+
+
 def navigation_for(user, current_path: str) -> list[dict]:
     """The sections and entries the user may use; the entry whose URL is the
     longest prefix of the current path is the active one (/interactions/tickets/
@@ -160,6 +172,8 @@ def navigation_for(user, current_path: str) -> list[dict]:
             if item.staff_only and not user.is_staff:
                 continue
             if item.permission and not user.has_perm(item.permission):
+                continue
+            if not user.has_perms(_view_permissions(item.url_name)):
                 continue
             url = _url(item.url_name)
             if url is None:

@@ -25,6 +25,14 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 RESULTS = Path(__file__).resolve().parents[1] / "test-results"
+# Every page reports a Content-Security-Policy violation as a console error, so a
+# blocked inline handler or style fails the test that met it.
+CSP_WATCH = """
+document.addEventListener("securitypolicyviolation", function (event) {
+  console.error("CSP violation: " + event.violatedDirective + " " + (event.blockedURI || "inline")
+    + " at " + event.sourceFile + ":" + event.lineNumber);
+});
+"""
 
 
 @pytest.fixture(scope="session")
@@ -45,6 +53,7 @@ def browser():
 def page(browser, request):
     """A fresh browser context per test; console errors fail the test."""
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+    context.add_init_script(CSP_WATCH)
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)

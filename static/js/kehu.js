@@ -148,3 +148,24 @@
     document.querySelectorAll("[data-testid=question-form]").forEach(sync);
   });
 })();
+
+// Page code without inline handlers or styles (the CSP refuses both):
+// <select data-autosubmit> submits its form when changed; <div data-width="42.5">
+// (a progress bar) gets that width in percent, capped at 100.
+(function () {
+  "use strict";
+  document.addEventListener("change", function (event) {
+    const field = event.target;
+    if (field.matches && field.matches("[data-autosubmit]") && field.form) {
+      field.form.requestSubmit();
+    }
+  });
+  function widths(root) {
+    root.querySelectorAll("[data-width]").forEach(function (bar) {
+      const value = Math.max(0, Math.min(100, parseFloat(bar.dataset.width) || 0));
+      bar.style.width = value + "%";
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { widths(document); });
+  document.addEventListener("htmx:afterSwap", function (event) { widths(event.target); });
+})();
