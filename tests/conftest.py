@@ -49,10 +49,9 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, request):
-    """A fresh browser context per test; console errors fail the test."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+def watched_page(context) -> tuple:
+    """A new page of the context and the list its problems land in: console errors,
+    uncaught exceptions, CSP violations and answers of 400 or more."""
     context.add_init_script(CSP_WATCH)
     page = context.new_page()
     errors: list[str] = []
@@ -62,6 +61,14 @@ def page(browser, request):
         "response",
         lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None,
     )
+    return page, errors
+
+
+@pytest.fixture
+def page(browser, request):
+    """A fresh browser context per test; console errors fail the test."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+    page, errors = watched_page(context)
     yield page
     context.close()
     assert not errors, f"browser console errors: {errors}"

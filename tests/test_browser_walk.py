@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 
 from conftest import PASSWORD
-from tests.conftest import CSP_WATCH
+from tests.conftest import watched_page
 
 pytestmark = [
     pytest.mark.browser,
@@ -35,15 +35,7 @@ def _open(page, url: str) -> None:
 
 def _walk(browser, base: str, username: str) -> tuple[list[str], list[str]]:
     context = browser.new_context(viewport={"width": 1280, "height": 800})
-    context.add_init_script(CSP_WATCH)
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda exc: problems.append(str(exc)))
-    page.on(
-        "response",
-        lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None,
-    )
+    page, problems = watched_page(context)
     page.goto(f"{base}/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", PASSWORD)
