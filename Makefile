@@ -41,7 +41,7 @@ bench: ## fill kehu_bench (BENCH_CUSTOMERS, default 1000000, with their orders a
 	@$(PY) bench/generate.py --customers $(or $(BENCH_CUSTOMERS),1000000)
 	@# Each script exits 1 when a target is missed; run them all, then say so.
 	@status=0; \
-	for script in run.py transfer.py sales.py interactions.py segmentation.py; do \
+	for script in run.py transfer.py sales.py interactions.py segmentation.py workbench.py; do \
 		$(PY) bench/$$script || status=1; \
 	done; exit $$status
 

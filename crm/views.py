@@ -12,6 +12,7 @@ from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse, reverse_lazy
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
@@ -44,14 +45,21 @@ def _safe_next(request, candidate: str | None, default: str) -> str:
 
 
 class HomeView(LoginRequiredMixin, TemplateView):
+    """The workbench (工作台): each role's day, in blocks the apps register
+    (crm.workbench)."""
+
     template_name = "crm/home.html"
 
     def get_context_data(self, **kwargs):
+        from crm.workbench import workbench_for
+
         user = self.request.user
         return super().get_context_data(
             roles=user_role_labels(user),
             team=user.team,
             managed_teams=list(user.managed_teams.all()),
+            blocks=workbench_for(user),
+            today=timezone.localdate(),
             **kwargs,
         )
 

@@ -7,6 +7,9 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self) -> None:
+        from customers import workbench
+
+        workbench.register()
         from django.utils.translation import pgettext_lazy
 
         from crm.search import SearchSection, register_search

@@ -114,14 +114,18 @@ def bgnbd_log_likelihood(params, x, t_x, T):
 def _fit(objective, start) -> tuple[np.ndarray, bool]:
     """Quasi-Newton (L-BFGS-B, numerical gradient) on the log-parameters, a few
     dozen evaluations; the simplex method from there when it did not settle."""
-    result = minimize(objective, np.log(start), method="L-BFGS-B",
+    # The search stays a little beyond the sensible range (in log space): unbounded,
+    # a degenerate sample walked off to exp(8e7) and overflowed (a warning, and a
+    # result thrown away anyway).
+    low, high = PARAMETER_BOUNDS
+    bounds = [(np.log(low) - 2, np.log(high) + 2)] * len(start)
+    result = minimize(objective, np.log(start), method="L-BFGS-B", bounds=bounds,
                       options={"ftol": 1e-12, "gtol": 1e-8, "maxiter": 2_000})  # fmt: skip
     if not result.success:
-        result = minimize(objective, result.x, method="Nelder-Mead",
+        result = minimize(objective, result.x, method="Nelder-Mead", bounds=bounds,
                           options={"xatol": 1e-7, "fatol": 1e-7, "maxiter": 20_000,
                                    "maxfev": 40_000})  # fmt: skip
     params = np.exp(result.x)
-    low, high = PARAMETER_BOUNDS
     sensible = bool(result.success) and bool(np.all((params > low) & (params < high)))
     return params, sensible
 

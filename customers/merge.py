@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import connection, models, transaction
 from django.utils import timezone
@@ -105,6 +106,12 @@ _REASONS = {
 }
 
 
+# The finder compares every phone, e-mail and name: the workbench shows the count
+# it found when last run (a merge or a dismissal makes it unknown again).
+DUPLICATES_FOUND_KEY = "customers:duplicates-found"
+DUPLICATES_FOUND_SECONDS = 24 * 3600
+
+
 def duplicate_pairs(user: User, *, limit: int = FINDER_LIMIT) -> list[DuplicatePair]:
     """Likely duplicates among live customers, newest first, with the reasons."""
     _may_merge(user)
@@ -118,11 +125,14 @@ def duplicate_pairs(user: User, *, limit: int = FINDER_LIMIT) -> list[DuplicateP
         .select_related("owner")
         .prefetch_related("phones", "emails")
     }
-    return [
+    pairs = [
         DuplicatePair(customers[low], customers[high], [str(_REASONS[r]()) for r in reasons])
         for low, high, reasons in rows
         if low in customers and high in customers
     ]
+    if limit == FINDER_LIMIT:
+        cache.set(DUPLICATES_FOUND_KEY, len(pairs), DUPLICATES_FOUND_SECONDS)
+    return pairs
 
 
 @transaction.atomic
@@ -140,6 +150,7 @@ def duplicate_dismiss(*, actor: User, first_id: int, second_id: int, request=Non
         extra={"not_duplicate_of": high},
         request=request,
     )
+    cache.delete(DUPLICATES_FOUND_KEY)
 
 
 # --- merge and undo ------------------------------------------------------------
@@ -255,6 +266,7 @@ def customers_merge(
         extra={**extra, "version": merged.version},
         request=request,
     )
+    cache.delete(DUPLICATES_FOUND_KEY)
     return record
 
 

@@ -38,9 +38,15 @@ def _sees_all(user: User) -> bool:
 
 
 def _managed_team_ids(user: User) -> list[int]:
+    """The teams the user manages, read once per user object (a request's), as
+    Django keeps its permissions: a page asks every scoping selector."""
     if not user.has_perm("customers.view_team_customers"):
         return []
-    return list(user.managed_teams.values_list("pk", flat=True))
+    cached = getattr(user, "_kehu_managed_team_ids", None)
+    if cached is None:
+        cached = list(user.managed_teams.values_list("pk", flat=True))
+        user._kehu_managed_team_ids = cached
+    return list(cached)
 
 
 def _collaborations(user: User, *, edit_only: bool = False) -> QuerySet:

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import django_filters
 from django import forms
-from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -10,6 +9,7 @@ from crm.filters import StableOrderMixin
 from crm.models import Team, User
 from customers.filters import DateRangeWidget
 from feedback.models import Feedback, FeedbackCategory, FeedbackChannel, FeedbackStatus
+from feedback.selectors import UNHAPPY_UNANSWERED
 from sales.models import OrderLine, Product
 
 
@@ -77,5 +77,4 @@ class FeedbackFilter(StableOrderMixin, django_filters.FilterSet):
     def filter_detractors(self, queryset, name, value):
         if not value:
             return queryset
-        unhappy = Q(nps__lte=6) | Q(nps__isnull=True, rating__lte=2)
-        return queryset.filter(unhappy, response="")
+        return queryset.filter(UNHAPPY_UNANSWERED)

@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from crm.access import register_scope
 from crm.models import User
 from customers.selectors import customer_visibility_rule
 from feedback.models import Feedback, FeedbackCategory, Survey, SurveyInvitation, SurveyStatus
+
+# Unhappy (as Feedback.is_negative: an NPS of 0–6, or a rating of 1–2 without an
+# NPS) and not answered yet: the feedback list's filter and the workbench's block.
+UNHAPPY_UNANSWERED = (Q(nps__lte=6) | Q(nps__isnull=True, rating__lte=2)) & Q(response="")
 
 
 @register_scope(Feedback)

@@ -7,6 +7,9 @@ class SalesConfig(AppConfig):
     verbose_name = _("Sales")
 
     def ready(self) -> None:
+        from sales import workbench
+
+        workbench.register()
         from crm.models import ImportKind
         from customers.import_jobs import import_kind_register
         from sales import selectors  # noqa: F401 - registers the scoping selectors
