@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from django.conf import settings
 
@@ -11,13 +13,28 @@ PASSWORD = "kehu-test-pw-1"
 
 
 def pytest_configure(config):
-    # Tests share the developer's Redis; their keys and queue get their own names.
-    settings.CACHES["default"]["KEY_PREFIX"] = "kehu-test"
+    # Tests share the developer's Redis; their keys and queue get their own names,
+    # the keys a prefix of their own per run and process (rate limits counted in
+    # an earlier run must not refuse this one).
+    settings.CACHES["default"]["KEY_PREFIX"] = f"kehu-test-{uuid.uuid4().hex[:8]}"
     settings.CELERY_TASK_DEFAULT_QUEUE = "kehu-test"
     # Transactional tests empty the database with TRUNCATE, which the audit log's
     # guard refuses unless the connection says so (crm migration 0013).
     options = settings.DATABASES["default"].setdefault("OPTIONS", {})
     options["options"] = "-c kehu.audit_truncate=allow"
+
+
+@pytest.fixture(autouse=True)
+def _cache_emptied():
+    """Each test starts with this process's cache keys gone (counts, kept figures):
+    a test passes alone as in the whole suite."""
+    from django.core.cache import cache
+
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,8 @@
 import django_filters
 from django.contrib.contenttypes.models import ContentType
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from crm.models import AuditAction, AuditEvent, Team, User
 
@@ -38,6 +40,27 @@ class PersonFilter(django_filters.FilterSet):
         from crm.selectors import visible_teams
 
         self.filters["team"].queryset = visible_teams(user)
+
+
+class OrderingFilter(django_filters.OrderingFilter):
+    """django-filter's sort menu, its labels rendered in the reader's language.
+    Django-filter writes "Name (descending)" once, when the filter class is built:
+    in whichever language was active then, half translated ("姓名 (descending)",
+    "消费总额 (descending)" in the English interface)."""
+
+    def build_choices(self, fields, labels):
+        ascending = [(param, labels.get(field, param)) for field, param in fields.items()]
+        descending = [
+            (
+                f"-{param}",
+                labels.get(
+                    f"-{param}",
+                    format_lazy(pgettext_lazy("sort", "{label} (descending)"), label=label),
+                ),
+            )
+            for param, label in ascending
+        ]
+        return [choice for pair in zip(ascending, descending, strict=True) for choice in pair]
 
 
 class StableOrderMixin:

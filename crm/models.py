@@ -12,6 +12,22 @@ from django.utils.translation import gettext_lazy as _
 from crm.fields import BlindIndexField, EncryptedTextField
 
 
+class BilingualNameMixin:
+    """A row of an admin-edited list named in both languages (`name_zh`, `name_en`):
+    shown in the reader's language, the other name when that one is empty."""
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def label(self) -> str:
+        from django.utils import translation
+
+        if (translation.get_language() or "").startswith("en"):
+            return self.name_en or self.name_zh
+        return self.name_zh or self.name_en
+
+
 class OneRowMixin:
     """A company's one row of settings (id 1, its one-row check in the model's
     constraints), created with its documented defaults when missing."""
@@ -23,7 +39,7 @@ class OneRowMixin:
 
 
 class Team(models.Model):
-    name = models.CharField(_("name"), max_length=100, unique=True)
+    name = models.CharField(pgettext_lazy("team", "name"), max_length=100, unique=True)
     manager = models.ForeignKey(
         "crm.User",
         verbose_name=_("manager"),

@@ -7,7 +7,7 @@ import time
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.core.signals import request_finished, request_started
+from django.core.signals import request_started
 from django.dispatch import receiver
 from django.utils import translation
 
@@ -24,12 +24,12 @@ SESSION_STARTED_KEY = "kehu_auth_started_at"
 
 
 @receiver(request_started, dispatch_uid="crm_language_reset_start")
-@receiver(request_finished, dispatch_uid="crm_language_reset_finish")
 def language_reset(sender, **kwargs):
     """A thread serves many requests: the language one request activated must not
     answer the next (before crm.middleware.UserLanguageMiddleware chooses, an
-    early error page or message would speak it). Reset when a request starts and
-    once its response is sent (streamed files included)."""
+    early error page or message would speak it). Reset as each request starts:
+    the previous one is over by then, streamed files included, and what it left
+    to be read afterwards (the test client's lazy context) still reads as it did."""
     translation.deactivate()
 
 

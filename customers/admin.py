@@ -451,7 +451,7 @@ class ReleaseReasonAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """The reasons a rep picks from when releasing a customer; retire one by
     unticking "offered" (the ledger keeps pointing at it)."""
 
-    list_display = ("name", "position", "is_active")
+    list_display = ("name_zh", "name_en", "position", "is_active")
     list_editable = ("position", "is_active")
 
     def has_delete_permission(self, request, obj=None) -> bool:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from crm.filters import StableOrderMixin
+from crm.filters import OrderingFilter, StableOrderMixin
 from crm.models import Team
 from customers.address import provinces
 from customers.models import (
@@ -191,7 +191,7 @@ class CustomerFilter(StableOrderMixin, django_filters.FilterSet):
         min_value=1,
         max_value=MAX_DAYS,
     )
-    sort = django_filters.OrderingFilter(
+    sort = OrderingFilter(
         label=_("Sort by"),
         fields=(
             ("name_pinyin", "name"),
@@ -321,7 +321,7 @@ class ChurnFilter(StableOrderMixin, django_filters.FilterSet):
     team = django_filters.ModelChoiceFilter(
         label=_("Team"), field_name="customer__team", queryset=Team.objects.none()
     )
-    sort = django_filters.OrderingFilter(
+    sort = OrderingFilter(
         label=_("Sort by"),
         fields=(("total_spent", "spent"), ("started_at", "alerted")),
         field_labels={"total_spent": _("Total spent"), "started_at": _("Alerted")},
@@ -384,7 +384,7 @@ class PoolFilter(StableOrderMixin, django_filters.FilterSet):
         choices=((MINE, pgettext_lazy("pool", "Customers I held before")),),
         empty_label=pgettext_lazy("pool previous owner", "Anyone"),
     )
-    sort = django_filters.OrderingFilter(
+    sort = OrderingFilter(
         label=_("Sort by"),
         fields=(("entered_at", "entered"), ("name_pinyin", "name")),
         field_labels={

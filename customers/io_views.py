@@ -219,7 +219,9 @@ class ImportRejectedView(ImportPermissionMixin, View):
     def get(self, request, pk):
         job = _job(request.user, pk)
         rows = rejected_rows(job.columns, import_jobs.import_job_rejected(job))
-        response = HttpResponse(xlsx_bytes(rows), content_type=XLSX_TYPE)
+        response = HttpResponse(
+            xlsx_bytes(rows, sheet_name=_("Rejected rows")), content_type=XLSX_TYPE
+        )
         stem = job.file_name.rsplit(".", 1)[0]
         response["Content-Disposition"] = attachment(f"{stem}.rejected.xlsx")
         return response
@@ -232,7 +234,9 @@ class ImportWarnedView(ImportPermissionMixin, View):
     def get(self, request, pk):
         job = _job(request.user, pk)
         rows = warned_rows(job.columns, job.mapping, lambda: import_jobs.import_job_warned(job))
-        response = HttpResponse(xlsx_bytes(rows), content_type=XLSX_TYPE)
+        response = HttpResponse(
+            xlsx_bytes(rows, sheet_name=_("Imported with warnings")), content_type=XLSX_TYPE
+        )
         stem = job.file_name.rsplit(".", 1)[0]
         response["Content-Disposition"] = attachment(f"{stem}.warnings.xlsx")
         return response

@@ -23,12 +23,12 @@ from django.db import models
 from django.db.models import F
 from django.db.models.functions import Lower
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm.fields import BlindIndexField, EncryptedTextField
-from crm.models import OneRowMixin
+from crm.models import BilingualNameMixin, OneRowMixin
 from crm.normalise import email_mask, phone_display, phone_mask
 
 
@@ -132,7 +132,7 @@ class Tag(models.Model):
         return self.name
 
 
-class SourceChannel(models.Model):
+class SourceChannel(BilingualNameMixin, models.Model):  # noqa: DJ008 - the mixin names it
     """A source channel of the company's own list (来源渠道). Admins edit it; imports
     map what registers say onto it through its names and synonyms. A channel in
     use is retired by unticking "offered", never deleted."""
@@ -169,16 +169,6 @@ class SourceChannel(models.Model):
         verbose_name = _("source channel")
         verbose_name_plural = _("source channels")
         ordering = ["position", "id"]
-
-    def __str__(self) -> str:
-        return self.label
-
-    @property
-    def label(self) -> str:
-        """The name in the active language (the other one when that is empty)."""
-        if (translation.get_language() or "").startswith("en"):
-            return self.name_en or self.name_zh
-        return self.name_zh or self.name_en
 
 
 class CustomerQuerySet(models.QuerySet):
@@ -799,7 +789,7 @@ class CustomerMetrics(models.Model):
         on_delete=models.CASCADE,
         related_name="metrics",
     )
-    orders_count = models.PositiveIntegerField(_("orders"), default=0)
+    orders_count = models.PositiveIntegerField(pgettext_lazy("count", "orders"), default=0)
     total_spent = models.DecimalField(_("total spent"), max_digits=16, decimal_places=2, default=0)
     average_order_value = models.DecimalField(
         _("average order value"), max_digits=16, decimal_places=2, null=True, blank=True
@@ -830,7 +820,9 @@ class CustomerMetrics(models.Model):
     last_contact_channel = models.CharField(
         _("last contact channel"), max_length=10, blank=True, default="", db_default=""
     )
-    interactions_count = models.PositiveIntegerField(_("interactions"), default=0, db_default=0)
+    interactions_count = models.PositiveIntegerField(
+        pgettext_lazy("count", "interactions"), default=0, db_default=0
+    )
 
     # Set by `customers.segmentation` at its as-of day (DESIGN §3, docs/segmentation.md).
     as_of = models.DateField(_("as of"), null=True, blank=True)
@@ -1360,10 +1352,12 @@ class RecycleReason(models.TextChoices):
     OWNER_INACTIVE = "owner_inactive", _("The owner's account was deactivated")
 
 
-class ReleaseReason(models.Model):
-    """The editable list a rep picks from when releasing a customer to the pool."""
+class ReleaseReason(BilingualNameMixin, models.Model):  # noqa: DJ008 - the mixin names it
+    """The editable list a rep picks from when releasing a customer to the pool,
+    named in both languages."""
 
-    name = models.CharField(pgettext_lazy("release reason", "name"), max_length=60)
+    name_zh = models.CharField(_("name in Chinese"), max_length=60)
+    name_en = models.CharField(_("name in English"), max_length=60, blank=True, default="")
     position = models.PositiveSmallIntegerField(_("position"), default=0)
     is_active = models.BooleanField(_("offered"), default=True)
 
@@ -1372,11 +1366,8 @@ class ReleaseReason(models.Model):
         verbose_name_plural = _("release reasons")
         ordering = ["position", "id"]
         constraints = [
-            models.UniqueConstraint(Lower("name"), name="customers_release_reason_name_ci")
+            models.UniqueConstraint(Lower("name_zh"), name="customers_release_reason_name_ci")
         ]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class OwnershipChange(models.Model):

@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from crm.filters import StableOrderMixin
+from crm.filters import OrderingFilter, StableOrderMixin
 from customers.filters import DateRangeWidget
 from interactions.models import (
     ACTIVE_TICKET_STATUSES,
@@ -73,7 +73,7 @@ class TicketFilter(PeopleFilterMixin, StableOrderMixin, django_filters.FilterSet
         label=_("SLA breached only"), method="filter_breached", widget=forms.CheckboxInput
     )
     customer = django_filters.NumberFilter(field_name="customer_id", widget=forms.HiddenInput)
-    sort = django_filters.OrderingFilter(
+    sort = OrderingFilter(
         label=_("Sort by"),
         fields=(("sla_due_at", "due"), ("created_at", "opened")),
         field_labels={"sla_due_at": _("Resolve by"), "created_at": _("Opened")},

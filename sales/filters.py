@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from crm.filters import StableOrderMixin
+from crm.filters import OrderingFilter, StableOrderMixin
 from customers.filters import DateRangeWidget
 from sales.models import (
     EXPIRED,
@@ -95,7 +95,7 @@ class OrderFilter(PeopleFilterMixin, StableOrderMixin, django_filters.FilterSet)
         label=_("Order date"), field_name="ordered_at", widget=DateRangeWidget
     )
     customer = django_filters.NumberFilter(field_name="customer_id", widget=forms.HiddenInput)
-    sort = django_filters.OrderingFilter(
+    sort = OrderingFilter(
         label=_("Sort by"),
         fields=(("ordered_at", "date"), ("total", "total"), ("number", "number")),
         field_labels={
@@ -135,9 +135,13 @@ class ProductFilter(django_filters.FilterSet):
     category = django_filters.ChoiceFilter(label=_("Category"), choices=())
     brand = django_filters.ChoiceFilter(label=_("Brand"), choices=())
     is_active = django_filters.BooleanFilter(
-        label=_("Active"),
+        label=pgettext_lazy("product", "Active"),
         widget=forms.Select(
-            choices=(("", _("Any")), ("true", _("Active")), ("false", _("Inactive")))
+            choices=(
+                ("", _("Any")),
+                ("true", pgettext_lazy("product", "Active")),
+                ("false", pgettext_lazy("product", "Inactive")),
+            )
         ),
     )
 
@@ -188,7 +192,7 @@ class OpportunityFilter(PeopleFilterMixin, StableOrderMixin, django_filters.Filt
         label=_("Competitor"), queryset=Competitor.objects.none()
     )
     customer = django_filters.NumberFilter(field_name="customer_id", widget=forms.HiddenInput)
-    sort = django_filters.OrderingFilter(
+    sort = OrderingFilter(
         label=_("Sort by"),
         fields=(("expected_close", "close"), ("amount", "amount"), ("created_at", "created")),
         field_labels={
@@ -249,7 +253,7 @@ class ContractFilter(PeopleFilterMixin, StableOrderMixin, django_filters.FilterS
         widget=MonthInput(attrs={"placeholder": "2026-11"}),
     )
     customer = django_filters.NumberFilter(field_name="customer_id", widget=forms.HiddenInput)
-    sort = django_filters.OrderingFilter(
+    sort = OrderingFilter(
         label=_("Sort by"),
         fields=(("start_date", "start"), ("end_date", "end"), ("amount", "amount")),
         field_labels={

@@ -49,7 +49,9 @@ class ProductForm(forms.Form):
     unit = forms.CharField(label=_("Unit"), max_length=20, required=False)
     list_price = forms.CharField(label=_("List price"), max_length=30)
     currency = forms.ChoiceField(label=_("Currency"), choices=Currency.choices)
-    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+    is_active = forms.BooleanField(
+        label=pgettext_lazy("product", "Active"), required=False, initial=True
+    )
     description = forms.CharField(label=_("Description"), required=False, widget=forms.Textarea)
 
     @staticmethod
@@ -344,7 +346,9 @@ class CompetitorForm(forms.Form):
     notes = forms.CharField(
         label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
-    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+    is_active = forms.BooleanField(
+        label=pgettext_lazy("competitor", "Active"), required=False, initial=True
+    )
 
     @staticmethod
     def initial_for(competitor: Competitor) -> dict:

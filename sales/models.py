@@ -819,7 +819,7 @@ class SalesDay(models.Model):
     salesperson_key = models.PositiveBigIntegerField(_("salesperson"), default=0)
     team_key = models.PositiveBigIntegerField(_("team"), default=0)
     revenue = models.DecimalField(_("revenue (CNY)"), max_digits=16, decimal_places=2)
-    orders = models.PositiveIntegerField(_("orders"))
+    orders = models.PositiveIntegerField(pgettext_lazy("count", "orders"))
 
     class Meta:
         verbose_name = _("sales of a day")

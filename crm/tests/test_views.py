@@ -14,7 +14,9 @@ def test_home_greets_with_role_and_team_in_a_fixed_number_of_queries(
     client, rep, django_assert_max_num_queries
 ):
     client.force_login(rep)
-    with django_assert_max_num_queries(10):
+    # The workbench's blocks included: tests/test_workbench.py holds every role's
+    # budget with data; a rep without any is far below it.
+    with django_assert_max_num_queries(30):
         response = client.get(reverse("home"))
     body = response.content.decode()
     assert "李娜" in body

@@ -79,7 +79,7 @@ def test_a_release_needs_a_reason_and_the_pool_remembers_who_held_it(own_custome
     entry = own_customer.pool_entry
     assert (entry.kind, entry.from_user, entry.release_reason) == ("release", rep, reason)
     assert own_customer.pool_since == entry.at  # the pool page's order
-    assert entry.reason_display() == f"{reason.name} · 搬家了"
+    assert entry.reason_display() == f"{reason.name_zh} · 搬家了"
     (event,) = AuditEvent.objects.filter(target_id=str(own_customer.pk), extra__ownership="release")
     assert event.changes["owner"] == [f"{rep} ({rep.username})", None]
 

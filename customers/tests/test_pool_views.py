@@ -85,7 +85,14 @@ def test_the_pool_page_says_how_each_customer_came_and_from_whom(
     page = client.get(POOL).content.decode()
     row = page[page.index(f'data-customer="{mine_before.pk}"') :]
     row = row[: row.index("</tr>")]
-    assert reason.name in row and str(rep) in row and 'data-testid="pool-new"' not in row
+    assert reason.name_zh in row and str(rep) in row and 'data-testid="pool-new"' not in row
+    assert (reason.name_zh, reason.name_en) == ("无意向", "Not interested")  # seeded in both
+    rep.language = "en"
+    rep.save(update_fields=["language"])
+    english = client.get(POOL).content.decode()
+    assert "Not interested" in english and "无意向" not in english
+    rep.language = "zh-hans"
+    rep.save(update_fields=["language"])
 
     everyone = (mine_before, theirs_before, pool_customer)
     previous = client.get(POOL, {"previous": "me"}).content.decode()

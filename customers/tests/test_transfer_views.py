@@ -119,7 +119,9 @@ def test_wizard_upload_mapping_preview_then_commit(client, steward):
     page = client.get(reverse("customers:import_job", args=[job.pk])).content.decode()
     assert "warnings-download" in page and "rejected-download" not in page
     warned = client.get(reverse("customers:import_warned", args=[job.pk]))
-    rows = list(openpyxl.load_workbook(io.BytesIO(warned.content)).active.values)
+    sheet = openpyxl.load_workbook(io.BytesIO(warned.content)).active
+    assert sheet.title == "Imported with warnings"  # not "Sheet1"
+    rows = list(sheet.values)
     assert [row[0] for row in rows[1:]] == ["王芳", "赵敏"]
     assert rows[0][-2:] == ("⚠ Birth date", "⚠ Phone")  # the fields, in the job's language
     wang = Customer.objects.get(name="王芳")
