@@ -14,8 +14,7 @@ bootstrap: ## venv, packages, PostgreSQL and Redis, database, migrations, catalo
 
 run: bootstrap ## demo data if the database is empty, then web + worker + beat on http://127.0.0.1:8000
 	@$(PY) manage.py seed_demo --if-empty
-	@echo "==> Kehu CRM on http://127.0.0.1:8000 (Ctrl-C stops web, worker and beat)"
-	@$(VENV)/bin/honcho start -f Procfile
+	@bash scripts/run.sh
 
 test: ## bootstrap (with Chromium), then the whole test suite, browser tests included
 	@bash scripts/bootstrap.sh --test

@@ -9,6 +9,7 @@ import datetime
 import functools
 import itertools
 import random
+import re
 
 from django.db import transaction
 from django.utils import timezone
@@ -130,13 +131,20 @@ class _Pools:
             Gender.MALE: list(ZhPerson.first_names_male),
         }
         self.given[Gender.UNKNOWN] = self.given[Gender.FEMALE] + self.given[Gender.MALE]
+        self.single = {
+            gender: [name for name in names if len(name) == 1]
+            for gender, names in self.given.items()
+        }
         self.en_given = {
             Gender.FEMALE: list(EnPerson.first_names_female),
             Gender.MALE: list(EnPerson.first_names_male),
         }
         self.en_given[Gender.UNKNOWN] = self.en_given[Gender.FEMALE] + self.en_given[Gender.MALE]
         self.en_surnames = list(EnPerson.last_names)
-        self.zh_companies = list({fake_zh.company() for _ in range(3000)})
+        # Faker joins a prefix ending in 信息 to the suffix 信息有限公司: 凌颖信息信息有限公司.
+        self.zh_companies = list(
+            {re.sub(r"(\w{2,4})\1", r"\1", fake_zh.company()) for _ in range(3000)}
+        )
         self.en_companies = list({fake_en.company() for _ in range(600)})
         self.zh_jobs = list({fake_zh.job()[:100] for _ in range(400)})
         self.en_jobs = list({fake_en.job()[:100] for _ in range(200)})
@@ -149,8 +157,10 @@ class _Pools:
             return f"{rng.choice(self.en_given[gender])} {rng.choice(self.en_surnames)}"
         surname = rng.choices(self.surnames, cum_weights=self.surname_weights)[0]
         given = rng.choice(self.given[gender])
-        if rng.random() < 0.55:
-            given += rng.choice(self.given[gender])
+        if len(given) == 1 and rng.random() < 0.55:
+            # Two single characters make a given name; Faker's two-character names
+            # (小红) stay whole, or the demo shows 黄小红小红.
+            given += rng.choice([name for name in self.single[gender] if name != given])
         return surname + given
 
 

@@ -8,4 +8,4 @@ def seed(*, context, stdout) -> None:
     from customers.segmentation import metrics_recompute
 
     run = metrics_recompute()
-    stdout.write(f"Segmentation and dashboards: {run.buyers} buying customers; {run.parameters()}")
+    stdout.write(f"Customers classified (tiers, RFM, lifecycle): {run.buyers} have bought.")

@@ -92,7 +92,10 @@ def _moment(rng: random.Random, start: datetime.datetime, end: datetime.datetime
         if rng.random() * 1.9 <= MONTH_WEIGHTS[moment.astimezone(zone).month - 1]:
             break
     local = moment.astimezone(zone)
-    return local.replace(hour=rng.choice((9, 10, 11, 14, 15, 16, 20, 21)), minute=rng.randrange(60))
+    shop_hours = local.replace(
+        hour=rng.choice((9, 10, 11, 14, 15, 16, 20, 21)), minute=rng.randrange(60)
+    )
+    return min(shop_hours, end)  # today's shop hours may not have come yet
 
 
 def _customers(limit_ids: int | None = None):
@@ -171,13 +174,17 @@ def _batch(
             "updated_at": ordered,
         }
         if status not in (OrderStatus.PENDING, OrderStatus.CANCELLED):
-            order["paid_at"] = ordered + datetime.timedelta(minutes=rng.randrange(5, 600))
+            order["paid_at"] = min(now, ordered + datetime.timedelta(minutes=rng.randrange(5, 600)))
         if status in (OrderStatus.SHIPPED, OrderStatus.COMPLETED):
-            order["shipped_at"] = ordered + datetime.timedelta(days=1)
+            order["shipped_at"] = min(now, ordered + datetime.timedelta(days=1))
         if status == OrderStatus.COMPLETED:
-            order["completed_at"] = ordered + datetime.timedelta(days=rng.randrange(2, 10))
+            order["completed_at"] = min(
+                now, ordered + datetime.timedelta(days=rng.randrange(2, 10))
+            )
         if status == OrderStatus.CANCELLED:
-            order["cancelled_at"] = ordered + datetime.timedelta(hours=rng.randrange(1, 48))
+            order["cancelled_at"] = min(
+                now, ordered + datetime.timedelta(hours=rng.randrange(1, 48))
+            )
         total = Decimal("0.00")
         for position in range(rng.choice((1, 1, 1, 2, 2, 3))):
             product = rng.choice(products)
@@ -208,9 +215,11 @@ def _batch(
                     "order_id": pk,
                     "amount": order["refunded"],
                     "reason": rng.choice(REFUND_REASONS),
-                    "refunded_at": ordered + datetime.timedelta(days=rng.randrange(3, 20)),
+                    "refunded_at": min(
+                        now, ordered + datetime.timedelta(days=rng.randrange(3, 20))
+                    ),
                     "actor_id": salesperson,
-                    "created_at": ordered + datetime.timedelta(days=rng.randrange(3, 20)),
+                    "created_at": min(now, ordered + datetime.timedelta(days=rng.randrange(3, 20))),
                 }
             )
         orders.append(order)
