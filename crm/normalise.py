@@ -13,6 +13,7 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
+from phonenumbers import PhoneNumberFormat
 
 DEFAULT_REGION = "CN"
 _SEPARATORS = re.compile(r"[\s\-‐‑‒–—―.·/()（）]+")
@@ -97,11 +98,32 @@ def phone_mask(e164: str) -> str:
     if not e164:
         return ""
     # A Chinese mobile needs no parsing.
-    national = e164[3:] if e164.startswith("+861") and len(e164) == 14 else _national(e164)
+    if e164.startswith("+861") and len(e164) == 14:
+        return e164[3:6] + "****" + e164[-4:]
+    area = _area_code(e164)
+    if area:  # a landline shows its area code as dialled: 021****8888
+        return area + "****" + e164[-4:]
+    national = _national(e164)
     if len(national) <= 4:
         return "*" * len(national)
     keep = 3 if len(national) >= 10 else 2
     return national[:keep] + "****" + national[-4:]
+
+
+def _area_code(e164: str) -> str:
+    """A landline's area code with its trunk prefix as people dial it ("021",
+    "0755"), or "" for numbers without one (mobiles, unparseable)."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return ""
+    length = phonenumbers.length_of_geographical_area_code(number)
+    if not length:
+        return ""
+    national = str(number.national_number)
+    dialled = re.sub(r"\D", "", phonenumbers.format_number(number, PhoneNumberFormat.NATIONAL))
+    trunk = dialled[: len(dialled) - len(national)] if dialled.endswith(national) else ""
+    return trunk + national[:length]
 
 
 def _national(e164: str) -> str:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Value
+from django.db.models.functions import Concat
 
 from crm.access import register_scope
 from crm.fields import blind_index
@@ -40,15 +41,20 @@ def visible_teams(user: User) -> QuerySet[Team]:
 
 
 def user_search(*, user: User, query: str) -> QuerySet[User]:
-    """People the user may see, by name, username, e-mail or exact mobile number."""
-    query = query.strip()
+    """People the user may see, by name (a part, or the whole as people write it:
+    张伟, Wei Zhang), username, e-mail or exact mobile number."""
+    query = " ".join(query.split())
     qs = visible_users(user).filter(is_active=True)
     if not query:
         return qs.none()
+    qs = qs.alias(
+        name_zh=Concat("last_name", "first_name"),
+        name_en=Concat("first_name", Value(" "), "last_name"),
+    )
     text = (
         Q(username__icontains=query)
-        | Q(first_name__icontains=query)
-        | Q(last_name__icontains=query)
+        | Q(name_zh__icontains=query.replace(" ", ""))
+        | Q(name_en__icontains=query)
         | Q(email__iexact=query)
     )
     try:

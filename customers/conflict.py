@@ -159,12 +159,28 @@ def _refusal(match: Match) -> ValidationError:
     )  # fmt: skip
 
 
-def conflict_refusal(*, actor: User, values: dict) -> None:
+class OwnDuplicate(ValidationError):
+    """The new customer looks like one the actor already owns: a warning the user
+    may pass ("create anyway"), with the customers to open instead."""
+
+    def __init__(self, matches: list[Match]):
+        first = matches[0]
+        super().__init__(
+            _("You already have this customer: %(number)s %(name)s. Open it instead, or "
+              "create a new one anyway."),
+            code="yours_already", params={"number": first.number, "name": first.name},
+        )  # fmt: skip
+        self.matches = matches
+
+
+def conflict_refusal(*, actor: User, values: dict, own_ok: bool = False) -> None:
     """Refuse a new customer that a colleague holds or the pool has: the answer on
-    the field that matched. Data stewards and admins, who see every customer and
-    merge duplicates, are not held to it."""
+    the field that matched. One of the actor's own customers is a warning they may
+    pass (`own_ok`). Data stewards and admins, who see every customer and merge
+    duplicates, are not held to it."""
     if actor.has_perm("customers.view_all_customers"):
         return
+    own: dict[int, Match] = {}
     keys = [("phones", "phone", p) for p in values.get("phones", [])]
     keys += [("emails", "email", e) for e in values.get("emails", [])]
     if values.get("uscc"):
@@ -183,3 +199,6 @@ def conflict_refusal(*, actor: User, values: dict) -> None:
         for match in _answers(actor, ids):
             if match.state != YOURS:
                 raise ValidationError({field_name: _refusal(match)})
+            own.setdefault(match.customer_id, match)
+    if own and not own_ok:
+        raise OwnDuplicate(list(own.values()))

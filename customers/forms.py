@@ -47,6 +47,12 @@ def _personal_text(phones, emails) -> dict[str, str]:
 
 
 class CustomerForm(forms.Form):
+    # Shown only when the new customer looks like one of the user's own.
+    create_anyway = forms.BooleanField(
+        label=_("It is another customer: create it anyway"),
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "form-check-input"}),
+    )
     number = forms.CharField(
         label=_("Customer number"),
         required=False,
@@ -228,6 +234,7 @@ class CustomerForm(forms.Form):
         data.pop("original", None)
         if self.customer is not None:
             data.pop("number", None)
+            data.pop("create_anyway", None)
             original = self._original_cleaned()
             if original is not None:
                 data = {

@@ -5,11 +5,14 @@ reaching into each other's views."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import Resolver404, resolve, reverse
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.vary import vary_on_headers
@@ -38,6 +41,87 @@ def visible_customer_or_404(user, pk: int) -> Customer:
 
 def editable_customer_or_404(user, pk: int) -> Customer:
     return customer_or_404(editable_customers(user), pk)
+
+
+class PicksCustomerMixin:
+    """A page that works on one customer (`?customer=ID`): opened without one (the
+    list's *New* button), it first sends the user to choose the customer, search as
+    you type (CustomerPickView), and comes back with it. The view says what the
+    picker's heading reads and which customers may be picked."""
+
+    pick_title = None  # e.g. _("New order")
+
+    @staticmethod
+    def pick_customers(user):
+        return editable_customers(user)
+
+    def __init_subclass__(cls, **kwargs):
+        """Django reads csrf_exempt off the class's dispatch: a view whose own
+        dispatch is exempt (it sets upload handlers before CSRF reads the body, as
+        the contract form does) keeps it with this dispatch in front."""
+        super().__init_subclass__(**kwargs)
+        after = cls.__mro__[cls.__mro__.index(PicksCustomerMixin) + 1 :]
+        inner = next(base.__dict__["dispatch"] for base in after if "dispatch" in base.__dict__)
+        if getattr(inner, "csrf_exempt", False):
+
+            def dispatch(self, request, *args, **kwargs):
+                return PicksCustomerMixin.dispatch(self, request, *args, **kwargs)
+
+            dispatch.csrf_exempt = True
+            cls.dispatch = dispatch
+
+    def dispatch(self, request, *args, **kwargs):
+        if (
+            request.method == "GET"
+            and request.user.is_authenticated
+            and not request.GET.get("customer")
+        ):
+            query = urlencode({"next": request.path})
+            return redirect(f"{reverse('customers:pick')}?{query}")
+        return super().dispatch(request, *args, **kwargs)
+
+
+class CustomerPickView(LoginRequiredMixin, View):
+    """Choose the customer for a page that needs one (PicksCustomerMixin): the page
+    is named by `?next=` and must be such a page; the results are the customers that
+    page accepts, found as the top bar finds them."""
+
+    template_name = "customers/customer_pick.html"
+    SHOWN = 20
+
+    def get(self, request):
+        from customers.selectors import customers_matching
+
+        target = request.GET.get("next", "")
+        try:
+            match = resolve(target)
+        except Resolver404:
+            raise Http404 from None
+        view = getattr(match.func, "view_class", None)
+        if not (view and issubclass(view, PicksCustomerMixin)) or not target.startswith("/"):
+            raise Http404
+        if not request.user.has_perms(_required(view)):
+            raise PermissionDenied
+        query = request.GET.get("q", "").strip()[:100]
+        scope = view.pick_customers(request.user)
+        found = (
+            customers_matching(scope, query).select_related("owner").order_by("name_pinyin", "id")
+            if query
+            else scope.filter(owner=request.user).order_by("-updated_at", "id")
+        )
+        context = {
+            "title": view.pick_title,
+            "next": target,
+            "query": query,
+            "customers": list(found[: self.SHOWN]),
+        }
+        name = self.template_name + ("#results" if request.htmx else "")
+        return render(request, name, context)
+
+
+def _required(view) -> tuple[str, ...]:
+    required = getattr(view, "permission_required", None) or ()
+    return (required,) if isinstance(required, str) else tuple(required)
 
 
 def customer_param_or_404(request, customers) -> Customer:

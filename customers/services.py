@@ -225,7 +225,7 @@ def customer_create(*, actor: User, data: Mapping[str, Any], request=None) -> Cu
         raise ValidationError(_("You may not create customers."), code="forbidden")
     values = customer_standardise(data)
     _check_financial_allowed(actor, values)
-    conflict_refusal(actor=actor, values=values)
+    conflict_refusal(actor=actor, values=values, own_ok=bool(data.get("create_anyway")))
     if "owner" in data and actor.has_perm("customers.assign_customer_owner"):
         owner = data["owner"]
     else:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers import churn_views, io_views, merge_views, pool_views, segment_views, views
+from customers import churn_views, io_views, merge_views, pages, pool_views, segment_views, views
 
 app_name = "customers"
 
@@ -25,6 +25,7 @@ urlpatterns = [
     path("deleted/", views.DeletedCustomerListView.as_view(), name="deleted"),
     path("pool/", pool_views.CustomerPoolView.as_view(), name="pool"),
     path("check/", pool_views.ConflictCheckView.as_view(), name="check"),
+    path("pick/", pages.CustomerPickView.as_view(), name="pick"),
     path("claim/", pool_views.CustomerClaimView.as_view(), name="claim"),
     path("recycle-soon/", pool_views.RecycleSoonView.as_view(), name="recycle_soon"),
     path("quality/", views.QualityView.as_view(), name="quality"),

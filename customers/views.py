@@ -20,6 +20,7 @@ from django_filters.views import FilterView
 from crm.messages import messages_error
 from crm.pagination import PeekPaginator
 from customers import ownership, services
+from customers.conflict import OwnDuplicate
 from customers.filters import CustomerFilter
 from customers.forms import BulkAction, CollaboratorForm, ContactForm, CustomerForm
 from customers.models import Customer
@@ -137,6 +138,11 @@ class CustomerCreateView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
         try:
             customer = services.customer_create(
                 actor=self.request.user, data=form.service_data(), request=self.request
+            )
+        except OwnDuplicate as exc:
+            form.add_error(None, exc)
+            return self.render_to_response(
+                self.get_context_data(form=form, own_duplicates=exc.matches)
             )
         except ValidationError as exc:
             form.add_error(None, exc)

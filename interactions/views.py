@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -18,6 +19,7 @@ from customers.models import Customer
 from customers.pages import (
     DetailActionView,
     FilteredListView,
+    PicksCustomerMixin,
     customer_or_404,
     customer_param_or_404,
     customer_param_visible,
@@ -308,9 +310,11 @@ class TicketListView(FilteredListView):
         return super().get_context_data(policies=sla_policies(), **kwargs)
 
 
-class TicketCreateView(LoginRequiredMixin, PermissionRequiredMixin, View):
+class TicketCreateView(PicksCustomerMixin, LoginRequiredMixin, PermissionRequiredMixin, View):
     permission_required = "interactions.add_serviceticket"
     template_name = "interactions/ticket_form.html"
+    pick_title = gettext_lazy("New ticket")
+    pick_customers = staticmethod(servable_customers)
 
     def _form(self, request, customer, data=None):
         orders = customer.orders.order_by("-ordered_at", "-id")[:50]

@@ -13,11 +13,16 @@ from django.shortcuts import redirect
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.generic import FormView, TemplateView
 
-from customers.pages import FilteredListView, customer_param_editable_or_404
+from customers.pages import (
+    FilteredListView,
+    PicksCustomerMixin,
+    customer_param_editable_or_404,
+)
 from customers.selectors import customer_access
 from sales import contracts
 from sales.filters import ContractFilter
@@ -131,8 +136,9 @@ class _ContractFormView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
         return redirect(contract)
 
 
-class ContractCreateView(_ContractFormView):
+class ContractCreateView(PicksCustomerMixin, _ContractFormView):
     permission_required = "sales.add_contract"
+    pick_title = gettext_lazy("New contract")
 
     def load(self, request, kwargs) -> None:
         self.customer = customer_param_editable_or_404(request)

@@ -39,7 +39,7 @@ from sales.models import (
     ContractStatus,
     Opportunity,
 )
-from sales.services import _text, customer_object_locked, money_clean
+from sales.services import _code, _text, customer_object_locked, money_clean
 
 CONTRACT_PREFIX = "HT"
 CONTRACT_FIELDS = (
@@ -165,7 +165,7 @@ def _date(value: Any, field: str, errors: dict, *, required: bool) -> datetime.d
 def _contract_values(actor: User, customer, data: Mapping[str, Any]) -> dict[str, Any]:
     errors: dict[str, list] = {}
     values: dict[str, Any] = {
-        "number": _text(data.get("number"), 0).upper(),
+        "number": _code(data.get("number"), spaces=True),
         "title": _text(data.get("title"), 0),
         "kind": data.get("kind") or ContractKind.SALES,
         "notes": str(data.get("notes") or "").strip(),

@@ -552,6 +552,11 @@ class Opportunity(models.Model):
         return self.stage in OPEN_STAGES
 
     @property
+    def is_late(self) -> bool:
+        """Still open after its expected close date: move the date or close it."""
+        return self.is_open and self.expected_close < timezone.localdate()
+
+    @property
     def weighted_amount(self) -> Decimal:
         return cents(self.amount * self.probability / 100)
 

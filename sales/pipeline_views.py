@@ -17,6 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.decorators.vary import vary_on_headers
 from django.views.generic import FormView, TemplateView
@@ -24,7 +25,11 @@ from django.views.generic import FormView, TemplateView
 from crm.messages import messages_error
 from crm.models import User
 from crm.normalise import id_param
-from customers.pages import FilteredListView, customer_param_editable_or_404
+from customers.pages import (
+    FilteredListView,
+    PicksCustomerMixin,
+    customer_param_editable_or_404,
+)
 from customers.selectors import customer_access
 from sales import pipeline
 from sales.filters import OpportunityFilter
@@ -123,13 +128,25 @@ class _OpportunityFormView(LoginRequiredMixin, PermissionRequiredMixin, FormView
         )
 
 
-class OpportunityCreateView(_OpportunityFormView):
+def _late_warning(request, opportunity) -> None:
+    if opportunity.is_late:
+        messages.warning(
+            request,
+            _("The expected close date %(date)s has passed: move it, or mark the deal won or lost.")
+            % {"date": opportunity.expected_close.isoformat()},
+        )
+
+
+class OpportunityCreateView(PicksCustomerMixin, _OpportunityFormView):
     permission_required = "sales.add_opportunity"
+    pick_title = gettext_lazy("New opportunity")
     opportunity = None
 
     def dispatch(self, request, *args, **kwargs):
-        if request.user.is_authenticated:
+        if request.user.is_authenticated and request.GET.get("customer"):
             self.customer = customer_param_editable_or_404(request)
+        elif request.method != "GET":
+            raise Http404
         return super().dispatch(request, *args, **kwargs)
 
     def get_initial(self):
@@ -152,6 +169,7 @@ class OpportunityCreateView(_OpportunityFormView):
             service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, _("The opportunity is saved."))
+        _late_warning(self.request, opportunity)
         return redirect(opportunity)
 
 
@@ -188,6 +206,7 @@ class OpportunityUpdateView(_OpportunityFormView):
             service_errors(form, exc)
             return self.form_invalid(form)
         messages.success(self.request, _("Your changes are saved."))
+        _late_warning(self.request, opportunity)
         return redirect(opportunity)
 
 

@@ -67,8 +67,17 @@ PRODUCT_FIELDS = (
 
 
 def _text(value: Any, limit: int) -> str:
-    text = " ".join(unicodedata.normalize("NFKC", str(value or "")).split())
+    """Free text as typed (a title's full-width （正式） stays), white space trimmed
+    and collapsed."""
+    text = " ".join(str(value or "").split())
     return text[:limit] if limit else text
+
+
+def _code(value: Any, *, spaces: bool = False) -> str:
+    """An identifier (SKU, contract number): full-width forms folded (ＡＢ１ → AB1),
+    upper case, without spaces (or with single ones)."""
+    parts = unicodedata.normalize("NFKC", str(value or "")).split()
+    return (" " if spaces else "").join(parts).upper()
 
 
 _PLAIN_NUMBER = re.compile(r"-?\d+(\.\d+)?")
@@ -166,7 +175,7 @@ def _currency_clean(value: Any) -> str:
 def product_values(data: Mapping[str, Any]) -> dict[str, Any]:
     errors: dict[str, list] = {}
     values: dict[str, Any] = {
-        "sku": _text(data.get("sku"), 0).upper().replace(" ", ""),
+        "sku": _code(data.get("sku")),
         "name": _text(data.get("name"), 0),
         "category": _text(data.get("category"), 0),
         "brand": _text(data.get("brand"), 0),

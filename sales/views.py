@@ -10,6 +10,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from django.views.generic import FormView, TemplateView
 from django_filters.views import FilterView
@@ -18,7 +19,11 @@ from crm.messages import messages_error
 from crm.normalise import id_param
 from crm.pagination import PeekPaginator
 from customers.models import Customer
-from customers.pages import FilteredListView, customer_param_editable_or_404
+from customers.pages import (
+    FilteredListView,
+    PicksCustomerMixin,
+    customer_param_editable_or_404,
+)
 from customers.selectors import customer_access, editable_customers
 from sales import services
 from sales.filters import OrderFilter, ProductFilter
@@ -199,8 +204,9 @@ class _OrderFormMixin(LoginRequiredMixin, PermissionRequiredMixin):
         return self.render_page(customer, order_form, formset, order)
 
 
-class OrderCreateView(_OrderFormMixin, View):
+class OrderCreateView(PicksCustomerMixin, _OrderFormMixin, View):
     permission_required = "sales.add_order"
+    pick_title = gettext_lazy("New order")
 
     def customer(self) -> Customer:
         return customer_param_editable_or_404(self.request)

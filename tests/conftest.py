@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from customers.tests.conftest import customer_make, pool_customer  # noqa: F401 - shared fixtures
+from customers.tests.conftest import (  # noqa: F401 - shared fixtures
+    colleague_customer,
+    customer_make,
+    own_customer,
+    pool_customer,
+)
 from sales.tests.conftest import headphones, order_make, product_make  # noqa: F401
 
 # Playwright's sync API keeps an event loop in the test thread; the test body

@@ -64,8 +64,10 @@ def test_a_call_with_a_follow_up_becomes_a_task_that_is_completed(
         "<b>回访</b>满意度"
     )  # escaped
     expect(page.locator("#interaction-form #id_subject")).to_have_value("")  # a fresh form
-    expect(page.get_by_test_id("logged")).to_contain_text("跟进任务已加入你的任务列表")
+    expect(page.get_by_test_id("logged")).to_contain_text("跟进任务已加入您的任务列表")
     expect(page.get_by_test_id("last-contact")).to_contain_text("最近联系：今天，李娜，电话联系")
+    # The open-tasks panel shows the follow-up without a reload.
+    expect(page.get_by_test_id("customer-tasks")).to_contain_text("寄送新款样品")
     page.screenshot(path=shots / "01-customer-after-logging.png", full_page=True)
 
     page.goto(f"{base}/interactions/tasks/")

@@ -5,10 +5,12 @@ The navigation offers each role only what it may open, so a 403 fails too."""
 
 from __future__ import annotations
 
+import datetime
 import re
 
 import pytest
 from django.core.management import call_command
+from django.utils import timezone
 
 from conftest import PASSWORD
 from tests.conftest import watched_page
@@ -87,7 +89,21 @@ def test_the_whose_tasks_selector_and_the_progress_bar_work_under_the_csp(page, 
     page.select_option("#person", "team")  # was an inline onchange the CSP blocked
     expect(page).to_have_url(re.compile(r"person=team"))
     expect(page.locator("#person")).to_have_value("team")
-    page.goto(f"{live_server.url}/sales/performance/")
+    # The last twelve months, for whoever of the manager's subjects has a target and
+    # sales in them (which one depends on the demo's random draws).
+    from crm.models import User
+    from sales import performance as perf
+
+    manager = User.objects.get(username="manager")
+    first = (timezone.localdate().replace(day=1) - datetime.timedelta(days=330)).replace(day=1)
+    end = perf.month_after(timezone.localdate().replace(day=1))
+    shown = next(
+        subject
+        for subject in perf.performance_subjects(manager)
+        for totals in [perf.performance(subject, first, end).totals]
+        if totals.target and totals.revenue
+    )
+    page.goto(f"{live_server.url}/sales/performance/?who={shown.key}&from={first:%Y-%m}")
     bar = page.locator("[data-testid=kpi-revenue] [data-width]")
     expect(bar).to_have_count(1)
     wanted = min(100.0, float(bar.get_attribute("data-width")))

@@ -70,13 +70,16 @@ def demo(db):
 
 
 def _data() -> str:
-    """The demo's own words (titles, subjects, next steps typed or written by the
-    jobs in the site's language): data, not interface."""
+    """The demo's own words (titles, subjects, next steps typed, and what the jobs
+    wrote for people in the language they had then: task notes, notifications):
+    data, not interface."""
+    from crm.models import Notification
     from interactions.models import Interaction, ServiceTicket, Task
     from sales.models import Contract, Opportunity
 
     texts = [
-        *Task.objects.values_list("title", flat=True),
+        *Task.objects.values_list("title", "notes"),
+        *Notification.objects.values_list("text", flat=True),
         *Interaction.objects.values_list("subject", flat=True),
         *ServiceTicket.objects.values_list("subject", flat=True),
         *Opportunity.objects.values_list("title", "next_step"),

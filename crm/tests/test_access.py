@@ -101,3 +101,11 @@ def test_someone_elses_notification_answers_404(client, rep, other_rep):
     assert client.post(reverse("notification_open", args=[note.pk])).status_code == 404
     note.refresh_from_db()
     assert note.read_at is None
+
+
+def test_a_colleague_is_found_by_the_full_name_people_write(rep, manager, other_rep):
+    from crm.selectors import user_search
+
+    for query in ("李娜", "李 娜", "娜"):
+        assert rep in user_search(user=manager, query=query), query
+    assert list(user_search(user=manager, query="李娜伟")) == []

@@ -75,7 +75,10 @@ def test_empty_phone_stays_empty():
 def test_phone_display_and_mask():
     assert phone_display("+8613800138000") == "+86 138 0013 8000"
     assert phone_mask("+8613800138000") == "138****8000"
-    assert phone_mask("+861088888888") == "108****8888"
+    # A landline keeps its area code as dialled (was 108****8888, 216****8888).
+    assert phone_mask("+861088888888") == "010****8888"
+    assert phone_mask("+862188889999") == "021****9999"
+    assert phone_mask("+8675512345678") == "0755****5678"
 
 
 @pytest.mark.parametrize(

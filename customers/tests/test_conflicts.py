@@ -120,3 +120,18 @@ def test_the_check_is_posted_so_a_phone_never_travels_in_the_address(
     assert page.context["matches"] is None  # a query in the address is not run
     assert not AuditEvent.objects.filter(action=AuditAction.CONFLICT_CHECK).exists()
     assert 'method="post"' in page.content.decode()
+
+
+def test_a_rep_entering_one_of_their_own_customers_is_warned_and_offered_it(
+    client, rep, own_customer
+):
+    client.force_login(rep)
+    data = {"kind": "person", "name": "张三丰", "phones": "138 0013 8000", "source": "other"}
+    response = client.post(reverse("customers:create"), data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert [m.customer_id for m in response.context["own_duplicates"]] == [own_customer.pk]
+    assert reverse("customers:detail", args=[own_customer.pk]) in page
+    assert "create_anyway" in page and Customer.objects.count() == 1
+    created = client.post(reverse("customers:create"), {**data, "create_anyway": "on"})
+    assert created.status_code == 302 and Customer.objects.count() == 2

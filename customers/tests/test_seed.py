@@ -33,7 +33,6 @@ def test_seed_demo_makes_valid_searchable_customers(db):
     assert customers.filter(name_pinyin="").count() == 0
 
 
-
 def test_the_demo_tells_one_story_in_plain_names_and_plain_words(db):
     """No doubled name parts (黄小红小红, 凌颖信息信息有限公司), no order stamped
     later than now, the nightly jobs already run (the churn page has the alerts the

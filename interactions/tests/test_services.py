@@ -322,7 +322,7 @@ def test_notifications_speak_the_recipients_language(manager, rep, own_customer)
         services.task_create(
             actor=manager, data={"title": "回电", "assignee": rep, "due_at": hours_ahead(2)}
         )
-    assert rep.notifications.get().text.startswith("王经理 给你分配了任务")
+    assert rep.notifications.get().text.startswith("王经理 给您分配了任务")
 
 
 def test_an_edit_without_a_time_keeps_the_time(rep, own_customer, log):

@@ -308,3 +308,11 @@ def test_the_same_file_name_uploaded_again_replaces_the_file(
     with contract.signed_file.open("rb") as handle:
         assert handle.read() == second
     assert [path.read_bytes() for path in stored_files(private_files)] == [second]
+
+
+def test_free_text_keeps_what_was_typed_and_numbers_are_folded(rep, own_customer):
+    contract = make(
+        rep, own_customer, title="  年度框架合同（正式）  ", number="ｓｈ－２０２６－００２"
+    )
+    assert contract.title == "年度框架合同（正式）"  # not (正式)
+    assert contract.number == "SH-2026-002"

@@ -364,3 +364,28 @@ def test_odd_parameters_answer_a_page_never_an_error(client, rep, own_customer, 
         "/sales/contracts/new/?customer=٣",
     ):
         assert client.get(path).status_code == 404, path
+
+
+def test_an_open_deal_past_its_close_date_is_warned_about_and_marked_late(
+    client, rep, own_customer, opportunity_make
+):
+    from django.contrib.messages import get_messages
+
+    late = opportunity_make(rep, own_customer, title="过期的单")
+    Opportunity.objects.filter(pk=late.pk).update(expected_close=close_in(-3))
+    on_time = opportunity_make(rep, own_customer, title="按时的单")
+    login(client, rep)
+    board = client.get(reverse("sales:pipeline")).content.decode()
+    card = board[board.index("过期的单") :][:800]
+    assert 'data-testid="card-late"' in card
+    assert 'data-testid="card-late"' not in board[board.index("按时的单") :][:800]
+    detail = client.get(late.get_absolute_url()).content.decode()
+    assert 'data-testid="late"' in detail
+    edit = client.get(reverse("sales:opportunity_update", args=[on_time.pk]))
+    form = edit.context["form"]
+    data = {name: form[name].value() or "" for name in form.fields}
+    data["expected_close"] = close_in(-1).isoformat()
+    response = client.post(reverse("sales:opportunity_update", args=[on_time.pk]), data)
+    assert response.status_code == 302
+    said = [str(m) for m in get_messages(response.wsgi_request)]
+    assert any("has passed" in text for text in said), said

@@ -126,7 +126,7 @@ def test_saving_checks_the_name_the_filter_and_who_may_share(rep, manager):
     assert Segment.objects.get(owner=rep).query == "owner=me"  # where the list was: not kept
     with pytest.raises(ValidationError) as twice:
         segment_save(actor=rep, data={"name": "我的客户", "query": ""})
-    assert twice.value.message_dict["name"] == ["你已经有一个同名的客户分群。"]
+    assert twice.value.message_dict["name"] == ["您已经有一个同名的客户分群。"]
     shared = segment_save(actor=manager, data={"name": "我的客户", "shared": True, "query": ""})
     assert shared.shared  # another owner may use the same name
 

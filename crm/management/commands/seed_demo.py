@@ -57,9 +57,10 @@ class SeedContext:
 def context_has_customers() -> bool:
     from django.apps import apps as registry
 
-    return registry.is_installed("customers") and registry.get_model(
-        "customers", "Customer"
-    ).objects.exists()
+    return (
+        registry.is_installed("customers")
+        and registry.get_model("customers", "Customer").objects.exists()
+    )
 
 
 class Command(BaseCommand):
