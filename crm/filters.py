@@ -1,4 +1,5 @@
 import django_filters
+from django import forms
 from django.contrib.contenttypes.models import ContentType
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
@@ -17,10 +18,16 @@ class AuditEventFilter(django_filters.FilterSet):
     )
     target_id = django_filters.CharFilter(label=_("Target id"))
     created_after = django_filters.DateFilter(
-        label=_("From"), field_name="created_at", lookup_expr="date__gte"
+        label=_("From"),
+        field_name="created_at",
+        lookup_expr="date__gte",
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
     created_before = django_filters.DateFilter(
-        label=_("To"), field_name="created_at", lookup_expr="date__lte"
+        label=_("To"),
+        field_name="created_at",
+        lookup_expr="date__lte",
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
 
     class Meta:

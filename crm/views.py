@@ -20,6 +20,7 @@ from django.views.generic import DetailView, ListView, TemplateView, UpdateView
 from django_filters.views import FilterView
 
 from crm.access import ScopedQuerysetMixin, scoped_get_or_404
+from crm.auditlog import audit_page
 from crm.errors import service_down_message
 from crm.filters import AuditEventFilter, PersonFilter
 from crm.forms import LanguageForm, LoginForm, ProfileForm
@@ -240,6 +241,11 @@ class AuditListView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
 
     def get_queryset(self):
         return audit_events_for(self.request.user)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["events"] = audit_page(self.request.user, context["page_obj"])
+        return context
 
 
 class JobRunListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):

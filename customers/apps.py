@@ -10,6 +10,7 @@ class CustomersConfig(AppConfig):
         from customers import workbench
 
         workbench.register()
+        _audit_labels()
         from django.utils.translation import pgettext_lazy
 
         from crm.search import SearchSection, register_search
@@ -25,3 +26,37 @@ class CustomersConfig(AppConfig):
                 more_url_name="customers:list",
             )
         )
+
+
+def _audit_labels() -> None:
+    """How the audit log names what customer events store beyond their fields."""
+    from django.utils.translation import pgettext_lazy
+
+    from crm.auditlog import register_label
+    from customers.models import Customer
+
+    for key, text in {
+        "matches": pgettext_lazy("audit detail", "Found"),
+        "held_by_others": pgettext_lazy("audit detail", "Held by colleagues"),
+        "not_duplicate_of": pgettext_lazy("audit detail", "Not a duplicate of"),
+    }.items():
+        register_label(key, text, model=Customer)
+    for key in ("merge", "churn_episode", "contact_id"):
+        register_label(key, "", hidden=True)
+    for key, text in {
+        "contact": pgettext_lazy("audit detail", "Contact"),
+        "merged": pgettext_lazy("audit detail", "Merged customer"),
+        "merged_into": pgettext_lazy("audit detail", "Merged into"),
+        "moved": pgettext_lazy("audit detail", "Records moved"),
+        "ownership": pgettext_lazy("audit detail", "Ownership change"),
+        "collaborators": pgettext_lazy("audit detail", "Collaborators"),
+        "contact.phones": pgettext_lazy("audit detail", "Contact's phones"),
+        "contact.emails": pgettext_lazy("audit detail", "Contact's e-mails"),
+        "created": pgettext_lazy("import outcome", "Created"),
+        "created_warned": pgettext_lazy("audit detail", "Created with warnings"),
+        "updated": pgettext_lazy("import outcome", "Updated"),
+        "updated_warned": pgettext_lazy("audit detail", "Updated with warnings"),
+        "rejected": pgettext_lazy("import outcome", "Rejected"),
+        "skipped": pgettext_lazy("import outcome", "Skipped"),
+    }.items():
+        register_label(key, text)

@@ -199,6 +199,7 @@ def conflict_refusal(*, actor: User, values: dict, own_ok: bool = False) -> None
         for match in _answers(actor, ids):
             if match.state != YOURS:
                 raise ValidationError({field_name: _refusal(match)})
-            own.setdefault(match.customer_id, match)
+            if field_name != "uscc":  # a credit code is unique: refused, not a warning
+                own.setdefault(match.customer_id, match)
     if own and not own_ok:
         raise OwnDuplicate(list(own.values()))

@@ -10,6 +10,14 @@ class SalesConfig(AppConfig):
         from sales import workbench
 
         workbench.register()
+        from django.utils.translation import pgettext_lazy
+
+        from crm.auditlog import register_label
+
+        register_label("refund", "", hidden=True)
+        register_label("signed_file", pgettext_lazy("audit detail", "Signed copy"))
+        register_label("revenue", pgettext_lazy("audit detail", "Revenue target"))
+        register_label("products", pgettext_lazy("audit detail", "Products created"))
         from crm.models import ImportKind
         from customers.import_jobs import import_kind_register
         from sales import selectors  # noqa: F401 - registers the scoping selectors
