@@ -45,6 +45,7 @@ class Label:
 
 
 _LABELS: dict[str, Label] = {}
+_VALUES: dict[str, dict[str, Promise | str]] = {}
 
 
 def register_label(
@@ -55,6 +56,13 @@ def register_label(
     hidden: bool = False,
 ) -> None:
     _LABELS[key] = Label(text, model, hidden)
+
+
+def register_values(key: str, choices) -> None:
+    """Name the codes stored under `key` (an ownership change's kind, a recycling
+    reason…); several apps may add theirs to the same key, other values show as
+    stored."""
+    _VALUES.setdefault(key, {}).update({str(value): label for value, label in choices})
 
 
 @dataclass(frozen=True)
@@ -171,11 +179,13 @@ class _Reader:
             f"{link.model._meta.verbose_name} #{value}" if link.key == "pk" else value
         )
 
-    def value(self, value: Any, *, field=None, link: _Link | None = None) -> str:
+    def value(self, value: Any, *, field=None, link: _Link | None = None, key: str = "") -> str:
         if value is None or value == "" or value == []:
             return NOTHING
         if value == MASK:
             return _("(hidden)")
+        if isinstance(value, str) and value in _VALUES.get(key, {}):
+            return str(_VALUES[key][value])
         if link is not None and link.values(value):
             names = [self._name(link, item) for item in link.values(value)]
             more = len(names) - SHOWN_IDS
@@ -192,7 +202,7 @@ class _Reader:
                     moment = timezone.make_aware(moment, datetime.UTC)
                 return date_format(timezone.localtime(moment), "Y-m-d H:i")
         if isinstance(value, list):
-            return "、".join(self.value(item) for item in value)
+            return "、".join(self.value(item, key=key) for item in value)
         if isinstance(value, dict):
             return "; ".join(f"{self.label(None, k)}: {self.value(v)}" for k, v in value.items())
         return str(value)
@@ -218,7 +228,7 @@ class _Reader:
                 )
             )
         details = [
-            Detail(self.label(None, key), self.value(value, link=self._link(None, key)))
+            Detail(self.label(None, key), self.value(value, link=self._link(None, key), key=key))
             for key, value in (event.extra or {}).items()
             if not (key in _LABELS and _LABELS[key].hidden)
         ]

@@ -32,8 +32,8 @@ def _audit_labels() -> None:
     """How the audit log names what customer events store beyond their fields."""
     from django.utils.translation import pgettext_lazy
 
-    from crm.auditlog import register_label
-    from customers.models import Customer
+    from crm.auditlog import register_label, register_values
+    from customers.models import Customer, OwnershipKind, RecycleReason
 
     for key, text in {
         "matches": pgettext_lazy("audit detail", "Found"),
@@ -41,6 +41,14 @@ def _audit_labels() -> None:
         "not_duplicate_of": pgettext_lazy("audit detail", "Not a duplicate of"),
     }.items():
         register_label(key, text, model=Customer)
+    register_values("ownership", OwnershipKind.choices)
+    register_values("reason", RecycleReason.choices)
+    register_values("fields", [
+        ("phones", pgettext_lazy("audit detail", "Phones")),
+        ("emails", pgettext_lazy("audit detail", "E-mails")),
+        ("street", Customer._meta.get_field("street").verbose_name),
+        ("import_remarks", Customer._meta.get_field("import_remarks").verbose_name),
+    ])  # fmt: skip
     for key in ("merge", "churn_episode", "contact_id"):
         register_label(key, "", hidden=True)
     for key, text in {

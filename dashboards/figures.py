@@ -84,6 +84,11 @@ class Chart:
     series: list[tuple[str, list]]  # (name, values)
     money: bool = False
 
+    @property
+    def empty(self) -> bool:
+        """Nothing to draw: every value missing or zero ("no data yet", not bare axes)."""
+        return not any(value for __, values in self.series for value in values)
+
     def data(self) -> dict:
         """For Chart.js: numbers as floats (display only; the download keeps cents)."""
         return {
@@ -114,8 +119,12 @@ class Dashboard:
         return next((c for c in self.charts if c.key == key), None)
 
 
-def _month_label(month: datetime.date) -> str:
-    return f"{month:%Y-%m}"
+def month_label(month: datetime.date, today: datetime.date | None = None) -> str:
+    """A month as YYYY-MM; the current one marked as counted so far."""
+    label = f"{month:%Y-%m}"
+    if today is not None and month == today.replace(day=1):
+        return _("%(month)s (to date)") % {"month": label}
+    return label
 
 
 def _months(first: datetime.date, end: datetime.date) -> list[datetime.date]:
@@ -240,7 +249,7 @@ def _forecast(scope, today, days, open_rows) -> tuple[Chart, fc.Backtest | None]
         for k, month in enumerate(months_ahead)
     }
     past = _months(first, fc.month_after(this_month))
-    labels = [_month_label(m) for m in [*past, *months_ahead]]
+    labels = [month_label(m, today) for m in [*past, *months_ahead]]
     gap = [None] * len(months_ahead)
     chart = Chart(
         "forecast", _("Revenue: last 12 months and the next 3"), "forecast", labels,
@@ -263,8 +272,9 @@ def dashboard(viewer: User, scope: Subject, first: datetime.date, last: datetime
     board = Dashboard(scope, first, last)
     days, sales = _sales(scope, first, end)
     months = _months(first, end)
+    labels = [month_label(m, today) for m in months]
     board.charts.append(Chart(
-        "revenue", _("Revenue and orders by month"), "bar", [_month_label(m) for m in months],
+        "revenue", _("Revenue and orders by month"), "bar", labels,
         [
             (_("Revenue"), [sales.get(m, {}).get("revenue") or 0 for m in months]),
             (_("Orders"), [sales.get(m, {}).get("orders") or 0 for m in months]),

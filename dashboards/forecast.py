@@ -141,6 +141,12 @@ class Backtest:
             return None
         return (100 * (self.forecast - self.actual) / self.actual).quantize(Decimal("0.1"))
 
+    @property
+    def error_size(self) -> Decimal | None:
+        """How far off, without its direction (said in words: too high, too low)."""
+        error = self.error_percent
+        return None if error is None else abs(error)
+
 
 def backtest(today: datetime.date, owners: dict, days) -> Backtest | None:
     """The forecast made on the backtest day for the three months since, and the

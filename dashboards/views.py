@@ -4,6 +4,7 @@ xlsx (`?download=<chart>`). Thin: dashboards.figures reads the rollups."""
 from __future__ import annotations
 
 import datetime
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
@@ -16,6 +17,7 @@ from django.views import View
 from crm.sheets.writer import XLSX_TYPE, attachment, xlsx_bytes
 from dashboards import forecast as fc
 from dashboards.figures import Chart, dashboard, dashboard_scopes, scope_for
+from dashboards.service import sees_service, service_board, service_first
 from sales.performance_views import MAX_MONTHS, _month, _quick_ranges
 
 
@@ -39,14 +41,14 @@ def _period(request, today: datetime.date) -> tuple[datetime.date, datetime.date
     return first, last
 
 
-def _download(chart: Chart, scope, first, last) -> HttpResponse:
+def _download(chart: Chart, label: str, first, last) -> HttpResponse:
     header = [chart.title, *(str(name) for name, __ in chart.series)]
     columns = [values for __, values in chart.series]
     rows = [header]
     for index, label in enumerate(chart.labels):
         rows.append([label, *(column[index] for column in columns)])
     response = HttpResponse(xlsx_bytes(rows), content_type=XLSX_TYPE)
-    name = f"{chart.key}-{scope.label}-{first:%Y-%m}-{last:%Y-%m}.xlsx"
+    name = f"{chart.key}-{label}-{first:%Y-%m}-{last:%Y-%m}.xlsx"
     response["Content-Disposition"] = attachment(name)
     return response
 
@@ -57,10 +59,19 @@ class DashboardView(LoginRequiredMixin, PermissionRequiredMixin, View):
 
     def get(self, request):
         viewer = request.user
+        today = timezone.localdate()
+        tab = request.GET.get("board")
+        if tab not in ("sales", "service"):
+            tab = "service" if service_first(viewer) else "sales"
+        # Both tabs for those who sell or oversee selling and may read the tickets.
+        tabs = sees_service(viewer) and not service_first(viewer)
+        if tab == "service":
+            if not sees_service(viewer):
+                raise Http404
+            return self._service(request, today, tabs)
         scope = scope_for(viewer, request.GET.get("who", ""))
         if scope is None:
             raise Http404
-        today = timezone.localdate()
         first, last = _period(request, today)
         board = dashboard(viewer, scope, first, last)
         download = request.GET.get("download")
@@ -68,15 +79,40 @@ class DashboardView(LoginRequiredMixin, PermissionRequiredMixin, View):
             chart = board.chart(download)
             if chart is None:
                 raise Http404
-            return _download(chart, scope, first, last)
+            return _download(chart, scope.label, first, last)
         return render(request, self.template_name, {
             "board": board,
             "scope": scope,
             "scopes": dashboard_scopes(viewer),
             "first": first,
             "last": last,
+            "today": today,
+            "tabs": tabs,
+            "download_query": urlencode({"who": scope.key, "from": f"{first:%Y-%m}",
+                                         "to": f"{last:%Y-%m}"}),
             "charts": {chart.key: chart for chart in board.charts},
             "chart_data": [chart.data() for chart in board.charts],
             "forecast_months": fc.forecast_months(today),
+            "quick": [(label, f"{a:%Y-%m}", f"{b:%Y-%m}") for label, a, b in _quick_ranges(today)],
+        })  # fmt: skip
+
+    def _service(self, request, today, tabs):
+        first, last = _period(request, today)
+        board = service_board(request.user, first, last)
+        download = request.GET.get("download")
+        if download:
+            chart = board.chart(download)
+            if chart is None:
+                raise Http404
+            return _download(chart, _("Service"), first, last)
+        return render(request, "dashboards/service.html", {
+            "board": board,
+            "first": first,
+            "last": last,
+            "today": today,
+            "tabs": tabs,
+            "download_query": urlencode({"board": "service", "from": f"{first:%Y-%m}",
+                                         "to": f"{last:%Y-%m}"}),
+            "chart_data": [chart.data() for chart in board.charts if not chart.empty],
             "quick": [(label, f"{a:%Y-%m}", f"{b:%Y-%m}") for label, a, b in _quick_ranges(today)],
         })  # fmt: skip

@@ -12,11 +12,12 @@ class FeedbackConfig(AppConfig):
         workbench.register()
         from django.utils.translation import pgettext_lazy
 
-        from crm.auditlog import register_label
-        from feedback.models import Survey
+        from crm.auditlog import register_label, register_values
+        from feedback.models import CouponReason, Survey
 
         register_label("survey", pgettext_lazy("audit detail", "Survey"), model=Survey)
         register_label("invitation", "", hidden=True)
+        register_values("rule", CouponReason.choices)
         register_label("questions", pgettext_lazy("audit detail", "Questions"))
         register_label("invitations", pgettext_lazy("audit detail", "Invitations"))
         register_label("customers", pgettext_lazy("audit detail", "Customers"))

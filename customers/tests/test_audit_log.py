@@ -104,3 +104,15 @@ def test_the_date_filters_are_date_pickers(client, auditor):
     for name in ("created_after", "created_before"):
         (tag,) = re.findall(rf'<input[^>]*name="{name}"[^>]*>', body)
         assert 'type="date"' in tag
+
+
+def test_stored_codes_read_as_their_labels(client, auditor, rep, own_customer):
+    from customers.models import ReleaseReason
+    from customers.ownership import customers_release
+
+    reason = ReleaseReason.objects.filter(is_active=True).first()
+    customers_release(actor=rep, customer_ids=[own_customer.pk], release_reason=reason)
+    client.force_login(auditor)
+    row = _one(_rows(client.get(AUDIT)), "归属变更")
+    assert "归属变更: 释放到公海" in row  # not 'release'
+    assert f"负责人: {rep} (rep1) → ∅" in row

@@ -83,9 +83,10 @@ def test_a_managers_dashboard_adds_up_to_the_teams_own_records(book, manager, te
         .annotate(revenue=Sum(NET), n=Count("pk"))
     }
     revenue = board.chart("revenue")
-    shown = dict(
-        zip(revenue.labels, zip(*(v for __, v in revenue.series), strict=True), strict=True)
-    )
+    # The current month is marked as counted so far ("2026-12 (to date)").
+    assert revenue.labels[-1].startswith(f"{last:%Y-%m}") and revenue.labels[-1] != f"{last:%Y-%m}"
+    months = [label[:7] for label in revenue.labels]
+    shown = dict(zip(months, zip(*(v for __, v in revenue.series), strict=True), strict=True))
     assert {k: v for k, v in shown.items() if v[1]} == {
         month: (row["revenue"], row["n"]) for month, row in by_month.items()
     }
@@ -230,3 +231,25 @@ def test_a_recompute_of_a_past_day_leaves_the_dashboards_as_they_are(book, admin
     metrics_recompute(timezone.localdate() - datetime.timedelta(days=30))
     assert list(CustomerCube.objects.order_by("pk").values()) == before
     assert ForecastMonth.objects.count() >= forecasts
+
+
+def test_the_forecast_marks_the_month_under_way_and_explains_its_backtest(client, book, manager):
+    client.force_login(manager)
+    response = client.get(reverse("dashboard"))
+    this = f"{timezone.localdate():%Y-%m}"
+    labels = response.context["charts"]["forecast"].labels
+    assert f"{this}（截至今日）" in labels and this not in labels
+    body = response.content.decode()
+    assert f"{this} 尚未结束" in body
+    assert "回测会把三个月前做出的预测与之后的实际销售额相比较" in body  # none yet: said why
+
+    made_on = fc.backtest_day(timezone.localdate())
+    for month in fc.forecast_months(made_on):
+        ForecastMonth.objects.create(
+            made_on=made_on, month=month, owner_key=book["a"].owner_id,
+            team_key=book["a"].team_id, revenue=Decimal("1.00"),
+        )  # fmt: skip
+    test = client.get(reverse("dashboard")).context["board"].backtest
+    assert test.error_percent < 0
+    body = client.get(reverse("dashboard")).content.decode()
+    assert f"预测偏低 {test.error_size} %" in body
