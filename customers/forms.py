@@ -405,7 +405,13 @@ class ImportMappingForm(forms.Form):
         self.columns = []
         for index, header in enumerate(job.columns):
             name = f"col_{index}"
-            self.fields[name] = forms.ChoiceField(label=header, choices=targets, required=False)
+            # The column's header labels it in the table's first cell, once.
+            self.fields[name] = forms.ChoiceField(
+                label=header,
+                choices=targets,
+                required=False,
+                widget=forms.Select(attrs={"class": "form-select"}),
+            )
             self.columns.append(name)
         if not spec.owner_options:
             del self.fields["owner"], self.fields["mode"]

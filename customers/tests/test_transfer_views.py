@@ -129,6 +129,18 @@ def test_wizard_upload_mapping_preview_then_commit(client, steward):
 
 
 @pytest.mark.django_db
+def test_the_mapping_step_names_each_column_once_in_the_readers_language(client, steward):
+    _login(client, steward, language="zh-hans")
+    _upload(client, messy_register())
+    job = ImportJob.objects.get()
+    page = client.get(reverse("customers:import_mapping", args=[job.pk])).content.decode()
+    table = page[page.index("<tbody>") : page.index("</tbody>")]
+    assert table.count(">微信号<") == 1  # the header labels its row once, not again above the list
+    assert '<option value="phones" selected>电话</option>' in table
+    assert ">Phone<" not in table and ">— ignore —<" not in table
+
+
+@pytest.mark.django_db
 def test_mapping_without_a_name_column_is_refused_next_to_the_form(client, steward):
     _login(client, steward)
     _upload(client, messy_register())
