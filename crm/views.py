@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import secrets
 import sys
 
 from django.conf import settings
@@ -27,7 +26,7 @@ from crm.forms import LanguageForm, LoginForm, ProfileForm
 from crm.jobs import JOBS, jobs_overview
 from crm.models import JobRun, Notification, Team, User
 from crm.roles import user_role_labels
-from crm.search import RESULTS_PER_SECTION, search_sections
+from crm.search import RESULTS_PER_SECTION, kept_query, query_keep, search_sections
 from crm.selectors import audit_events_for
 from crm.services import (
     notification_open,
@@ -182,32 +181,28 @@ class SearchView(LoginRequiredMixin, TemplateView):
     """The top-bar search: every registered section (customers first), scoped."""
 
     template_name = "crm/search.html"
-    SESSION_KEY = "kehu_searches"
-    KEPT = 20  # the last searches a session can go back to
 
     def post(self, request):
-        """The top bar posts its query, kept in the session under a random key: the
-        address of the results (`?k=…`) carries no phone or e-mail into web server
-        and proxy logs, and the browser's back button still works."""
+        """The top bar posts its query, kept in the session (crm.search.query_keep):
+        the address of the results carries no phone or e-mail, and the browser's
+        back button still works."""
         query = request.POST.get("q", "").strip()[:100]
         if not query:
             return redirect("search")
-        searches = dict(request.session.get(self.SESSION_KEY) or {})
-        key = secrets.token_urlsafe(6)
-        searches[key] = query
-        request.session[self.SESSION_KEY] = dict(list(searches.items())[-self.KEPT :])
-        return redirect(f"{reverse('search')}?k={key}")
+        return redirect(f"{reverse('search')}?k={query_keep(request, query)}")
 
     def get_context_data(self, **kwargs):
-        searches = self.request.session.get(self.SESSION_KEY) or {}
-        query = searches.get(self.request.GET.get("k", "")) or self.request.GET.get("q", "")
-        query = query.strip()[:100]
+        query = (kept_query(self.request) or self.request.GET.get("q", "")).strip()[:100]
         sections = []
+        key = self.request.GET.get("k") if kept_query(self.request) else None
         if query:
             for section in search_sections():
                 results = section.find(user=self.request.user, query=query)
                 full = len(results) >= RESULTS_PER_SECTION
-                more = reverse(section.more_url_name) if section.more_url_name and full else ""
+                more = ""
+                if section.more_url_name and full:  # the list, with the query kept too
+                    key = key or query_keep(self.request, query)
+                    more = f"{reverse(section.more_url_name)}?k={key}"
                 sections.append({"section": section, "results": results, "more_url": more})
         return super().get_context_data(query=query, sections=sections, **kwargs)
 

@@ -19,6 +19,7 @@ from django_filters.views import FilterView
 
 from crm.messages import messages_error
 from crm.pagination import PeekPaginator
+from crm.search import kept_query
 from customers import ownership, services
 from customers.conflict import OwnDuplicate
 from customers.filters import CustomerFilter
@@ -49,7 +50,14 @@ class CustomerListView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
         return customer_list(self.request.user)
 
     def get_filterset_kwargs(self, filterset_class):
-        return {**super().get_filterset_kwargs(filterset_class), "user": self.request.user}
+        kwargs = {**super().get_filterset_kwargs(filterset_class), "user": self.request.user}
+        query = kept_query(self.request)  # "see all" from the top-bar search
+        if query is not None:
+            data = kwargs["data"].copy()
+            data.pop("k", None)
+            data["q"] = query
+            kwargs["data"] = data
+        return kwargs
 
     def get_template_names(self):
         return [self.template_name + ("#results" if self.request.htmx else "")]
