@@ -145,8 +145,8 @@ class OpportunityCreateView(PicksCustomerMixin, _OpportunityFormView):
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and request.GET.get("customer"):
             self.customer = customer_param_editable_or_404(request)
-        elif request.method != "GET":
-            raise Http404
+        elif request.user.is_authenticated and request.method != "GET":
+            raise Http404  # a form posted without its customer
         return super().dispatch(request, *args, **kwargs)
 
     def get_initial(self):

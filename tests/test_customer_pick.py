@@ -56,3 +56,14 @@ def test_the_picker_only_serves_pages_that_pick_a_customer(client, rep, target):
 def test_the_picker_checks_the_pages_permission(client, agent):
     client.force_login(agent)  # a service agent takes no orders
     assert client.get(PICK, {"next": reverse("sales:order_create")}).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["sales:order_create", "sales:opportunity_create", "sales:contract_create",
+     "interactions:ticket_create"],
+)  # fmt: skip
+def test_a_visitor_not_signed_in_is_sent_to_log_in_whatever_the_method(client, name):
+    for response in (client.get(reverse(name)), client.post(reverse(name), {})):
+        assert response.status_code == 302
+        assert urlsplit(response.url).path == reverse("login")
