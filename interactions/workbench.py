@@ -10,7 +10,7 @@ from django.utils.translation import pgettext_lazy
 
 from crm import roles
 from crm.workbench import Block, Day, listed, register_block
-from interactions.models import ACTIVE_TICKET_STATUSES, Task
+from interactions.models import ACTIVE_TICKET_STATUSES, Task, TaskSource
 from interactions.selectors import _managed_team_ids, oversees_everyone, visible_tickets
 
 SELLING = frozenset({roles.SALES_REP, roles.SALES_MANAGER})
@@ -32,6 +32,24 @@ def my_tasks(day: Day) -> dict:
         else due.filter(due_at__lt=day.now).count()
     )
     return content
+
+
+def follow_ups(day: Day) -> dict:
+    """The follow-ups the user set for the coming week (those due today or overdue
+    are among the tasks), soonest first."""
+    week = day.tomorrow + datetime.timedelta(days=7)
+    upcoming = (
+        Task.objects.filter(
+            assignee=day.user,
+            source=TaskSource.FOLLOW_UP,
+            done_at__isnull=True,
+            due_at__gte=day.tomorrow,
+            due_at__lt=week,
+        )
+        .select_related("customer")
+        .order_by("due_at", "id")
+    )
+    return listed(upcoming, reverse("interactions:task_list"))
 
 
 def team_overdue(day: Day) -> dict | None:
@@ -97,6 +115,18 @@ def register() -> None:
             permissions=("interactions.view_task",),
             order=10,
             wide=True,
+        )
+    )
+    register_block(
+        Block(
+            key="follow_ups",
+            title=pgettext_lazy("workbench", "Follow-ups this week"),
+            icon="telephone-outbound",
+            template="workbench/_follow_ups.html",
+            load=follow_ups,
+            roles=SELLING,
+            permissions=("interactions.view_task",),
+            order=12,
         )
     )
     register_block(

@@ -17,10 +17,10 @@ from conftest import PASSWORD
 pytestmark = pytest.mark.django_db
 
 BLOCKS = {
-    "rep1": {"target", "tasks", "deals_closing", "churn", "pool_soon", "birthdays",
-             "renewals", "buying_soon"},
-    "manager": {"target", "tasks", "team_overdue", "key_at_risk", "behind_target",
-                "tickets_sla", "unhappy", "deals_closing"},
+    "rep1": {"target", "tasks", "follow_ups", "deals_closing", "churn", "pool_soon",
+             "birthdays", "renewals", "buying_soon"},
+    "manager": {"target", "tasks", "follow_ups", "team_overdue", "key_at_risk",
+                "behind_target", "tickets_sla", "unhappy", "deals_closing"},
     "steward": {"tasks", "imports", "duplicates", "freshness"},
     "service": {"tasks", "tickets_sla", "tickets_unassigned", "unhappy"},
 }  # fmt: skip
@@ -51,7 +51,7 @@ def test_each_role_sees_its_day(client, demo, username):
     if username == "rep1":
         assert "tickets_unassigned" not in keys and "imports" not in keys
     if username == "service":
-        assert "target" not in keys and "deals_closing" not in keys
+        assert "target" not in keys and "deals_closing" not in keys and "follow_ups" not in keys
 
 
 QUERY_BUDGET = 45  # the whole page: session, user, navigation badge and every block
@@ -107,6 +107,11 @@ def test_the_reps_blocks_hold_what_is_due_and_no_more(client, demo):
                                 due_at=end_of_today)  # fmt: skip
     Task.objects.create(title="下周的回访", assignee=rep, created_by=rep,
                         due_at=now + datetime.timedelta(days=7))  # fmt: skip
+    in_three_days = now + datetime.timedelta(days=3)
+    follow_up = Task.objects.create(title="三天后回访", assignee=rep, created_by=rep,
+                                    source="follow_up", due_at=in_three_days)  # fmt: skip
+    Task.objects.create(title="三天后的手工任务", assignee=rep, created_by=rep,
+                        due_at=in_three_days)  # fmt: skip
     Task.objects.create(title="做完的回访", assignee=rep, created_by=rep, due_at=now,
                         done_at=now, done_by=rep)  # fmt: skip
     soon = timezone.localdate() + datetime.timedelta(days=3)
@@ -118,6 +123,8 @@ def test_the_reps_blocks_hold_what_is_due_and_no_more(client, demo):
     tasks = next(c for b, c in blocks.items() if b.key == "tasks")
     assert [t.title for t in tasks["rows"]] == ["逾期回访", "今天的回访"]
     assert tasks["count"] == 2 and tasks["overdue"] == 1
+    follow_ups = next(c for b, c in blocks.items() if b.key == "follow_ups")
+    assert [t.pk for t in follow_ups["rows"]] == [follow_up.pk]  # not today's, not manual
     birthdays = next(c for b, c in blocks.items() if b.key == "birthdays")
     assert [(day, c.pk) for day, c in birthdays["rows"]] == [(soon, mine.pk)]
     assert f"task-{late.pk}" in page and f"task-{today.pk}" in page and "下周的回访" not in page
