@@ -16,13 +16,15 @@ run: bootstrap ## demo data if the database is empty, then web + worker + beat o
 	@$(PY) manage.py seed_demo --if-empty
 	@bash scripts/run.sh
 
-test: ## bootstrap (with Chromium), then the whole test suite, browser tests included
+test: ## bootstrap (with Chromium), the lint, then the whole test suite, browser tests included
 	@bash scripts/bootstrap.sh --test
+	@$(MAKE) --no-print-directory lint
 	@$(VENV)/bin/pytest -n $(PYTEST_WORKERS)
 
-lint: ## ruff check and format check
+lint: ## ruff check, format check, and the apps' layers (import-linter, .importlinter)
 	@$(VENV)/bin/ruff check .
 	@$(VENV)/bin/ruff format --check .
+	@PYTHONPATH=. $(VENV)/bin/lint-imports --no-cache --no-logo
 
 format: ## ruff fix and format
 	@$(VENV)/bin/ruff check --fix .
