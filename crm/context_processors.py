@@ -1,7 +1,8 @@
 from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
-from crm.navigation import navigation_for
+from crm.navigation import badge_querysets, navigation_for
+from crm.selectors import counts_at_once, unread_notifications
 
 
 def shell(request):
@@ -12,15 +13,8 @@ def shell(request):
         return {"languages": settings.LANGUAGES}
 
     def badges() -> dict[str, int]:
-        """The unread notifications and the tasks due, in one query."""
-        from crm.selectors import counts_at_once, unread_notifications
-
-        querysets = {"unread": unread_notifications(user)}
-        if user.has_perm("interactions.view_task"):
-            from interactions.selectors import due_tasks
-
-            querysets["due"] = due_tasks(user)
-        return counts_at_once(querysets)
+        """The unread notifications and the navigation's badges, in one query."""
+        return counts_at_once({"unread": unread_notifications(user), **badge_querysets(user)})
 
     counts = SimpleLazyObject(badges)
 
@@ -28,5 +22,5 @@ def shell(request):
         "languages": settings.LANGUAGES,
         "navigation": SimpleLazyObject(lambda: navigation_for(user, request.path)),
         "unread_count": SimpleLazyObject(lambda: counts["unread"]),
-        "due_task_count": SimpleLazyObject(lambda: counts.get("due", 0)),
+        "due_task_count": SimpleLazyObject(lambda: counts.get("tasks", 0)),
     }

@@ -3,6 +3,7 @@ URL is not installed yet, or that the user may not use, is simply not shown."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 
@@ -19,6 +20,23 @@ class NavItem:
     permission: str | None = None
     staff_only: bool = False
     badge: str = ""  # "tasks": the count of the user's tasks due today or overdue
+
+
+# The counts shown beside entries (NavItem.badge): the app that owns what is
+# counted registers a queryset of it per user, and the permission to see it, in
+# its AppConfig.ready(); the shell counts them all in one query.
+_BADGES: dict[str, tuple[Callable, str]] = {}
+
+
+def register_badge(key: str, rows: Callable, permission: str) -> None:
+    """`rows(user)`: the queryset whose count the entry with `badge=key` shows."""
+    _BADGES[key] = (rows, permission)
+
+
+def badge_querysets(user) -> dict:
+    return {
+        key: rows(user) for key, (rows, permission) in _BADGES.items() if user.has_perm(permission)
+    }
 
 
 @dataclass(frozen=True)

@@ -10,3 +10,7 @@ class InteractionsConfig(AppConfig):
         from interactions import workbench
 
         workbench.register()
+        from crm.navigation import register_badge
+        from interactions.selectors import due_tasks
+
+        register_badge("tasks", due_tasks, "interactions.view_task")
