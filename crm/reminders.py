@@ -243,6 +243,18 @@ SELECT (SELECT count(*) FROM one_by_one), (SELECT count(*) FROM summaries)
 """
 
 
+# What must be written before the reminders that name it (the birthday coupon
+# the birthday reminder mentions): the apps above register it in their
+# AppConfig.ready(), each called with the day.
+_BEFORE: list = []
+
+
+def reminders_prepare(step) -> None:
+    """Run `step(as_of=day)` before each day's reminders are written."""
+    if step not in _BEFORE:
+        _BEFORE.append(step)
+
+
 def _moment(as_of: datetime.date) -> datetime.datetime:
     """Now, for today; the end of the day for another day (a run by hand)."""
     if as_of == timezone.localdate():
@@ -253,9 +265,8 @@ def _moment(as_of: datetime.date) -> datetime.datetime:
 def reminders(as_of: datetime.date, *, at: datetime.datetime | None = None) -> dict[str, int]:
     """The reminders due at `as_of` (now, when today; `at`, a moment of that day),
     each written once; the counts per kind (a second run: zeros)."""
-    from feedback.loyalty import birthday_coupons_issue
-
-    birthday_coupons_issue(as_of=as_of)  # the coupon the birthday reminder names
+    for step in _BEFORE:
+        step(as_of=as_of)  # e.g. the coupon the birthday reminder names
     at = at or _moment(as_of)
     day_end = timezone.make_aware(datetime.datetime.combine(as_of, datetime.time.max))
     params = {

@@ -18,6 +18,11 @@ class FeedbackConfig(AppConfig):
         register_label("survey", pgettext_lazy("audit detail", "Survey"), model=Survey)
         register_label("invitation", "", hidden=True)
         register_values("rule", CouponReason.choices)
+
+        from crm.reminders import reminders_prepare
+        from feedback.loyalty import birthday_coupons_issue
+
+        reminders_prepare(birthday_coupons_issue)
         register_label("questions", pgettext_lazy("audit detail", "Questions"))
         register_label("invitations", pgettext_lazy("audit detail", "Invitations"))
         register_label("customers", pgettext_lazy("audit detail", "Customers"))
