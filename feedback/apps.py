@@ -7,22 +7,19 @@ class FeedbackConfig(AppConfig):
     verbose_name = _("Feedback")
 
     def ready(self) -> None:
-        from feedback import workbench
-
-        workbench.register()
         from django.utils.translation import pgettext_lazy
 
         from crm.auditlog import register_label, register_values
+        from crm.reminders import reminders_prepare
+        from feedback import workbench
+        from feedback.loyalty import birthday_coupons_issue
         from feedback.models import CouponReason, Survey
 
+        workbench.register()
+        reminders_prepare(birthday_coupons_issue)  # the coupon the birthday reminder names
         register_label("survey", pgettext_lazy("audit detail", "Survey"), model=Survey)
         register_label("invitation", "", hidden=True)
-        register_values("rule", CouponReason.choices)
-
-        from crm.reminders import reminders_prepare
-        from feedback.loyalty import birthday_coupons_issue
-
-        reminders_prepare(birthday_coupons_issue)
         register_label("questions", pgettext_lazy("audit detail", "Questions"))
         register_label("invitations", pgettext_lazy("audit detail", "Invitations"))
         register_label("customers", pgettext_lazy("audit detail", "Customers"))
+        register_values("rule", CouponReason.choices)
