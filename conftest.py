@@ -149,7 +149,7 @@ def celery_worker_start(queue: str, **env_extra: str):
         **env_extra,
     }
     worker = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-        [sys.executable, "-m", "celery", "-A", "crm", "worker", "--pool=solo", "-Q", queue,
+        [sys.executable, "-m", "celery", "-A", "kehu", "worker", "--pool=solo", "-Q", queue,
          "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
         cwd=Path(__file__).resolve().parent, env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

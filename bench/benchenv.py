@@ -27,7 +27,7 @@ def _secret(label: str) -> str:
 
 
 BENCH_ENV = {
-    "DJANGO_SETTINGS_MODULE": "crm.settings",
+    "DJANGO_SETTINGS_MODULE": "kehu.settings",
     "DATABASE_URL": DATABASE_URL,
     "DEBUG": "false",
     "SECRET_KEY": _secret("secret key") + _secret("secret key 2"),

@@ -1,5 +1,5 @@
 """The benchmark's HTTP server: Django's own WSGI server (the one `runserver`
-runs), without autoreload, around `crm.wsgi.application`, with DEBUG off.
+runs), without autoreload, around `kehu.wsgi.application`, with DEBUG off.
 
     .venv/bin/python bench/server.py --port 8765
 

@@ -134,7 +134,7 @@ def main() -> None:
     env = {**os.environ, "CELERY_QUEUE": queue}
     with tempfile.NamedTemporaryFile("w", suffix=".log", delete=False) as log:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "crm", "worker", "--pool=solo", "-Q", queue,
+            [sys.executable, "-m", "celery", "-A", "kehu", "worker", "--pool=solo", "-Q", queue,
              "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=WARNING"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip

@@ -49,7 +49,7 @@ def test_database_down_shows_one_sentence_not_a_traceback(mode, tmp_path):
     # A plain WSGI server, as in production (runserver itself refuses to start
     # without a database).
     serve = (
-        "from wsgiref.simple_server import make_server; from crm.wsgi import application; "
+        "from wsgiref.simple_server import make_server; from kehu.wsgi import application; "
         f"make_server('127.0.0.1', {port}, application).serve_forever()"
     )
     server = subprocess.Popen(

@@ -1,4 +1,4 @@
-"""The Content-Security-Policy allows no inline code or style (crm/settings.py):
+"""The Content-Security-Policy allows no inline code or style (kehu/settings.py):
 a page template with an inline event handler, style attribute, <script> body or
 <style> block would be silently broken in the browser (the task list's "whose
 tasks" selector and the performance page's progress bar were). E-mails are not

@@ -425,8 +425,8 @@ def _redis(port: int) -> subprocess.Popen:
 def test_redis_restarting_mid_run_loses_nothing_and_doubles_nothing(book):
     """The broker of this test alone, restarted while the job runs: the run ends
     done, alerts once, and the worker takes the next task from the new broker."""
-    from crm.celery import app
     from crm.tasks import job_run_task
+    from kehu.celery import app
 
     port = _free_port()
     url = f"redis://127.0.0.1:{port}/0"

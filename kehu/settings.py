@@ -143,8 +143,8 @@ MIDDLEWARE = [
     "crm.middleware.NoStoreMiddleware",
 ]
 
-ROOT_URLCONF = "crm.urls"
-WSGI_APPLICATION = "crm.wsgi.application"
+ROOT_URLCONF = "kehu.urls"
+WSGI_APPLICATION = "kehu.wsgi.application"
 
 TEMPLATES = [
     {

@@ -4,7 +4,7 @@ import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "crm.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kehu.settings")
 
 app = Celery("kehu")
 app.config_from_object("django.conf:settings", namespace="CELERY")
