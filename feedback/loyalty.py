@@ -322,6 +322,12 @@ def _customers_lock(cursor, ids) -> None:
     )
 
 
+def points_follow_orders(sender, order_ids: Sequence[int], **kwargs) -> None:
+    """sales.signals.orders_changed: an order recorded or changed earns, or gives
+    back, its points (connected in FeedbackConfig.ready)."""
+    order_points_sync(order_ids)
+
+
 def order_points_sync(order_ids: Sequence[int], *, now=None) -> int:
     """Bring the points of these orders in line with the rules. The orders and
     then their customers are locked first (in id order, as a redemption and

@@ -43,6 +43,7 @@ from sales.models import (
     Refund,
 )
 from sales.rollup import order_key, sales_days_refresh
+from sales.signals import orders_changed
 
 ORDER_PREFIX = "SO"
 MAX_LINES = 200
@@ -571,9 +572,7 @@ def order_create(
     _status_times(order, status, order.ordered_at if status != OrderStatus.PENDING else now)
     order.save()
     _lines_write(order, clean_lines)
-    from feedback.loyalty import order_points_sync
-
-    order_points_sync([order.pk])  # an order recorded as completed earns at once
+    orders_changed.send(sender=Order, order_ids=[order.pk])  # completed: points at once
     metrics_refresh([customer.pk])
     sales_days_refresh([order_key(order.ordered_at, order.salesperson_id, order.team_id)])
     audit_record(
@@ -624,13 +623,11 @@ def _order_saved(
     request=None,
     extra: Mapping[str, Any] | None = None,
 ) -> Order:
-    """Save a changed order (`fields`, or all of it) under a new version, bring
-    its loyalty points in line, refresh the customer's metrics and the order's
-    sales day, and audit the change."""
+    """Save a changed order (`fields`, or all of it) under a new version, tell
+    the layers above (loyalty points: sales.signals.orders_changed), refresh the
+    customer's metrics and the order's sales day, and audit the change."""
     versioned_save(order, actor, changes, fields=fields, request=request, extra=extra)
-    from feedback.loyalty import order_points_sync  # loyalty builds on sales, not the reverse
-
-    order_points_sync([order.pk])
+    orders_changed.send(sender=Order, order_ids=[order.pk])
     metrics_refresh([order.customer_id])
     sales_days_refresh([order_key(order.ordered_at, order.salesperson_id, order.team_id)])
     return order
