@@ -37,6 +37,16 @@ def _cache_emptied():
         client.delete(*keys)
 
 
+@pytest.fixture(autouse=True)
+def _language_default():
+    """Each test starts in the default language (Chinese), as a new thread does: a
+    request earlier in the thread leaves its reader's language active for code run
+    outside a request (a service's message), and a test passes in any order."""
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """Keep the serialized migration data reachable from every connection object.

@@ -80,3 +80,12 @@ class ProfileForm(forms.ModelForm):
 
 class PeopleFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False, max_length=100)
+
+
+class DateTimeInput(forms.DateTimeInput):
+    """A date and time picker (the browser's own), in local time to the minute."""
+
+    input_type = "datetime-local"
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)

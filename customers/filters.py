@@ -24,7 +24,7 @@ from customers.models import (
     Tag,
     ValueTier,
 )
-from customers.selectors import customers_matching
+from customers.selectors import assignable_owners, customers_matching
 from customers.sources import source_labels
 
 MINE = "me"
@@ -38,6 +38,54 @@ class DateRangeWidget(django_filters.widgets.DateRangeWidget):
 
 
 SEARCH_DEFAULT_SORT = "-added"
+
+
+class MonthInput(forms.DateInput):
+    input_type = "month"
+
+
+def month_bounds(value: str) -> tuple[datetime.datetime, datetime.datetime] | None:
+    """The first moment of a month ('2026-11') and of the next, in local time."""
+    zone = timezone.get_current_timezone()
+    try:
+        year, month = (int(part) for part in value.strip().split("-"))
+        start = datetime.datetime(year, month, 1, tzinfo=zone)
+    except (ValueError, AttributeError, OverflowError):
+        return None
+    if not 1990 <= year <= 2100:  # and 9999-12 has no month after it
+        return None
+    following = (start.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+    return start, following
+
+
+class PeopleFilterMixin:
+    """Filter sets of records that follow a customer (orders, opportunities,
+    interactions, tickets…) narrowing to a person ("me" or a colleague the user
+    may assign to) and to the month of a date field. `people` names the person filter;
+    filter methods get the model field as `name`."""
+
+    people = "owner"
+    me_label = pgettext_lazy("owner filter", "Me")
+
+    def __init__(self, data=None, *args, user, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        self.user = user
+        self.filters[self.people].extra["choices"] = [
+            (MINE, self.me_label),
+            *((str(u.pk), str(u)) for u in assignable_owners(user) if u.pk != user.pk),
+        ]
+
+    def filter_person(self, queryset, name, value):
+        if value == MINE:
+            return queryset.filter(**{name: self.user})
+        return queryset.filter(**{f"{name}_id": value})
+
+    def filter_date_month(self, queryset, name, value):
+        bounds = month_bounds(value)
+        if bounds is None:
+            return queryset.none()
+        start, end = (moment.date() for moment in bounds)
+        return queryset.filter(**{f"{name}__gte": start, f"{name}__lt": end})
 
 
 def _categories() -> list[tuple[str, str]]:

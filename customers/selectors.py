@@ -512,3 +512,12 @@ def quality_by_team(rows: list[QualityRow]) -> list[QualityRow]:
     for team in teams.values():
         team.average = round(team.average, 1)
     return sorted(teams.values(), key=lambda team: (team.fresh_share, team.team_name or ""))
+
+
+def people_for_customer(user: User, customer) -> QuerySet[User]:
+    """Whom a record of this customer (a sale, a ticket…) may be put down to: the
+    user, the customer's owner and the colleagues the user may assign to (active
+    ones)."""
+    ids = set(assignable_owners(user).values_list("pk", flat=True))
+    ids |= {user.pk} | ({customer.owner_id} if customer.owner_id else set())
+    return User.objects.filter(pk__in=ids, is_active=True).order_by("username")

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm.filters import OrderingFilter, StableOrderMixin
-from customers.filters import DateRangeWidget
+from customers.filters import MINE, DateRangeWidget, PeopleFilterMixin
 from interactions.models import (
     ACTIVE_TICKET_STATUSES,
     Channel,
@@ -18,7 +18,6 @@ from interactions.models import (
     TicketCategory,
     TicketStatus,
 )
-from sales.filters import MINE, PeopleFilterMixin
 
 ACTIVE = "active"
 UNASSIGNED = "none"

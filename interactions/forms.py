@@ -7,6 +7,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from crm.forms import DateTimeInput
 from crm.models import User
 from customers.models import Contact
 from interactions.models import (
@@ -17,7 +18,6 @@ from interactions.models import (
     TaskPriority,
     TicketCategory,
 )
-from sales.forms import DateTimeInput
 
 
 def _now_local() -> str:

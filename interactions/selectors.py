@@ -208,9 +208,9 @@ def ticket_get(user: User, ticket_id: int) -> ServiceTicket:
 
 def ticket_people(user: User, customer: Customer, ticket: ServiceTicket | None = None):
     """Whom a ticket of this customer may go to: those a sale of it may go to
-    (sales.selectors.people_for_customer), the service agents, and whoever has it."""
+    (customers.selectors.people_for_customer), the service agents, and whoever has it."""
     from crm.roles import SERVICE_AGENT
-    from sales.selectors import people_for_customer
+    from customers.selectors import people_for_customer
 
     ids = set(people_for_customer(user, customer).values_list("pk", flat=True))
     if ticket is not None and ticket.assignee_id:

@@ -23,7 +23,7 @@ from customers.pages import (
     PicksCustomerMixin,
     customer_param_editable_or_404,
 )
-from customers.selectors import customer_access
+from customers.selectors import customer_access, people_for_customer
 from sales import contracts
 from sales.filters import ContractFilter
 from sales.forms import ContractForm, service_errors
@@ -31,7 +31,6 @@ from sales.models import Contract
 from sales.selectors import (
     contract_get,
     contract_list,
-    people_for_customer,
     visible_contracts,
     visible_opportunities,
 )

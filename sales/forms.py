@@ -11,7 +11,7 @@ from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from crm.forms import service_errors  # noqa: F401 - where the sales pages import it
+from crm.forms import DateTimeInput, service_errors  # noqa: F401 - where the sales pages import it
 from crm.models import User
 from sales.models import (
     OPEN_STAGES,
@@ -31,13 +31,6 @@ LINES_PREFIX = "lines"
 
 
 LINE_FIELDS = ("product", "description", "quantity", "unit_price", "discount_percent")
-
-
-class DateTimeInput(forms.DateTimeInput):
-    input_type = "datetime-local"
-
-    def __init__(self, **kwargs):
-        super().__init__(format="%Y-%m-%dT%H:%M", **kwargs)
 
 
 class ProductForm(forms.Form):

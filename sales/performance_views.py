@@ -16,8 +16,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views import View
 
+from customers.filters import month_bounds
 from sales import performance as perf
-from sales.filters import month_bounds
 from sales.models import SalesTarget
 
 MAX_MONTHS = 36

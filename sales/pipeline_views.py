@@ -30,7 +30,7 @@ from customers.pages import (
     PicksCustomerMixin,
     customer_param_editable_or_404,
 )
-from customers.selectors import customer_access
+from customers.selectors import customer_access, people_for_customer
 from sales import pipeline
 from sales.filters import OpportunityFilter
 from sales.forms import CompetitorForm, LostForm, OpportunityForm, service_errors
@@ -39,7 +39,6 @@ from sales.selectors import (
     competitor_records,
     opportunity_get,
     opportunity_list,
-    people_for_customer,
     pipeline_board,
     visible_competitors,
     visible_opportunities,

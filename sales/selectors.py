@@ -212,13 +212,3 @@ def contract_get(user: User, contract_id: int) -> Contract:
         .select_related("customer", "owner", "opportunity", "created_by")
         .get(pk=contract_id)
     )
-
-
-def people_for_customer(user: User, customer) -> QuerySet[User]:
-    """Whom a sale of this customer may be put down to: the user, the customer's
-    owner and the colleagues the user may assign to (active ones)."""
-    from customers.selectors import assignable_owners
-
-    ids = set(assignable_owners(user).values_list("pk", flat=True))
-    ids |= {user.pk} | ({customer.owner_id} if customer.owner_id else set())
-    return User.objects.filter(pk__in=ids, is_active=True).order_by("username")

@@ -24,7 +24,7 @@ from customers.pages import (
     PicksCustomerMixin,
     customer_param_editable_or_404,
 )
-from customers.selectors import customer_access, editable_customers
+from customers.selectors import customer_access, editable_customers, people_for_customer
 from sales import services
 from sales.filters import OrderFilter, ProductFilter
 from sales.forms import (
@@ -41,7 +41,6 @@ from sales.models import ZERO, Opportunity, Order, OrderStatus
 from sales.selectors import (
     order_get,
     order_list,
-    people_for_customer,
     products_for_orders,
     visible_opportunities,
     visible_products,
