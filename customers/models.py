@@ -434,6 +434,13 @@ class Customer(models.Model):
             ),
             models.Index(fields=["team", "name_pinyin", "id"], name="customers_team_pinyin_idx"),
             models.Index(fields=["stage"], name="customers_stage_idx"),
+            # The workbench's key accounts at risk (a few in a million), newest change first.
+            models.Index(
+                F("updated_at").desc(),
+                F("id"),
+                name="customers_key_at_risk_idx",
+                condition=models.Q(is_key_account=True, stage="at_risk", deleted_at__isnull=True),
+            ),
             models.Index(fields=["province", "city"], name="customers_region_idx"),
             models.Index(fields=["updated_at"], name="customers_updated_idx"),
             models.Index(fields=["verified_at"], name="customers_verified_idx"),

@@ -160,7 +160,11 @@ def recycle_soon(owner_ids, as_of: datetime.date | None = None) -> list[tuple[in
     if not ids:
         return []
     as_of = as_of or timezone.localdate()
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # A clock per customer is many small subqueries: PostgreSQL's JIT spends
+        # seconds compiling them for a large book (3.4 s of 3.9 s at 170,000
+        # customers) and the plan runs in a third of that without it.
+        cursor.execute("SET LOCAL jit = off")
         cursor.execute(
             f"SELECT * FROM ({clock_sql('AND c.owner_id = ANY(%(owners)s)')}) clocks "  # noqa: S608
             "WHERE due IS NOT NULL AND due <= %(as_of)s::date + warn_days ORDER BY due, id",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import Q
 from django.urls import reverse
 from django.utils.translation import pgettext_lazy
@@ -22,7 +21,7 @@ from customers.selectors import (
     visible_customers,
 )
 
-FRESHNESS_SECONDS = 15 * 60  # freshness per owner is a scan of every customer
+KEPT_SECONDS = 15 * 60  # blocks that read a whole book of customers
 UPCOMING_DAYS = 7
 
 
@@ -130,31 +129,22 @@ def duplicates(day: Day) -> dict:
     }
 
 
-def freshness_key(user) -> str:
-    return f"workbench:freshness:{connection.settings_dict['NAME']}:{user.pk}"
-
-
 def freshness(day: Day) -> dict:
     """The owners whose customers are least fresh. Counting them reads every
-    customer the steward sees, so the figures are kept a quarter of an hour (the
-    block says as of when)."""
-    key = freshness_key(day.user)
-    kept = cache.get(key)
-    if kept is None:
-        rows = sorted(quality_by_owner(day.user), key=lambda row: row.fresh_share)
-        kept = {
-            "at": day.now,
-            "rows": [
-                {
-                    "owner": str(row.owner) if row.owner else None,
-                    "customers": row.customers,
-                    "fresh_share": row.fresh_share,
-                }
-                for row in rows[:SHOWN]
-            ],
-        }
-        cache.set(key, kept, FRESHNESS_SECONDS)
-    return {**kept, "count": len(kept["rows"]), "more_url": reverse("customers:quality")}
+    customer the steward sees: kept a quarter of an hour (Block.keep_seconds)."""
+    rows = sorted(quality_by_owner(day.user), key=lambda row: row.fresh_share)
+    return {
+        "rows": [
+            {
+                "owner": str(row.owner) if row.owner else None,
+                "customers": row.customers,
+                "fresh_share": row.fresh_share,
+            }
+            for row in rows[:SHOWN]
+        ],
+        "count": min(len(rows), SHOWN),
+        "more_url": reverse("customers:quality"),
+    }
 
 
 SELLERS = frozenset({roles.SALES_REP, roles.SALES_MANAGER})
@@ -182,6 +172,7 @@ def register() -> None:
             roles=SELLERS,
             permissions=("customers.view_customer",),
             order=50,
+            keep_seconds=KEPT_SECONDS,
         ),
         Block(
             key="birthdays",
@@ -192,6 +183,7 @@ def register() -> None:
             roles=SELLERS,
             permissions=("customers.view_customer",),
             order=60,
+            keep_seconds=KEPT_SECONDS,
         ),
         Block(
             key="buying_soon",
@@ -202,6 +194,7 @@ def register() -> None:
             roles=SELLERS,
             permissions=("customers.view_customer",),
             order=70,
+            keep_seconds=KEPT_SECONDS,
         ),
         Block(
             key="key_at_risk",
@@ -241,6 +234,7 @@ def register() -> None:
             roles=STEWARDS,
             permissions=("customers.view_customer",),
             order=17,
+            keep_seconds=KEPT_SECONDS,
         ),
     ):
         register_block(block)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from django.db.models import DateField, ExpressionWrapper, F, Sum
+from django.db.models import Count, DateField, ExpressionWrapper, F, Sum
 from django.urls import reverse
 from django.utils.translation import pgettext_lazy
 
 from crm import roles
-from crm.workbench import Block, Day, listed, register_block
+from crm.workbench import SHOWN, Block, Day, listed, register_block
 from sales.models import OPEN_STAGES, ContractStatus
 from sales.performance import Subject, performance, performance_subjects
 from sales.selectors import visible_contracts, visible_opportunities
@@ -74,17 +74,21 @@ def deals_closing(day: Day) -> dict:
     if mine:
         deals = deals.filter(owner=day.user)
     deals = deals.select_related("customer", "owner").order_by("expected_close", "id")
-    content = listed(
-        deals,
-        reverse("sales:opportunity_list") + f"?stage=open&close_month={day.today:%Y-%m}",
-        today=day.today,
-        mine=mine,
-    )
-    if content["count"] > len(content["rows"]):
-        content["total"] = deals.aggregate(total=Sum("amount"))["total"]
+    rows = list(deals[: SHOWN + 1])
+    if len(rows) > SHOWN:  # the count and the total in one reading
+        figures = deals.order_by().aggregate(count=Count("id"), total=Sum("amount"))
+        rows, count, total = rows[:SHOWN], figures["count"], figures["total"]
     else:
-        content["total"] = sum((deal.amount for deal in content["rows"]), Decimal("0"))
-    return content
+        count, total = len(rows), sum((deal.amount for deal in rows), Decimal("0"))
+    return {
+        "rows": rows,
+        "count": count,
+        "total": total,
+        "more_url": reverse("sales:opportunity_list")
+        + f"?stage=open&close_month={day.today:%Y-%m}",
+        "today": day.today,
+        "mine": mine,
+    }
 
 
 def renewals(day: Day) -> dict:
