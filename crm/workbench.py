@@ -101,7 +101,7 @@ def registered_blocks() -> list[Block]:
 
 def kept_key(block_key: str, user) -> str:
     """The cache key of a kept block's content (per database: tests, bench)."""
-    return f"workbench:{block_key}:{connection.settings_dict['NAME']}:{user.pk}"
+    return f"workbench:kept:{block_key}:{connection.settings_dict['NAME']}:{user.pk}"
 
 
 def _kept(block: Block, day: Day) -> dict | None:
@@ -112,7 +112,7 @@ def _kept(block: Block, day: Day) -> dict | None:
         kept = cache.get(key)
     except CACHE_DOWN:
         return block.load(day)
-    if kept is None:
+    if not (isinstance(kept, dict) and "content" in kept):  # none, or another release's
         content = block.load(day)
         kept = {"content": None if content is None else {**content, "at": day.now}}
         with contextlib.suppress(*CACHE_DOWN):

@@ -152,3 +152,17 @@ def test_blocks_reading_a_whole_book_are_kept_and_say_as_of_when(client, demo):
     assert kept["at"] == birthdays["at"] and mine.pk not in [c.pk for __, c in kept["rows"]]
     tasks = next(c for b, c in again.items() if b.key == "tasks")
     assert "at" not in tasks  # what the rep ticks off is read every time
+
+
+def test_a_kept_block_in_another_shape_is_read_again_not_an_error(client, demo):
+    """What an earlier release kept under a block's key (another shape) is replaced."""
+    from django.core.cache import cache
+
+    from crm.workbench import kept_key
+
+    steward = demo["steward"]
+    cache.set(kept_key("freshness", steward), {"at": timezone.now(), "rows": []}, 60)
+    client.force_login(steward)
+    response = client.get(reverse("home"))
+    assert response.status_code == 200
+    assert "content" in cache.get(kept_key("freshness", steward))
