@@ -205,6 +205,7 @@ def register() -> None:
             roles=frozenset({roles.SALES_MANAGER}),
             permissions=("customers.view_customer",),
             order=25,
+            keep_seconds=KEPT_SECONDS,  # stages move nightly
         ),
         Block(
             key="imports",

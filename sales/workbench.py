@@ -129,6 +129,7 @@ def register() -> None:
             load=behind_target,
             roles=frozenset({roles.SALES_MANAGER}),
             order=26,
+            keep_seconds=5 * 60,  # a month's pace moves slowly
         ),
         Block(
             key="deals_closing",
