@@ -67,8 +67,14 @@ def test_the_manager_sees_the_charts_drawn_and_the_rep_their_next_actions(
     log_in(page, live_server.url, manager.username)
     page.goto(f"{live_server.url}/dashboard/")
     expect(page.locator("#scope-label")).to_contain_text(rep.team.name)
-    canvases = page.locator("canvas[data-chart]")
-    assert canvases.count() == 10
+    # Ten charts: drawn, or saying there is nothing to draw yet (this book has no
+    # open opportunities, so the pipeline has none).
+    assert page.locator("canvas[data-chart], [data-testid^=empty-]").count() == 10
+    empty = page.locator("[data-testid^=empty-]")
+    assert [empty.nth(i).get_attribute("data-testid") for i in range(empty.count())] == [
+        "empty-pipeline"
+    ]
+    expect(empty.first).to_contain_text("暂无数据")
     drawn = page.evaluate(
         """() => [...document.querySelectorAll('canvas[data-chart]')].map(c => {
             const chart = window.Chart.getChart(c);
