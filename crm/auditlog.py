@@ -124,12 +124,6 @@ class _Link:
         return [str(item) for item in items if item != ""]
 
 
-def _readable(model) -> bool:
-    """Rows the log may name: through their scoping selector, or an admin-edited
-    list (source channels, release reasons) that holds nobody's data."""
-    return model in set(registered_models()) or issubclass(model, BilingualNameMixin)
-
-
 class _Reader:
     """Formats one page of events, naming linked records in one query per model."""
 
@@ -163,13 +157,16 @@ class _Reader:
                     self.wanted[link].update(link.values(value))
 
     def fetch(self) -> None:
+        """Rows the log may name: through their scoping selector, or an admin-edited
+        list (source channels, release reasons) that holds nobody's data."""
+        scoped_models = set(registered_models())
         for link, values in self.wanted.items():
-            if not _readable(link.model):
-                continue
-            if link.model in set(registered_models()):
+            if link.model in scoped_models:
                 rows = scoped(link.model, self.user)
-            else:
+            elif issubclass(link.model, BilingualNameMixin):
                 rows = link.model._default_manager.all()
+            else:
+                continue
             for row in rows.filter(**{f"{link.key}__in": values}):
                 label = row.audit_label() if hasattr(row, "audit_label") else str(row)
                 self.names[(link, str(getattr(row, link.key)))] = label

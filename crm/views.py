@@ -192,9 +192,10 @@ class SearchView(LoginRequiredMixin, TemplateView):
         return redirect(f"{reverse('search')}?k={query_keep(request, query)}")
 
     def get_context_data(self, **kwargs):
-        query = (kept_query(self.request) or self.request.GET.get("q", "")).strip()[:100]
+        kept = kept_query(self.request)
+        query = (kept or self.request.GET.get("q", "")).strip()[:100]
         sections = []
-        key = self.request.GET.get("k") if kept_query(self.request) else None
+        key = self.request.GET.get("k") if kept else None
         if query:
             for section in search_sections():
                 results = section.find(user=self.request.user, query=query)

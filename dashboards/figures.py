@@ -127,7 +127,7 @@ def month_label(month: datetime.date, today: datetime.date | None = None) -> str
     return label
 
 
-def _months(first: datetime.date, end: datetime.date) -> list[datetime.date]:
+def months_between(first: datetime.date, end: datetime.date) -> list[datetime.date]:
     months, month = [], first
     while month < end:
         months.append(month)
@@ -248,7 +248,7 @@ def _forecast(scope, today, days, open_rows) -> tuple[Chart, fc.Backtest | None]
         month: sum((row[f"m{k}"] or Decimal(0) for row in open_rows.values()), Decimal(0)) / 100
         for k, month in enumerate(months_ahead)
     }
-    past = _months(first, fc.month_after(this_month))
+    past = months_between(first, fc.month_after(this_month))
     labels = [month_label(m, today) for m in [*past, *months_ahead]]
     gap = [None] * len(months_ahead)
     chart = Chart(
@@ -271,7 +271,7 @@ def dashboard(viewer: User, scope: Subject, first: datetime.date, last: datetime
     end = fc.month_after(last)
     board = Dashboard(scope, first, last)
     days, sales = _sales(scope, first, end)
-    months = _months(first, end)
+    months = months_between(first, end)
     labels = [month_label(m, today) for m in months]
     board.charts.append(Chart(
         "revenue", _("Revenue and orders by month"), "bar", labels,
@@ -329,7 +329,7 @@ def dashboard(viewer: User, scope: Subject, first: datetime.date, last: datetime
     ]  # fmt: skip
     forecast_chart, board.backtest = _forecast(scope, today, days, open_rows)
     board.charts.append(forecast_chart)
-    board.tiles |= _satisfaction(viewer, scope, first, end)
+    board.tiles |= feedback_satisfaction(viewer, scope, first, end)
     board.at_risk = _at_risk(viewer, scope)
     if scope.kind == "user" and scope.pk == viewer.pk:
         board.tasks, board.expected = _next_actions(viewer, today)
@@ -366,13 +366,19 @@ def _at_risk(viewer: User, scope: Subject) -> list:
     return list(rows)
 
 
-def _satisfaction(viewer: User, scope: Subject, first, end) -> dict:
+def day_start(day: datetime.date) -> datetime.datetime:
+    """The first moment of a day, in local time."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
+
+
+def feedback_satisfaction(viewer: User, scope: Subject, first, end) -> dict:
+    """The scope's feedback figures for the days first..end (end excluded)."""
     from feedback.analysis import satisfaction
     from feedback.selectors import visible_feedback
 
-    start = timezone.make_aware(datetime.datetime.combine(first, datetime.time()))
-    stop = timezone.make_aware(datetime.datetime.combine(end, datetime.time()))
-    feedback = visible_feedback(viewer).filter(created_at__gte=start, created_at__lt=stop)
+    feedback = visible_feedback(viewer).filter(
+        created_at__gte=day_start(first), created_at__lt=day_start(end)
+    )
     if scope.kind == "user":
         feedback = feedback.filter(customer__owner_id=scope.pk)
     elif scope.kind == "team":

@@ -23,14 +23,14 @@ from django.utils.translation import pgettext
 from crm import roles
 from crm.models import User
 from dashboards import forecast as fc
-from dashboards.figures import Chart, month_label
-from feedback.analysis import satisfaction
-from feedback.selectors import visible_feedback
+from dashboards.figures import Chart, day_start, feedback_satisfaction, month_label, months_between
 from interactions.models import ACTIVE_TICKET_STATUSES, TaskPriority, TicketCategory
 from interactions.selectors import visible_tickets
+from sales.performance import Subject
 
 DUE_SOON = datetime.timedelta(hours=2)  # as the ticket list's SLA badge warns
 SALES_ROLES = frozenset({roles.SALES_REP, roles.SALES_MANAGER})
+EVERYONE = Subject("all", 0, "")  # the tickets' feedback: all the viewer may see
 
 
 def sees_service(user: User) -> bool:
@@ -60,10 +60,6 @@ class ServiceBoard:
         return next((c for c in self.charts if c.key == key), None)
 
 
-def _aware(day: datetime.date) -> datetime.datetime:
-    return timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
-
-
 def _percent(part: int, whole: int) -> int | None:
     return round(100 * part / whole) if whole else None
 
@@ -77,7 +73,8 @@ def _hours(duration: datetime.timedelta | None) -> Decimal | None:
 def service_board(viewer: User, first: datetime.date, last: datetime.date) -> ServiceBoard:
     """The figures for the months first..last and the queue as it stands now."""
     now = timezone.now()
-    start, stop = _aware(first), _aware(fc.month_after(last))
+    end = fc.month_after(last)
+    start, stop = day_start(first), day_start(end)
     tickets = visible_tickets(viewer).order_by()
     board = ServiceBoard(first, last)
 
@@ -100,7 +97,6 @@ def service_board(viewer: User, first: datetime.date, last: datetime.date) -> Se
         rating=Avg("satisfaction"),
         rated=Count("satisfaction"),
     )
-    feedback = visible_feedback(viewer).filter(created_at__gte=start, created_at__lt=stop)
     board.tiles = {
         **queue,
         "opened": opened.count(),
@@ -111,10 +107,10 @@ def service_board(viewer: User, first: datetime.date, last: datetime.date) -> Se
         if done["rating"] is None
         else Decimal(str(done["rating"])).quantize(Decimal("0.1"), ROUND_HALF_UP),
         "rated": done["rated"],
-        "satisfaction": satisfaction(feedback),
+        **feedback_satisfaction(viewer, EVERYONE, first, end),
     }
     board.charts = [
-        _by_month(opened, resolved, first, stop, timezone.localdate(now)),
+        _by_month(opened, resolved, months_between(first, end), timezone.localdate(now)),
         _counted(
             "ticket_categories", _("Tickets opened by category"), "hbar",
             opened, "category", TicketCategory.choices,
@@ -129,11 +125,7 @@ def service_board(viewer: User, first: datetime.date, last: datetime.date) -> Se
     return board
 
 
-def _by_month(opened, resolved, first, stop, today: datetime.date) -> Chart:
-    months, month = [], first
-    while _aware(month) < stop:
-        months.append(month)
-        month = fc.month_after(month)
+def _by_month(opened, resolved, months: list[datetime.date], today: datetime.date) -> Chart:
     zone = timezone.get_current_timezone()
     new = {
         timezone.localdate(row["month"]): row["n"]

@@ -16,7 +16,7 @@ from django.views import View
 
 from crm.sheets.writer import XLSX_TYPE, attachment, xlsx_bytes
 from dashboards import forecast as fc
-from dashboards.figures import Chart, dashboard, dashboard_scopes, scope_for
+from dashboards.figures import dashboard, dashboard_scopes, scope_for
 from dashboards.service import sees_service, service_board, service_first
 from sales.performance_views import MAX_MONTHS, _month, _quick_ranges
 
@@ -41,7 +41,11 @@ def _period(request, today: datetime.date) -> tuple[datetime.date, datetime.date
     return first, last
 
 
-def _download(chart: Chart, label: str, first, last) -> HttpResponse:
+def _download(request, board, label: str, first, last) -> HttpResponse:
+    """The chart named by ?download= as a workbook (404 for a chart the board lacks)."""
+    chart = board.chart(request.GET["download"])
+    if chart is None:
+        raise Http404
     header = [chart.title, *(str(name) for name, __ in chart.series)]
     columns = [values for __, values in chart.series]
     rows = [header]
@@ -60,11 +64,12 @@ class DashboardView(LoginRequiredMixin, PermissionRequiredMixin, View):
     def get(self, request):
         viewer = request.user
         today = timezone.localdate()
+        first_board = "service" if service_first(viewer) else "sales"
         tab = request.GET.get("board")
         if tab not in ("sales", "service"):
-            tab = "service" if service_first(viewer) else "sales"
+            tab = first_board
         # Both tabs for those who sell or oversee selling and may read the tickets.
-        tabs = sees_service(viewer) and not service_first(viewer)
+        tabs = first_board == "sales" and sees_service(viewer)
         if tab == "service":
             if not sees_service(viewer):
                 raise Http404
@@ -74,12 +79,8 @@ class DashboardView(LoginRequiredMixin, PermissionRequiredMixin, View):
             raise Http404
         first, last = _period(request, today)
         board = dashboard(viewer, scope, first, last)
-        download = request.GET.get("download")
-        if download:
-            chart = board.chart(download)
-            if chart is None:
-                raise Http404
-            return _download(chart, scope.label, first, last)
+        if request.GET.get("download"):
+            return _download(request, board, scope.label, first, last)
         return render(request, self.template_name, {
             "board": board,
             "scope": scope,
@@ -99,12 +100,8 @@ class DashboardView(LoginRequiredMixin, PermissionRequiredMixin, View):
     def _service(self, request, today, tabs):
         first, last = _period(request, today)
         board = service_board(request.user, first, last)
-        download = request.GET.get("download")
-        if download:
-            chart = board.chart(download)
-            if chart is None:
-                raise Http404
-            return _download(chart, _("Service"), first, last)
+        if request.GET.get("download"):
+            return _download(request, board, _("Service"), first, last)
         return render(request, "dashboards/service.html", {
             "board": board,
             "first": first,
