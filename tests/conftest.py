@@ -7,14 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from customers.tests.conftest import (  # noqa: F401 - shared fixtures
-    colleague_customer,
-    customer_make,
-    own_customer,
-    pool_customer,
-)
-from sales.tests.conftest import headphones, order_make, product_make  # noqa: F401
-
 # Playwright's sync API keeps an event loop in the test thread; the test body
 # still talks to the database synchronously, which is safe here.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -92,7 +84,7 @@ def log_in(page, base_url: str, username: str) -> None:
     greeting."""
     from playwright.sync_api import expect
 
-    from conftest import PASSWORD
+    from kehu.tests.fixtures import PASSWORD
 
     page.goto(f"{base_url}/login/")
     page.fill("#id_username", username)

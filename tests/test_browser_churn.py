@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from customers.churn import churn_alerts
 from customers.segmentation import metrics_recompute
-from sales.tests.conftest import days_ago
+from kehu.tests.fixtures import days_ago
 from tests.conftest import log_in
 
 pytestmark = [

@@ -11,10 +11,10 @@ import openpyxl
 import pytest
 from playwright.sync_api import expect
 
-from conftest import PASSWORD
 from crm import roles
 from customers.models import Customer
 from customers.tests.test_imports import messy_register
+from kehu.tests.fixtures import PASSWORD
 
 pytestmark = [
     pytest.mark.browser,

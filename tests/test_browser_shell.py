@@ -6,8 +6,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from conftest import PASSWORD
 from crm import roles
+from kehu.tests.fixtures import PASSWORD
 
 pytestmark = [
     pytest.mark.browser,

@@ -12,7 +12,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from conftest import PASSWORD
+from kehu.tests.fixtures import PASSWORD
 from tests.conftest import watched_page
 
 pytestmark = [

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from conftest import PASSWORD
+from kehu.tests.fixtures import PASSWORD
 from tests.conftest import log_in
 
 pytestmark = [

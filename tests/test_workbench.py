@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from conftest import PASSWORD
+from kehu.tests.fixtures import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from conftest import PASSWORD
+from kehu.tests.fixtures import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 

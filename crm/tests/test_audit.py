@@ -6,11 +6,11 @@ from django.contrib.auth.models import Group, Permission
 from django.db import DatabaseError, transaction
 from django.urls import reverse
 
-from conftest import PASSWORD
 from crm import roles
 from crm.audit import MASK
 from crm.models import AuditAction, AuditEvent, Team
 from crm.services import user_set_roles, user_update_profile
+from kehu.tests.fixtures import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -11,10 +11,10 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from conftest import PASSWORD
 from crm.middleware import LAST_SEEN_KEY
 from crm.models import AuditAction, AuditEvent, LoginFailure
 from crm.signals import SESSION_STARTED_KEY
+from kehu.tests.fixtures import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -11,8 +11,8 @@ from django.core import mail
 from django.db import DatabaseError, connection, transaction
 from django.urls import reverse
 
-from conftest import PASSWORD
 from crm.models import AuditEvent, Notification
+from kehu.tests.fixtures import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -174,7 +174,7 @@ DEAD_REDIS = {
 def test_log_in_works_while_redis_is_down(rep, settings):
     from django.test import Client
 
-    from conftest import PASSWORD
+    from kehu.tests.fixtures import PASSWORD
 
     settings.CACHES = DEAD_REDIS
     client = Client()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from customers.tests.conftest import edit_form_data
+from kehu.tests.fixtures import edit_form_data
 
 SEES = {
     "rep": {"own", "pool"},

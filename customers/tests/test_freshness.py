@@ -16,8 +16,8 @@ from crm.jobs import job_run
 from crm.models import Notification
 from customers.freshness import freshness_audit
 from customers.models import Customer, FreshnessPolicy
-from customers.tests.conftest import owner_backdate
 from interactions.models import Task, TaskSource
+from kehu.tests.fixtures import owner_backdate
 
 pytestmark = pytest.mark.django_db
 

@@ -221,7 +221,7 @@ def test_the_companys_rule_can_require_a_phone_or_email(steward):
 
 
 def test_the_remarks_are_cleared_on_the_edit_form_once_dealt_with(client, steward, rep):
-    from customers.tests.conftest import edit_form_data
+    from kehu.tests.fixtures import edit_form_data
 
     _import(steward, _xlsx([["甲", None, None, "136****6329", None, None, None, None]]), owner=rep)
     jia = Customer.objects.get(name="甲")
@@ -235,7 +235,7 @@ def test_the_remarks_are_cleared_on_the_edit_form_once_dealt_with(client, stewar
 
 
 def test_a_phones_note_survives_an_edit_of_the_others(client, steward, rep):
-    from customers.tests.conftest import edit_form_data
+    from kehu.tests.fixtures import edit_form_data
 
     cell = "13236205989 微信同号、010-8888 8888 转 801"
     _import(steward, _xlsx([["甲", None, None, cell, None, None, None, None]]), owner=rep)

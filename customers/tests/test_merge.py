@@ -7,11 +7,11 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import translation
 
-from conftest import PASSWORD
 from crm.models import AuditAction, AuditEvent
 from customers.merge import customers_merge, customers_unmerge, duplicate_pairs
 from customers.models import Contact, Customer, CustomerMerge, StageChange
 from customers.services import contact_save, customer_update
+from kehu.tests.fixtures import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

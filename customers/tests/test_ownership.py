@@ -25,7 +25,7 @@ from customers.models import (
     PoolRule,
     Stage,
 )
-from customers.tests.conftest import pool_rules as rules
+from kehu.tests.fixtures import pool_rules as rules
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from customers import ownership
 from customers.models import Customer, OwnershipChange, OwnershipKind
-from customers.tests.conftest import pool_rules as rules
+from kehu.tests.fixtures import pool_rules as rules
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.utils import translation
 from crm.models import AuditAction, AuditEvent
 from customers.forms import CustomerForm
 from customers.models import Customer, SourceChannel
-from customers.tests.conftest import edit_form_data
+from kehu.tests.fixtures import edit_form_data
 
 pytestmark = pytest.mark.django_db
 

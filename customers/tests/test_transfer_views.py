@@ -11,12 +11,12 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from conftest import PASSWORD
 from crm.models import AuditAction, AuditEvent, ImportJob, ImportStatus
 from crm.sheets.writer import xlsx_bytes
 from customers.import_jobs import import_job_analyse, import_job_run
 from customers.models import Customer
 from customers.tests.test_imports import messy_register
+from kehu.tests.fixtures import PASSWORD
 
 
 def _login(client, user, language="en"):

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from customers import services
 from customers.models import Customer, Tag
-from customers.tests.conftest import edit_form_data
+from kehu.tests.fixtures import edit_form_data
 
 CREATE = reverse("customers:create")
 

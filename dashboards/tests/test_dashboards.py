@@ -22,8 +22,8 @@ from customers.segmentation import metrics_recompute
 from dashboards import forecast as fc
 from dashboards.figures import dashboard, default_scope, scope_for
 from dashboards.models import ForecastMonth
+from kehu.tests.fixtures import days_ago
 from sales.models import PURCHASE_STATUSES, Opportunity, Order, OrderLine
-from sales.tests.conftest import days_ago
 
 pytestmark = pytest.mark.django_db
 

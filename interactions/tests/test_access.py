@@ -7,7 +7,7 @@ import pytest
 
 from interactions.selectors import visible_interactions, visible_tasks, visible_tickets
 from interactions.services import task_create
-from interactions.tests.conftest import hours_ahead
+from kehu.tests.fixtures import hours_ahead
 
 pytestmark = pytest.mark.django_db
 

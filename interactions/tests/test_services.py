@@ -14,7 +14,7 @@ from customers.models import CustomerMetrics
 from interactions import services
 from interactions.models import Interaction, ServiceTicket, Task, TicketComment
 from interactions.services import sla_deadline, ticket_move
-from interactions.tests.conftest import hours_ago, hours_ahead
+from kehu.tests.fixtures import hours_ago, hours_ahead
 
 pytestmark = pytest.mark.django_db
 

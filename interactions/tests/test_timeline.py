@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from customers.models import OwnershipChange
 from interactions.models import Interaction, ServiceTicket
 from interactions.selectors import customer_timeline
-from interactions.tests.conftest import hours_ago
+from kehu.tests.fixtures import hours_ago
 from sales.models import Order
 
 pytestmark = pytest.mark.django_db

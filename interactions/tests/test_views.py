@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from interactions.models import Interaction, ServiceTicket, Task
 from interactions.services import task_create, ticket_move
-from interactions.tests.conftest import hours_ago, hours_ahead
+from kehu.tests.fixtures import hours_ago, hours_ahead
 
 pytestmark = pytest.mark.django_db
 SCRIPT = "<script>alert('x')</script>"

@@ -20,15 +20,13 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from conftest import celery_worker_start, celery_worker_stop
 from crm.jobs import INTERRUPTED, job_run
 from crm.models import JobRun, Notification
 from customers.churn import ALERT, TASK_HINT, churn_alerts, churn_mark_lost, churn_reasons
 from customers.models import ChurnEpisode, Customer, MetricsRun
 from customers.segmentation import metrics_recompute, segments_refresh, sentences
-from customers.tests.conftest import owner_backdate
 from interactions.models import Interaction, Task, TaskSource
-from sales.tests.conftest import days_ago
+from kehu.tests.fixtures import celery_worker_start, celery_worker_stop, days_ago, owner_backdate
 
 pytestmark = pytest.mark.django_db
 

@@ -13,8 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from conftest import PASSWORD
 from crm.models import AuditAction, AuditEvent
+from kehu.tests.fixtures import PASSWORD
 from sales import contracts
 from sales.models import Contract, ContractStatus
 

@@ -13,11 +13,11 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from conftest import PASSWORD
 from crm.models import AuditAction, AuditEvent, ImportJob, ImportStatus
 from crm.sheets.reader import SheetError, sheet_open
 from customers.import_jobs import import_job_analyse, import_job_create, import_job_run
 from customers.models import CustomerMetrics
+from kehu.tests.fixtures import PASSWORD
 from sales.imports import orders_import, orders_layout_detect
 from sales.models import Order, OrderSource, OrderStatus, Product
 

@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from conftest import PASSWORD
+from kehu.tests.fixtures import PASSWORD
 from sales import performance as perf
 from sales import pipeline
 from sales.models import Opportunity, SalesTarget

@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from conftest import PASSWORD
 from crm.models import AuditAction, AuditEvent
+from kehu.tests.fixtures import PASSWORD
 from sales import pipeline
 from sales.models import (
     LostReason,

@@ -17,8 +17,8 @@ from django.utils import timezone, translation
 from customers.models import Customer, CustomerMetrics, MetricsRun, SegmentationRules, StageChange
 from customers.segmentation import metrics_recompute, segments_refresh, stage_reasons
 from interactions.models import Interaction
+from kehu.tests.fixtures import days_ago
 from sales.services import refund_create
-from sales.tests.conftest import days_ago
 
 pytestmark = pytest.mark.django_db
 

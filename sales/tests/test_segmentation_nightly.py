@@ -18,8 +18,8 @@ from customers.models import Customer, CustomerMetrics, MetricsChange
 from customers.segmentation import COLUMNS, metrics_recompute
 from dashboards.models import ProductMonth
 from interactions.models import Interaction
+from kehu.tests.fixtures import days_ago
 from sales.models import Order, SalesDay
-from sales.tests.conftest import days_ago
 from sales.tests.test_segmentation import _population, contact
 
 pytestmark = pytest.mark.django_db

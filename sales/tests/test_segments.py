@@ -16,7 +16,7 @@ from customers.models import Segment
 from customers.segmentation import metrics_recompute
 from customers.segments import segment_members, segment_save, segment_tasks_create
 from interactions.models import Interaction, Task
-from sales.tests.conftest import days_ago
+from kehu.tests.fixtures import days_ago
 
 pytestmark = pytest.mark.django_db
 

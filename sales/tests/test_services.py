@@ -14,6 +14,7 @@ from crm.models import AuditAction, AuditEvent
 from customers.merge import customers_merge, customers_unmerge
 from customers.metrics import metrics_refresh
 from customers.models import CustomerMetrics
+from kehu.tests.fixtures import days_ago
 from sales.models import Order, OrderStatus
 from sales.services import (
     LineInput,
@@ -24,7 +25,6 @@ from sales.services import (
     product_save,
     refund_create,
 )
-from sales.tests.conftest import days_ago
 
 pytestmark = pytest.mark.django_db
 

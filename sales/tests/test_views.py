@@ -9,8 +9,8 @@ import openpyxl
 import pytest
 from django.urls import reverse
 
+from kehu.tests.fixtures import days_ago
 from sales.models import Order, OrderStatus, Product
-from sales.tests.conftest import days_ago
 
 pytestmark = pytest.mark.django_db
 ORDERS = reverse("sales:order_list")
