@@ -115,8 +115,8 @@ def main() -> None:
     print(f"[{elapsed()}] VACUUM ANALYZE …")
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
-    from customers.models import MetricsRun
-    from customers.segmentation import metrics_recompute
+    from segmentation.models import MetricsRun
+    from segmentation.runs import metrics_recompute
 
     if not MetricsRun.objects.filter(status=MetricsRun.Status.DONE, buyers__gt=0).exists():
         print(f"[{elapsed()}] the first recompute of everyone's metrics …")

@@ -133,7 +133,7 @@ def main() -> None:
     if not args.no_recompute:
         from django.utils import timezone
 
-        from customers.segmentation import latest_run
+        from segmentation.scoring import latest_run
 
         last = latest_run()
         night = timezone.localdate()

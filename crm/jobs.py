@@ -61,17 +61,17 @@ JOBS = {
     for job in (
         Job(
             "recompute_metrics",
-            "customers.jobs:recompute_metrics",
+            "segmentation.jobs:recompute_metrics",
             _("Every customer's metrics, tiers, RFM, churn and value scores and stage."),
         ),
         Job(
             "freshness_audit",
-            "customers.freshness:freshness_audit",
+            "interactions.freshness_audit:freshness_audit",
             _("A verification task for each customer past the data-freshness policy."),
         ),
         Job(
             "churn_alerts",
-            "customers.churn:churn_alerts",
+            "segmentation.churn:churn_alerts",
             _("An alert and a win-back task for each customer newly at risk; managers' digest."),
         ),
         Job(

@@ -125,7 +125,9 @@ NAVIGATION: tuple[NavSection, ...] = (
                 "bar-chart-line",
                 permission="feedback.view_feedback",
             ),
-            NavItem(pgettext_lazy("nav", "Churn alerts"), "customers:churn", "person-exclamation"),
+            NavItem(
+                pgettext_lazy("nav", "Churn alerts"), "segmentation:churn", "person-exclamation"
+            ),
             NavItem(pgettext_lazy("nav", "Data quality"), "customers:quality", "clipboard-check"),
             NavItem(
                 pgettext_lazy("nav", "Duplicates"),

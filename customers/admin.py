@@ -15,22 +15,18 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Count
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from crm.admin import AuditedAdminMixin, SettingsRowAdminMixin, run_seconds
+from crm.admin import AuditedAdminMixin, ReadOnlyAdminMixin, SettingsRowAdminMixin
 from customers.models import (
-    ChurnEpisode,
     Contact,
     Customer,
     FreshnessPolicy,
     ImportRules,
     ImportValueMapping,
-    MetricsRun,
     OwnershipChange,
     PoolRule,
     ReleaseReason,
-    SegmentationRules,
     SourceChannel,
     Tag,
 )
@@ -39,19 +35,6 @@ from customers.sources import source_key
 from customers.standardise import tag_name_clean
 
 MASKED_NOTE = _("Personal fields are masked here; reveal them on the customer page.")
-
-
-class ReadOnlyAdminMixin:
-    """Viewing only: writes go through the CRM pages and their services."""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 def _masked_list(items) -> str:
@@ -356,63 +339,6 @@ class FreshnessPolicyAdmin(SettingsRowAdminMixin, AuditedAdminMixin, admin.Model
     `run_job freshness_audit`) applies it."""
 
     fields = ("key_account_days", "other_days", "min_quality", "task_due_days")
-
-
-@admin.register(SegmentationRules)
-class SegmentationRulesAdmin(SettingsRowAdminMixin, AuditedAdminMixin, admin.ModelAdmin):
-    """The thresholds (docs/segmentation.md); the next recompute (nightly, or
-    `recompute_metrics`) applies them."""
-
-    fieldsets = (
-        (_("Frequency tiers"), {"fields": ("frequency_high", "frequency_medium")}),
-        (_("Value tiers"), {"fields": ("value_mode", "value_high_share", "value_medium_share",
-                                       "value_high_amount", "value_medium_amount")}),
-        (_("Lifecycle stages"), {"fields": ("default_interval_days", "at_risk_factor",
-                                            "churned_factor", "at_risk_p_alive", "churned_p_alive",
-                                            "contact_drop_share")}),
-    )  # fmt: skip
-
-
-@admin.register(MetricsRun)
-class MetricsRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Each recompute with the parameters its models were fitted to."""
-
-    list_display = ("as_of", "started_at", "status", "buyers", "read_again", "model_parameters",
-                    "spend_parameters", "stage_changes", "seconds")  # fmt: skip
-    list_filter = ("status", "full")
-    date_hierarchy = "started_at"
-
-    @admin.display(description=_("BG/NBD (days)"))
-    def model_parameters(self, run: MetricsRun) -> str:
-        return run.parameters() if run.bgnbd_ok else gettext(run.bgnbd_note)
-
-    @admin.display(description=_("Gamma-Gamma"))
-    def spend_parameters(self, run: MetricsRun) -> str:
-        if not run.gamma_gamma_ok:
-            return gettext(run.gamma_gamma_note)
-        return f"p={run.p:.4f} q={run.q:.4f} γ={run.gamma:.2f}"
-
-    @admin.display(description=_("customers read again"))
-    def read_again(self, run: MetricsRun) -> str:
-        """Everyone (a full run), or how many the nightly run read again."""
-        return gettext("everyone") if run.full else f"{run.recomputed:,}"
-
-    @admin.display(description=_("seconds"))
-    def seconds(self, run: MetricsRun) -> str:
-        return run_seconds(run)
-
-
-@admin.register(ChurnEpisode)
-class ChurnEpisodeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """Each churn alert (customers.churn): raised by the daily scan, ended by a
-    purchase, "mark lost" on the customer page or the customer's deletion."""
-
-    list_display = ("customer", "owner", "lifecycle", "started_on", "outcome", "ended_at")
-    list_filter = ("lifecycle", "outcome", "started_on")
-    list_select_related = ("customer", "owner")
-    search_fields = ("customer__name", "customer__number")
-    date_hierarchy = "started_on"
-    raw_id_fields = ("customer", "owner", "task", "ended_by")
 
 
 @admin.register(PoolRule)

@@ -305,7 +305,7 @@ COLUMNS: tuple[Column, ...] = (
 
 # Export-only columns, derived by Kehu.
 DERIVED_COLUMNS: tuple[Column, ...] = (
-    # Computed from the purchases (customers.segmentation): shown, never imported.
+    # Computed from the purchases (segmentation.scoring): shown, never imported.
     Column(
         "stage",
         "Lifecycle stage",
@@ -317,7 +317,7 @@ DERIVED_COLUMNS: tuple[Column, ...] = (
     Column("created_at", "Created", "创建时间", _("Created"), importable=False, width=17),
     Column("verified_at", "Verified", "核实时间", _("Verified"), importable=False, width=17),
     Column("quality", "Data quality", "数据质量", _("Data quality"), importable=False, width=10),
-    # From the customer's orders (customers.metrics): paid, less refunds, in CNY.
+    # From the customer's orders (segmentation.figures): paid, less refunds, in CNY.
     Column("orders_count", "Orders", "订单数", _("Orders"), importable=False, width=8),
     Column("total_spent", "Total spent", "消费总额", _("Total spent"), importable=False, width=14),
     Column(
@@ -331,7 +331,7 @@ DERIVED_COLUMNS: tuple[Column, ...] = (
     Column(
         "last_purchase", "Last purchase", "最近购买", _("Last purchase"), importable=False, width=17
     ),
-    # From the nightly segmentation (customers.segmentation, docs/segmentation.md).
+    # From the nightly segmentation (segmentation.scoring, docs/segmentation.md).
     Column(
         "purchase_days", "Purchase days", "购买天数", _("Purchase days"), importable=False, width=8
     ),

@@ -9,14 +9,12 @@ from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMix
 from django.core.exceptions import ValidationError
 from django.http import Http404, QueryDict
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext, pgettext
+from django.utils.translation import gettext_lazy, pgettext
 from django.views import View
 
 from crm.messages import messages_error
-from crm.models import User
 from customers.filters import CustomerFilter, range_day
 from customers.models import Customer
 from customers.segments import (
@@ -25,10 +23,8 @@ from customers.segments import (
     segment_members,
     segment_query_clean,
     segment_save,
-    segment_tasks_create,
     segments_visible,
 )
-from interactions.forms import TaskForm
 
 
 class SegmentForm(forms.Form):
@@ -39,14 +35,6 @@ class SegmentForm(forms.Form):
         help_text=gettext_lazy("Each colleague sees the members among the customers they see."),
     )
     query = forms.CharField(required=False, widget=forms.HiddenInput)
-
-
-class SegmentTaskForm(TaskForm):
-    """A task for every member, for the member's owner (no assignee to choose)."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, assignees=User.objects.none(), **kwargs)
-        del self.fields["assignee"]
 
 
 def _day(moment) -> str:
@@ -77,7 +65,7 @@ def _criteria(query: str, user) -> list[tuple[str, str]]:
     return shown
 
 
-def _visible_or_404(request, pk: int, **mine):
+def segment_visible_or_404(request, pk: int, **mine):
     segment = segments_visible(request.user).filter(pk=pk, **mine).first()
     if segment is None:
         raise Http404
@@ -104,7 +92,7 @@ class SegmentCountView(LoginRequiredMixin, PermissionRequiredMixin, View):
     permission_required = "customers.view_segment"
 
     def get(self, request, pk):
-        segment = _visible_or_404(request, pk)
+        segment = segment_visible_or_404(request, pk)
         count = segment_members(segment, request.user).count()
         return render(request, "customers/_segment_count.html", {"count": count})
 
@@ -116,7 +104,7 @@ class SegmentFormView(LoginRequiredMixin, PermissionRequiredMixin, View):
     permission_required = "customers.add_segment"
 
     def _segment(self, request, pk):
-        return None if pk is None else _visible_or_404(request, pk, owner=request.user)
+        return None if pk is None else segment_visible_or_404(request, pk, owner=request.user)
 
     def _query(self, request, segment) -> str:
         """The list's filter in the address (kept in the segment on save), or the
@@ -172,41 +160,3 @@ class SegmentDeleteView(LoginRequiredMixin, PermissionRequiredMixin, View):
         else:
             messages.success(request, _("The segment is deleted."))
         return redirect("customers:segment_list")
-
-
-class SegmentTasksView(LoginRequiredMixin, PermissionRequiredMixin, View):
-    permission_required = ("customers.view_segment", "interactions.add_task")
-
-    def _render(self, request, form, segment):
-        count = segment_members(segment, request.user).count()
-        return render(request, "customers/segment_tasks.html", {
-            "form": form, "segment": segment, "count": count,
-        })  # fmt: skip
-
-    def get(self, request, pk):
-        return self._render(request, SegmentTaskForm(), _visible_or_404(request, pk))
-
-    def post(self, request, pk):
-        segment = _visible_or_404(request, pk)
-        form = SegmentTaskForm(request.POST)
-        if form.is_valid():
-            try:
-                created, skipped = segment_tasks_create(
-                    actor=request.user, segment_id=segment.pk, data=form.cleaned_data,
-                    request=request,
-                )  # fmt: skip
-            except ValidationError as error:
-                form.add_error(None, error)
-            else:
-                text = ngettext("%(count)d task created.", "%(count)d tasks created.", created) % {
-                    "count": created
-                }
-                if skipped:
-                    text += " " + ngettext(
-                        "%(count)d member skipped: you may not give tasks to their owner.",
-                        "%(count)d members skipped: you may not give tasks to their owners.",
-                        skipped,
-                    ) % {"count": skipped}
-                messages.success(request, text)
-                return redirect(reverse("customers:segment_list"))
-        return self._render(request, form, segment)

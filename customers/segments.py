@@ -2,7 +2,7 @@
 name. Membership is dynamic — the filter applied when asked, among the
 customers the asker may see — so a shared segment shows each colleague their
 own part of it. Segments feed the list (and from it the export, the survey
-sending and the bulk actions) and a task for every member.
+sending and the bulk actions) and a task for every member (interactions.segment_tasks).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ NOT_APPLYING = gettext_lazy(
     "A value of this segment's filter no longer applies to you (an owner, team, tag or "
     "category): open it in the list and save it again."
 )
-TASKS_AT_ONCE = 500  # a larger segment is narrowed before it gets a task each
 
 
 def segments_visible(user: User) -> QuerySet[Segment]:
@@ -132,43 +131,3 @@ def segment_delete(*, actor: User, segment_id: int, request=None) -> None:
         raise ValidationError(_("Only its owner may delete a segment."), code="forbidden")
     audit_record(actor=actor, action=AuditAction.DELETE, target=segment, request=request)
     segment.delete()
-
-
-def segment_tasks_create(
-    *, actor: User, segment_id: int, data: Mapping[str, Any], request=None
-) -> tuple[int, int]:
-    """A task for each member of the segment the actor sees, for the member's owner
-    (the actor for a pool customer); members whose owner the actor may not give
-    tasks to are skipped. Returns (created, skipped); all or nothing."""
-    from interactions.selectors import task_people
-    from interactions.services import task_create
-
-    segment = segments_visible(actor).filter(pk=segment_id).first()
-    if segment is None:
-        raise ValidationError(_("This segment is not there any more."), code="missing")
-    if not segment_applies(segment, actor):
-        raise ValidationError(NOT_APPLYING, code="stale")
-    members = list(
-        segment_members(segment, actor).select_related("owner").order_by("pk")[: TASKS_AT_ONCE + 1]
-    )
-    if len(members) > TASKS_AT_ONCE:
-        raise ValidationError(
-            _("The segment has more than %(count)s members: narrow it first.")
-            % {"count": TASKS_AT_ONCE},
-            code="too_many",
-        )
-    allowed = set(task_people(actor).values_list("pk", flat=True))
-    created = skipped = 0
-    with transaction.atomic():
-        for customer in members:
-            assignee = customer.owner or actor
-            if assignee.pk not in allowed:
-                skipped += 1
-                continue
-            task_create(
-                actor=actor,
-                data={**data, "customer": customer, "assignee": assignee},
-                request=request,
-            )
-            created += 1
-    return created, skipped

@@ -15,8 +15,6 @@ from crm.models import AuditEvent, User
 from crm.normalise import email_normalise, phone_normalise
 from crm.search import RESULTS_PER_SECTION
 from customers.models import (
-    ChurnEpisode,
-    ChurnOutcome,
     Collaborator,
     CollaboratorAccess,
     Contact,
@@ -26,10 +24,8 @@ from customers.models import (
     CustomerPhone,
     StageChange,
 )
-from customers.segmentation import Outlook, customer_outlook
 from customers.standardise import query_grams, search_key
 
-ORDERS_ON_PAGE = 10
 MAX_EXACT_MATCHES = 200  # customers sharing one phone or e-mail, at most shown
 
 
@@ -301,15 +297,7 @@ class Customer360:
     stage_changes: list[StageChange]
     history: list[AuditEvent]
     quality_missing: list = field(default_factory=list)
-    sees_orders: bool = False
-    orders: list = field(default_factory=list)  # the latest few (sales.Order)
     metrics: CustomerMetrics | None = None
-    sees_opportunities: bool = False
-    opportunities: list = field(default_factory=list)  # open ones first (sales.Opportunity)
-    sees_contracts: bool = False
-    contracts: list = field(default_factory=list)  # the latest (sales.Contract)
-    outlook: Outlook | None = None  # to who sees orders
-    churn: ChurnEpisode | None = None  # the open churn alert, or "marked lost" (outlook)
 
 
 def customer_metrics(customer: Customer) -> CustomerMetrics | None:
@@ -350,27 +338,7 @@ def customer_360(*, user: User, customer_id: int) -> Customer360:
             cards[email.contact_id].emails.append(email)
     stage_changes = list(customer.stage_changes.select_related("actor")[:20])
     history = customer_history(customer)[:50] if access.sees_history else []
-    sees_orders = user.has_perm("sales.view_order")
-    orders = []
-    if sees_orders:  # orders follow the customer: who sees it sees its orders
-        orders = list(customer.orders.select_related("salesperson")[:ORDERS_ON_PAGE])
     metrics = customer_metrics(customer)  # purchases (to who sees orders), last contact
-    sees_opportunities = user.has_perm("sales.view_opportunity")
-    opportunities = []
-    if sees_opportunities:  # they follow the customer too
-        from sales.models import OPEN_STAGES
-
-        opportunities = list(
-            customer.opportunities.select_related("owner")
-            .annotate(closed=~Q(stage__in=OPEN_STAGES))
-            .order_by("closed", "expected_close", "-id")[:ORDERS_ON_PAGE]
-        )
-    sees_contracts = user.has_perm("sales.view_contract")
-    contracts = (
-        list(customer.contracts.order_by("-start_date", "-id")[:ORDERS_ON_PAGE])
-        if sees_contracts
-        else []
-    )
     from customers.quality import quality_missing
 
     return Customer360(
@@ -383,24 +351,8 @@ def customer_360(*, user: User, customer_id: int) -> Customer360:
         collaborators=collaborators,
         stage_changes=stage_changes,
         history=list(history),
-        sees_orders=sees_orders,
-        orders=orders,
         metrics=metrics,
-        sees_opportunities=sees_opportunities,
-        opportunities=opportunities,
-        sees_contracts=sees_contracts,
-        contracts=contracts,
-        outlook=customer_outlook(metrics) if sees_orders else None,
-        churn=_churn_shown(customer) if sees_orders else None,
     )
-
-
-def _churn_shown(customer: Customer) -> ChurnEpisode | None:
-    """The latest churn episode when it is open or ended as lost."""
-    latest = customer.churn_episodes.select_related("ended_by", "task").first()
-    if latest is not None and (latest.is_open or latest.outcome == ChurnOutcome.LOST):
-        return latest
-    return None
 
 
 def customer_history(customer: Customer) -> QuerySet[AuditEvent]:

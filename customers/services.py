@@ -38,6 +38,7 @@ from customers.selectors import (
     customer_changes_since,
     editable_customers,
 )
+from customers.signals import customer_verified
 from customers.standardise import (
     customer_standardise,
     emails_parse,
@@ -284,7 +285,7 @@ def customer_create(*, actor: User, data: Mapping[str, Any], request=None) -> Cu
     return customer
 
 
-def _locked_editable(actor: User, customer_id: int) -> Customer:
+def locked_editable(actor: User, customer_id: int) -> Customer:
     customer = (
         editable_customers(actor).select_for_update(of=("self",)).filter(pk=customer_id).first()
     )
@@ -339,7 +340,7 @@ def customer_update(
     owner_changes = "owner" in data and actor.has_perm("customers.assign_customer_owner")
     if owner_changes and new_owner is not None:
         ownership.receiver_lock(new_owner)  # before the customer, as claims lock them
-    customer = _locked_editable(actor, customer_id)
+    customer = locked_editable(actor, customer_id)
     if customer.version != version:
         raise CustomerConflict(customer=customer, changed=customer_changes_since(customer, version))
     values = customer_standardise({k: v for k, v in data.items() if k != "number"})
@@ -395,22 +396,18 @@ def customer_update(
 @transaction.atomic
 def customer_verify(*, actor: User, customer_id: int, request=None) -> Customer:
     """Record that somebody has just confirmed the record with the customer."""
-    customer = _locked_editable(actor, customer_id)
+    customer = locked_editable(actor, customer_id)
     now = timezone.now()
     changes = {"verified_at": (customer.verified_at, now)}
     customer.verified_at, customer.verified_by = now, actor
     # The freshness audit's "verify customer information" task is done with it.
-    from interactions.models import Task, TaskSource
-
-    Task.objects.filter(
-        customer=customer, source=TaskSource.FRESHNESS, done_at__isnull=True
-    ).update(done_at=now, done_by=actor, updated_at=now)
+    customer_verified.send(sender=Customer, customer=customer, actor=actor, at=now)
     return _save_changes(customer, actor, changes, ["verified_at", "verified_by"], request)
 
 
 @transaction.atomic
 def customer_delete(*, actor: User, customer_id: int, request=None) -> Customer:
-    customer = _locked_editable(actor, customer_id)
+    customer = locked_editable(actor, customer_id)
     if not actor.has_perm("customers.delete_customer"):
         raise ValidationError(_("You may not delete customers."), code="forbidden")
     customer.deleted_at, customer.deleted_by = timezone.now(), actor
@@ -539,7 +536,7 @@ def contact_save(
     request=None,
 ) -> Contact:
     """Add or change a contact of a company customer."""
-    customer = _locked_editable(actor, customer_id)
+    customer = locked_editable(actor, customer_id)
     if customer.kind != CustomerKind.COMPANY:
         raise ValidationError(_("Only company customers have contacts."), code="not_company")
     values = _contact_values(data)
@@ -594,7 +591,7 @@ def contact_save(
 
 @transaction.atomic
 def contact_delete(*, actor: User, customer_id: int, contact_id: int, request=None) -> None:
-    customer = _locked_editable(actor, customer_id)
+    customer = locked_editable(actor, customer_id)
     contact = customer.contacts.filter(pk=contact_id).first()
     if contact is None:
         return
@@ -629,7 +626,7 @@ def collaborator_add(
 ) -> Collaborator:
     from crm.selectors import visible_users
 
-    customer = _locked_editable(actor, customer_id)
+    customer = locked_editable(actor, customer_id)
     if not customer_access(actor, customer).can_manage_collaborators:
         raise ValidationError(
             _("Only the owner or a manager adds collaborators."), code="forbidden"
@@ -662,7 +659,7 @@ def collaborator_add(
 def collaborator_remove(
     *, actor: User, customer_id: int, collaborator_id: int, request=None
 ) -> None:
-    customer = _locked_editable(actor, customer_id)
+    customer = locked_editable(actor, customer_id)
     collaborator = customer.collaborators.select_related("user").filter(pk=collaborator_id).first()
     if collaborator is None:
         return

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from customers import churn_views, io_views, merge_views, pages, pool_views, segment_views, views
+from customers import io_views, merge_views, pages, pool_views, segment_views, views
 
 app_name = "customers"
 
@@ -19,9 +19,6 @@ urlpatterns = [
         segment_views.SegmentDeleteView.as_view(),
         name="segment_delete",
     ),
-    path(
-        "segments/<int:pk>/tasks/", segment_views.SegmentTasksView.as_view(), name="segment_tasks"
-    ),
     path("deleted/", views.DeletedCustomerListView.as_view(), name="deleted"),
     path("pool/", pool_views.CustomerPoolView.as_view(), name="pool"),
     path("check/", pool_views.ConflictCheckView.as_view(), name="check"),
@@ -29,7 +26,6 @@ urlpatterns = [
     path("claim/", pool_views.CustomerClaimView.as_view(), name="claim"),
     path("recycle-soon/", pool_views.RecycleSoonView.as_view(), name="recycle_soon"),
     path("quality/", views.QualityView.as_view(), name="quality"),
-    path("churn/", churn_views.ChurnListView.as_view(), name="churn"),
     path("duplicates/", merge_views.DuplicateListView.as_view(), name="duplicates"),
     path("duplicates/merge/", merge_views.MergeView.as_view(), name="merge"),
     path("duplicates/dismiss/", merge_views.DismissView.as_view(), name="dismiss"),
@@ -49,7 +45,6 @@ urlpatterns = [
     path("<int:pk>/edit/", views.CustomerUpdateView.as_view(), name="update"),
     path("<int:pk>/reveal/", views.CustomerRevealView.as_view(), name="reveal"),
     path("<int:pk>/verify/", views.CustomerVerifyView.as_view(), name="verify"),
-    path("<int:pk>/lost/", churn_views.ChurnLostView.as_view(), name="mark_lost"),
     path("<int:pk>/release/", pool_views.CustomerReleaseView.as_view(), name="release"),
     path("<int:pk>/lock/", pool_views.CustomerLockView.as_view(), name="lock"),
     path("<int:pk>/delete/", views.CustomerDeleteView.as_view(), name="delete"),

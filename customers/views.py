@@ -26,6 +26,7 @@ from customers.filters import CustomerFilter
 from customers.forms import BulkAction, CollaboratorForm, ContactForm, CustomerForm
 from customers.models import Customer
 from customers.pages import editable_customer_or_404, visible_customer_or_404
+from customers.panels import panels_context
 from customers.pool import recycle_clocks
 from customers.pool_views import detail_pool_context
 from customers.selectors import (
@@ -166,39 +167,20 @@ class CustomerDetailView(LoginRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         try:
-            view = customer_360(user=self.request.user, customer_id=self.kwargs["pk"])
+            profile = customer_360(user=self.request.user, customer_id=self.kwargs["pk"])
         except Customer.DoesNotExist:
             raise Http404 from None
-        from feedback.selectors import customer_invitations, loyalty_summary
-        from interactions.forms import InteractionForm
-        from interactions.selectors import customer_service, serves
-
         user = self.request.user
-        can_serve = serves(user, view.access)
-        can_log = can_serve and user.has_perm("interactions.add_interaction")
         return super().get_context_data(
-            view=view,
-            customer=view.customer,
-            access=view.access,
-            quality_missing=view.quality_missing,
+            profile=profile,
+            customer=profile.customer,
+            access=profile.access,
+            quality_missing=profile.quality_missing,
             contact_form=ContactForm(),
             collaborator_form=CollaboratorForm(user=user),
-            service=customer_service(user, view.customer, kind=self.request.GET.get("kind", "")),
-            loyalty=(
-                loyalty_summary(view.customer, lines=0, coupons=5)
-                if user.has_perm("feedback.view_pointsentry")
-                else None
-            ),
-            invitations=(
-                customer_invitations(user, view.customer)
-                if user.has_perm("feedback.view_surveyinvitation")
-                else None
-            ),
             base_url=self.request.build_absolute_uri("/"),
-            can_log=can_log,
-            can_serve=can_serve,
-            interaction_form=InteractionForm(customer=view.customer) if can_log else None,
-            **detail_pool_context(user, view.customer, view.access),
+            **detail_pool_context(user, profile.customer, profile.access),
+            **panels_context(self.request, profile),
             **kwargs,
         )
 
@@ -208,17 +190,22 @@ class CustomerRevealView(LoginRequiredMixin, View):
 
     def post(self, request, pk: int):
         try:
-            view = customer_360(user=request.user, customer_id=pk)
+            profile = customer_360(user=request.user, customer_id=pk)
         except Customer.DoesNotExist:
             raise Http404 from None
         try:
-            services.customer_reveal(actor=request.user, customer=view.customer, request=request)
+            services.customer_reveal(actor=request.user, customer=profile.customer, request=request)
         except ValidationError:
             raise Http404 from None
-        context = {"view": view, "customer": view.customer, "access": view.access, "revealed": True}
+        context = {
+            "profile": profile,
+            "customer": profile.customer,
+            "access": profile.access,
+            "revealed": True,
+        }
         if request.htmx:
             return render(request, "customers/customer_detail.html#contact-details", context)
-        return redirect(view.customer)
+        return redirect(profile.customer)
 
 
 class CustomerUpdateView(LoginRequiredMixin, FormView):

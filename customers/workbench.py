@@ -13,7 +13,7 @@ from crm import roles
 from crm.models import ImportJob, ImportStatus
 from crm.workbench import SHOWN, Block, Day, listed, register_block
 from customers.merge import DUPLICATES_FOUND_KEY, FINDER_LIMIT
-from customers.models import ChurnEpisode, Customer, CustomerMetrics, Stage
+from customers.models import Customer, CustomerMetrics, Stage
 from customers.pool import recycle_soon
 from customers.selectors import (
     _managed_team_ids,
@@ -23,18 +23,6 @@ from customers.selectors import (
 
 KEPT_SECONDS = 15 * 60  # blocks that read a whole book of customers
 UPCOMING_DAYS = 7
-
-
-def churn_alerts(day: Day) -> dict:
-    """Open churn alerts on the user's own customers, the newest first."""
-    episodes = (
-        ChurnEpisode.objects.filter(
-            ended_at__isnull=True, customer__owner=day.user, customer__deleted_at__isnull=True
-        )
-        .select_related("customer")
-        .order_by("-started_on", "-id")
-    )
-    return listed(episodes, reverse("customers:churn"))
 
 
 def pool_soon(day: Day) -> dict:
@@ -153,16 +141,6 @@ STEWARDS = frozenset({roles.DATA_STEWARD})
 
 def register() -> None:
     for block in (
-        Block(
-            key="churn",
-            title=pgettext_lazy("workbench", "Churn alerts on my customers"),
-            icon="person-exclamation",
-            template="workbench/_churn.html",
-            load=churn_alerts,
-            roles=SELLERS,
-            permissions=("customers.view_customer",),
-            order=40,
-        ),
         Block(
             key="pool_soon",
             title=pgettext_lazy("workbench", "Back to the pool soon"),

@@ -24,8 +24,8 @@ from django.db.models import F, Sum
 from django.db.models.functions import TruncMonth
 
 from crm.bulkcopy import temp_table_copy_arrays
-from customers import clv
 from dashboards.models import ForecastMonth
+from segmentation import clv
 
 MONTHS = 3
 KEEP_DAILY_DAYS = 7  # older forecasts are kept for month ends only (the backtests)

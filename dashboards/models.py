@@ -1,5 +1,5 @@
 """The rollups the dashboards read (docs/dashboards.md), rebuilt by every full
-recompute of the customer metrics (`customers.segmentation.metrics_recompute`),
+recompute of the customer metrics (`segmentation.runs.metrics_recompute`),
 so a dashboard adds up a few thousand rows instead of reading a million
 customers or millions of order lines. Keys are plain numbers (0: none), like
 the sales by day, so a deleted user or team leaves its history in place."""

@@ -2,7 +2,7 @@
 metrics and the order lines, set-based; called by the recompute in its
 transaction, after the metrics are fresh. Product sales are rebuilt for the
 months whose orders were written since the last run (the write log,
-customers.metrics.figures_changed), or all of them after a full run."""
+segmentation.figures.figures_changed), or all of them after a full run."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 def seed(*, context, stdout) -> None:
-    from customers.segmentation import metrics_recompute
+    from segmentation.runs import metrics_recompute
 
     run = metrics_recompute()
     stdout.write(f"Customers classified (tiers, RFM, lifecycle): {run.buyers} have bought.")

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from crm.admin import AuditedAdminMixin, SettingsRowAdminMixin
-from customers.admin import ReadOnlyAdminMixin
+from crm.admin import AuditedAdminMixin, ReadOnlyAdminMixin, SettingsRowAdminMixin
 from feedback.models import (
     Coupon,
     Feedback,

@@ -11,12 +11,14 @@ class FeedbackConfig(AppConfig):
 
         from crm.auditlog import register_label, register_values
         from crm.reminders import reminders_prepare
-        from feedback import workbench
+        from customers.panels import register_panel
+        from feedback import selectors, workbench
         from feedback.loyalty import birthday_coupons_issue, points_follow_orders
         from feedback.models import CouponReason, Survey
         from sales.signals import orders_changed
 
         workbench.register()
+        register_panel(selectors.customer_panel)
         orders_changed.connect(points_follow_orders, dispatch_uid="feedback.loyalty")
         reminders_prepare(birthday_coupons_issue)  # the coupon the birthday reminder names
         register_label("survey", pgettext_lazy("audit detail", "Survey"), model=Survey)

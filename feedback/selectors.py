@@ -93,3 +93,21 @@ def customer_invitations(user: User, customer, *, limit: int = 5) -> list[Survey
         .select_related("survey")
         .order_by("-created_at", "-id")[:limit]
     )
+
+
+def customer_panel(request, profile) -> dict:
+    """The customer page's loyalty points and survey invitations (customers.panels),
+    to who may see them."""
+    user, customer = request.user, profile.customer
+    return {
+        "loyalty": (
+            loyalty_summary(customer, lines=0, coupons=5)
+            if user.has_perm("feedback.view_pointsentry")
+            else None
+        ),
+        "invitations": (
+            customer_invitations(user, customer)
+            if user.has_perm("feedback.view_surveyinvitation")
+            else None
+        ),
+    }

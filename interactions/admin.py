@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from crm.admin import AuditedAdminMixin
-from customers.admin import ReadOnlyAdminMixin
+from crm.admin import AuditedAdminMixin, ReadOnlyAdminMixin
 from interactions.models import Interaction, ServiceTicket, SlaPolicy, Task, TicketComment
 
 

@@ -14,3 +14,11 @@ class InteractionsConfig(AppConfig):
         from interactions.selectors import due_tasks
 
         register_badge("tasks", due_tasks, "interactions.view_task")
+        from customers.panels import register_panel
+        from interactions import panels
+
+        register_panel(panels.customer_panel)
+        from customers.signals import customer_verified
+        from interactions.freshness_audit import freshness_tasks_close
+
+        customer_verified.connect(freshness_tasks_close, dispatch_uid="interactions.freshness")

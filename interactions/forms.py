@@ -147,3 +147,11 @@ class TicketMoveForm(forms.Form):
 
 class TicketCommentForm(forms.Form):
     body = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class SegmentTaskForm(TaskForm):
+    """A task for every member, for the member's owner (no assignee to choose)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, assignees=User.objects.none(), **kwargs)
+        del self.fields["assignee"]

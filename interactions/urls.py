@@ -5,6 +5,7 @@ from interactions import views
 app_name = "interactions"
 
 urlpatterns = [
+    path("segments/<int:pk>/tasks/", views.SegmentTasksView.as_view(), name="segment_tasks"),
     path("", views.InteractionListView.as_view(), name="list"),
     path("<int:pk>/", views.InteractionDetailView.as_view(), name="detail"),
     path("<int:pk>/edit/", views.InteractionUpdateView.as_view(), name="update"),

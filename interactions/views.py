@@ -8,8 +8,9 @@ from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMix
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -25,11 +26,14 @@ from customers.pages import (
     customer_param_visible,
     visible_customer_or_404,
 )
+from customers.segment_views import segment_visible_or_404
+from customers.segments import segment_members
 from customers.selectors import customer_metrics
 from interactions import services
 from interactions.filters import InteractionFilter, TicketFilter
 from interactions.forms import (
     InteractionForm,
+    SegmentTaskForm,
     TaskForm,
     TicketCommentForm,
     TicketForm,
@@ -42,6 +46,7 @@ from interactions.models import (
     Task,
     TicketStatus,
 )
+from interactions.segment_tasks import segment_tasks_create
 from interactions.selectors import (
     customer_timeline,
     due_task_count,
@@ -450,3 +455,41 @@ class TicketUpdateView(_TicketActionView):
             actor=request.user, ticket_id=ticket.pk, data=form.cleaned_data, request=request
         )
         return _("The ticket is saved.")
+
+
+class SegmentTasksView(LoginRequiredMixin, PermissionRequiredMixin, View):
+    permission_required = ("customers.view_segment", "interactions.add_task")
+
+    def _render(self, request, form, segment):
+        count = segment_members(segment, request.user).count()
+        return render(request, "interactions/segment_tasks.html", {
+            "form": form, "segment": segment, "count": count,
+        })  # fmt: skip
+
+    def get(self, request, pk):
+        return self._render(request, SegmentTaskForm(), segment_visible_or_404(request, pk))
+
+    def post(self, request, pk):
+        segment = segment_visible_or_404(request, pk)
+        form = SegmentTaskForm(request.POST)
+        if form.is_valid():
+            try:
+                created, skipped = segment_tasks_create(
+                    actor=request.user, segment_id=segment.pk, data=form.cleaned_data,
+                    request=request,
+                )  # fmt: skip
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                text = ngettext("%(count)d task created.", "%(count)d tasks created.", created) % {
+                    "count": created
+                }
+                if skipped:
+                    text += " " + ngettext(
+                        "%(count)d member skipped: you may not give tasks to their owner.",
+                        "%(count)d members skipped: you may not give tasks to their owners.",
+                        skipped,
+                    ) % {"count": skipped}
+                messages.success(request, text)
+                return redirect(reverse("customers:segment_list"))
+        return self._render(request, form, segment)

@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "sales",
     "interactions",
     "feedback",
+    "segmentation",
     "dashboards",
     "django.contrib.admin",
     "django.contrib.auth",

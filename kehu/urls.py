@@ -22,6 +22,7 @@ urlpatterns = [
     path("s/<str:token>/", survey_public.SurveyAnswerView.as_view(), name="survey_answer"),
     path("s/<str:token>/thanks/", survey_public.SurveyThanksView.as_view(), name="survey_thanks"),
     path("customers/", include("customers.urls")),
+    path("customers/", include("segmentation.urls")),
     path("sales/", include("sales.urls")),
     path("interactions/", include("interactions.urls")),
     path("feedback/", include("feedback.urls")),

@@ -9,8 +9,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 
-from crm.admin import AuditedAdminMixin
-from customers.admin import ReadOnlyAdminMixin
+from crm.admin import AuditedAdminMixin, ReadOnlyAdminMixin
 from sales.forms import service_errors
 from sales.models import (
     Competitor,

@@ -20,7 +20,10 @@ class SalesConfig(AppConfig):
         register_label("products", pgettext_lazy("audit detail", "Products created"))
         from crm.models import ImportKind
         from customers.import_jobs import import_kind_register
-        from sales import selectors  # noqa: F401 - registers the scoping selectors
+        from sales import selectors
         from sales.imports import import_kind
 
         import_kind_register(ImportKind.ORDERS, import_kind())
+        from customers.panels import register_panel
+
+        register_panel(selectors.customer_panel)

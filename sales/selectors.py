@@ -212,3 +212,35 @@ def contract_get(user: User, contract_id: int) -> Contract:
         .select_related("customer", "owner", "opportunity", "created_by")
         .get(pk=contract_id)
     )
+
+
+ON_CUSTOMER_PAGE = 10  # the latest orders, open opportunities, contracts
+
+
+def customer_panel(request, profile) -> dict:
+    """The customer page's orders, opportunities and contracts (customers.panels):
+    the latest few of each, to who may see them; they follow the customer, so
+    who sees it sees them."""
+    user, customer = request.user, profile.customer
+    sees_orders = user.has_perm("sales.view_order")
+    sees_opportunities = user.has_perm("sales.view_opportunity")
+    sees_contracts = user.has_perm("sales.view_contract")
+    orders = opportunities = contracts = []
+    if sees_orders:
+        orders = list(customer.orders.select_related("salesperson")[:ON_CUSTOMER_PAGE])
+    if sees_opportunities:  # open ones first
+        opportunities = list(
+            customer.opportunities.select_related("owner")
+            .annotate(closed=~Q(stage__in=OPEN_STAGES))
+            .order_by("closed", "expected_close", "-id")[:ON_CUSTOMER_PAGE]
+        )
+    if sees_contracts:
+        contracts = list(customer.contracts.order_by("-start_date", "-id")[:ON_CUSTOMER_PAGE])
+    return {
+        "sees_orders": sees_orders,
+        "orders": orders,
+        "sees_opportunities": sees_opportunities,
+        "opportunities": opportunities,
+        "sees_contracts": sees_contracts,
+        "contracts": contracts,
+    }

@@ -7,9 +7,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from customers.churn import churn_alerts
-from customers.segmentation import metrics_recompute
 from kehu.tests.fixtures import days_ago
+from segmentation.churn import churn_alerts
+from segmentation.runs import metrics_recompute
 from tests.conftest import log_in
 
 pytestmark = [

@@ -10,11 +10,11 @@ import pytest
 from playwright.sync_api import expect
 
 from crm import roles
-from customers.segmentation import metrics_recompute
 from customers.services import customer_create
 from interactions.services import task_create
 from sales.models import Product
 from sales.services import LineInput, order_create
+from segmentation.runs import metrics_recompute
 from tests.conftest import log_in
 
 pytestmark = [

@@ -118,5 +118,5 @@ def test_sort_menus_speak_the_readers_language(client, demo):
         rep.save(update_fields=["language"])
         page = client.get(reverse("customers:list")).content.decode()
         assert wanted in page and foreign not in page, language
-        churn = client.get(reverse("customers:churn")).content.decode()
+        churn = client.get(reverse("segmentation:churn")).content.decode()
         assert foreign not in churn, language

@@ -17,7 +17,8 @@ from django.utils import timezone
 from crm import jobs
 from crm.jobs import LOCK_SPACE, Job, job_lock_key, job_run
 from crm.models import JobRun
-from customers.models import Customer, MetricsRun
+from customers.models import Customer
+from segmentation.models import MetricsRun
 
 pytestmark = pytest.mark.django_db
 

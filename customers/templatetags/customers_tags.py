@@ -6,7 +6,8 @@ from django import template
 from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext_lazy as _
 
-from customers.models import ChurnOutcome, Customer
+from customers.history import HISTORY_CHOICES, HISTORY_LABELS
+from customers.models import Customer
 
 register = template.Library()
 
@@ -40,29 +41,11 @@ def stage_colour(stage: str) -> str:
     return STAGE_COLOURS.get(stage, "secondary")
 
 
-_SPECIAL_LABELS = {
-    "phones": _("phones"),
-    "emails": _("e-mails"),
-    "tags": _("tags"),
-    "collaborators": _("collaborators"),
-    "contact.name": _("contact"),
-    "contact.title": _("contact's job title"),
-    "contact.notes": _("contact's notes"),
-    "contact.is_primary": _("primary contact"),
-    "contact.phones": _("contact's phones"),
-    "contact.emails": _("contact's e-mails"),
-    "churn_outcome": _("churn alert"),
-    "lost_reason": _("why lost"),
-}
-# Choice codes of the audit keys that are not the customer's own fields.
-_SPECIAL_CHOICES = {"churn_outcome": ChurnOutcome.choices}
-
-
 @register.filter
 def change_label(name: str) -> str:
     """An audit change key → the field's name in the user's language."""
-    if name in _SPECIAL_LABELS:
-        return str(_SPECIAL_LABELS[name])
+    if name in HISTORY_LABELS:
+        return str(HISTORY_LABELS[name])
     try:
         return str(Customer._meta.get_field(name).verbose_name)
     except FieldDoesNotExist:
@@ -80,7 +63,7 @@ def change_value(value, name: str = "") -> str:
         field = Customer._meta.get_field(name) if name else None
     except FieldDoesNotExist:
         field = None
-    choices = dict(getattr(field, "flatchoices", None) or _SPECIAL_CHOICES.get(name, ()))
+    choices = dict(getattr(field, "flatchoices", None) or HISTORY_CHOICES.get(name, ()))
     if value in choices:
         return str(choices[value])
     if value is True:

@@ -42,8 +42,9 @@ def test_the_demo_tells_one_story_in_plain_names_and_plain_words(db):
     from django.utils import timezone
 
     from crm.models import JobRun
-    from customers.models import ChurnEpisode, Stage
+    from customers.models import Stage
     from sales.models import Order
+    from segmentation.models import ChurnEpisode
 
     out = io.StringIO()
     call_command("seed_demo", customers=400, force=True, stdout=out)

@@ -18,12 +18,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Customer, CustomerMetrics, Stage
-from customers.segmentation import metrics_recompute
 from dashboards import forecast as fc
 from dashboards.figures import dashboard, default_scope, scope_for
 from dashboards.models import ForecastMonth
 from kehu.tests.fixtures import days_ago
 from sales.models import PURCHASE_STATUSES, Opportunity, Order, OrderLine
+from segmentation.runs import metrics_recompute
 
 pytestmark = pytest.mark.django_db
 
@@ -175,7 +175,7 @@ def test_the_dashboard_reads_a_fixed_number_of_queries_whatever_the_data(
 
 
 def test_the_base_forecast_sums_each_customers_expected_revenue(book, admin_user):
-    from customers import clv
+    from segmentation import clv
 
     today = timezone.localdate()
     inputs = clv.model_inputs(today)

@@ -13,10 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.models import Segment
-from customers.segmentation import metrics_recompute
-from customers.segments import segment_members, segment_save, segment_tasks_create
+from customers.segments import segment_members, segment_save
 from interactions.models import Interaction, Task
+from interactions.segment_tasks import segment_tasks_create
 from kehu.tests.fixtures import days_ago
+from segmentation.runs import metrics_recompute
 
 pytestmark = pytest.mark.django_db
 

@@ -247,8 +247,8 @@ def test_customer_page_shows_orders_and_the_purchase_summary(
     with django_assert_max_num_queries(34):
         response = client.get(own_customer.get_absolute_url())
     html = response.content.decode()
-    view = response.context["view"]
-    assert len(view.orders) == 3 and view.metrics.orders_count == 3
+    context = response.context
+    assert len(context["orders"]) == 3 and context["profile"].metrics.orders_count == 3
     assert "¥301.50" in html and "¥100.50" in html  # total spent, average
     assert 'id="new-order"' in html
 

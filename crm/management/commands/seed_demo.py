@@ -111,7 +111,7 @@ class Command(BaseCommand):
         if opts.get("verbosity", 1) < 2:
             # The jobs' and the recompute's own log lines (model parameters, step
             # timings) are for operators; seeding says what a user needs: counts.
-            for name in ("crm.jobs", "customers.segmentation"):
+            for name in ("crm.jobs", "segmentation.runs"):
                 logging.getLogger(name).setLevel(logging.WARNING)
         with transaction.atomic():
             self._seed_people(context, password)

@@ -1,16 +1,15 @@
-"""The churn alerts page and "mark lost" (customers.churn)."""
+"""The churn alerts page and "mark lost" (segmentation.churn)."""
 
 from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from customers.churn import LOST_REASON_MAX, churn_mark_lost, churn_reasons
-from customers.filters import ChurnFilter
-from customers.models import ChurnEpisode
 from customers.pages import DetailActionView, FilteredListView, editable_customer_or_404
-from customers.selectors import customer_visibility_rule
 from customers.views import CustomerDetailView
+from segmentation.churn import LOST_REASON_MAX, churn_mark_lost, churn_reasons
+from segmentation.filters import ChurnFilter
+from segmentation.selectors import visible_churn_episodes
 
 
 class ChurnListView(FilteredListView):
@@ -19,14 +18,12 @@ class ChurnListView(FilteredListView):
 
     permission_required = "customers.view_customer"
     filterset_class = ChurnFilter
-    template_name = "customers/churn_list.html"
+    template_name = "segmentation/churn_list.html"
 
     def get_queryset(self):
-        episodes = ChurnEpisode.objects.filter(customer__deleted_at__isnull=True)
-        rule = customer_visibility_rule(self.request.user, "customer__")
-        if rule is not None:
-            episodes = episodes.filter(rule)
-        return episodes.select_related("customer", "owner", "task", "ended_by")
+        return visible_churn_episodes(self.request.user).select_related(
+            "customer", "owner", "task", "ended_by"
+        )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

@@ -1,6 +1,6 @@
 """The nightly recompute reads again only the customers whose history changed or
 whose windows moved, and carries the others over to the day
-(customers.metrics.figures_changed): night after night it must give exactly what
+(segmentation.figures.figures_changed): night after night it must give exactly what
 reading every customer again gives, figures, scores, classes and the sales
 rollups alike, whatever wrote the changes (a save, a bulk write, an UPDATE in
 SQL) and whichever edge an order or interaction crossed."""
@@ -14,13 +14,15 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from customers.models import Customer, CustomerMetrics, MetricsChange
-from customers.segmentation import COLUMNS, metrics_recompute
+from customers.models import Customer, CustomerMetrics
 from dashboards.models import ProductMonth
 from interactions.models import Interaction
 from kehu.tests.fixtures import days_ago
 from sales.models import Order, SalesDay
-from sales.tests.test_segmentation import _population, contact
+from segmentation.models import MetricsChange
+from segmentation.runs import metrics_recompute
+from segmentation.scoring import COLUMNS
+from segmentation.tests.test_segmentation import _population, contact
 
 pytestmark = pytest.mark.django_db
 
@@ -161,7 +163,7 @@ def test_night_after_night_the_carried_figures_equal_everyone_read_again(
 
 def _changed(day: datetime.date) -> set[int]:
     """The customers a run at `day` would read again, besides those written to."""
-    from customers.metrics import figures_changed
+    from segmentation.figures import figures_changed
 
     with transaction.atomic():
         MetricsChange.objects.all().delete()
@@ -195,7 +197,7 @@ def test_a_refresh_of_many_customers_at_once_writes_what_one_of_few_writes(
 ):
     """An import refreshing tens of thousands of customers goes through a
     temporary table; a save of one, through one statement: the same rows."""
-    from customers import segmentation
+    from segmentation import scoring
 
     customers = [customer_make(rep, name=f"客户{n}") for n in range(3)]
     for ago, customer in zip((40, 20, 5), customers, strict=True):
@@ -207,18 +209,18 @@ def test_a_refresh_of_many_customers_at_once_writes_what_one_of_few_writes(
     CustomerMetrics.objects.filter(customer_id=ids[0]).delete()  # one to insert
     CustomerMetrics.objects.filter(customer_id__in=ids[1:]).update(total_spent=0, lifecycle="lead")
     with transaction.atomic():
-        assert segmentation.segments_refresh(ids) == 3
+        assert scoring.segments_refresh(ids) == 3
         by_statement = _rows()
         transaction.set_rollback(True)
-    monkeypatch.setattr(segmentation, "APPLY_IN_ONE_STATEMENT", 0)
-    assert segmentation.segments_refresh(ids) == 3
+    monkeypatch.setattr(scoring, "APPLY_IN_ONE_STATEMENT", 0)
+    assert scoring.segments_refresh(ids) == 3
     _same(_rows(), by_statement)
 
 
 def test_after_a_night_whose_dashboards_failed_the_next_rebuilds_every_sales_day(
     customer_make, order_make, headphones, rep, monkeypatch
 ):
-    from customers import segmentation
+    from segmentation import runs, scoring
 
     customer = customer_make(rep, name="补单")
     order_make(customer, [(headphones, 1, "80.00", None)], ordered_at=days_ago(3))
@@ -232,10 +234,10 @@ def test_after_a_night_whose_dashboards_failed_the_next_rebuilds_every_sales_day
         def broken(*args, **kwargs):
             raise RuntimeError("the rollups broke")
 
-        patched.setattr(segmentation, "_dashboards_rebuild", broken)
+        patched.setattr(runs, "_dashboards_rebuild", broken)
         with pytest.raises(RuntimeError):
             metrics_recompute()  # the figures are in, the log emptied, the days not rebuilt
-    assert segmentation.latest_run().error.startswith("after the figures")
+    assert scoring.latest_run().error.startswith("after the figures")
     assert not MetricsChange.objects.exists()
     metrics_recompute()
     revenue = dict(SalesDay.objects.values_list("day", "revenue"))

@@ -1,4 +1,4 @@
-"""Every customer classified at an as-of day (issue 8, docs/segmentation.md):
+"""Every customer classified at an as-of day (docs/segmentation.md):
 purchase and contact figures, the BG/NBD and Gamma-Gamma scores, frequency and
 value tiers, RFM scores and segments, the lifecycle stage by the customer's own
 rhythm, the next expected purchase and a key-account suggestion, all on the
@@ -26,39 +26,19 @@ from __future__ import annotations
 
 import datetime
 import logging
-import re
-import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
-from decimal import ROUND_HALF_UP, Decimal
+from dataclasses import dataclass
+from decimal import Decimal
 from fractions import Fraction
 
 import numpy as np
-from django.db import connection, connections, transaction
-from django.forms.models import model_to_dict
+from django.db import connection
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop, ngettext
 
 from crm.bulkcopy import temp_table_copy_arrays
-from customers import clv
-from customers.metrics import (
-    FIGURES,
-    FIGURES_VERSION,
-    KEPT,
-    Changes,
-    figures_changed,
-    fresh_params,
-    fresh_sql,
-)
-from customers.models import (
-    CustomerMetrics,
-    MetricsRun,
-    SegmentationRules,
-    Stage,
-    ValueTierMode,
-)
+from segmentation import clv
+from segmentation.figures import FIGURES, fresh_params, fresh_sql
+from segmentation.models import MetricsRun, SegmentationRules, ValueTierMode
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +57,7 @@ CLASSES = (
 COLUMNS = FIGURES + SCORES + CLASSES
 
 # The scores of everyone, from the temporary table Scores.copy_into fills.
-_SCORES_COPIED = """
+SCORES_COPIED = """
 SELECT customer_id, nullif(p_alive, 'NaN')::numeric(5, 4) AS p_alive,
        nullif(expected_purchases_90d, 'NaN')::numeric(9, 3) AS expected_purchases_90d,
        nullif(expected_value_12m, 'NaN')::numeric(16, 2) AS expected_value_12m
@@ -202,7 +182,7 @@ FROM kehu_fresh f
 WHERE f.live AND f.purchase_days > 0
 """
 
-_POPULATION = """
+POPULATION = """
 SELECT count(*) FILTER (WHERE live),
        count(*) FILTER (WHERE live AND purchase_days > 0),
        percentile_cont(0.5) WITHIN GROUP (ORDER BY purchase_interval_days)
@@ -233,7 +213,7 @@ SELECT id, old, new, %(now)s, NULL FROM moved
 """
 
 
-_BEHIND = """
+BEHIND = """
 SELECT c.id FROM customers_customer c
 LEFT JOIN customers_customermetrics m ON m.customer_id = c.id
 WHERE c.deleted_at IS NULL AND c.stage <> coalesce(m.lifecycle, 'lead')
@@ -277,7 +257,7 @@ class Scores:
         }
 
     def copy_into(self, table: str) -> None:
-        """Into a temporary table that _SCORES_COPIED reads."""
+        """Into a temporary table that SCORES_COPIED reads."""
         temp_table_copy_arrays(
             table,
             {
@@ -287,7 +267,7 @@ class Scores:
         )  # fmt: skip
 
 
-def _scores(
+def scores_compute(
     inputs: clv.Inputs,
     bgnbd: clv.BgNbd | None,
     gamma_gamma: clv.GammaGamma | None,
@@ -314,7 +294,7 @@ def _scores(
     )
 
 
-def _inputs(source: str, params: dict) -> clv.Inputs:
+def inputs_read(source: str, params: dict) -> clv.Inputs:
     with connection.cursor() as cursor:
         cursor.execute(_INPUTS.format(source=source), params)
         return clv.inputs_of(cursor.fetchall())
@@ -323,7 +303,7 @@ def _inputs(source: str, params: dict) -> clv.Inputs:
 def figures_inputs(as_of: datetime.date, customer_ids: list[int] | None = None) -> clv.Inputs:
     """The model's inputs from the purchase figures at `as_of` (of these
     customers), as the recompute and the saves read them."""
-    return _inputs(fresh_sql(customer_ids), fresh_params(as_of, customer_ids))
+    return inputs_read(fresh_sql(customer_ids), fresh_params(as_of, customer_ids))
 
 
 def _cuts(values: np.ndarray, edges, digits: int) -> list[str | None]:
@@ -340,7 +320,7 @@ def _cuts(values: np.ndarray, edges, digits: int) -> list[str | None]:
     return cuts
 
 
-def _breakpoints(rules: SegmentationRules) -> dict:
+def breakpoints(rules: SegmentationRules) -> dict:
     """The cut-offs of the R, F and M scores and of the value tiers by share."""
     with connection.cursor() as cursor:
         cursor.execute(_RANKED)
@@ -354,7 +334,7 @@ def _breakpoints(rules: SegmentationRules) -> dict:
     return cuts
 
 
-def _classes(rules: SegmentationRules, cuts: dict, typical_interval: Decimal | None) -> dict:
+def classes(rules: SegmentationRules, cuts: dict, typical_interval: Decimal | None) -> dict:
     """The parameters of _CLASSIFY's classification."""
 
     def present(key):
@@ -389,7 +369,7 @@ def _classes(rules: SegmentationRules, cuts: dict, typical_interval: Decimal | N
     }
 
 
-def _apply(fresh: str, scores: str, params: dict, *, many: bool) -> int:
+def rows_apply(fresh: str, scores: str, params: dict, *, many: bool) -> int:
     """Classify and write; how many rows changed. For a few customers in one
     statement; for many (everyone, a big import) through a temporary table
     (PostgreSQL fills it in seconds, where the one statement spent minutes
@@ -424,7 +404,7 @@ def _apply(fresh: str, scores: str, params: dict, *, many: bool) -> int:
         return changed + cursor.rowcount
 
 
-def _stages(customers: str, params: dict) -> int:
+def stages_move(customers: str, params: dict) -> int:
     with connection.cursor() as cursor:
         cursor.execute(_STAGES.format(customers=customers), {**params, "now": timezone.now()})
         return cursor.rowcount
@@ -459,321 +439,10 @@ def segments_refresh(customer_ids: Iterable[int], as_of: datetime.date | None = 
     scores = Scores.none()
     if bgnbd is not None:
         average = float(run.average_order_value or 0)
-        scores = _scores(figures_inputs(as_of, ids), bgnbd, gamma_gamma, average)
+        scores = scores_compute(figures_inputs(as_of, ids), bgnbd, gamma_gamma, average)
     cuts = run.breakpoints if run is not None else {}
     typical = run.typical_interval_days if run is not None else None
-    params.update(scores.params(), **_classes(SegmentationRules.current(), cuts, typical))
-    changed = _apply(fresh, _SCORES_GIVEN, params, many=len(ids) > APPLY_IN_ONE_STATEMENT)
-    _stages("c.id = ANY(%(ids)s::bigint[])", {"ids": ids})
+    params.update(scores.params(), **classes(SegmentationRules.current(), cuts, typical))
+    changed = rows_apply(fresh, _SCORES_GIVEN, params, many=len(ids) > APPLY_IN_ONE_STATEMENT)
+    stages_move("c.id = ANY(%(ids)s::bigint[])", {"ids": ids})
     return changed
-
-
-class _Clock:
-    """Seconds per step, kept on the run."""
-
-    def __init__(self):
-        self.timings: dict[str, float] = {}
-        self._last = time.monotonic()
-
-    def lap(self, step: str) -> None:
-        now = time.monotonic()
-        self.timings[step] = round(now - self._last, 2)
-        self._last = now
-
-
-def metrics_recompute(as_of: datetime.date | None = None, *, full: bool = False) -> MetricsRun:
-    """Everyone's figures, model fit and scores, tiers, RFM and stage at the end
-    of `as_of` (today); returns the run with the fitted parameters. The figures are
-    read again from the orders and interactions for the customers whose history
-    changed or whose windows moved since their rows were computed, and carried
-    over to the day for the others (customers.metrics.figures_changed); for
-    everyone when `full`, on the first run and after a change of definitions. The
-    figures and scores are written in one transaction; the stages then move in
-    batches and the dashboards' rollups are rebuilt, each in its own. A failure is
-    recorded on the run and raised."""
-    as_of = as_of or timezone.localdate()
-    rules = SegmentationRules.current()
-    run = MetricsRun.objects.create(
-        as_of=as_of, rules=model_to_dict(rules, exclude=["id", "updated_at", "updated_by"])
-    )
-    clock = _Clock()
-    today = timezone.localdate()
-    try:
-        own_transaction = not connection.in_atomic_block
-        with transaction.atomic():
-            if own_transaction:
-                # One snapshot, taken after the tables are locked: the log emptied and
-                # the orders read agree, even with an UPDATE of orders committed
-                # between two statements of the run (it is in the log for next time).
-                with connection.cursor() as cursor:
-                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-            model = _recompute(run, rules, as_of, clock, full=full)
-    except Exception as error:
-        _failed(run, clock, f"{type(error).__name__}: {error}", status=MetricsRun.Status.FAILED)
-        raise
-    # The figures and scores are in (the run is done as far as saves go); a failure
-    # from here on is recorded beside them.
-    try:
-        _after_the_figures(run, as_of, today, model, clock)
-    except Exception as error:
-        _failed(run, clock, f"after the figures: {type(error).__name__}: {error}")
-        raise
-    run.finished_at = timezone.now()
-    run.timings = clock.timings
-    run.save(update_fields=["finished_at", "timings", "stage_changes"])
-    log.info("metrics recomputed at %s: %s (%s)", as_of, run.parameters(), run.timings)
-    return run
-
-
-def _after_the_figures(run: MetricsRun, as_of, today, model: tuple, clock: _Clock) -> None:
-    """The stages (a day in the past recomputes the figures as they were, for
-    checks and backtests: the stages shown today stay as they are) and the
-    dashboards, which read what was committed. When the run owns its
-    transactions the two go side by side, the dashboards on a connection of
-    their own (they read the metrics, never the stage); inside a caller's
-    transaction (a test, the demo seed) one after the other, on its connection."""
-
-    def dashboards(own_clock: _Clock) -> dict:
-        with transaction.atomic():
-            _dashboards_rebuild(as_of, today, *model, clock=own_clock)
-        return own_clock.timings
-
-    def stages() -> None:
-        if as_of >= today:
-            run.stage_changes = _stages_sync()
-            clock.lap("stages")
-
-    if connection.in_atomic_block:
-        stages()
-        dashboards(clock)
-        return
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        beside = pool.submit(_on_own_connection, dashboards, _Clock())
-        stages()
-        clock.timings.update(beside.result())
-
-
-def _on_own_connection(work, *args):
-    """Run `work` in this thread on its own database connection, closed after."""
-    try:
-        return work(*args)
-    finally:
-        connections.close_all()
-
-
-def _failed(run: MetricsRun, clock: _Clock, error: str, status: str | None = None) -> None:
-    run.status = status or run.status
-    run.error = error[:2000]
-    run.finished_at = timezone.now()
-    run.timings = clock.timings
-    run.save(update_fields=["status", "error", "finished_at", "timings", "stage_changes"])
-
-
-def _stages_sync() -> int:
-    """Every live customer's stage to its lifecycle: the customers whose stage is
-    behind found in one read, then moved STAGE_BATCH at a time, each batch in its
-    own transaction, so saves wait for a batch at most; how many moved."""
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
-        cursor.execute(_BEHIND)
-        behind = [pk for (pk,) in cursor.fetchall()]
-    moved = 0
-    for start in range(0, len(behind), STAGE_BATCH):
-        with transaction.atomic():
-            ids = behind[start : start + STAGE_BATCH]
-            moved += _stages("c.id = ANY(%(ids)s::bigint[])", {"ids": ids})
-    return moved
-
-
-def _dashboards_rebuild(
-    as_of, today, changes: Changes, inputs, bgnbd, gamma_gamma, average, *, clock
-) -> None:
-    """Sales by day, the dashboards' rollups and the revenue forecasts; by day and
-    product month, only those of the orders written since the last run, unless
-    the run read everyone."""
-    from dashboards.forecast import backtest_ensure, forecast_prune, forecast_write
-    from dashboards.rollup import rollups_rebuild
-    from sales.rollup import sales_days_rebuild
-
-    if as_of >= today:  # a past day leaves today's dashboards alone
-        sales_days_rebuild(changes.order_days)
-        clock.lap("sales_days")
-        rollups_rebuild(as_of, clock=clock, order_days=changes.order_days)
-        forecast_write(as_of, inputs, bgnbd, gamma_gamma, average)
-        forecast_prune(as_of)
-        clock.lap("forecast")
-    backtest_ensure(as_of, average)
-    clock.lap("backtest")
-
-
-def _recompute(
-    run: MetricsRun, rules: SegmentationRules, as_of: datetime.date, clock, *, full: bool
-) -> tuple:
-    """The locked part; returns what the dashboards' step needs: the changes
-    found and the models."""
-    with connection.cursor() as cursor:
-        # Saves lock a customer, then its metrics row; the run takes both tables
-        # first, in that order, so it never deadlocks with a save nor overwrites one
-        # made while it reads. Reads go on; writes to customers wait for the run.
-        cursor.execute("SET LOCAL lock_timeout = '60s'")
-        cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
-        # Compiling these long statements costs more than it saves (1.3 s of 3.9 s
-        # for the figures of 20,000 customers at a million).
-        cursor.execute("SET LOCAL jit = off")
-        cursor.execute("LOCK TABLE customers_customer, customers_customermetrics IN EXCLUSIVE MODE")
-        clock.lap("lock")
-        previous = latest_run()
-        full = full or previous is None or previous.figures_version != FIGURES_VERSION
-        changes = figures_changed(as_of, full=full, consume=as_of >= timezone.localdate())
-        if previous is not None and previous.error:
-            # The last run failed after its figures, with the log of its order days
-            # emptied: tonight every sales day and product month is rebuilt.
-            changes = replace(changes, order_days=None)
-        clock.lap("changes")
-        ids = changes.customer_ids
-        params = fresh_params(as_of, ids, untrusted=changes.logged)
-        source = fresh_sql(None) if ids is None else f"{fresh_sql(ids)} UNION ALL {KEPT}"
-        # Dropped at commit; a run nested in an outer transaction (tests) drops its own.
-        cursor.execute("DROP TABLE IF EXISTS kehu_fresh")
-        cursor.execute(f"CREATE TEMP TABLE kehu_fresh ON COMMIT DROP AS {source}", params)
-        rows = cursor.rowcount
-        cursor.execute("ANALYZE kehu_fresh")
-        clock.lap("figures")
-        cursor.execute(_POPULATION)
-        customers, buyers, typical, average = cursor.fetchone()
-    run.customers, run.buyers = customers, buyers
-    run.full, run.figures_version = ids is None, FIGURES_VERSION
-    run.recomputed = rows if ids is None else len(ids)
-    run.typical_interval_days = round(Decimal(typical), 1) if typical is not None else None
-    run.average_order_value = round(average, 2) if average is not None else None
-    average = float(run.average_order_value or 0)
-
-    inputs = _inputs("SELECT * FROM kehu_fresh", params)
-    clock.lap("inputs")
-    bgnbd = clv.bgnbd_fit(inputs.x, inputs.t_x, inputs.T)
-    gamma_gamma = clv.gamma_gamma_fit(inputs.x, inputs.m)
-    clock.lap("fit")
-    run.bgnbd_ok, run.bgnbd_note = bgnbd.ok, bgnbd.reason
-    if bgnbd.ok:
-        run.r, run.alpha, run.a, run.b = bgnbd.r, bgnbd.alpha, bgnbd.a, bgnbd.b
-        run.log_likelihood = bgnbd.log_likelihood
-    run.gamma_gamma_ok, run.gamma_gamma_note = gamma_gamma.ok, gamma_gamma.reason
-    if gamma_gamma.ok:
-        run.p, run.q, run.gamma = gamma_gamma.p, gamma_gamma.q, gamma_gamma.gamma
-    _scores(inputs, bgnbd, gamma_gamma, average).copy_into("kehu_scores")
-    clock.lap("scores")
-    run.breakpoints = _breakpoints(rules)
-    clock.lap("breakpoints")
-    params.update(_classes(rules, run.breakpoints, run.typical_interval_days))
-    run.changed = _apply("SELECT * FROM kehu_fresh", _SCORES_COPIED, params, many=True)
-    clock.lap("apply")
-    # Done as far as the saves are concerned: they score on this run's scales.
-    run.status = MetricsRun.Status.DONE
-    run.timings = clock.timings
-    run.save()
-    return changes, inputs, bgnbd, gamma_gamma, average
-
-
-@dataclass(frozen=True)
-class Outlook:
-    """What the customer page says about a customer's buying, in words."""
-
-    reasons: list[str]
-    churn_percent: int | None  # 100 × (1 − P(alive)); None: no model or no repeat
-    next_purchase_on: datetime.date | None
-    days_to_next: int | None  # negative: overdue
-
-    @property
-    def days_overdue(self) -> int:
-        return -self.days_to_next if self.days_to_next is not None else 0
-
-
-# The sentences of stage_reasons; customers.churn writes the same in SQL.
-REASON_USUAL = gettext_noop("Usually buys every %(usual)s; last purchase %(since)s ago.")
-REASON_ONCE = gettext_noop(
-    "Bought once, %(since)s ago; customers usually buy again within %(typical)s."
-)
-REASON_MODEL = gettext_noop("The model gives a %(percent)s%% chance that the customer still buys.")
-REASON_NEVER_CONTACTED = gettext_noop("Never contacted.")
-REASON_NO_CONTACT = gettext_noop("No contact for %(days)s.")
-NO_CONTACT_FROM_DAYS = 30  # the days without contact worth a sentence
-
-
-def days_form(count: int) -> str:
-    """ "%(count)s days", in the plural form `count` takes."""
-    return ngettext("%(count)s day", "%(count)s days", count)
-
-
-def contacts_form(count: int) -> str:
-    return ngettext(
-        "%(recent)s interaction in the last 90 days; usually %(usual)s.",
-        "%(recent)s interactions in the last 90 days; usually %(usual)s.",
-        count,
-    )
-
-
-def _days(count: int) -> str:
-    return days_form(count) % {"count": count}
-
-
-def sentences(reasons: list[str]) -> str:
-    """The reasons as one text: spaced, but not after a full-width full stop."""
-    return FULL_STOP_SPACE.sub(r"\1", " ".join(reasons))
-
-
-FULL_STOP_SPACE = re.compile(r"([。！？]) ")
-
-
-def whole(value: Decimal) -> int:
-    """Rounded half up, as PostgreSQL's round() does."""
-    return int(Decimal(value).quantize(Decimal(1), ROUND_HALF_UP))
-
-
-def stage_reasons(figures, rules: SegmentationRules, typical_interval: Decimal | None) -> list[str]:
-    """The facts behind a customer's stage, as sentences: the rhythm of their
-    purchases, the model's chance that they still buy, a drop in contact.
-    `figures`: the customer's metrics, or a churn episode's copy of them."""
-    if not figures.purchase_days or figures.days_since_purchase is None:
-        return []
-    since = _days(figures.days_since_purchase)
-    if figures.purchase_days >= 2 and figures.purchase_interval_days is not None:
-        usual = _days(max(1, whole(figures.purchase_interval_days)))
-        reasons = [_(REASON_USUAL) % {"usual": usual, "since": since}]
-    else:
-        typical = _days(whole(typical_interval or rules.default_interval_days))
-        reasons = [_(REASON_ONCE) % {"since": since, "typical": typical}]
-    if figures.p_alive is not None and figures.p_alive < rules.at_risk_p_alive:
-        reasons.append(_(REASON_MODEL) % {"percent": whole(figures.p_alive * 100)})
-    usual_contacts = figures.usual_interactions_90d
-    if (
-        usual_contacts is not None
-        and usual_contacts >= 1
-        and figures.interactions_90d < usual_contacts * rules.contact_drop_share / 100
-    ):
-        usual = str(Decimal(usual_contacts).quantize(Decimal("0.1"), ROUND_HALF_UP))
-        recent = figures.interactions_90d
-        reasons.append(
-            contacts_form(recent) % {"recent": recent, "usual": usual.removesuffix(".0")}
-        )
-    if figures.lifecycle in (Stage.AT_RISK, Stage.CHURNED):
-        if figures.days_since_contact is None:
-            reasons.append(_(REASON_NEVER_CONTACTED))
-        elif figures.days_since_contact >= NO_CONTACT_FROM_DAYS:
-            reasons.append(_(REASON_NO_CONTACT) % {"days": _days(figures.days_since_contact)})
-    return reasons
-
-
-def customer_outlook(metrics: CustomerMetrics | None) -> Outlook | None:
-    """The customer page's words on the customer's buying (two queries: the rules
-    and the last run)."""
-    if metrics is None or not metrics.purchase_days:
-        return None
-    run = latest_run()
-    reasons = stage_reasons(
-        metrics, SegmentationRules.current(), run.typical_interval_days if run else None
-    )
-    churn = None if metrics.p_alive is None else round((1 - metrics.p_alive) * 100)
-    days_to_next = None
-    if metrics.next_purchase_on is not None:
-        days_to_next = (metrics.next_purchase_on - timezone.localdate()).days
-    return Outlook(reasons, churn, metrics.next_purchase_on, days_to_next)

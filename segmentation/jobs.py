@@ -1,14 +1,14 @@
-"""The customers app's periodic jobs (crm.jobs): services returning their counts."""
+"""Segmentation's periodic jobs (crm.jobs): services returning their counts."""
 
 from __future__ import annotations
 
 import datetime
 
+from segmentation.runs import metrics_recompute
+
 
 def recompute_metrics(as_of: datetime.date) -> dict[str, int]:
-    """The nightly recompute (customers.segmentation.metrics_recompute)."""
-    from customers.segmentation import metrics_recompute
-
+    """The nightly recompute (segmentation.runs.metrics_recompute)."""
     run = metrics_recompute(as_of)
     return {
         "customers": run.customers,

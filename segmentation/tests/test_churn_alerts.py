@@ -1,4 +1,4 @@
-"""Churn alerts (customers.churn) on crafted histories: exactly who is alerted and
+"""Churn alerts (segmentation.churn) on crafted histories: exactly who is alerted and
 how, once per episode, an episode ending when the customer buys again or is
 marked lost, the managers' digest, the reasons in words in both languages (the
 same as the customer page's), the page and "mark lost"."""
@@ -22,11 +22,14 @@ from django.utils import timezone, translation
 
 from crm.jobs import INTERRUPTED, job_run
 from crm.models import JobRun, Notification
-from customers.churn import ALERT, TASK_HINT, churn_alerts, churn_mark_lost, churn_reasons
-from customers.models import ChurnEpisode, Customer, MetricsRun
-from customers.segmentation import metrics_recompute, segments_refresh, sentences
+from customers.models import Customer
 from interactions.models import Interaction, Task, TaskSource
 from kehu.tests.fixtures import celery_worker_start, celery_worker_stop, days_ago, owner_backdate
+from segmentation.churn import ALERT, TASK_HINT, churn_alerts, churn_mark_lost, churn_reasons
+from segmentation.models import ChurnEpisode, MetricsRun
+from segmentation.outlook import sentences
+from segmentation.runs import metrics_recompute
+from segmentation.scoring import segments_refresh
 
 pytestmark = pytest.mark.django_db
 
@@ -193,7 +196,7 @@ def test_the_team_manager_gets_one_digest_a_day(book, manager):
         f"{today():%Y-%m-%d} 流失预警：本团队新增 2 位有流失风险的客户（其中已流失 1 位），"
         "0 位已重新购买；未结束的预警共 2 条。"
     )
-    assert digest.link == reverse("customers:churn")
+    assert digest.link == reverse("segmentation:churn")
 
 
 def test_only_one_open_episode_per_customer_whatever_writes_it(book):
@@ -268,12 +271,12 @@ def test_the_page_lists_the_alerts_in_reach_and_marks_one_lost(client, book, rep
     rep.language = "en"
     rep.save(update_fields=["language"])
     client.force_login(rep)
-    page = client.get(reverse("customers:churn")).content.decode()
+    page = client.get(reverse("segmentation:churn")).content.decode()
     assert (
         "十天一买已五十天" in page and "Usually buys every 10 days; last purchase 50 days" in page
     )
     assert "十天一买已二十天" not in page  # the colleague's customer
-    url = reverse("customers:mark_lost", args=[book["churned"].pk])
+    url = reverse("segmentation:mark_lost", args=[book["churned"].pk])
     refused = client.post(url, {"reason": ""})
     assert refused.status_code == 200 and "This field is required." in refused.content.decode()
     assert ChurnEpisode.objects.get(customer=book["churned"]).is_open
@@ -281,7 +284,7 @@ def test_the_page_lists_the_alerts_in_reach_and_marks_one_lost(client, book, rep
     body = done.content.decode()
     assert "The customer is marked lost" in body and "Moved to a competitor" in body
     assert 'data-testid="churn-alert"' in body
-    lost = client.get(reverse("customers:churn") + "?state=lost").content.decode()
+    lost = client.get(reverse("segmentation:churn") + "?state=lost").content.decode()
     assert "十天一买已五十天" in lost and "Marked lost" in lost
 
 

@@ -1,4 +1,4 @@
-"""The data-freshness audit (customers.freshness) on crafted records at an as-of
+"""The data-freshness audit (interactions.freshness_audit) on crafted records at an as-of
 day: exactly who gets a verification task, never a second while one is open,
 the stewards' digest once a day, verifying closes the task."""
 
@@ -14,8 +14,8 @@ from django.utils import timezone
 from crm import roles
 from crm.jobs import job_run
 from crm.models import Notification
-from customers.freshness import freshness_audit
 from customers.models import Customer, FreshnessPolicy
+from interactions.freshness_audit import freshness_audit
 from interactions.models import Task, TaskSource
 from kehu.tests.fixtures import owner_backdate
 

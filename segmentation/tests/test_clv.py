@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from customers.clv import (
+from segmentation.clv import (
     bgnbd_fit,
     expected_purchases,
     expected_spend,

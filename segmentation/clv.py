@@ -26,6 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from django.conf import settings
+from django.db import connection
 from django.utils.translation import gettext_noop  # the reasons are translated where shown
 from scipy.optimize import minimize
 from scipy.special import gammaln, hyp2f1
@@ -285,9 +287,6 @@ class Inputs:
 def model_inputs(as_of) -> Inputs:
     """Every live buying customer's (x, t_x, T, m) at `as_of`, from the orders in
     one query (the backtest's: a past day, whatever the metrics rows hold)."""
-    from django.conf import settings
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute(_INPUTS_SQL, {"zone": settings.TIME_ZONE, "as_of": as_of})
         rows = cursor.fetchall()

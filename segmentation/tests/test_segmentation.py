@@ -1,4 +1,4 @@
-"""Every customer classified at an as-of day (customers.segmentation): metrics on
+"""Every customer classified at an as-of day (segmentation.scoring): metrics on
 crafted histories against hand-computed values, quintile scores with ties, each
 lifecycle rule, the model's scores, the bad inputs, and the command."""
 
@@ -14,11 +14,14 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.utils import timezone, translation
 
-from customers.models import Customer, CustomerMetrics, MetricsRun, SegmentationRules, StageChange
-from customers.segmentation import metrics_recompute, segments_refresh, stage_reasons
+from customers.models import Customer, CustomerMetrics, StageChange
 from interactions.models import Interaction
 from kehu.tests.fixtures import days_ago
 from sales.services import refund_create
+from segmentation.models import MetricsRun, SegmentationRules
+from segmentation.outlook import stage_reasons
+from segmentation.runs import metrics_recompute
+from segmentation.scoring import segments_refresh
 
 pytestmark = pytest.mark.django_db
 
@@ -342,12 +345,12 @@ def test_the_command_refuses_a_day_it_cannot_read():
 
 
 def test_a_failed_recompute_is_recorded_with_its_error(monkeypatch):
-    from customers import segmentation
+    from segmentation import runs
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(segmentation, "_breakpoints", broken)
+    monkeypatch.setattr(runs, "breakpoints", broken)
     with pytest.raises(RuntimeError):
         metrics_recompute()
     run = MetricsRun.objects.get()
@@ -462,7 +465,7 @@ def test_admins_edit_the_thresholds_and_see_each_run_with_its_parameters(
 
     SegmentationRules.current()
     client.force_login(admin_user)
-    url = reverse("admin:customers_segmentationrules_change", args=[1])
+    url = reverse("admin:segmentation_segmentationrules_change", args=[1])
     data = {
         "frequency_high": "6", "frequency_medium": "2", "value_mode": "amount",
         "value_high_share": "20", "value_medium_share": "30", "value_high_amount": "500",
@@ -479,7 +482,7 @@ def test_admins_edit_the_thresholds_and_see_each_run_with_its_parameters(
     buy(customer, 10, "600.00")
     metrics_recompute()
     assert metrics(customer).value_tier == "high"  # by amount now: 600 >= 500
-    runs = client.get(reverse("admin:customers_metricsrun_changelist")).content.decode()
+    runs = client.get(reverse("admin:segmentation_metricsrun_changelist")).content.decode()
     assert "数据不足（客户太少）" in runs  # the reason, translated
     nightly = PeriodicTask.objects.get(name="customers.metrics_recompute")
     assert (nightly.crontab.hour, nightly.task) == ("2", "crm.job_run")

@@ -1,4 +1,4 @@
-"""The buy-till-you-die models' inputs from the order history (customers.clv):
+"""The buy-till-you-die models' inputs from the order history (segmentation.clv):
 purchase days, net of refunds, as seen on an as-of day."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ def test_the_inputs_count_purchase_days_net_of_refunds_up_to_the_as_of_day(
 
     from django.utils import timezone
 
-    from customers.clv import model_inputs
     from sales.services import refund_create
+    from segmentation.clv import model_inputs
 
     def on(day: str, hour: int = 10):
         return timezone.make_aware(datetime.datetime.fromisoformat(f"{day}T{hour:02d}:00"))
@@ -54,9 +54,9 @@ def test_the_purchase_figures_give_the_same_inputs_as_the_orders(
 
     from django.utils import timezone
 
-    from customers.clv import model_inputs
-    from customers.segmentation import figures_inputs
     from sales.services import refund_create
+    from segmentation.clv import model_inputs
+    from segmentation.scoring import figures_inputs
 
     def on(day: str, hour: int = 10):
         return timezone.make_aware(datetime.datetime.fromisoformat(f"{day}T{hour:02d}:00"))

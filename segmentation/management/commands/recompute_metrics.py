@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 
 from crm.management.arguments import as_of_day
-from customers.segmentation import metrics_recompute
+from segmentation.runs import metrics_recompute
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 """Churn alerts (issue 9, item 3; docs/operations.md).
 
-The nightly figures (customers.segmentation) put a customer *at risk* or
+The nightly figures (segmentation.scoring) put a customer *at risk* or
 *churned* by the interval rule, the model's churn score and the drop in
 interactions. When a customer crosses into either, a churn episode
 (customers.models.ChurnEpisode) starts, with one alert: a notification and a
@@ -14,7 +14,7 @@ buys) or is deleted.
 Set-based: one statement ends the episodes, one starts the new ones with their
 tasks and notifications, whatever the number of customers; the reasons are
 written by SQL from the same translated sentences as the customer page's
-(customers.segmentation.stage_reasons), which a test holds equal.
+(segmentation.outlook.stage_reasons), which a test holds equal.
 """
 
 from __future__ import annotations
@@ -34,13 +34,11 @@ from crm.audit import audit_record
 from crm.models import AuditAction, Notification, NotificationKind, Team, User
 from crm.services import lazy_format, notify
 from crm.sqlwords import fill, plural, record_link, words_of, words_params
-from customers.models import (
-    ChurnEpisode,
-    ChurnOutcome,
-    SegmentationRules,
-    Stage,
-)
-from customers.segmentation import (
+from customers.models import Stage
+from customers.services import locked_editable
+from interactions.models import Task, TaskPriority, TaskSource
+from segmentation.models import ChurnEpisode, ChurnOutcome, SegmentationRules
+from segmentation.outlook import (
     NO_CONTACT_FROM_DAYS,
     REASON_MODEL,
     REASON_NEVER_CONTACTED,
@@ -49,10 +47,10 @@ from customers.segmentation import (
     REASON_USUAL,
     contacts_form,
     days_form,
-    latest_run,
+    stage_reasons,
     whole,
 )
-from interactions.models import TaskPriority, TaskSource
+from segmentation.scoring import latest_run
 
 WIN_BACK_DUE_DAYS = 3
 TASK_TITLE = gettext_noop("Win back the customer")
@@ -277,7 +275,7 @@ def _managers_digest(as_of: datetime.date, ended: dict) -> int:
         figures[1:] = [figures[1] + new, figures[2] + churned,
                        figures[3] + ended.get(team.pk, (0, 0))[0],
                        figures[4] + open_by_team.get(team.pk, 0)]  # fmt: skip
-    link = reverse("customers:churn")
+    link = reverse("segmentation:churn")
     for manager, new, churned, bought, still_open in by_manager.values():
         text = lazy_format(DIGEST, {
             "day": f"{as_of:%Y-%m-%d}", "new": new, "churned": churned, "bought": bought,
@@ -290,8 +288,6 @@ def _managers_digest(as_of: datetime.date, ended: dict) -> int:
 def churn_reasons(episode: ChurnEpisode) -> list[str]:
     """The episode's reasons as they were the day it started (its figures and the
     rules of that day), in the active language; no query."""
-    from customers.segmentation import stage_reasons
-
     rules = SegmentationRules(
         at_risk_p_alive=episode.at_risk_p_alive,
         contact_drop_share=episode.contact_drop_share,
@@ -304,9 +300,7 @@ def churn_reasons(episode: ChurnEpisode) -> list[str]:
 def churn_mark_lost(*, actor: User, customer_id: int, reason: str, request=None) -> ChurnEpisode:
     """End the customer's open churn episode as lost, with why; its win-back task
     closed. No churn alert for the customer again until they buy."""
-    from customers.services import _locked_editable
-
-    customer = _locked_editable(actor, customer_id)
+    customer = locked_editable(actor, customer_id)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Say why the customer is lost.")})
@@ -326,8 +320,6 @@ def churn_mark_lost(*, actor: User, customer_id: int, reason: str, request=None)
     episode.ended_by, episode.lost_reason = actor, reason
     episode.save(update_fields=["ended_at", "outcome", "ended_by", "lost_reason"])
     if episode.task_id:
-        from interactions.models import Task
-
         Task.objects.filter(pk=episode.task_id, done_at__isnull=True).update(
             done_at=now, done_by=actor, updated_at=now
         )
