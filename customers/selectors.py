@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import F, Prefetch, Q, QuerySet
 
 from crm.access import register_scope
@@ -22,6 +24,7 @@ from customers.models import (
     CustomerEmail,
     CustomerMetrics,
     CustomerPhone,
+    OwnershipChange,
     StageChange,
 )
 from customers.standardise import query_grams, search_key
@@ -29,11 +32,12 @@ from customers.standardise import query_grams, search_key
 MAX_EXACT_MATCHES = 200  # customers sharing one phone or e-mail, at most shown
 
 
-def _sees_all(user: User) -> bool:
+def sees_all_customers(user: User) -> bool:
+    """Whether the user sees every live customer (stewards, auditors, service agents, admins)."""
     return user.is_superuser or user.has_perm("customers.view_all_customers")
 
 
-def _managed_team_ids(user: User) -> list[int]:
+def managed_team_ids(user: User) -> list[int]:
     """The teams the user manages, read once per user object (a request's), as
     Django keeps its permissions: a page asks every scoping selector."""
     if not user.has_perm("customers.view_team_customers"):
@@ -57,14 +61,14 @@ def customer_visibility_rule(user: User, prefix: str = "") -> Q | None:
     that `visible_customers` applies; None when the user sees every live customer.
     Records that follow their customer's visibility (orders…) filter by it as a
     join, which the planner serves row by row instead of building the whole scope."""
-    if _sees_all(user):
+    if sees_all_customers(user):
         return None
     rule = (
         Q(**{f"{prefix}owner": user})
         | Q(**{f"{prefix}owner__isnull": True})
         | Q(**{f"{prefix}pk__in": _collaborations(user)})
     )
-    teams = _managed_team_ids(user)
+    teams = managed_team_ids(user)
     if teams:
         rule |= Q(**{f"{prefix}team_id__in": teams})
     return rule
@@ -81,16 +85,44 @@ def visible_customers(user: User) -> QuerySet[Customer]:
     return qs if rule is None else qs.filter(rule)
 
 
+def visible_through_customer(
+    model: type[models.Model], user: User, *, permission: str = "", also: Q | None = None
+) -> QuerySet:
+    """The rows of `model` (keyed by `customer`) that follow their customer: those
+    of the live customers the user sees, for who holds `permission` (by default
+    the model's own view permission) and may see customers; `also`, rows seen for
+    another reason (a ticket's assignee). Every child model's scoping selector is
+    this one rule."""
+    rows = model._default_manager.filter(customer__deleted_at__isnull=True)
+    permission = permission or f"{model._meta.app_label}.view_{model._meta.model_name}"
+    if not (user.has_perm(permission) and user.has_perm("customers.view_customer")):
+        return rows.none()
+    rule = customer_visibility_rule(user, prefix="customer__")
+    if rule is None:
+        return rows
+    return rows.filter(rule if also is None else rule | also)
+
+
+# The customer's own parts follow it: who sees the customer sees them.
+for _part in (
+    Contact, CustomerPhone, CustomerEmail, Collaborator, StageChange, CustomerMetrics,
+    OwnershipChange,
+):  # fmt: skip
+    register_scope(_part)(
+        partial(visible_through_customer, _part, permission="customers.view_customer")
+    )
+
+
 def editable_customers(user: User) -> QuerySet[Customer]:
     """What the user may change: own and edit-collaborations; a manager's teams;
     everything for stewards and admins. Pool customers are claimed before edited."""
     qs = Customer.objects.alive()
     if not user.has_perm("customers.change_customer"):
         return qs.none()
-    if _sees_all(user):
+    if sees_all_customers(user):
         return qs
     rule = Q(owner=user) | Q(pk__in=_collaborations(user, edit_only=True))
-    teams = _managed_team_ids(user)
+    teams = managed_team_ids(user)
     if teams:
         rule |= Q(team_id__in=teams) | Q(owner__isnull=True)
     return qs.filter(rule)
@@ -123,8 +155,8 @@ def customer_access(
         collaborators = list(customer.collaborators.all())
     mine = next((c for c in collaborators if c.user_id == user.pk), None)
     owns = customer.owner_id is not None and customer.owner_id == user.pk
-    sees_all = _sees_all(user)
-    managed_teams = _managed_team_ids(user)
+    sees_all = sees_all_customers(user)
+    managed_teams = managed_team_ids(user)
     manages = customer.team_id is not None and customer.team_id in managed_teams
     may_change = user.has_perm("customers.change_customer")
     can_edit = may_change and (

@@ -16,7 +16,7 @@ from customers.merge import DUPLICATES_FOUND_KEY, FINDER_LIMIT
 from customers.models import Customer, CustomerMetrics, Stage
 from customers.pool import recycle_soon
 from customers.selectors import (
-    _managed_team_ids,
+    managed_team_ids,
     quality_by_owner,
     visible_customers,
 )
@@ -83,7 +83,7 @@ def key_accounts_at_risk(day: Day) -> dict | None:
     """Key accounts of the manager's teams (everyone's for an admin) at risk."""
     customers = visible_customers(day.user).filter(is_key_account=True, stage=Stage.AT_RISK)
     if not day.user.is_superuser:
-        teams = _managed_team_ids(day.user)
+        teams = managed_team_ids(day.user)
         if not teams:
             return None
         customers = customers.filter(team_id__in=teams)

@@ -1,5 +1,5 @@
 """Reads of feedback: it follows its customer's visibility
-(`customers.selectors.customer_visibility_rule`)."""
+(`customers.selectors.visible_through_customer`)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,16 @@ from django.db.models import Q, QuerySet
 
 from crm.access import register_scope
 from crm.models import User
-from customers.selectors import customer_visibility_rule
-from feedback.models import Feedback, FeedbackCategory, Survey, SurveyInvitation, SurveyStatus
+from customers.selectors import visible_through_customer
+from feedback.models import (
+    Coupon,
+    Feedback,
+    FeedbackCategory,
+    PointsEntry,
+    Survey,
+    SurveyInvitation,
+    SurveyStatus,
+)
 
 # Unhappy (as Feedback.is_negative: an NPS of 0–6, or a rating of 1–2 without an
 # NPS) and not answered yet: the feedback list's filter and the workbench's block.
@@ -18,11 +26,7 @@ UNHAPPY_UNANSWERED = (Q(nps__lte=6) | Q(nps__isnull=True, rating__lte=2)) & Q(re
 @register_scope(Feedback)
 def visible_feedback(user: User) -> QuerySet[Feedback]:
     """The feedback of the live customers the user may see."""
-    qs = Feedback.objects.filter(customer__deleted_at__isnull=True)
-    if not (user.has_perm("feedback.view_feedback") and user.has_perm("customers.view_customer")):
-        return qs.none()
-    rule = customer_visibility_rule(user, prefix="customer__")
-    return qs if rule is None else qs.filter(rule)
+    return visible_through_customer(Feedback, user)
 
 
 def feedback_list(user: User) -> QuerySet[Feedback]:
@@ -62,13 +66,19 @@ def loyalty_summary(customer, *, lines: int = 5, coupons: int = 10):
 @register_scope(SurveyInvitation)
 def visible_invitations(user: User) -> QuerySet[SurveyInvitation]:
     """Survey invitations follow their customer."""
-    qs = SurveyInvitation.objects.filter(customer__deleted_at__isnull=True)
-    if not (
-        user.has_perm("feedback.view_surveyinvitation") and user.has_perm("customers.view_customer")
-    ):
-        return qs.none()
-    rule = customer_visibility_rule(user, prefix="customer__")
-    return qs if rule is None else qs.filter(rule)
+    return visible_through_customer(SurveyInvitation, user)
+
+
+@register_scope(PointsEntry)
+def visible_points(user: User) -> QuerySet[PointsEntry]:
+    """Loyalty points follow their customer."""
+    return visible_through_customer(PointsEntry, user)
+
+
+@register_scope(Coupon)
+def visible_coupons(user: User) -> QuerySet[Coupon]:
+    """Coupons follow their customer."""
+    return visible_through_customer(Coupon, user)
 
 
 def visible_surveys(user: User) -> QuerySet[Survey]:

@@ -1,5 +1,5 @@
 """Reads of interactions, tasks and tickets. Interactions and tickets follow their
-customer's visibility (`customers.selectors.customer_visibility_rule`); tasks
+customer's visibility (`customers.selectors.visible_through_customer`); tasks
 belong to their assignee, and managers see their teams' tasks."""
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from crm.access import register_scope
 from crm.models import User
 from customers.models import Customer
 from customers.selectors import (
-    _managed_team_ids,
-    customer_visibility_rule,
     editable_customers,
+    managed_team_ids,
     visible_customers,
+    visible_through_customer,
 )
 from interactions.models import (
     ACTIVE_TICKET_STATUSES,
@@ -59,13 +59,7 @@ def serves(user: User, access) -> bool:
 @register_scope(Interaction)
 def visible_interactions(user: User) -> QuerySet[Interaction]:
     """The interactions of the live customers the user may see, notes included."""
-    qs = Interaction.objects.filter(customer__deleted_at__isnull=True)
-    if not (
-        user.has_perm("interactions.view_interaction") and user.has_perm("customers.view_customer")
-    ):
-        return qs.none()
-    rule = customer_visibility_rule(user, prefix="customer__")
-    return qs if rule is None else qs.filter(rule)
+    return visible_through_customer(Interaction, user)
 
 
 def interaction_list(user: User) -> QuerySet[Interaction]:
@@ -96,7 +90,7 @@ def visible_tasks(user: User) -> QuerySet[Task]:
     if oversees_everyone(user):
         return qs
     rule = Q(assignee=user) | Q(created_by=user)
-    teams = _managed_team_ids(user)
+    teams = managed_team_ids(user)
     if teams:
         rule |= Q(assignee__team_id__in=teams)
     return qs.filter(rule)
@@ -107,7 +101,7 @@ def task_people(user: User) -> QuerySet[User]:
     manager's team members; everyone active for stewards and admins."""
     if oversees_everyone(user):
         return User.objects.filter(is_active=True).order_by("username")
-    teams = _managed_team_ids(user)
+    teams = managed_team_ids(user)
     return User.objects.filter(Q(pk=user.pk) | Q(team_id__in=teams, is_active=True)).order_by(
         "username"
     )
@@ -184,14 +178,7 @@ def due_task_count(user: User) -> int:
 @register_scope(ServiceTicket)
 def visible_tickets(user: User) -> QuerySet[ServiceTicket]:
     """The tickets of the live customers the user may see, and those assigned to them."""
-    qs = ServiceTicket.objects.filter(customer__deleted_at__isnull=True)
-    if not (
-        user.has_perm("interactions.view_serviceticket")
-        and user.has_perm("customers.view_customer")
-    ):
-        return qs.none()
-    rule = customer_visibility_rule(user, prefix="customer__")
-    return qs if rule is None else qs.filter(rule | Q(assignee=user))
+    return visible_through_customer(ServiceTicket, user, also=Q(assignee=user))
 
 
 def ticket_list(user: User) -> QuerySet[ServiceTicket]:

@@ -25,7 +25,7 @@ from crm.normalise import length_check
 from crm.services import lazy_format, notify
 from customers.metrics import metrics_refresh
 from customers.models import Contact, Customer
-from customers.selectors import _managed_team_ids, visible_customers
+from customers.selectors import managed_team_ids, visible_customers
 from interactions.models import (
     Channel,
     Direction,
@@ -260,7 +260,7 @@ def _may_edit_interaction(actor: User, interaction: Interaction) -> bool:
         return True
     customer = interaction.customer
     return oversees_everyone(actor) or (
-        customer.team_id is not None and customer.team_id in _managed_team_ids(actor)
+        customer.team_id is not None and customer.team_id in managed_team_ids(actor)
     )
 
 

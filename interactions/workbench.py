@@ -11,7 +11,7 @@ from django.utils.translation import pgettext_lazy
 from crm import roles
 from crm.workbench import Block, Day, listed, register_block
 from interactions.models import ACTIVE_TICKET_STATUSES, Task, TaskSource
-from interactions.selectors import _managed_team_ids, oversees_everyone, visible_tickets
+from interactions.selectors import managed_team_ids, oversees_everyone, visible_tickets
 
 SELLING = frozenset({roles.SALES_REP, roles.SALES_MANAGER})
 SLA_SOON = datetime.timedelta(hours=4)
@@ -57,7 +57,7 @@ def team_overdue(day: Day) -> dict | None:
     if oversees_everyone(day.user):
         people = Q()
     else:
-        teams = _managed_team_ids(day.user)
+        teams = managed_team_ids(day.user)
         if not teams:
             return None
         people = Q(assignee__team_id__in=teams)

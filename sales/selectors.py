@@ -1,5 +1,5 @@
 """Reads of sales data. Orders and opportunities follow their customer's visibility
-(`customers.selectors.customer_visibility_rule`); products and competitors are a
+(`customers.selectors.visible_through_customer`); products and competitors are a
 shared catalogue."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 
 from crm.access import register_scope
 from crm.models import User
-from customers.selectors import customer_visibility_rule
+from customers.selectors import visible_through_customer
 from sales.models import (
     OPEN_STAGES,
     ZERO,
@@ -31,11 +31,7 @@ from sales.models import (
 @register_scope(Order)
 def visible_orders(user: User) -> QuerySet[Order]:
     """The orders of the live customers the user may see."""
-    qs = Order.objects.filter(customer__deleted_at__isnull=True)
-    if not (user.has_perm("sales.view_order") and user.has_perm("customers.view_customer")):
-        return qs.none()
-    rule = customer_visibility_rule(user, prefix="customer__")
-    return qs if rule is None else qs.filter(rule)
+    return visible_through_customer(Order, user)
 
 
 @register_scope(Product)
@@ -74,11 +70,7 @@ def products_for_orders(*, include: set[int] | frozenset[int] = frozenset()) -> 
 @register_scope(Opportunity)
 def visible_opportunities(user: User) -> QuerySet[Opportunity]:
     """The opportunities of the live customers the user may see."""
-    qs = Opportunity.objects.filter(customer__deleted_at__isnull=True)
-    if not (user.has_perm("sales.view_opportunity") and user.has_perm("customers.view_customer")):
-        return qs.none()
-    rule = customer_visibility_rule(user, prefix="customer__")
-    return qs if rule is None else qs.filter(rule)
+    return visible_through_customer(Opportunity, user)
 
 
 @register_scope(Competitor)
@@ -195,11 +187,7 @@ def competitor_records(user: User, competitors: QuerySet[Competitor]) -> list[Co
 @register_scope(Contract)
 def visible_contracts(user: User) -> QuerySet[Contract]:
     """The contracts of the live customers the user may see."""
-    qs = Contract.objects.filter(customer__deleted_at__isnull=True)
-    if not (user.has_perm("sales.view_contract") and user.has_perm("customers.view_customer")):
-        return qs.none()
-    rule = customer_visibility_rule(user, prefix="customer__")
-    return qs if rule is None else qs.filter(rule)
+    return visible_through_customer(Contract, user)
 
 
 def contract_list(user: User) -> QuerySet[Contract]:

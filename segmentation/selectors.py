@@ -1,5 +1,5 @@
 """Reads of segmentation's records. Churn alerts follow their customer's
-visibility (`customers.selectors.customer_visibility_rule`)."""
+visibility (`customers.selectors.visible_through_customer`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 
 from crm.access import register_scope
 from crm.models import User
-from customers.selectors import customer_visibility_rule
+from customers.selectors import visible_through_customer
 from segmentation.models import ChurnEpisode, ChurnOutcome
 from segmentation.outlook import customer_outlook
 
@@ -15,9 +15,7 @@ from segmentation.outlook import customer_outlook
 @register_scope(ChurnEpisode)
 def visible_churn_episodes(user: User) -> QuerySet[ChurnEpisode]:
     """The churn alerts of the live customers the user sees."""
-    episodes = ChurnEpisode.objects.filter(customer__deleted_at__isnull=True)
-    rule = customer_visibility_rule(user, "customer__")
-    return episodes if rule is None else episodes.filter(rule)
+    return visible_through_customer(ChurnEpisode, user, permission="customers.view_customer")
 
 
 def churn_shown(customer) -> ChurnEpisode | None:

@@ -117,3 +117,41 @@ def test_contacts_of_a_customer_out_of_scope_are_404(client, rep, customer_make,
     assert client.get(url).status_code == 404
     assert client.post(url, {"name": "李经理"}).status_code == 404
     assert not company.contacts.exists()
+
+
+# Models keyed to customers that do not follow one customer: the customer's own
+# "merged into" (the customer itself), and the steward's records of a pair.
+NOT_FOLLOWING_ONE_CUSTOMER = {"customers.Customer", "customers.CustomerMerge",
+                              "customers.DuplicateDismissal"}  # fmt: skip
+
+
+def test_every_model_keyed_to_a_customer_has_a_scoping_selector():
+    """A new model with a customer key must say who sees its rows (crm.access);
+    reading it through `scoped` otherwise fails."""
+    from django.apps import apps
+
+    from crm.access import registered_models
+    from customers.models import Customer
+
+    registered = set(registered_models())
+    keyed = {
+        model._meta.label
+        for model in apps.get_models()
+        for field in model._meta.concrete_fields
+        if field.is_relation and field.related_model is Customer
+    }
+    missing = keyed - NOT_FOLLOWING_ONE_CUSTOMER - {m._meta.label for m in registered}
+    assert "customers.Contact" in keyed and "segmentation.ChurnEpisode" in keyed
+    assert not missing, f"no scoping selector for {sorted(missing)}"
+
+
+def test_a_customers_parts_follow_it(rep, own_customer, far_customer):
+    """Who sees the customer sees its phones (as its orders, points…); another
+    team's customer's are not there (one rule: visible_through_customer)."""
+    from crm.access import scoped
+    from customers.models import CustomerPhone
+
+    everyone = set(CustomerPhone.objects.values_list("customer_id", flat=True))
+    assert everyone == {own_customer.pk, far_customer.pk}
+    phones = scoped(CustomerPhone, rep)
+    assert set(phones.values_list("customer_id", flat=True)) == {own_customer.pk}
