@@ -26,6 +26,7 @@ from crm.services import lazy_format, notify
 from customers.freshness import WITHIN_POLICY, policy_params
 from customers.models import FreshnessPolicy
 from interactions.models import Task, TaskPriority, TaskSource
+from interactions.services import tasks_done_with
 
 TASK_TITLE = _("Verify customer information")
 TASK_NOTES = _(
@@ -119,6 +120,5 @@ def _stewards_digest(as_of: datetime.date, stale: int, in_pool: int, created: in
 def freshness_tasks_close(sender, *, customer, actor, at, **kwargs) -> None:
     """The customer is verified: its open "verify customer information" task is
     done with it (connected to customers.signals.customer_verified)."""
-    Task.objects.filter(
-        customer=customer, source=TaskSource.FRESHNESS, done_at__isnull=True
-    ).update(done_at=at, done_by=actor, updated_at=at)
+    tasks = Task.objects.filter(customer=customer, source=TaskSource.FRESHNESS)
+    tasks_done_with(tasks, actor=actor, at=at)

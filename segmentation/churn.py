@@ -37,6 +37,7 @@ from crm.sqlwords import fill, plural, record_link, words_of, words_params
 from customers.models import Stage
 from customers.services import locked_editable
 from interactions.models import Task, TaskPriority, TaskSource
+from interactions.services import tasks_done_with
 from segmentation.models import ChurnEpisode, ChurnOutcome, SegmentationRules
 from segmentation.outlook import (
     NO_CONTACT_FROM_DAYS,
@@ -320,9 +321,7 @@ def churn_mark_lost(*, actor: User, customer_id: int, reason: str, request=None)
     episode.ended_by, episode.lost_reason = actor, reason
     episode.save(update_fields=["ended_at", "outcome", "ended_by", "lost_reason"])
     if episode.task_id:
-        Task.objects.filter(pk=episode.task_id, done_at__isnull=True).update(
-            done_at=now, done_by=actor, updated_at=now
-        )
+        tasks_done_with(Task.objects.filter(pk=episode.task_id), actor=actor, at=now)
     audit_record(
         actor=actor, action=AuditAction.UPDATE, target=customer,
         changes={"churn_outcome": ("", ChurnOutcome.LOST.value), "lost_reason": ("", reason)},
