@@ -40,7 +40,8 @@ from crm.models import (
     User,
 )
 from crm.sheets.cells import StoredSheet, cell_load
-from crm.sheets.reader import Sheet, SheetError, sheet_open, upload_check
+from crm.sheets.reader import sheet_open, upload_check
+from crm.sheets.sheet import Sheet, SheetError
 from customers.imports import (
     PREVIEW_ROWS,
     ImportResult,

@@ -13,7 +13,8 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from crm.models import ImportJob, ImportStatus
-from crm.sheets.reader import SheetError, size_check
+from crm.sheets.reader import size_check
+from crm.sheets.sheet import SheetError
 from crm.sheets.writer import XLSX_TYPE, attachment, csv_stream, xlsx_bytes, xlsx_stream
 from customers import import_jobs
 from customers.exports import EXPORT_COLUMNS, customers_export_rows, export_language

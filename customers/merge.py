@@ -35,7 +35,7 @@ from customers.models import (
     DuplicateDismissal,
 )
 from customers.quality import quality_refresh
-from customers.services import ATTNAMES, FINANCIAL_FIELDS, PROFILE_FIELDS, customer_derive
+from customers.services.records import ATTNAMES, FINANCIAL_FIELDS, PROFILE_FIELDS, customer_derive
 
 MERGE_FIELDS = tuple(name for name in PROFILE_FIELDS) + FINANCIAL_FIELDS
 LIST_FIELDS = ("preferred_categories", "preferred_brands", "preferred_colours")

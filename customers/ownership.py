@@ -1,4 +1,4 @@
-"""Who owns a customer (DESIGN §5, issue 10): the one service that changes it.
+"""Who owns a customer (DESIGN §5): the one service that changes it.
 
 Every change of owner comes through here: a rep's claim from the shared pool
 (公海) and release to it, a manager's assignment and transfer (one customer or
@@ -7,7 +7,9 @@ and the nightly recycle. Each applies the pool rules (`PoolRule`: a rep's cap,
 the daily claim quota, the cool-down before a previous owner takes a customer
 again), writes one ledger row (`OwnershipChange`) and one audit event per
 customer, and keeps `owner_since`, from which the recycle clocks count. No other
-code writes the owner column; a test reads the sources to hold that.
+code writes the owner column; a test reads the sources to hold that. The rules
+in force and the checks live in `customers.pool_rules`; locking a customer
+against recycling, which leaves the owner as it is, in `customers.pool_lock`.
 
 Races: the customers are locked with SELECT … FOR UPDATE, and so is the row of
 the person who receives them, so two claims of one customer end with one winner
@@ -18,48 +20,29 @@ from __future__ import annotations
 
 import datetime
 import json
-from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, gettext_noop, ngettext_lazy
 
 from crm.audit import audit_record
 from crm.models import AuditAction, User
 from crm.services import lazy_format, notify
-from customers.models import (
-    Customer,
-    OwnershipChange,
-    OwnershipKind,
-    PoolRule,
-    ReleaseReason,
-    Stage,
+from customers.models import Customer, OwnershipChange, OwnershipKind, ReleaseReason
+from customers.pool_rules import (
+    RuleBook,
+    _cap_error,
+    _Holdings,
+    _receive_check,
+    _receiver_clean,
+    receiver_lock,
 )
 
-# The values a PoolRule holds (all but its scope), in the order of the admin form.
-POOL_RULE_VALUES = (
-    "max_customers",
-    "count_won",
-    "max_claims_per_day",
-    "max_locked",
-    "protection_days",
-    "protection_extension_days",
-    "protection_max_days",
-    "no_interaction_days",
-    "no_order_days",
-    "cooldown_days",
-    "exempt_open_opportunity",
-    "exempt_order_days",
-    "warn_days",
-)
-# Won customers have bought: any stage past lead.
-WON_STAGES = (Stage.ACTIVE, Stage.AT_RISK, Stage.CHURNED)
+# The actor name of the recycle job in the audit log.
 SYSTEM = "kehu"
 # The release reasons a new site starts with (editable in Django admin).
 DEFAULT_RELEASE_REASONS = (
@@ -68,196 +51,7 @@ DEFAULT_RELEASE_REASONS = (
     gettext_noop("Bought from a competitor"),
     gettext_noop("Not my region or line"),
     gettext_noop("Other"),
-)  # the actor name of the recycle job in the audit log
-
-
-@dataclass(frozen=True)
-class Rules:
-    """The rules in force for one team and importance level."""
-
-    max_customers: int = 0
-    count_won: bool = True
-    max_claims_per_day: int = 0
-    max_locked: int = 10
-    protection_days: int = 7
-    protection_extension_days: int = 7
-    protection_max_days: int = 30
-    no_interaction_days: int = 0
-    no_order_days: int = 0
-    cooldown_days: int = 30
-    exempt_open_opportunity: bool = True
-    exempt_order_days: int = 30
-    warn_days: int = 3
-    # The cap came from a row for one importance level: count that level only.
-    cap_by_importance: bool = False
-
-
-class RuleBook:
-    """Every PoolRule row, read once, resolved per (team, importance)."""
-
-    def __init__(self, rows: Iterable[PoolRule] | None = None):
-        rows = list(PoolRule.objects.all() if rows is None else rows)
-        self.rows = {(row.team_id, row.key_account): row for row in rows}
-
-    def rules(self, team_id: int | None, key_account: bool) -> Rules:
-        chain = [
-            (team_id, key_account),
-            (team_id, None),
-            (None, key_account),
-            (None, None),
-        ]
-        if team_id is None:
-            chain = chain[2:]
-        values: dict = {}
-        for scope in chain:
-            row = self.rows.get(scope)
-            if row is None:
-                continue
-            for name in POOL_RULE_VALUES:
-                value = getattr(row, name)
-                if value is not None and name not in values:
-                    values[name] = value
-                    if name == "max_customers":
-                        values["cap_by_importance"] = scope[1] is not None
-        return Rules(**values)
-
-    def ruled_teams(self) -> list[int]:
-        """The teams with rows of their own; any other team follows the company's."""
-        return sorted({team_id for team_id, _key in self.rows if team_id is not None})
-
-    def table(self) -> list[dict]:
-        """The rules of each team with its own rows, and of every other team (team
-        None), for both importance levels, for SQL."""
-        team_ids = [None, *self.ruled_teams()]
-        rows = []
-        for team_id in team_ids:
-            for key in (True, False):
-                rules = self.rules(team_id, key)
-                row = {f.name: getattr(rules, f.name) for f in fields(Rules)}
-                rows.append({"team_id": team_id, "key_account": key, **row})
-        return rows
-
-
-# --- the checks --------------------------------------------------------------
-
-
-def _day_start(moment: datetime.datetime) -> datetime.datetime:
-    local = timezone.localtime(moment)
-    return local.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def receiver_lock(user: User) -> User:
-    """Lock the receiver's row: their claims and assignments queue up behind one
-    another. Always before the customers' rows, so two writers cannot deadlock."""
-    return User.objects.select_for_update().get(pk=user.pk)
-
-
-class _Holdings:
-    """What one person holds now, counted once and kept up to date while a batch
-    of customers is checked one by one."""
-
-    def __init__(self, user: User):
-        held = Customer.objects.alive().filter(owner=user)
-        self.by_key = Counter(held.values_list("is_key_account", flat=True))
-        self.won_by_key = Counter(
-            held.filter(stage__in=WON_STAGES).values_list("is_key_account", flat=True)
-        )
-        self.locked = held.filter(locked_at__isnull=False).count()
-
-    def count(self, rules: Rules, key_account: bool) -> int:
-        keys = (key_account,) if rules.cap_by_importance else (True, False)
-        total = sum(self.by_key[k] for k in keys)
-        if not rules.count_won:
-            total -= sum(self.won_by_key[k] for k in keys)
-        return total
-
-    def add(self, customer: Customer) -> None:
-        self.by_key[customer.is_key_account] += 1
-        if customer.stage in WON_STAGES:
-            self.won_by_key[customer.is_key_account] += 1
-
-
-def _cap_error(user: User, actor: User, rules: Rules, held: int) -> ValidationError:
-    params = {"person": user, "held": held, "cap": rules.max_customers}
-    if user.pk == actor.pk:
-        text = _(
-            "You already hold %(held)d customers, the most the pool rules allow "
-            "(%(cap)d); release one first."
-        )
-    else:
-        text = _(
-            "%(person)s already holds %(held)d customers, the most the pool rules allow (%(cap)d)."
-        )
-    return ValidationError(text, code="cap", params=params)
-
-
-def _cooldown_check(customer: Customer, user: User, actor: User, rules: Rules, now) -> None:
-    if rules.cooldown_days <= 0:
-        return
-    since = _day_start(now) - datetime.timedelta(days=rules.cooldown_days - 1)
-    left = (
-        OwnershipChange.objects.filter(customer=customer, from_user=user, at__gte=since)
-        .order_by("-at")
-        .values_list("at", flat=True)
-        .first()
-    )
-    if left is None:
-        return
-    free_on = timezone.localdate(left) + datetime.timedelta(days=rules.cooldown_days)
-    params = {"customer": customer.name, "date": date_format(free_on), "person": user}
-    if user.pk == actor.pk:
-        text = _("You held %(customer)s until recently; you may take it again from %(date)s.")
-    else:
-        text = _(
-            "%(person)s held %(customer)s until recently; they may have it again from %(date)s."
-        )
-    raise ValidationError(text, code="cooldown", params=params)
-
-
-def _receive_check(
-    customers: Sequence[Customer], user: User, actor: User, book: RuleBook, now, *, claim: bool
-) -> None:
-    """Whether `user` may take all of `customers` now: the cap (counting each in
-    turn), the cool-down and, for a claim, the day's quota."""
-    holdings = _Holdings(user)
-    claims_today = (
-        OwnershipChange.objects.filter(
-            kind=OwnershipKind.CLAIM, to_user=user, at__gte=_day_start(now)
-        ).count()
-        if claim
-        else 0
-    )
-    for customer in customers:
-        rules = book.rules(user.team_id, customer.is_key_account)
-        _cooldown_check(customer, user, actor, rules, now)
-        held = holdings.count(rules, customer.is_key_account)
-        counts = rules.count_won or customer.stage not in WON_STAGES
-        if rules.max_customers and counts and held >= rules.max_customers:
-            raise _cap_error(user, actor, rules, held)
-        if claim and rules.max_claims_per_day and claims_today >= rules.max_claims_per_day:
-            raise ValidationError(
-                _("You have claimed %(count)d customers today, the most allowed per day."),
-                code="quota",
-                params={"count": claims_today},
-            )
-        holdings.add(customer)
-        claims_today += 1
-
-
-def _receiver_clean(actor: User, user: User) -> User:
-    from customers.selectors import assignable_owners
-
-    if not user.is_active:
-        raise ValidationError(
-            {"owner": ValidationError(_("%(person)s's account is deactivated; choose someone "
-                                        "who works here."), code="inactive",
-                                      params={"person": user})}
-        )  # fmt: skip
-    if user.pk != actor.pk and not assignable_owners(actor).filter(pk=user.pk).exists():
-        raise ValidationError(
-            {"owner": ValidationError(_("Choose a sales rep from the list."), code="bad_owner")}
-        )
-    return user
+)
 
 
 # --- writing a change ---------------------------------------------------------
@@ -472,52 +266,6 @@ def _tell_new_owner(owner: User, actor: User, customers: Sequence[Customer]) -> 
     text = lazy_format(message, {"actor": str(actor), "customer": first.name, "more": more})
     link = first.get_absolute_url() if len(customers) == 1 else reverse("customers:list")
     transaction.on_commit(lambda: notify(recipient=owner, text=text, link=link))
-
-
-# --- locking -------------------------------------------------------------------
-
-
-@transaction.atomic
-def customer_lock(*, actor: User, customer_id: int, locked: bool = True, request=None) -> Customer:
-    """Lock a customer against recycling (or unlock it). The owner locks their own,
-    a manager those they manage; each owner may have only so many locked."""
-    from customers.selectors import editable_customers
-
-    customer = (
-        editable_customers(actor).select_for_update(of=("self",)).filter(pk=customer_id).first()
-    )
-    if customer is None:
-        raise ValidationError(_("You may not change this customer."), code="forbidden")
-    if customer.owner_id is None:
-        raise ValidationError(_("Only a customer with an owner can be locked."), code="pool")
-    manages = actor.has_perm("customers.assign_customer_owner")
-    if customer.owner_id != actor.pk and not manages:
-        raise ValidationError(_("Only the owner or a manager locks a customer."), code="forbidden")
-    if (customer.locked_at is not None) == locked:
-        return customer
-    owner = receiver_lock(customer.owner)
-    if locked:
-        rules = RuleBook().rules(owner.team_id, customer.is_key_account)
-        count = Customer.objects.alive().filter(owner=owner, locked_at__isnull=False).count()
-        if count >= rules.max_locked:
-            raise ValidationError(
-                _("%(person)s already has %(count)d locked customers, the most allowed."),
-                code="lock_cap",
-                params={"person": owner, "count": count},
-            )
-    now = timezone.now()
-    customer.locked_at, customer.locked_by = (now, actor) if locked else (None, None)
-    customer.version += 1
-    customer.save(update_fields=["locked_at", "locked_by", "version", "updated_at"])
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        target=customer,
-        changes={"locked": (not locked, locked)},
-        extra={"version": customer.version},
-        request=request,
-    )
-    return customer
 
 
 # --- new customers (the form, imports) and merges -------------------------------

@@ -1,4 +1,4 @@
-"""The shared pool (公海) pages, issue 10: the pool list, claim, release, lock and
+"""The shared pool (公海) pages: the pool list, claim, release, lock and
 the *To be recycled* list. Every change of owner goes through customers.ownership;
 the recycle dates come from customers.pool."""
 
@@ -19,7 +19,7 @@ from django.views.generic import TemplateView
 
 from crm.messages import messages_error
 from crm.models import User
-from customers import ownership
+from customers import ownership, pool_lock
 from customers.filters import PoolFilter
 from customers.forms import ClaimForm, ConflictCheckForm, LockForm, ReleaseForm
 from customers.models import Customer, RecycleReason
@@ -138,7 +138,7 @@ class CustomerLockView(LoginRequiredMixin, PermissionRequiredMixin, View):
             return redirect(customer)
         locked = form.cleaned_data["locked"]
         try:
-            ownership.customer_lock(
+            pool_lock.customer_lock(
                 actor=request.user, customer_id=customer.pk, locked=locked, request=request
             )
         except ValidationError as exc:

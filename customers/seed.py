@@ -37,7 +37,7 @@ from customers.models import (
 )
 from customers.ownership import new_customer_columns
 from customers.quality import quality_refresh
-from customers.services import customer_numbers_next
+from customers.services.records import customer_numbers_next
 from customers.standardise import name_pinyin, search_grams
 
 BATCH = 5000

@@ -20,7 +20,7 @@ from django_filters.views import FilterView
 from crm.messages import messages_error
 from crm.pagination import PeekPaginator
 from crm.search import kept_query
-from customers import ownership, services
+from customers import ownership
 from customers.conflict import OwnDuplicate
 from customers.filters import CustomerFilter
 from customers.forms import BulkAction, CollaboratorForm, ContactForm, CustomerForm
@@ -34,6 +34,7 @@ from customers.selectors import (
     customer_list,
     deleted_customers,
 )
+from customers.services import contacts, lifecycle, records
 
 _get_visible = visible_customer_or_404
 _get_editable = editable_customer_or_404
@@ -114,7 +115,7 @@ class CustomerBulkView(LoginRequiredMixin, PermissionRequiredMixin, View):
                     request=request,
                 )
             else:
-                count = services.customers_tag(
+                count = records.customers_tag(
                     actor=request.user,
                     customer_ids=data["ids"],
                     tag_name=data["tag"],
@@ -145,7 +146,7 @@ class CustomerCreateView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
 
     def form_valid(self, form):
         try:
-            customer = services.customer_create(
+            customer = records.customer_create(
                 actor=self.request.user, data=form.service_data(), request=self.request
             )
         except OwnDuplicate as exc:
@@ -194,7 +195,7 @@ class CustomerRevealView(LoginRequiredMixin, View):
         except Customer.DoesNotExist:
             raise Http404 from None
         try:
-            services.customer_reveal(actor=request.user, customer=profile.customer, request=request)
+            records.customer_reveal(actor=request.user, customer=profile.customer, request=request)
         except ValidationError:
             raise Http404 from None
         context = {
@@ -220,7 +221,7 @@ class CustomerUpdateView(LoginRequiredMixin, FormView):
 
     def get(self, request, *args, **kwargs):
         # The form shows full personal values: for a non-owner that is a reveal.
-        services.customer_reveal(
+        records.customer_reveal(
             actor=request.user, customer=self.customer, reason="edit", request=request
         )
         return super().get(request, *args, **kwargs)
@@ -236,14 +237,14 @@ class CustomerUpdateView(LoginRequiredMixin, FormView):
 
     def form_valid(self, form):
         try:
-            customer = services.customer_update(
+            customer = records.customer_update(
                 actor=self.request.user,
                 customer_id=self.customer.pk,
                 data=form.service_data(),
                 version=form.cleaned_data.get("version") or 0,
                 request=self.request,
             )
-        except services.CustomerConflict as conflict:
+        except records.CustomerConflict as conflict:
             return self._conflict(form, conflict)
         except ValidationError as exc:
             form.add_error(None, exc)
@@ -286,7 +287,7 @@ class CustomerVerifyView(LoginRequiredMixin, View):
     def post(self, request, pk: int):
         customer = _get_editable(request.user, pk)
         try:
-            services.customer_verify(actor=request.user, customer_id=customer.pk, request=request)
+            records.customer_verify(actor=request.user, customer_id=customer.pk, request=request)
         except ValidationError:
             raise Http404 from None  # deleted or reassigned a moment ago
         messages.success(request, _("The record is marked as verified today."))
@@ -310,7 +311,7 @@ class CustomerDeleteView(LoginRequiredMixin, TemplateView):
     def post(self, request, pk: int):
         customer = _get_deletable(request.user, pk)
         try:
-            services.customer_delete(actor=request.user, customer_id=customer.pk, request=request)
+            lifecycle.customer_delete(actor=request.user, customer_id=customer.pk, request=request)
         except ValidationError:
             raise Http404 from None  # deleted or reassigned a moment ago
         messages.success(
@@ -335,7 +336,7 @@ class CustomerRestoreView(LoginRequiredMixin, PermissionRequiredMixin, View):
 
     def post(self, request, pk: int):
         try:
-            customer = services.customer_restore(
+            customer = lifecycle.customer_restore(
                 actor=request.user, customer_id=pk, request=request
             )
         except ValidationError as exc:
@@ -363,7 +364,7 @@ class ContactFormView(LoginRequiredMixin, View):
         contact = self._contact(customer, contact_id)
         initial = {}
         if contact is not None:
-            services.customer_reveal(
+            records.customer_reveal(
                 actor=request.user, customer=customer, reason="edit", request=request
             )
             initial = ContactForm.initial_for(contact)
@@ -376,7 +377,7 @@ class ContactFormView(LoginRequiredMixin, View):
         form = ContactForm(request.POST)
         if form.is_valid():
             try:
-                services.contact_save(
+                contacts.contact_save(
                     actor=request.user,
                     customer_id=customer.pk,
                     contact_id=contact.pk if contact else None,
@@ -406,7 +407,7 @@ def _htmx_redirect(request, url: str):
 class ContactDeleteView(LoginRequiredMixin, View):
     def post(self, request, pk: int, contact_id: int):
         customer = _get_editable(request.user, pk)
-        services.contact_delete(
+        contacts.contact_delete(
             actor=request.user, customer_id=customer.pk, contact_id=contact_id, request=request
         )
         messages.success(request, _("The contact is removed."))
@@ -423,7 +424,7 @@ class CollaboratorAddView(LoginRequiredMixin, View):
                     messages.error(request, error)
             return redirect(customer.get_absolute_url() + "#collaborators")
         try:
-            services.collaborator_add(
+            contacts.collaborator_add(
                 actor=request.user,
                 customer_id=customer.pk,
                 user=form.cleaned_data["user"],
@@ -445,7 +446,7 @@ class CollaboratorRemoveView(LoginRequiredMixin, View):
     def post(self, request, pk: int, collaborator_id: int):
         customer = _get_editable(request.user, pk)
         try:
-            services.collaborator_remove(
+            contacts.collaborator_remove(
                 actor=request.user,
                 customer_id=customer.pk,
                 collaborator_id=collaborator_id,

@@ -27,7 +27,7 @@ from crm.models import AuditAction, AuditEvent, User
 from customers.models import Customer, CustomerKind
 from feedback.models import Coupon, CouponReason, LoyaltyRules, PointsEntry, PointsKind
 from interactions.selectors import servable_customers
-from sales.services import money_clean
+from sales.services.values import money_clean
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 MAX_POINTS = 10_000_000
@@ -510,7 +510,7 @@ def birthday_coupons_issue(*, as_of: datetime.date | None = None) -> list[Coupon
     return coupons
 
 
-def loyalty_nightly(*, as_of: datetime.date | None = None) -> dict[str, int]:
+def loyalty_nightly(as_of: datetime.date | None = None) -> dict[str, int]:
     """The day's loyalty work: points for orders the day's writes did not
     reach (imports, rule changes), expiry, birthday coupons. Safe to run twice."""
     as_of = as_of or timezone.localdate()

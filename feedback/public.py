@@ -18,7 +18,7 @@ from django.views import View
 from crm.audit import client_ip
 from crm.ratelimit import rate_limit_hit
 from feedback.models import SURVEY_LANGUAGES, QuestionKind, SurveyInvitation
-from feedback.surveys import (
+from feedback.surveys.answering import (
     MAX_ANSWER,
     SCALES,
     InvitationClosed,

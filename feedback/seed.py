@@ -118,7 +118,7 @@ def survey_generate(*, count: int, seed: int, manager=None, now=None) -> int:
         SurveyInvitation,
         SurveyQuestion,
     )
-    from feedback.surveys import _token
+    from feedback.surveys.sending import _token
 
     rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
     now = now or timezone.now()

@@ -20,7 +20,6 @@ from crm.pagination import PeekPaginator
 from customers.filters import CustomerFilter
 from customers.pages import customer_or_404
 from customers.selectors import customer_list
-from feedback import surveys
 from feedback.forms import QuestionFormSet, SurveyForm, SurveySendForm
 from feedback.models import Survey
 from feedback.selectors import (
@@ -29,6 +28,9 @@ from feedback.selectors import (
     visible_invitations,
     visible_surveys,
 )
+from feedback.surveys.building import survey_save, survey_status_set
+from feedback.surveys.results import survey_counts, survey_results
+from feedback.surveys.sending import MAX_INVITATIONS, survey_invite
 from interactions.selectors import servable_customers
 
 
@@ -67,7 +69,7 @@ class SurveyListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         page = list(context["object_list"])
-        counts = surveys.survey_counts(page, visible_invitations(self.request.user))
+        counts = survey_counts(page, visible_invitations(self.request.user))
         context["rows"] = [(survey, counts.get(survey.pk, {})) for survey in page]
         return context
 
@@ -117,7 +119,7 @@ class SurveyEditView(LoginRequiredMixin, PermissionRequiredMixin, View):
                 {**f.cleaned_data, "delete": f.cleaned_data.get("DELETE", False)} for f in used
             ]
             try:
-                saved = surveys.survey_save(
+                saved = survey_save(
                     actor=request.user,
                     data=form.cleaned_data,
                     questions=questions,
@@ -170,8 +172,8 @@ class SurveyDetailView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView
         )
         return super().get_context_data(
             survey=survey,
-            counts=surveys.survey_counts([survey], invitations).get(survey.pk, {}),
-            results=surveys.survey_results(survey, invitations),
+            counts=survey_counts([survey], invitations).get(survey.pk, {}),
+            results=survey_results(survey, invitations),
             invitations=[(i, i.customer_id in servable) for i in shown],
             more=max(0, invitations.count() - len(shown)) if len(shown) == self.SHOWN else 0,
             base_url=base_url(self.request),
@@ -186,7 +188,7 @@ class SurveyStatusView(LoginRequiredMixin, PermissionRequiredMixin, View):
     def post(self, request, pk: int):
         survey = _survey_or_404(request.user, pk)
         try:
-            surveys.survey_status_set(
+            survey_status_set(
                 actor=request.user,
                 survey_id=survey.pk,
                 status=request.POST.get("status", ""),
@@ -222,7 +224,7 @@ class SurveySendView(LoginRequiredMixin, PermissionRequiredMixin, View):
         found = CustomerFilter(
             query, queryset=customer_list(request.user), user=request.user, request=request
         ).qs
-        ids = list(found.order_by("pk").values_list("pk", flat=True)[: surveys.MAX_INVITATIONS + 1])
+        ids = list(found.order_by("pk").values_list("pk", flat=True)[: MAX_INVITATIONS + 1])
         return None, ids, query.urlencode()
 
     def _render(self, request, form, customer, ids, query, status=200):
@@ -230,8 +232,8 @@ class SurveySendView(LoginRequiredMixin, PermissionRequiredMixin, View):
             "form": form,
             "customer": customer,
             "count": len(ids),
-            "too_many": len(ids) > surveys.MAX_INVITATIONS,
-            "max": surveys.MAX_INVITATIONS,
+            "too_many": len(ids) > MAX_INVITATIONS,
+            "max": MAX_INVITATIONS,
             "query": query,
         }
         return render(request, self.template_name, context, status=status)
@@ -247,7 +249,7 @@ class SurveySendView(LoginRequiredMixin, PermissionRequiredMixin, View):
         if form.is_valid():
             data = form.cleaned_data
             try:
-                result = surveys.survey_invite(
+                result = survey_invite(
                     actor=request.user,
                     survey_id=data["survey"].pk,
                     customer_ids=ids,

@@ -5,7 +5,7 @@ verified, or below the minimum data quality) gets one "verify customer
 information" task for its owner, never a second while one is open (a partial
 unique index holds that whoever writes); the data stewards get a digest once a
 day. Set-based: one statement finds and writes the tasks, whatever the number
-of customers. Verifying the customer (customers.services.customer_verify, its
+of customers. Verifying the customer (customers.services.records.customer_verify, its
 `customer_verified` signal) closes the task.
 """
 
@@ -26,7 +26,7 @@ from crm.services import lazy_format, notify
 from customers.freshness import WITHIN_POLICY, policy_params
 from customers.models import FreshnessPolicy
 from interactions.models import Task, TaskPriority, TaskSource
-from interactions.services import tasks_done_with
+from interactions.services.tasks import tasks_done_with
 
 TASK_TITLE = _("Verify customer information")
 TASK_NOTES = _(

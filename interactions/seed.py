@@ -33,7 +33,7 @@ from interactions.models import (
     TicketComment,
     TicketStatus,
 )
-from interactions.services import ticket_numbers_next
+from interactions.services.tickets import ticket_numbers_next
 
 BATCH = 20_000
 CHUNK = 500_000

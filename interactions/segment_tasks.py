@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from crm.models import User
 from customers.segments import NOT_APPLYING, segment_applies, segment_members, segments_visible
 from interactions.selectors import task_people
-from interactions.services import task_create
+from interactions.services.tasks import task_create
 
 TASKS_AT_ONCE = 500  # a larger segment is narrowed before it gets a task each
 

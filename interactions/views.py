@@ -29,7 +29,7 @@ from customers.pages import (
 from customers.segment_views import segment_visible_or_404
 from customers.segments import segment_members
 from customers.selectors import customer_metrics
-from interactions import services
+from customers.timeline import customer_timeline
 from interactions.filters import InteractionFilter, TicketFilter
 from interactions.forms import (
     InteractionForm,
@@ -48,7 +48,6 @@ from interactions.models import (
 )
 from interactions.segment_tasks import segment_tasks_create
 from interactions.selectors import (
-    customer_timeline,
     due_task_count,
     interaction_get,
     interaction_list,
@@ -61,6 +60,19 @@ from interactions.selectors import (
     ticket_list,
     ticket_people,
     ticket_thread,
+)
+from interactions.services.interactions import (
+    interaction_editable,
+    interaction_log,
+    interaction_update,
+)
+from interactions.services.tasks import task_complete, task_create
+from interactions.services.tickets import (
+    ticket_comment,
+    ticket_move,
+    ticket_open,
+    ticket_update,
+    ticket_workable,
 )
 
 # --- interactions ---------------------------------------------------------------
@@ -82,7 +94,7 @@ class InteractionLogView(LoginRequiredMixin, PermissionRequiredMixin, View):
         form = InteractionForm(request.POST, customer=customer)
         if form.is_valid():
             try:
-                interaction = services.interaction_log(
+                interaction = interaction_log(
                     actor=request.user,
                     customer_id=customer.pk,
                     data=form.service_data(),
@@ -126,7 +138,7 @@ class InteractionDetailView(LoginRequiredMixin, PermissionRequiredMixin, Templat
             interaction=interaction,
             customer=interaction.customer,
             tasks=interaction_tasks(self.request.user, interaction),
-            can_edit=services.interaction_editable(self.request.user, interaction),
+            can_edit=interaction_editable(self.request.user, interaction),
             **kwargs,
         )
 
@@ -140,7 +152,7 @@ class InteractionUpdateView(LoginRequiredMixin, PermissionRequiredMixin, View):
             interaction = interaction_get(request.user, pk)
         except Interaction.DoesNotExist:
             raise Http404 from None
-        if not services.interaction_editable(request.user, interaction):
+        if not interaction_editable(request.user, interaction):
             raise Http404
         return interaction
 
@@ -158,7 +170,7 @@ class InteractionUpdateView(LoginRequiredMixin, PermissionRequiredMixin, View):
         form = InteractionForm(request.POST, customer=interaction.customer, creating=False)
         if form.is_valid():
             try:
-                services.interaction_update(
+                interaction_update(
                     actor=request.user,
                     interaction_id=interaction.pk,
                     data=form.service_data(),
@@ -255,7 +267,7 @@ class TaskCreateView(LoginRequiredMixin, PermissionRequiredMixin, View):
         form = TaskForm(request.POST, assignees=task_people(request.user))
         if form.is_valid():
             try:
-                services.task_create(
+                task_create(
                     actor=request.user,
                     data={**form.cleaned_data, "customer": customer},
                     request=request,
@@ -279,9 +291,7 @@ class TaskDoneView(LoginRequiredMixin, PermissionRequiredMixin, View):
     def post(self, request, pk: int):
         done = request.POST.get("done", "1") != "0"
         try:
-            task = services.task_complete(
-                actor=request.user, task_id=pk, done=done, request=request
-            )
+            task = task_complete(actor=request.user, task_id=pk, done=done, request=request)
         except ValidationError:
             raise Http404 from None
         if not request.htmx:
@@ -343,7 +353,7 @@ class TicketCreateView(PicksCustomerMixin, LoginRequiredMixin, PermissionRequire
         form = self._form(request, customer, request.POST)
         if form.is_valid():
             try:
-                ticket = services.ticket_open(
+                ticket = ticket_open(
                     actor=request.user,
                     customer_id=customer.pk,
                     data=form.cleaned_data,
@@ -375,7 +385,7 @@ class TicketDetailView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView
     def get_context_data(self, move_form=None, comment_form=None, update_form=None, **kwargs):
         user = self.request.user
         ticket = _ticket_or_404(user, self.kwargs["pk"])
-        workable = services.ticket_workable(user, ticket)
+        workable = ticket_workable(user, ticket)
         policies = sla_policies()
         return super().get_context_data(
             ticket=ticket,
@@ -418,7 +428,7 @@ class TicketMoveView(_TicketActionView):
 
     def act(self, request, ticket, form) -> str:
         data = form.cleaned_data
-        moved = services.ticket_move(
+        moved = ticket_move(
             actor=request.user,
             ticket_id=ticket.pk,
             status=data["status"],
@@ -436,7 +446,7 @@ class TicketCommentView(_TicketActionView):
         return TicketCommentForm(request.POST)
 
     def act(self, request, ticket, form) -> str:
-        services.ticket_comment(
+        ticket_comment(
             actor=request.user, ticket_id=ticket.pk, body=form.cleaned_data["body"], request=request
         )
         return _("The comment is added.")
@@ -451,7 +461,7 @@ class TicketUpdateView(_TicketActionView):
         )
 
     def act(self, request, ticket, form) -> str:
-        services.ticket_update(
+        ticket_update(
             actor=request.user, ticket_id=ticket.pk, data=form.cleaned_data, request=request
         )
         return _("The ticket is saved.")

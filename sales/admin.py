@@ -23,7 +23,7 @@ from sales.models import (
     SalesTarget,
     StageSetting,
 )
-from sales.services import product_values, sku_taken
+from sales.services.products import product_values, sku_taken
 
 
 class ProductAdminForm(forms.ModelForm):

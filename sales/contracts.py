@@ -39,7 +39,8 @@ from sales.models import (
     ContractStatus,
     Opportunity,
 )
-from sales.services import _code, _text, customer_object_locked, money_clean
+from sales.services.access import customer_object_locked
+from sales.services.values import _code, _text, money_clean
 
 CONTRACT_PREFIX = "HT"
 CONTRACT_FIELDS = (

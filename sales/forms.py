@@ -25,7 +25,9 @@ from sales.models import (
     Stage,
 )
 from sales.pipeline import COMPETITOR_FIELDS
-from sales.services import INITIAL_STATUSES, LineInput, decimal_parse, line_total, money_places
+from sales.services.lines import LineInput
+from sales.services.orders import INITIAL_STATUSES
+from sales.services.values import decimal_parse, line_total, money_places
 
 LINES_PREFIX = "lines"
 

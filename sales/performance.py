@@ -45,7 +45,7 @@ from sales.models import (
     cents,
     percent,
 )
-from sales.services import money_clean
+from sales.services.values import money_clean
 
 SELLING_ROLES = (roles.SALES_REP, roles.SALES_MANAGER)
 

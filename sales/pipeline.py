@@ -39,7 +39,8 @@ from sales.models import (
     Stage,
     StageSetting,
 )
-from sales.services import _text, customer_object_locked, money_clean
+from sales.services.access import customer_object_locked
+from sales.services.values import _text, money_clean
 
 OPPORTUNITY_FIELDS = (
     "title",

@@ -17,7 +17,8 @@ from customers.metrics import metrics_refresh
 from customers.models import Customer
 from sales.models import Order, OrderLine, OrderSource, OrderStatus, Product, Refund
 from sales.seed_pipeline import pipeline_generate, targets_generate
-from sales.services import line_total, order_numbers_next
+from sales.services.orders import order_numbers_next
+from sales.services.values import line_total
 
 BATCH = 20_000
 CHUNK = 500_000

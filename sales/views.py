@@ -25,7 +25,6 @@ from customers.pages import (
     customer_param_editable_or_404,
 )
 from customers.selectors import customer_access, editable_customers, people_for_customer
-from sales import services
 from sales.filters import OrderFilter, ProductFilter
 from sales.forms import (
     LINES_PREFIX,
@@ -45,6 +44,9 @@ from sales.selectors import (
     visible_opportunities,
     visible_products,
 )
+from sales.services.orders import order_create, order_status_change, order_update
+from sales.services.products import product_save
+from sales.services.refunds import refund_create
 
 # --- products ------------------------------------------------------------------
 
@@ -85,7 +87,7 @@ class ProductFormView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
 
     def form_valid(self, form):
         try:
-            product = services.product_save(
+            product = product_save(
                 actor=self.request.user,
                 data=form.cleaned_data,
                 product_id=self.product.pk if self.product else None,
@@ -251,7 +253,7 @@ class OrderCreateView(PicksCustomerMixin, _OrderFormMixin, View):
             return response
 
         def write(order_form, formset):
-            order = services.order_create(
+            order = order_create(
                 actor=request.user,
                 customer_id=customer.pk,
                 data=order_form.service_data(),
@@ -314,7 +316,7 @@ class OrderUpdateView(_OrderFormMixin, View):
             return response
 
         def write(order_form, formset):
-            saved = services.order_update(
+            saved = order_update(
                 actor=request.user,
                 order_id=order.pk,
                 version=order_form.cleaned_data.get("version") or 0,
@@ -381,7 +383,7 @@ class OrderStatusView(StatusChangeView):
         return _order_or_404(user, pk)
 
     def change(self, *, actor, pk: int, status: str, request) -> None:
-        services.order_status_change(actor=actor, order_id=pk, status=status, request=request)
+        order_status_change(actor=actor, order_id=pk, status=status, request=request)
         self.done = _("The order's status is changed.")
 
 
@@ -393,7 +395,7 @@ class RefundCreateView(LoginRequiredMixin, PermissionRequiredMixin, View):
         form = RefundForm(request.POST)
         if form.is_valid():
             try:
-                services.refund_create(
+                refund_create(
                     actor=request.user,
                     order_id=order.pk,
                     amount=form.cleaned_data["amount"],

@@ -1,4 +1,4 @@
-"""Churn alerts (issue 9, item 3; docs/operations.md).
+"""Churn alerts (docs/operations.md).
 
 The nightly figures (segmentation.scoring) put a customer *at risk* or
 *churned* by the interval rule, the model's churn score and the drop in
@@ -35,9 +35,9 @@ from crm.models import AuditAction, Notification, NotificationKind, Team, User
 from crm.services import lazy_format, notify
 from crm.sqlwords import fill, plural, record_link, words_of, words_params
 from customers.models import Stage
-from customers.services import locked_editable
+from customers.services.records import locked_editable
 from interactions.models import Task, TaskPriority, TaskSource
-from interactions.services import tasks_done_with
+from interactions.services.tasks import tasks_done_with
 from segmentation.models import ChurnEpisode, ChurnOutcome, SegmentationRules
 from segmentation.outlook import (
     NO_CONTACT_FROM_DAYS,

@@ -10,10 +10,11 @@ import pytest
 from playwright.sync_api import expect
 
 from crm import roles
-from customers.services import customer_create
-from interactions.services import task_create
+from customers.services.records import customer_create
+from interactions.services.tasks import task_create
 from sales.models import Product
-from sales.services import LineInput, order_create
+from sales.services.lines import LineInput
+from sales.services.orders import order_create
 from segmentation.runs import metrics_recompute
 from tests.conftest import log_in
 

@@ -10,8 +10,8 @@ import pytest
 from playwright.sync_api import expect
 
 from crm import roles
-from customers.services import customer_create
-from feedback.surveys import survey_save, survey_status_set
+from customers.services.records import customer_create
+from feedback.surveys.building import survey_save, survey_status_set
 from tests.conftest import log_in
 
 pytestmark = [

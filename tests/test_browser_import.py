@@ -99,7 +99,7 @@ def test_steward_imports_a_register_through_the_wizard(
 
 
 def test_steward_merges_two_duplicates_and_undoes_it(browser, live_server, make_user, shots):
-    from customers.services import customer_create
+    from customers.services.records import customer_create
 
     steward = make_user("steward", roles.DATA_STEWARD, language="en")
     rep = make_user("rep1", roles.SALES_REP)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from crm import roles
-from customers.services import customer_create
+from customers.services.records import customer_create
 from tests.conftest import log_in
 
 pytestmark = [

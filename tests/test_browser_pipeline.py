@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from crm import roles
-from customers.services import customer_create
+from customers.services.records import customer_create
 from tests.conftest import log_in
 
 pytestmark = [

@@ -1,4 +1,4 @@
-"""The shared pool in a real browser (issue 10): rep1 claims a pool customer and
+"""The shared pool in a real browser: rep1 claims a pool customer and
 sees the full phone; rep2, who had the pool open, cannot claim it any more, and
 the conflict check tells rep2 that rep1 holds it."""
 

@@ -8,8 +8,8 @@ import pytest
 from playwright.sync_api import expect
 
 from crm import roles
-from customers.services import customer_create
-from sales.services import product_save
+from customers.services.records import customer_create
+from sales.services.products import product_save
 from tests.conftest import log_in
 
 pytestmark = [

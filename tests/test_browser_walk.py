@@ -1,4 +1,4 @@
-"""Every page as every role (issue 26, item 3): log in as each demo person, open
+"""Every page as every role: log in as each demo person, open
 every entry the navigation offers and a record of each kind found there; any
 answer of 400 or more, console error or Content-Security-Policy violation fails.
 The navigation offers each role only what it may open, so a 403 fails too."""

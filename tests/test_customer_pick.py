@@ -1,5 +1,5 @@
-"""A *New* order or ticket from its list starts by choosing the customer (issue 26,
-item 6), instead of answering 404 without `?customer=`."""
+"""A *New* order or ticket from its list starts by choosing the customer,
+instead of answering 404 without `?customer=`."""
 
 from __future__ import annotations
 

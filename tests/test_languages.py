@@ -1,4 +1,4 @@
-"""Every page speaks one language (issue 26, item 4): each demo role's pages, in
+"""Every page speaks one language: each demo role's pages, in
 Chinese and in English, hold no interface text of the other language. Interface
 text is what the catalogues hold: in the Chinese pages no English sentence of the
 catalogue (three words or more) may show, in the English pages no Chinese

@@ -1,5 +1,5 @@
-"""What is typed in the top-bar search stays out of every address it leads to
-(issue 26, item 9): the results page and its "see all" link to the customer
+"""What is typed in the top-bar search stays out of every address it leads to:
+the results page and its "see all" link to the customer
 list carry a key to the session's kept query, not the query."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from customers.services import customer_create
+from customers.services.records import customer_create
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""The workbench (issue 26, item 1): each role's day on the home page, each block
+"""The workbench: each role's day on the home page, each block
 from the app that owns it, at a fixed number of queries whatever the data."""
 
 from __future__ import annotations

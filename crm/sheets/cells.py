@@ -7,7 +7,8 @@ from __future__ import annotations
 import datetime
 from decimal import Decimal
 
-from crm.sheets.reader import TOO_LONG, CellError, Formula, Hyperlink, Sheet
+from crm.sheets.sheet import Sheet
+from crm.sheets.values import TOO_LONG, CellError, Formula, Hyperlink
 
 
 def cell_dump(value: object) -> list:

@@ -26,7 +26,7 @@ from xml.sax.saxutils import escape
 
 from django.utils import timezone
 
-from crm.sheets.reader import column_letters
+from crm.sheets.values import column_letters
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _EXCEL_ESCAPE = re.compile(r"_x[0-9A-Fa-f]{4}_")

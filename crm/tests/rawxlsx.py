@@ -11,7 +11,7 @@ import zipfile
 from collections.abc import Iterable
 from xml.sax.saxutils import escape
 
-from crm.sheets.reader import column_letters
+from crm.sheets.values import column_letters
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 RELS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"

@@ -12,7 +12,9 @@ import openpyxl.xml
 import pytest
 from django.utils import translation
 
-from crm.sheets.reader import TOO_LONG, SheetError, sheet_open
+from crm.sheets.reader import sheet_open
+from crm.sheets.sheet import SheetError
+from crm.sheets.values import TOO_LONG
 from crm.sheets.writer import csv_stream, xlsx_bytes
 
 
@@ -188,7 +190,7 @@ def test_csv_delimiters_are_guessed_from_the_first_rows():
 def test_guessing_the_delimiter_of_crafted_quotes_takes_no_time():
     import time
 
-    from crm.sheets.reader import csv_delimiter
+    from crm.sheets.csv_sheet import csv_delimiter
 
     # Python's csv.Sniffer backtracks on this: half a second for 8 KB, quadratic in
     # the size; the guess here reads each of the first rows once.
@@ -208,7 +210,7 @@ def test_a_csv_cell_past_excels_limit_refuses_the_file_clearly():
 
 
 def test_shared_strings_past_memory_go_to_disk_and_read_the_same(monkeypatch):
-    from crm.sheets import reader
+    from crm.sheets import xlsx_parts as reader
     from crm.tests.rawxlsx import xlsx_parts
 
     rows = [["姓名", "备注"]] + [[f"客户{i}", "说明" * (i % 50) or None] for i in range(3000)]

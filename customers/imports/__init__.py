@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 
 from crm.bulkcopy import gc_paused
 from crm.models import User
-from crm.sheets.reader import Sheet, SheetError
+from crm.sheets.sheet import Sheet, SheetError
 from crm.sheets.writer import xlsx_bytes
 from customers.columns import BY_KEY
 from customers.imports.base import (

@@ -12,7 +12,7 @@ from crm.models import User
 from customers.models import (
     CustomerKind,
 )
-from customers.services import (
+from customers.services.records import (
     FINANCIAL_FIELDS,
     PROFILE_FIELDS,
 )

@@ -32,7 +32,7 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.sheets.reader import (
+from crm.sheets.values import (
     TOO_LONG,
     VOLATILE,
     CellError,

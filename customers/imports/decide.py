@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 
 from crm.fields import blind_index
 from crm.models import User
-from crm.sheets.reader import (
+from crm.sheets.sheet import (
     Sheet,
 )
 from customers.columns import BY_KEY, NOTES

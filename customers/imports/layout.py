@@ -8,13 +8,12 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
 
-from crm.sheets.reader import (
+from crm.sheets.sheet import Sheet, SheetError
+from crm.sheets.values import (
     TOO_LONG,
     CellError,
     Formula,
     Hyperlink,
-    Sheet,
-    SheetError,
     column_letters,
 )
 from customers.columns import BY_KEY, IGNORE, NOTES, column_for_header, header_key, is_derived

@@ -1,4 +1,4 @@
-"""Mapping a register's values (issue 25, item 2): for every choice-like column, each
+"""Mapping a register's values (docs/user-guide.en.md): for every choice-like column, each
 distinct value with its count and a suggestion — Kehu's own words first, then what
 this company mapped before, then the closest word — and the steward's decisions,
 which imports apply and the next import suggests again.
@@ -22,7 +22,7 @@ from django.utils.translation import pgettext
 
 from crm.models import User
 from crm.sheets.cells import cells_dump
-from crm.sheets.reader import Sheet
+from crm.sheets.sheet import Sheet
 from customers.columns import BY_KEY
 from customers.imports.base import PREVIEW_ROWS, Layout, is_placeholder
 from customers.imports.clean import (

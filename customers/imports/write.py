@@ -21,7 +21,7 @@ from crm.audit import audit_copy_rows, audit_record
 from crm.bulkcopy import CopyPipeline, copy_insert, ids_reserve
 from crm.fields import blind_index
 from crm.models import AuditAction, AuditEvent, User
-from crm.sheets.reader import SheetError
+from crm.sheets.sheet import SheetError
 from customers import ownership
 from customers.imports.base import (
     _QUALITY_DEFAULTS,
@@ -49,18 +49,16 @@ from customers.models import (
     Stage,
     StageChange,
 )
+from customers.ownership import who_label as _who
 from customers.quality import quality_refresh, quality_score
 from customers.selectors import editable_customers
-from customers.services import (
+from customers.services.parts import _masked_emails, _masked_phones, tags_get_or_create
+from customers.services.records import (
     ATTNAMES,
     NUMBER_PREFIX,
     PROFILE_FIELDS,
-    _masked_emails,
-    _masked_phones,
-    _who,
     customer_derive,
     customer_numbers_next,
-    tags_get_or_create,
 )
 from customers.sources import SourceLookup
 from customers.standardise import name_pinyin, search_grams

@@ -1,5 +1,5 @@
 """A messy customer register (客户管理簿) as sales teams really keep one, built from a
-fixed seed, with the truth of what an import must make of it (issue 25, item 5).
+fixed seed, with the truth of what an import must make of it.
 
 About 2,000 rows: the team's own words for sources and genders, placeholders in
 every column, phones with notes (微信同号, 办, 宅, 转 801), masked and mistyped

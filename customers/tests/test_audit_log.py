@@ -1,4 +1,4 @@
-"""The audit log page as an auditor reads it (issue 26, item 7): field labels, the
+"""The audit log page as an auditor reads it: field labels, the
 names of linked records, choices by their labels, the conflict check's masked
 query, date pickers; a fixed number of queries for a page."""
 
@@ -11,7 +11,8 @@ import pytest
 from django.urls import reverse
 
 from customers.conflict import conflict_check
-from customers.services import collaborator_add, customer_update
+from customers.services.contacts import collaborator_add
+from customers.services.records import customer_update
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""The conflict check (查冲突, issue 10 item 7): the answer per case, the audit of
+"""The conflict check (查冲突): the answer per case, the audit of
 each look-up, and the refusal to create a customer someone else holds."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from crm.models import AuditAction, AuditEvent
 from customers import ownership
 from customers.conflict import conflict_check
 from customers.models import Customer, OwnershipChange
-from customers.services import customer_create
+from customers.services.records import customer_create
 
 pytestmark = pytest.mark.django_db
 

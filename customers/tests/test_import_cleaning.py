@@ -1,4 +1,4 @@
-"""Forgiving imports (issue 25): what hand-kept registers hold is understood, a bad
+"""Forgiving imports: what hand-kept registers hold is understood, a bad
 optional value is a warning with the original kept, and a row is refused only
 when it cannot be a customer."""
 

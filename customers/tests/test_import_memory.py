@@ -1,4 +1,4 @@
-"""Memory stays bounded whatever the file (issue 25, item 6): a real web server takes
+"""Memory stays bounded whatever the file: a real web server takes
 the upload and a real worker reads it, each in its own process, and their peak
 memory is read from the kernel (VmHWM). The web process stores the upload a piece
 at a time and never parses it: at most +50 MB; the worker under 512 MB."""

@@ -1,4 +1,4 @@
-"""Mapping a register's values (issue 25, item 2): each distinct value of a choice
+"""Mapping a register's values: each distinct value of a choice
 column with its count and a suggestion; the steward's decisions are applied,
 remembered, and suggested again next time; the command takes them from a file."""
 
@@ -153,7 +153,7 @@ def test_a_bad_mapping_file_is_refused_before_anything_is_written(admin_user, tm
 
 
 def test_a_worker_reads_the_upload_and_the_web_never_opens_it(client, steward, monkeypatch):
-    from crm.sheets import reader
+    from crm.sheets import xlsx_sheet as reader
 
     _login(client, steward)
     opened = []

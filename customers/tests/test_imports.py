@@ -277,7 +277,7 @@ def test_kept_numbers_and_fresh_numbers_never_collide(steward, customer_make):
 
 
 def test_a_contacts_phone_does_not_match_a_person_row(steward, customer_make):
-    from customers.services import contact_save
+    from customers.services.contacts import contact_save
 
     company = customer_make(None, kind="company", name="云帆贸易")
     contact_save(
@@ -319,7 +319,7 @@ def test_masked_values_from_a_masked_export_are_left_out_with_a_warning(steward)
 def test_huge_numbers_and_missing_shared_strings_are_handled(steward):
     from decimal import Decimal
 
-    from crm.sheets.reader import SheetError
+    from crm.sheets.sheet import SheetError
 
     data = xlsx_bytes([["姓名", "备注"], ["张三", Decimal("1.2345678901234568E+29")]])
     _layout, result = run(steward, data)

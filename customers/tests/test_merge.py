@@ -10,7 +10,8 @@ from django.utils import translation
 from crm.models import AuditAction, AuditEvent
 from customers.merge import customers_merge, customers_unmerge, duplicate_pairs
 from customers.models import Contact, Customer, CustomerMerge, StageChange
-from customers.services import contact_save, customer_update
+from customers.services.contacts import contact_save
+from customers.services.records import customer_update
 from kehu.tests.fixtures import PASSWORD
 
 pytestmark = pytest.mark.django_db

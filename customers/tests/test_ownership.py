@@ -1,4 +1,4 @@
-"""The one ownership service (issue 10, items 1, 3, 4, 6 and the bad input):
+"""The one ownership service (claims, transfers, releases, locks and the bad input):
 every path writes the ledger, the rules hold, and nothing else may move an owner."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from django.db import DatabaseError, close_old_connections, connection, transact
 from django.utils import timezone
 
 from crm.models import AuditAction, AuditEvent
-from customers import ownership
+from customers import ownership, pool_lock, pool_rules
 from customers.merge import customers_merge, customers_unmerge
 from customers.models import (
     Customer,
@@ -135,7 +135,7 @@ def test_a_rep_may_not_assign(rep, other_rep, own_customer):
 
 
 def test_the_edit_form_path_goes_through_the_service(manager, rep, other_rep, own_customer):
-    from customers.services import customer_update
+    from customers.services.records import customer_update
 
     customer_update(
         actor=manager,
@@ -217,7 +217,7 @@ def test_an_importance_row_caps_the_customers_of_its_level(rep, customer_make):
 def test_a_team_row_overrides_the_company_default(rep, far_rep, customer_make, other_team):
     rules(max_customers=5)
     PoolRule.objects.create(team=other_team, max_customers=0)  # no limit for that team
-    book = ownership.RuleBook()
+    book = pool_rules.RuleBook()
     assert book.rules(rep.team_id, False).max_customers == 5
     assert book.rules(other_team.pk, False).max_customers == 0
     assert book.rules(other_team.pk, True).cooldown_days == 30  # the rest from the default
@@ -258,15 +258,15 @@ def test_the_previous_owner_waits_out_the_cool_down_even_through_a_manager(
 def test_locking_has_its_own_cap(rep, other_rep, customer_make):
     rules(max_locked=1)
     first, second = customer_make(rep, name="甲"), customer_make(rep, name="乙")
-    ownership.customer_lock(actor=rep, customer_id=first.pk)
+    pool_lock.customer_lock(actor=rep, customer_id=first.pk)
     with pytest.raises(ValidationError) as caught:
-        ownership.customer_lock(actor=rep, customer_id=second.pk)
+        pool_lock.customer_lock(actor=rep, customer_id=second.pk)
     assert caught.value.code == "lock_cap"
     with pytest.raises(ValidationError) as caught:  # not the colleague's to lock
-        ownership.customer_lock(actor=other_rep, customer_id=first.pk)
+        pool_lock.customer_lock(actor=other_rep, customer_id=first.pk)
     assert caught.value.code == "forbidden"
-    ownership.customer_lock(actor=rep, customer_id=first.pk, locked=False)
-    ownership.customer_lock(actor=rep, customer_id=second.pk)
+    pool_lock.customer_lock(actor=rep, customer_id=first.pk, locked=False)
+    pool_lock.customer_lock(actor=rep, customer_id=second.pk)
     second.refresh_from_db()
     assert second.locked_at is not None and second.locked_by == rep
 

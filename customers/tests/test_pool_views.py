@@ -1,4 +1,4 @@
-"""The shared pool pages (issue 10): the pool list and its masking, claim, release,
+"""The shared pool pages: the pool list and its masking, claim, release,
 lock, the days until recycle on the customer list and the *To be recycled* list."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from customers import ownership
+from customers import ownership, pool_lock
 from customers.models import Customer, OwnershipChange, OwnershipKind
 from kehu.tests.fixtures import pool_rules as rules
 
@@ -290,7 +290,7 @@ def test_the_customer_list_shows_the_days_until_recycle(
     rules(no_interaction_days=10)
     owned_since(own_customer, 3)
     locked = customer_make(rep, name="锁定客户")
-    ownership.customer_lock(actor=rep, customer_id=locked.pk, locked=True)
+    pool_lock.customer_lock(actor=rep, customer_id=locked.pk, locked=True)
     client.force_login(rep)
     page = client.get(reverse("customers:list")).content.decode()
     assert re.search(r'data-testid="recycle-in"><span [^>]*data-days="7"', _row(page, own_customer))

@@ -7,7 +7,7 @@ from django.db import connection
 from django.urls import reverse
 
 from crm.models import AuditAction, AuditEvent
-from customers import services
+from customers.services import records
 
 
 def _raw_rows(sql: str) -> str:
@@ -17,7 +17,7 @@ def _raw_rows(sql: str) -> str:
 
 
 def test_plain_sql_shows_no_phone_email_street_or_finances(manager):
-    customer = services.customer_create(
+    customer = records.customer_create(
         actor=manager,
         data={
             "name": "张三",
@@ -95,7 +95,7 @@ def test_opening_the_edit_form_of_someone_elses_customer_is_a_reveal(
 
 
 def test_the_financial_profile_is_for_the_narrow_permission(client, rep, manager, own_customer):
-    services.customer_update(
+    records.customer_update(
         actor=manager, customer_id=own_customer.pk, data={"financial_status": "strained"}, version=1
     )
     client.force_login(rep)

@@ -1,6 +1,6 @@
 """A messy register of about 2,000 rows, built from a fixed seed with its truth
 (customers.tests.registers), imports exactly as the truth says: as Excel saves it,
-as WPS saves it, and as a GBK CSV (issue 25, item 5)."""
+as WPS saves it, and as a GBK CSV."""
 
 from __future__ import annotations
 

@@ -6,9 +6,10 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from crm.models import AuditAction, AuditEvent
-from customers import ownership, services
+from customers import ownership
 from customers.models import Collaborator, CollaboratorAccess, Customer, Stage, StageChange, Tag
 from customers.selectors import customer_history, visible_customers
+from customers.services import contacts, lifecycle, records
 
 
 def _events(customer, action=None):
@@ -17,7 +18,7 @@ def _events(customer, action=None):
 
 
 def test_creating_audits_the_fields_with_phones_masked(rep, steward):
-    customer = services.customer_create(
+    customer = records.customer_create(
         actor=rep,
         data={"name": "张三", "phones": "13800138000", "emails": "zs@example.com", "tags": "VIP"},
     )
@@ -33,40 +34,40 @@ def test_creating_audits_the_fields_with_phones_masked(rep, steward):
 
 
 def test_a_rep_cannot_give_the_customer_away_on_create(rep, other_rep):
-    customer = services.customer_create(actor=rep, data={"name": "张三", "owner": other_rep})
+    customer = records.customer_create(actor=rep, data={"name": "张三", "owner": other_rep})
     assert customer.owner == rep
 
 
 def test_a_manager_may_create_into_the_pool(manager):
-    customer = services.customer_create(actor=manager, data={"name": "张三", "owner": None})
+    customer = records.customer_create(actor=manager, data={"name": "张三", "owner": None})
     assert customer.in_pool and customer.team is None
 
 
 def test_a_taken_customer_number_is_refused(rep, own_customer):
     with pytest.raises(ValidationError) as caught:
-        services.customer_create(actor=rep, data={"name": "李四", "number": own_customer.number})
+        records.customer_create(actor=rep, data={"name": "李四", "number": own_customer.number})
     assert caught.value.error_dict["number"][0].code == "duplicate_number"
     assert Customer.objects.filter(name="李四").count() == 0
 
 
 def test_the_same_uscc_twice_is_refused(rep):
     data = {"name": "福州某公司", "kind": "company", "uscc": "91350100M000100Y43"}
-    services.customer_create(actor=rep, data=data)
+    records.customer_create(actor=rep, data=data)
     with pytest.raises(ValidationError) as caught:
-        services.customer_create(actor=rep, data={**data, "name": "另一家"})
+        records.customer_create(actor=rep, data={**data, "name": "另一家"})
     assert caught.value.error_dict["uscc"][0].code == "duplicate_uscc"
 
 
 def test_the_second_of_two_edits_is_refused_and_told_what_changed(rep, manager, own_customer):
     opened_at = own_customer.version
-    services.customer_update(
+    records.customer_update(
         actor=manager,
         customer_id=own_customer.pk,
         data={"needs": "年底采购", "industry": "it"},
         version=opened_at,
     )
-    with pytest.raises(services.CustomerConflict) as caught:
-        services.customer_update(
+    with pytest.raises(records.CustomerConflict) as caught:
+        records.customer_update(
             actor=rep, customer_id=own_customer.pk, data={"needs": "试用"}, version=opened_at
         )
     conflict = caught.value
@@ -76,7 +77,7 @@ def test_the_second_of_two_edits_is_refused_and_told_what_changed(rep, manager, 
     own_customer.refresh_from_db()
     assert own_customer.needs == "年底采购"  # the first save stands, nothing half-written
     # Saving again on the version the conflict showed goes through.
-    services.customer_update(
+    records.customer_update(
         actor=rep,
         customer_id=own_customer.pk,
         data={"needs": "试用"},
@@ -87,7 +88,7 @@ def test_the_second_of_two_edits_is_refused_and_told_what_changed(rep, manager, 
 
 
 def test_an_edit_that_changes_nothing_keeps_the_version(rep, own_customer):
-    services.customer_update(
+    records.customer_update(
         actor=rep, customer_id=own_customer.pk, data={"name": "张三"}, version=1
     )
     own_customer.refresh_from_db()
@@ -97,7 +98,7 @@ def test_an_edit_that_changes_nothing_keeps_the_version(rep, own_customer):
 
 def test_a_bad_edit_writes_nothing(rep, own_customer):
     with pytest.raises(ValidationError):
-        services.customer_update(
+        records.customer_update(
             actor=rep,
             customer_id=own_customer.pk,
             data={"needs": "新需求", "phones": "not a phone"},
@@ -110,7 +111,7 @@ def test_a_bad_edit_writes_nothing(rep, own_customer):
 
 def test_the_stage_follows_the_purchases_and_cannot_be_typed(rep, own_customer):
     history = StageChange.objects.filter(customer=own_customer).count()
-    services.customer_update(
+    records.customer_update(
         actor=rep, customer_id=own_customer.pk, data={"stage": Stage.AT_RISK}, version=1
     )
     own_customer.refresh_from_db()
@@ -119,7 +120,7 @@ def test_the_stage_follows_the_purchases_and_cannot_be_typed(rep, own_customer):
 
 
 def test_renaming_keeps_the_search_columns_in_step(rep, own_customer):
-    services.customer_update(
+    records.customer_update(
         actor=rep, customer_id=own_customer.pk, data={"name": "王芳"}, version=1
     )
     own_customer.refresh_from_db()
@@ -128,7 +129,7 @@ def test_renaming_keeps_the_search_columns_in_step(rep, own_customer):
 
 
 def test_updates_audit_changed_fields_only(rep, own_customer):
-    services.customer_update(
+    records.customer_update(
         actor=rep,
         customer_id=own_customer.pk,
         data={"name": "张三", "phones": "13911112222", "needs": "报价"},
@@ -141,23 +142,23 @@ def test_updates_audit_changed_fields_only(rep, own_customer):
 
 
 def test_soft_delete_hides_and_restore_brings_back(rep, steward, own_customer):
-    services.customer_delete(actor=rep, customer_id=own_customer.pk)
+    lifecycle.customer_delete(actor=rep, customer_id=own_customer.pk)
     assert not visible_customers(rep).filter(pk=own_customer.pk).exists()
     assert not visible_customers(steward).filter(pk=own_customer.pk).exists()
     assert Customer.objects.filter(pk=own_customer.pk).exists()  # nothing erased
     with pytest.raises(ValidationError) as caught:
-        services.customer_restore(actor=rep, customer_id=own_customer.pk)
+        lifecycle.customer_restore(actor=rep, customer_id=own_customer.pk)
     assert caught.value.code == "forbidden"
-    services.customer_restore(actor=steward, customer_id=own_customer.pk)
+    lifecycle.customer_restore(actor=steward, customer_id=own_customer.pk)
     assert visible_customers(rep).filter(pk=own_customer.pk).exists()
     actions = [event.action for event in _events(own_customer)]
     assert actions == [AuditAction.CREATE, AuditAction.DELETE, AuditAction.RESTORE]
 
 
 def test_a_deleted_customer_cannot_be_edited(rep, own_customer):
-    services.customer_delete(actor=rep, customer_id=own_customer.pk)
+    lifecycle.customer_delete(actor=rep, customer_id=own_customer.pk)
     with pytest.raises(ValidationError) as caught:
-        services.customer_update(
+        records.customer_update(
             actor=rep, customer_id=own_customer.pk, data={"needs": "x"}, version=2
         )
     assert caught.value.code == "forbidden"
@@ -165,24 +166,24 @@ def test_a_deleted_customer_cannot_be_edited(rep, own_customer):
 
 def test_restoring_a_uscc_that_is_taken_again_is_refused(rep, steward):
     data = {"name": "福州某公司", "kind": "company", "uscc": "91350100M000100Y43"}
-    first = services.customer_create(actor=rep, data=data)
-    services.customer_delete(actor=rep, customer_id=first.pk)
-    services.customer_create(actor=rep, data={**data, "name": "福州某公司（新）"})
+    first = records.customer_create(actor=rep, data=data)
+    lifecycle.customer_delete(actor=rep, customer_id=first.pk)
+    records.customer_create(actor=rep, data={**data, "name": "福州某公司（新）"})
     with pytest.raises(ValidationError) as caught:
-        services.customer_restore(actor=steward, customer_id=first.pk)
+        lifecycle.customer_restore(actor=steward, customer_id=first.pk)
     assert caught.value.error_dict["uscc"][0].code == "duplicate_uscc"
 
 
 def test_reveal_is_audited_for_those_who_do_not_own(rep, manager, steward, colleague_customer):
-    services.customer_reveal(actor=manager, customer=colleague_customer)
+    records.customer_reveal(actor=manager, customer=colleague_customer)
     (event,) = _events(colleague_customer, AuditAction.VIEW_SENSITIVE)
     assert event.actor == manager and event.extra["reason"] == "reveal"
     with pytest.raises(ValidationError):
-        services.customer_reveal(actor=rep, customer=colleague_customer)
+        records.customer_reveal(actor=rep, customer=colleague_customer)
 
 
 def test_the_owner_reading_their_own_customer_is_not_an_event(other_rep, colleague_customer):
-    services.customer_reveal(actor=other_rep, customer=colleague_customer)
+    records.customer_reveal(actor=other_rep, customer=colleague_customer)
     assert _events(colleague_customer, AuditAction.VIEW_SENSITIVE) == []
 
 
@@ -215,7 +216,7 @@ def test_a_rep_cannot_reassign(rep, other_rep, own_customer):
 def test_bulk_tagging_adds_and_removes(rep, own_customer, customer_make):
     second = customer_make(rep, name="李四")
     assert (
-        services.customers_tag(
+        records.customers_tag(
             actor=rep, customer_ids=[own_customer.pk, second.pk], tag_name="待回访"
         )
         == 2
@@ -223,7 +224,7 @@ def test_bulk_tagging_adds_and_removes(rep, own_customer, customer_make):
     tag = Tag.objects.get(name="待回访")
     assert set(tag.customers.all()) == {own_customer, second}
     assert (
-        services.customers_tag(actor=rep, customer_ids=[second.pk], tag_name="待回访", remove=True)
+        records.customers_tag(actor=rep, customer_ids=[second.pk], tag_name="待回访", remove=True)
         == 1
     )
     assert set(tag.customers.all()) == {own_customer}
@@ -231,19 +232,19 @@ def test_bulk_tagging_adds_and_removes(rep, own_customer, customer_make):
 
 def test_bulk_tagging_refuses_markup(rep, own_customer):
     with pytest.raises(ValidationError) as caught:
-        services.customers_tag(actor=rep, customer_ids=[own_customer.pk], tag_name="<i>x</i>")
+        records.customers_tag(actor=rep, customer_ids=[own_customer.pk], tag_name="<i>x</i>")
     assert caught.value.error_dict["tag"][0].code == "invalid_tag"
     assert not Tag.objects.exists()
 
 
 def test_contacts_keep_one_primary(rep, customer_make):
     company = customer_make(rep, name="华为技术有限公司", kind="company")
-    first = services.contact_save(
+    first = contacts.contact_save(
         actor=rep,
         customer_id=company.pk,
         data={"name": "李经理", "phones": "13800138001", "is_primary": True},
     )
-    second = services.contact_save(
+    second = contacts.contact_save(
         actor=rep, customer_id=company.pk, data={"name": "王总", "is_primary": True}
     )
     first.refresh_from_db()
@@ -254,16 +255,16 @@ def test_contacts_keep_one_primary(rep, customer_make):
 def test_a_read_collaborator_sees_but_cannot_edit(rep, other_rep, customer_make):
     customer = customer_make(rep, name="周杰")
     assert not visible_customers(other_rep).filter(pk=customer.pk).exists()
-    services.collaborator_add(
+    contacts.collaborator_add(
         actor=rep, customer_id=customer.pk, user=other_rep, access=CollaboratorAccess.READ
     )
     assert visible_customers(other_rep).filter(pk=customer.pk).exists()
     with pytest.raises(ValidationError):
-        services.customer_update(
+        records.customer_update(
             actor=other_rep, customer_id=customer.pk, data={"needs": "x"}, version=1
         )
     Collaborator.objects.filter(user=other_rep).update(access=CollaboratorAccess.EDIT)
-    services.customer_update(
+    records.customer_update(
         actor=other_rep, customer_id=customer.pk, data={"needs": "x"}, version=1
     )
     assert AuditEvent.objects.filter(actor=other_rep, action=AuditAction.UPDATE).exists()
@@ -271,20 +272,20 @@ def test_a_read_collaborator_sees_but_cannot_edit(rep, other_rep, customer_make)
 
 def test_collaborators_come_from_the_actors_own_people(rep, far_rep, own_customer):
     with pytest.raises(ValidationError) as caught:
-        services.collaborator_add(actor=rep, customer_id=own_customer.pk, user=far_rep)
+        contacts.collaborator_add(actor=rep, customer_id=own_customer.pk, user=far_rep)
     assert "user" in caught.value.error_dict
 
 
 def test_only_allowed_roles_set_the_financial_profile(rep, manager, own_customer):
     with pytest.raises(ValidationError) as caught:
-        services.customer_update(
+        records.customer_update(
             actor=rep,
             customer_id=own_customer.pk,
             data={"financial_status": "sound"},
             version=1,
         )
     assert caught.value.code == "forbidden_financial"
-    services.customer_update(
+    records.customer_update(
         actor=manager, customer_id=own_customer.pk, data={"financial_status": "sound"}, version=1
     )
     own_customer.refresh_from_db()

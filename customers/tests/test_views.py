@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from customers import services
 from customers.models import Customer, Tag
+from customers.services import contacts, records
 from kehu.tests.fixtures import edit_form_data
 
 CREATE = reverse("customers:create")
@@ -82,7 +82,7 @@ def test_the_second_editor_sees_what_changed_and_keeps_their_input(
     client.force_login(rep)
     mine = edit_form_data(own_customer, needs="我的修改")
     # …meanwhile the manager saves the same customer.
-    services.customer_update(
+    records.customer_update(
         actor=manager, customer_id=own_customer.pk, data={"needs": "经理的修改"}, version=1
     )
     response = client.post(reverse("customers:update", args=[own_customer.pk]), mine)
@@ -163,7 +163,7 @@ def test_a_contact_is_added_inline(client, rep, customer_make):
 
 
 def test_the_list_filters_by_owner_stage_and_tag(client, rep, own_customer, pool_customer):
-    services.customers_tag(actor=rep, customer_ids=[own_customer.pk], tag_name="VIP")
+    records.customers_tag(actor=rep, customer_ids=[own_customer.pk], tag_name="VIP")
     client.force_login(rep)
 
     def shown(**params):
@@ -208,17 +208,17 @@ def test_the_360_page_takes_the_same_queries_whatever_the_data(
     small = customer_make(rep, name="小客户", kind="company")
     big = customer_make(rep, name="大客户", kind="company", phones="13800000001, 13800000002")
     for index in range(5):
-        services.contact_save(
+        contacts.contact_save(
             actor=rep,
             customer_id=big.pk,
             data={"name": f"联系人{index}", "phones": f"1390000000{index}", "emails": "c@x.cn"},
         )
-        services.customer_update(
+        records.customer_update(
             actor=rep, customer_id=big.pk, data={"needs": f"需求{index}"}, version=big.version
         )
         big.refresh_from_db()
-    services.customers_tag(actor=rep, customer_ids=[big.pk], tag_name="VIP")
-    services.collaborator_add(actor=rep, customer_id=big.pk, user=other_rep)
+    records.customers_tag(actor=rep, customer_ids=[big.pk], tag_name="VIP")
+    contacts.collaborator_add(actor=rep, customer_id=big.pk, user=other_rep)
     client.force_login(manager)
     client.get(small.get_absolute_url())  # warm the per-session caches
     counted = _queries(client, small.get_absolute_url())
@@ -234,7 +234,7 @@ def test_the_360_page_takes_the_same_queries_whatever_the_data(
 
 
 def test_the_change_history_speaks_in_labels_not_codes(client, rep, own_customer):
-    services.customer_update(
+    records.customer_update(
         actor=rep, customer_id=own_customer.pk, data={"industry": "it"}, version=1
     )
     client.force_login(rep)
@@ -261,7 +261,7 @@ def test_saving_after_a_conflict_keeps_the_colleagues_other_changes(
 ):
     client.force_login(rep)
     mine = edit_form_data(own_customer, needs="我的修改")
-    services.customer_update(
+    records.customer_update(
         actor=manager,
         customer_id=own_customer.pk,
         data={"industry": "it", "phones": "13911112222", "tags": "VIP"},

@@ -1,4 +1,4 @@
-"""The service dashboard (issue 26, item 7): a service agent's dashboard is the
+"""The service dashboard: a service agent's dashboard is the
 service desk's figures — the queue, the SLA, satisfaction — not empty sales
 charts; its figures against direct queries; empty charts say so."""
 
@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from dashboards.service import service_board
 from interactions.models import ServiceTicket
-from interactions.services import ticket_move
+from interactions.services.tickets import ticket_move
 
 pytestmark = pytest.mark.django_db
 

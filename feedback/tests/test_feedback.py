@@ -8,10 +8,10 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from crm.models import AuditEvent
+from customers.timeline import customer_timeline
 from feedback.models import Feedback, FeedbackCategory
 from feedback.selectors import visible_feedback
 from feedback.services import feedback_handle
-from interactions.selectors import customer_timeline
 
 pytestmark = pytest.mark.django_db
 SCRIPT = "<script>alert('x')</script>"
@@ -139,7 +139,7 @@ def test_a_colleagues_customer_answers_not_found(client, rep, colleague_customer
 def test_the_audit_log_names_feedback_without_quoting_what_the_customer_wrote(
     rep, own_customer, feedback_make, ticket_make
 ):
-    from interactions.services import ticket_comment
+    from interactions.services.tickets import ticket_comment
 
     said = "物流太慢了，再也不买了 13800138000"
     feedback = feedback_make(rep, own_customer, text=said, rating=1)

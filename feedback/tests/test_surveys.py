@@ -19,13 +19,9 @@ from django.utils import timezone
 from feedback.loyalty import points_balance
 from feedback.models import Feedback, Survey, SurveyAnswer, SurveyInvitation
 from feedback.selectors import visible_invitations
-from feedback.surveys import (
-    survey_answer,
-    survey_invitations_email,
-    survey_invite,
-    survey_save,
-    survey_status_set,
-)
+from feedback.surveys.answering import survey_answer
+from feedback.surveys.building import survey_save, survey_status_set
+from feedback.surveys.sending import survey_invitations_email, survey_invite
 
 QUESTIONS = [
     {"kind": "rating", "text_zh": "您对这次服务满意吗？", "text_en": "How satisfied are you?",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from interactions.selectors import visible_interactions, visible_tasks, visible_tickets
-from interactions.services import task_create
+from interactions.services.tasks import task_create
 from kehu.tests.fixtures import hours_ahead
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +69,7 @@ def test_the_assignee_keeps_a_ticket_after_the_customer_moves_on(world, rep, far
 
 
 def test_a_deleted_customers_records_disappear(world, rep, own_customer, steward):
-    from customers.services import customer_delete
+    from customers.services.lifecycle import customer_delete
 
     customer_delete(actor=steward, customer_id=own_customer.pk)
     assert _seen(rep) == ({"pool"}, {"pool"}, {"own"})  # the task stays with its assignee
@@ -86,7 +86,7 @@ def test_a_service_agent_serves_every_customer_without_editing_profiles(
     # Logs a call and handles a ticket for a customer owned by another team's rep…
     assert log(agent, far_customer, subject="售后回访").user == agent
     ticket = world["far"][1]
-    from interactions.services import ticket_move
+    from interactions.services.tickets import ticket_move
 
     assert ticket_move(actor=agent, ticket_id=ticket.pk, status="in_progress").status == (
         "in_progress"
@@ -104,7 +104,8 @@ def test_a_service_agent_serves_every_customer_without_editing_profiles(
 def test_a_service_agent_keeps_to_their_own_tasks_and_interactions(world, agent, rep):
     from django.core.exceptions import ValidationError
 
-    from interactions.services import interaction_editable, task_complete
+    from interactions.services.interactions import interaction_editable
+    from interactions.services.tasks import task_complete
 
     _interactions, _tickets, tasks = _seen(agent)
     assert tasks == set()  # a rep's tasks are the rep's (and their manager's)

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection, transaction
 
 from customers.models import CustomerMetrics
-from interactions.services import interaction_log
+from interactions.services.interactions import interaction_log
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 

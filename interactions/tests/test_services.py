@@ -11,9 +11,10 @@ from django.utils import timezone, translation
 from crm.models import AuditEvent
 from customers.metrics import metrics_refresh
 from customers.models import CustomerMetrics
-from interactions import services
 from interactions.models import Interaction, ServiceTicket, Task, TicketComment
-from interactions.services import sla_deadline, ticket_move
+from interactions.services.interactions import InteractionConflict, interaction_update
+from interactions.services.tasks import task_complete, task_create
+from interactions.services.tickets import sla_deadline, ticket_move, ticket_update
 from kehu.tests.fixtures import hours_ago, hours_ahead
 
 pytestmark = pytest.mark.django_db
@@ -120,16 +121,12 @@ def test_purchase_metrics_leave_the_last_contact_alone(
 def test_the_author_corrects_an_interaction_others_may_not(rep, other_rep, own_customer, log):
     interaction = log(rep, own_customer, notes="初次")
     with pytest.raises(ValidationError):
-        services.interaction_update(
-            actor=other_rep, interaction_id=interaction.pk, data={}, version=1
-        )
+        interaction_update(actor=other_rep, interaction_id=interaction.pk, data={}, version=1)
     data = {"channel": "visit", "subject": "上门拜访", "notes": "改过", "direction": "out"}
-    updated = services.interaction_update(
-        actor=rep, interaction_id=interaction.pk, data=data, version=1
-    )
+    updated = interaction_update(actor=rep, interaction_id=interaction.pk, data=data, version=1)
     assert (updated.channel, updated.notes, updated.version) == ("visit", "改过", 2)
-    with pytest.raises(services.InteractionConflict):
-        services.interaction_update(actor=rep, interaction_id=interaction.pk, data=data, version=1)
+    with pytest.raises(InteractionConflict):
+        interaction_update(actor=rep, interaction_id=interaction.pk, data=data, version=1)
 
 
 # --- tasks ------------------------------------------------------------------------------
@@ -137,14 +134,14 @@ def test_the_author_corrects_an_interaction_others_may_not(rep, other_rep, own_c
 
 def test_task_assignee_must_see_the_customer(steward, rep, far_rep, own_customer):
     with pytest.raises(ValidationError) as excinfo:
-        services.task_create(
+        task_create(
             actor=steward,
             data={"title": "回访", "assignee": far_rep, "customer": own_customer,
                   "due_at": hours_ahead(3)},
         )  # fmt: skip
     assert _errors(excinfo) == {"assignee": ["assignee_blind"]}
     assert not Task.objects.exists()
-    task = services.task_create(
+    task = task_create(
         actor=steward,
         data={"title": "回访", "assignee": rep, "customer": own_customer, "due_at": hours_ahead(3)},
     )
@@ -154,35 +151,33 @@ def test_task_assignee_must_see_the_customer(steward, rep, far_rep, own_customer
 
 def test_a_rep_gives_tasks_only_to_themselves(rep, other_rep):
     with pytest.raises(ValidationError) as excinfo:
-        services.task_create(
-            actor=rep, data={"title": "x", "assignee": other_rep, "due_at": hours_ahead(1)}
-        )
+        task_create(actor=rep, data={"title": "x", "assignee": other_rep, "due_at": hours_ahead(1)})
     assert _errors(excinfo) == {"assignee": ["bad_assignee"]}
 
 
 def test_a_new_task_due_in_the_past_is_refused(rep):
     with pytest.raises(ValidationError) as excinfo:
-        services.task_create(actor=rep, data={"title": "x", "due_at": hours_ago(1)})
+        task_create(actor=rep, data={"title": "x", "due_at": hours_ago(1)})
     assert _errors(excinfo) == {"due_at": ["past"]}
 
 
 def test_completing_twice_changes_nothing_the_second_time(rep, other_rep):
-    task = services.task_create(actor=rep, data={"title": "x", "due_at": hours_ahead(1)})
-    done = services.task_complete(actor=rep, task_id=task.pk)
-    again = services.task_complete(actor=rep, task_id=task.pk)
+    task = task_create(actor=rep, data={"title": "x", "due_at": hours_ahead(1)})
+    done = task_complete(actor=rep, task_id=task.pk)
+    again = task_complete(actor=rep, task_id=task.pk)
     assert done.done_at == again.done_at is not None and again.done_by == rep
     assert AuditEvent.objects.filter(target_id=str(task.pk), action="update").count() == 1
     with pytest.raises(ValidationError):
-        services.task_complete(actor=other_rep, task_id=task.pk)
-    reopened = services.task_complete(actor=rep, task_id=task.pk, done=False)
+        task_complete(actor=other_rep, task_id=task.pk)
+    reopened = task_complete(actor=rep, task_id=task.pk, done=False)
     assert reopened.done_at is None
 
 
 def test_a_manager_completes_a_team_members_task(rep, manager, far_rep):
-    task = services.task_create(actor=rep, data={"title": "x", "due_at": hours_ahead(1)})
-    assert services.task_complete(actor=manager, task_id=task.pk).done_by == manager
+    task = task_create(actor=rep, data={"title": "x", "due_at": hours_ahead(1)})
+    assert task_complete(actor=manager, task_id=task.pk).done_by == manager
     with pytest.raises(ValidationError):
-        services.task_complete(actor=far_rep, task_id=task.pk, done=False)
+        task_complete(actor=far_rep, task_id=task.pk, done=False)
 
 
 # --- tickets ------------------------------------------------------------------------------
@@ -296,7 +291,7 @@ def test_a_policy_edit_does_not_move_a_ticket_in_flight(rep, own_customer, ticke
     assert resolved.sla_state() == "met"
     # A settled ticket keeps its priority, so its verdict stays.
     with pytest.raises(ValidationError) as excinfo:
-        services.ticket_update(actor=rep, ticket_id=ticket.pk, data={"priority": "urgent"})
+        ticket_update(actor=rep, ticket_id=ticket.pk, data={"priority": "urgent"})
     assert _errors(excinfo) == {"priority": ["settled"]}
     # Reopened, it starts a new clock under today's policy.
     ticket_move(actor=rep, ticket_id=ticket.pk, status="closed")
@@ -308,7 +303,7 @@ def test_changing_the_priority_of_an_active_ticket_moves_its_deadline(
     rep, own_customer, ticket_make
 ):
     ticket = ticket_make(rep, own_customer, priority="normal")
-    updated = services.ticket_update(actor=rep, ticket_id=ticket.pk, data={"priority": "urgent"})
+    updated = ticket_update(actor=rep, ticket_id=ticket.pk, data={"priority": "urgent"})
     assert updated.sla_due_at == ticket.created_at + datetime.timedelta(hours=4)
     assert updated.assignee == rep  # no assignee in the data: unchanged
 
@@ -319,7 +314,7 @@ def test_notifications_speak_the_recipients_language(manager, rep, own_customer)
     rep.language = "zh-hans"
     rep.save(update_fields=["language"])
     with translation.override("en"):
-        services.task_create(
+        task_create(
             actor=manager, data={"title": "回电", "assignee": rep, "due_at": hours_ahead(2)}
         )
     assert rep.notifications.get().text.startswith("王经理 给您分配了任务")
@@ -328,9 +323,7 @@ def test_notifications_speak_the_recipients_language(manager, rep, own_customer)
 def test_an_edit_without_a_time_keeps_the_time(rep, own_customer, log):
     interaction = log(rep, own_customer, occurred_at=hours_ago(48))
     data = {"channel": "phone", "subject": "改主题", "occurred_at": ""}
-    updated = services.interaction_update(
-        actor=rep, interaction_id=interaction.pk, data=data, version=1
-    )
+    updated = interaction_update(actor=rep, interaction_id=interaction.pk, data=data, version=1)
     assert updated.occurred_at == interaction.occurred_at
 
 

@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from interactions.models import Interaction, ServiceTicket, Task
-from interactions.services import task_create, ticket_move
+from interactions.services.tasks import task_create
+from interactions.services.tickets import ticket_move
 from kehu.tests.fixtures import hours_ago, hours_ahead
 
 pytestmark = pytest.mark.django_db

@@ -15,10 +15,13 @@ from django.utils import timezone
 
 from crm import roles
 from customers.models import PoolRule, ReleaseReason
-from customers.services import customer_create
+from customers.services.records import customer_create
 from feedback.services import feedback_record
-from interactions.services import interaction_log, ticket_open
-from sales.services import LineInput, order_create, product_save
+from interactions.services.interactions import interaction_log
+from interactions.services.tickets import ticket_open
+from sales.services.lines import LineInput
+from sales.services.orders import order_create
+from sales.services.products import product_save
 
 PASSWORD = "kehu-test-pw-1"
 

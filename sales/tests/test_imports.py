@@ -14,11 +14,13 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from crm.models import AuditAction, AuditEvent, ImportJob, ImportStatus
-from crm.sheets.reader import SheetError, sheet_open
+from crm.sheets.reader import sheet_open
+from crm.sheets.sheet import SheetError
 from customers.import_jobs import import_job_analyse, import_job_create, import_job_run
 from customers.models import CustomerMetrics
 from kehu.tests.fixtures import PASSWORD
-from sales.imports import orders_import, orders_layout_detect
+from sales.imports import orders_import
+from sales.imports.layout import orders_layout_detect
 from sales.models import Order, OrderSource, OrderStatus, Product
 
 pytestmark = pytest.mark.django_db

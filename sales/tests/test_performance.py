@@ -13,7 +13,8 @@ from kehu.tests.fixtures import PASSWORD
 from sales import performance as perf
 from sales import pipeline
 from sales.models import Opportunity, SalesTarget
-from sales.services import order_status_change, refund_create
+from sales.services.orders import order_status_change
+from sales.services.refunds import refund_create
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,8 @@ from sales.models import (
     StageSetting,
 )
 from sales.selectors import visible_opportunities
-from sales.services import LineInput, order_create
+from sales.services.lines import LineInput
+from sales.services.orders import order_create
 
 pytestmark = pytest.mark.django_db
 

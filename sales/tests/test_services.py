@@ -16,15 +16,11 @@ from customers.metrics import metrics_refresh
 from customers.models import CustomerMetrics
 from kehu.tests.fixtures import days_ago
 from sales.models import Order, OrderStatus
-from sales.services import (
-    LineInput,
-    line_total,
-    order_create,
-    order_status_change,
-    order_update,
-    product_save,
-    refund_create,
-)
+from sales.services.lines import LineInput
+from sales.services.orders import order_create, order_status_change, order_update
+from sales.services.products import product_save
+from sales.services.refunds import refund_create
+from sales.services.values import line_total
 
 pytestmark = pytest.mark.django_db
 

@@ -14,7 +14,7 @@ def test_the_inputs_count_purchase_days_net_of_refunds_up_to_the_as_of_day(
 
     from django.utils import timezone
 
-    from sales.services import refund_create
+    from sales.services.refunds import refund_create
     from segmentation.clv import model_inputs
 
     def on(day: str, hour: int = 10):
@@ -54,7 +54,7 @@ def test_the_purchase_figures_give_the_same_inputs_as_the_orders(
 
     from django.utils import timezone
 
-    from sales.services import refund_create
+    from sales.services.refunds import refund_create
     from segmentation.clv import model_inputs
     from segmentation.scoring import figures_inputs
 

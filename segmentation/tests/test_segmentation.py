@@ -17,7 +17,7 @@ from django.utils import timezone, translation
 from customers.models import Customer, CustomerMetrics, StageChange
 from interactions.models import Interaction
 from kehu.tests.fixtures import days_ago
-from sales.services import refund_create
+from sales.services.refunds import refund_create
 from segmentation.models import MetricsRun, SegmentationRules
 from segmentation.outlook import stage_reasons
 from segmentation.runs import metrics_recompute
@@ -491,7 +491,7 @@ def test_admins_edit_the_thresholds_and_see_each_run_with_its_parameters(
 def test_a_valuable_regular_buyer_is_suggested_as_key_account_until_marked_one(
     customer_make, buy, rep
 ):
-    from customers.services import customer_update
+    from customers.services.records import customer_update
 
     _spenders(customer_make, buy, rep, ["100.00", "200.00", "300.00", "400.00"])
     regular = customer_make(rep, name="常客大户")

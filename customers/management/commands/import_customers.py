@@ -6,7 +6,8 @@ from django.utils import translation
 
 from crm.models import User
 from crm.selectors import command_actor
-from crm.sheets.reader import SheetError, sheet_open
+from crm.sheets.reader import sheet_open
+from crm.sheets.sheet import SheetError
 from customers.imports import (
     Mode,
     Options,

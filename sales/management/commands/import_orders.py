@@ -4,9 +4,11 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
 from crm.selectors import command_actor
-from crm.sheets.reader import SheetError, sheet_open
+from crm.sheets.reader import sheet_open
+from crm.sheets.sheet import SheetError
 from customers.imports import result_files_write
-from sales.imports import orders_counts_line, orders_import, orders_layout_detect
+from sales.imports import orders_counts_line, orders_import
+from sales.imports.layout import orders_layout_detect
 from sales.models import OrderStatus
 
 

@@ -1,5 +1,9 @@
-"""Every write to a customer: standardised, checked against the actor's rights,
-locked, versioned and audited. Views, imports and jobs all come through here."""
+"""The customer record's writes: create (numbered from the database sequence,
+its first owner checked by customers.ownership), edit on the version the form was
+opened on (a later save by someone else refuses it), verify with the customer,
+log the reveal of personal values, and tag several at once. Each keeps the
+derived search columns (pinyin, n-grams) in step, refreshes the data quality and
+writes one audit event; the field lists say what a form or import may set."""
 
 from __future__ import annotations
 
@@ -12,41 +16,24 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm.audit import audit_record, diff, snapshot
-from crm.fields import blind_index
 from crm.models import AuditAction, User
-from crm.normalise import email_mask, length_check, name_normalise, phone_mask
 from customers import ownership
 from customers.conflict import conflict_refusal
 from customers.metrics import metrics_refresh
-from customers.models import (
-    Collaborator,
-    CollaboratorAccess,
-    CollaboratorRole,
-    Contact,
-    Customer,
-    CustomerEmail,
-    CustomerKind,
-    CustomerPhone,
-    OwnershipKind,
-    StageChange,
-    Tag,
-)
+from customers.models import Customer, OwnershipKind, StageChange, Tag
 from customers.ownership import who_label as _who
+from customers.pool_rules import receiver_lock
 from customers.quality import quality_refresh
-from customers.selectors import (
-    customer_access,
-    customer_changes_since,
-    editable_customers,
+from customers.selectors import customer_access, customer_changes_since, editable_customers
+from customers.services.parts import (
+    _emails_replace,
+    _masked_emails,
+    _masked_phones,
+    _phones_replace,
+    tags_get_or_create,
 )
 from customers.signals import customer_verified
-from customers.standardise import (
-    customer_standardise,
-    emails_parse,
-    name_pinyin,
-    phones_parse,
-    search_grams,
-    tag_name_clean,
-)
+from customers.standardise import customer_standardise, name_pinyin, search_grams, tag_name_clean
 
 NUMBER_PREFIX = "KH"
 
@@ -118,68 +105,6 @@ def customer_derive(customer: Customer) -> None:
     """Keep the search columns in step with the name and company."""
     customer.name_pinyin, customer.name_initials = name_pinyin(customer.name, kind=customer.kind)
     customer.search_grams = search_grams(customer.name, customer.company)
-
-
-def _masked_phones(phones: Iterable[str]) -> list[str]:
-    return [phone_mask(phone) for phone in phones]
-
-
-def _masked_emails(emails: Iterable[str]) -> list[str]:
-    return [email_mask(email) for email in emails]
-
-
-def _personal_replace(
-    model: type[CustomerPhone | CustomerEmail],
-    field: str,
-    customer: Customer,
-    values: list[str],
-    contact: Contact | None = None,
-) -> None:
-    """Replace a customer's (or contact's) phones or e-mails, each with its blind index.
-    A phone kept keeps what was noted of it (its label, 微信同号, "转 801")."""
-    old = model.objects.filter(customer=customer, contact=contact)
-    about = {}
-    if model is CustomerPhone:
-        about = {
-            index: {"label": label, "note": note, "wechat": wechat}
-            for index, label, note, wechat in old.values_list(
-                "number_index", "label", "note", "wechat"
-            )
-        }
-    old.delete()
-    model.objects.bulk_create(
-        model(
-            customer=customer,
-            contact=contact,
-            position=position,
-            **{field: value, f"{field}_index": index},
-            **about.get(index, {}),
-        )
-        for position, value in enumerate(values)
-        for index in [blind_index(value)]
-    )
-
-
-def _phones_replace(customer: Customer, phones: list[str], contact: Contact | None = None) -> None:
-    _personal_replace(CustomerPhone, "number", customer, phones, contact)
-
-
-def _emails_replace(customer: Customer, emails: list[str], contact: Contact | None = None) -> None:
-    _personal_replace(CustomerEmail, "address", customer, emails, contact)
-
-
-def tags_get_or_create(names: Iterable[str]) -> list[Tag]:
-    tags = []
-    for name in names:
-        tag = Tag.objects.filter(name__iexact=name).first()
-        if tag is None:
-            try:
-                with transaction.atomic():
-                    tag = Tag.objects.create(name=name)
-            except IntegrityError:  # created by someone else this instant
-                tag = Tag.objects.get(name__iexact=name)
-        tags.append(tag)
-    return tags
 
 
 def _check_uscc_free(uscc: str, customer_id: int | None) -> None:
@@ -339,7 +264,7 @@ def customer_update(
     new_owner = data.get("owner")
     owner_changes = "owner" in data and actor.has_perm("customers.assign_customer_owner")
     if owner_changes and new_owner is not None:
-        ownership.receiver_lock(new_owner)  # before the customer, as claims lock them
+        receiver_lock(new_owner)  # before the customer, as claims lock them
     customer = locked_editable(actor, customer_id)
     if customer.version != version:
         raise CustomerConflict(customer=customer, changed=customer_changes_since(customer, version))
@@ -405,48 +330,6 @@ def customer_verify(*, actor: User, customer_id: int, request=None) -> Customer:
     return _save_changes(customer, actor, changes, ["verified_at", "verified_by"], request)
 
 
-@transaction.atomic
-def customer_delete(*, actor: User, customer_id: int, request=None) -> Customer:
-    customer = locked_editable(actor, customer_id)
-    if not actor.has_perm("customers.delete_customer"):
-        raise ValidationError(_("You may not delete customers."), code="forbidden")
-    customer.deleted_at, customer.deleted_by = timezone.now(), actor
-    customer.version += 1
-    customer.save(update_fields=["deleted_at", "deleted_by", "version"])
-    audit_record(
-        actor=actor,
-        action=AuditAction.DELETE,
-        target=customer,
-        changes={"deleted_at": (None, customer.deleted_at)},
-        extra={"version": customer.version},
-        request=request,
-    )
-    return customer
-
-
-@transaction.atomic
-def customer_restore(*, actor: User, customer_id: int, request=None) -> Customer:
-    if not actor.has_perm("customers.restore_customer"):
-        raise ValidationError(_("Only data stewards restore customers."), code="forbidden")
-    customer = Customer.objects.deleted().select_for_update().filter(pk=customer_id).first()
-    if customer is None:
-        raise ValidationError(_("This customer is not deleted."), code="not_deleted")
-    _check_uscc_free(customer.uscc, customer.pk)
-    deleted_at = customer.deleted_at
-    customer.deleted_at, customer.deleted_by = None, None
-    customer.version += 1
-    customer.save(update_fields=["deleted_at", "deleted_by", "version"])
-    audit_record(
-        actor=actor,
-        action=AuditAction.RESTORE,
-        target=customer,
-        changes={"deleted_at": (deleted_at, None)},
-        extra={"version": customer.version},
-        request=request,
-    )
-    return customer
-
-
 def customer_reveal(*, actor: User, customer: Customer, reason: str = "reveal", request=None):
     """Log that the actor has seen a customer's full personal values."""
     access = customer_access(actor, customer)
@@ -502,177 +385,3 @@ def customers_tag(
         _save_changes(customer, actor, {"tags": (names, after)}, [], request)
         changed += 1
     return changed
-
-
-def _contact_values(data: Mapping[str, Any]) -> dict[str, Any]:
-    errors: dict[str, list] = {}
-    values: dict[str, Any] = {
-        "name": name_normalise(str(data.get("name") or "")),
-        "title": " ".join(str(data.get("title") or "").split()),
-        "notes": str(data.get("notes") or "").strip(),
-        "is_primary": bool(data.get("is_primary")),
-    }
-    if not values["name"]:
-        errors["name"] = [ValidationError(_("Enter the contact's name."), code="required")]
-    for field, limit in (("name", 100), ("title", 100), ("notes", 500)):
-        length_check(errors, field, values[field], limit)
-    for field, parse in (("phones", phones_parse), ("emails", emails_parse)):
-        try:
-            values[field] = parse(data.get(field))
-        except ValidationError as exc:
-            errors.setdefault(field, []).append(exc)
-    if errors:
-        raise ValidationError(errors)
-    return values
-
-
-@transaction.atomic
-def contact_save(
-    *,
-    actor: User,
-    customer_id: int,
-    data: Mapping[str, Any],
-    contact_id: int | None = None,
-    request=None,
-) -> Contact:
-    """Add or change a contact of a company customer."""
-    customer = locked_editable(actor, customer_id)
-    if customer.kind != CustomerKind.COMPANY:
-        raise ValidationError(_("Only company customers have contacts."), code="not_company")
-    values = _contact_values(data)
-    if contact_id is None:
-        contact = Contact(customer=customer)
-        old = {"phones": [], "emails": []}
-    else:
-        contact = customer.contacts.filter(pk=contact_id).first()
-        if contact is None:
-            raise ValidationError(_("This contact does not exist any more."), code="gone")
-        old = {
-            "phones": [p.number for p in contact.phones.all()],
-            "emails": [e.address for e in contact.emails.all()],
-        }
-    before = snapshot(contact, ["name", "title", "notes", "is_primary"])
-    if values["is_primary"]:
-        customer.contacts.exclude(pk=contact.pk).filter(is_primary=True).update(is_primary=False)
-    for name in ("name", "title", "notes", "is_primary"):
-        setattr(contact, name, values[name])
-    contact.save()
-    changes = {
-        f"contact.{name}": change
-        for name, change in diff(
-            {} if contact_id is None else before,
-            {k: values[k] for k in ("name", "title", "notes", "is_primary")},
-        ).items()
-    }
-    if old["phones"] != values["phones"]:
-        _phones_replace(customer, values["phones"], contact)
-        changes["contact.phones"] = (
-            _masked_phones(old["phones"]),
-            _masked_phones(values["phones"]),
-        )
-    if old["emails"] != values["emails"]:
-        _emails_replace(customer, values["emails"], contact)
-        changes["contact.emails"] = (
-            _masked_emails(old["emails"]),
-            _masked_emails(values["emails"]),
-        )
-    if changes:
-        quality_refresh([customer.pk])
-        audit_record(
-            actor=actor,
-            action=AuditAction.UPDATE,
-            target=customer,
-            changes=changes,
-            extra={"contact_id": contact.pk, "contact": contact.name},
-            request=request,
-        )
-    return contact
-
-
-@transaction.atomic
-def contact_delete(*, actor: User, customer_id: int, contact_id: int, request=None) -> None:
-    customer = locked_editable(actor, customer_id)
-    contact = customer.contacts.filter(pk=contact_id).first()
-    if contact is None:
-        return
-    phones = [p.number for p in contact.phones.all()]
-    emails = [e.address for e in contact.emails.all()]
-    name = contact.name
-    contact.delete()
-    quality_refresh([customer.pk])
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        target=customer,
-        changes={
-            "contact.name": (name, None),
-            "contact.phones": (_masked_phones(phones), []),
-            "contact.emails": (_masked_emails(emails), []),
-        },
-        extra={"contact_id": contact_id, "contact": name, "removed": True},
-        request=request,
-    )
-
-
-@transaction.atomic
-def collaborator_add(
-    *,
-    actor: User,
-    customer_id: int,
-    user: User,
-    access: str = CollaboratorAccess.READ,
-    role: str = CollaboratorRole.CO_FOLLOW,
-    request=None,
-) -> Collaborator:
-    from crm.selectors import visible_users
-
-    customer = locked_editable(actor, customer_id)
-    if not customer_access(actor, customer).can_manage_collaborators:
-        raise ValidationError(
-            _("Only the owner or a manager adds collaborators."), code="forbidden"
-        )
-    if not visible_users(actor).filter(pk=user.pk, is_active=True).exists():
-        raise ValidationError({"user": _("Choose a colleague from the list.")}, code="bad_user")
-    if user.pk == customer.owner_id:
-        raise ValidationError(
-            {"user": _("The owner already works on this customer.")}, code="owner"
-        )
-    if access not in CollaboratorAccess.values or role not in CollaboratorRole.values:
-        raise ValidationError(
-            _("Choose the access and role from the lists."), code="invalid_choice"
-        )
-    collaborator, created = Collaborator.objects.update_or_create(
-        customer=customer, user=user, defaults={"access": access, "role": role}
-    )
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        target=customer,
-        changes={"collaborators": (None, f"{user.get_username()} ({access}, {role})")},
-        extra={"collaborator": user.pk, "added": created},
-        request=request,
-    )
-    return collaborator
-
-
-@transaction.atomic
-def collaborator_remove(
-    *, actor: User, customer_id: int, collaborator_id: int, request=None
-) -> None:
-    customer = locked_editable(actor, customer_id)
-    collaborator = customer.collaborators.select_related("user").filter(pk=collaborator_id).first()
-    if collaborator is None:
-        return
-    if not customer_access(actor, customer).can_manage_collaborators:
-        raise ValidationError(
-            _("Only the owner or a manager removes collaborators."), code="forbidden"
-        )
-    collaborator.delete()
-    audit_record(
-        actor=actor,
-        action=AuditAction.UPDATE,
-        target=customer,
-        changes={"collaborators": (collaborator.user.get_username(), None)},
-        extra={"collaborator": collaborator.user_id, "removed": True},
-        request=request,
-    )

@@ -1,4 +1,4 @@
-"""The nightly pool recycle (issue 10, items 4–5) on crafted data: exact sets
+"""The nightly pool recycle on crafted data: exact sets
 returned and warned under each rule, protection extended by activity up to its
 hard maximum, clocks counted from the take-over, exemptions, idempotency."""
 
@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from crm.models import AuditEvent, JobRun, Notification
 from customers.models import Customer, OwnershipChange, PoolRule
-from customers.ownership import customer_lock
 from customers.pool import pool_recycle, recycle_clocks, recycle_soon
+from customers.pool_lock import customer_lock
 from interactions.models import Interaction
 from sales import pipeline
 
