@@ -38,8 +38,8 @@ def main() -> None:
 
     from crm.models import User
     from customers.models import Customer
+    from customers.timeline import customer_timeline
     from interactions.models import Interaction, ServiceTicket, Task
-    from interactions.selectors import customer_timeline
 
     interactions = Interaction.objects.count()
     if not interactions:

@@ -10,6 +10,33 @@ class CrmConfig(AppConfig):
         from django.utils.translation import pgettext_lazy
 
         from crm import selectors, signals  # noqa: F401  (scopes and receivers register)
+        from crm.jobs import Job, register_job
+
+        register_job(
+            Job(
+                "reminders",
+                "crm.reminders:reminders",
+                _(
+                    "Tasks due and overdue, contracts to renew, "
+                    "tickets near or past SLA, birthdays."
+                ),
+            )
+        )
+        register_job(
+            Job(
+                "email_notifications",
+                "crm.mail:email_immediately",
+                _("Each notification by e-mail to those who want them at once (every minute)."),
+                quiet=True,
+            )
+        )
+        register_job(
+            Job(
+                "email_digest",
+                "crm.mail:email_digest",
+                _("The day's notifications in one e-mail to those who want a digest."),
+            )
+        )
         from crm.search import RESULTS_PER_SECTION, SearchSection, register_search
 
         register_search(

@@ -1,7 +1,7 @@
-"""Periodic jobs (DESIGN §6, issue 9), all run one way.
+"""Periodic jobs (DESIGN §6), all run one way.
 
-A job is a service `work(as_of) -> {count name: number}` registered in JOBS by
-name. `job_run(name, as_of)`:
+A job is a service `work(as_of) -> {count name: number}` an app registers by
+name in its AppConfig.ready() (`register_job`). `job_run(name, as_of)`:
 
 - takes a PostgreSQL advisory lock on the job's name for the session, so a
   second run at the same time (another beat, a run by hand) finds it taken and
@@ -32,7 +32,6 @@ from importlib import import_module
 from django.db import DatabaseError, connection
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_noop
-from django.utils.translation import gettext_lazy as _
 
 from crm.models import JobRun
 
@@ -56,47 +55,16 @@ class Job:
         return getattr(import_module(module), function)
 
 
-JOBS = {
-    job.name: job
-    for job in (
-        Job(
-            "recompute_metrics",
-            "segmentation.jobs:recompute_metrics",
-            _("Every customer's metrics, tiers, RFM, churn and value scores and stage."),
-        ),
-        Job(
-            "freshness_audit",
-            "interactions.freshness_audit:freshness_audit",
-            _("A verification task for each customer past the data-freshness policy."),
-        ),
-        Job(
-            "churn_alerts",
-            "segmentation.churn:churn_alerts",
-            _("An alert and a win-back task for each customer newly at risk; managers' digest."),
-        ),
-        Job(
-            "pool_recycle",
-            "customers.pool:pool_recycle",
-            _("Customers neglected under the pool rules back to the pool; owners warned first."),
-        ),
-        Job(
-            "reminders",
-            "crm.reminders:reminders",
-            _("Tasks due and overdue, contracts to renew, tickets near or past SLA, birthdays."),
-        ),
-        Job(
-            "email_notifications",
-            "crm.mail:email_immediately",
-            _("Each notification by e-mail to those who want them at once (every minute)."),
-            quiet=True,
-        ),
-        Job(
-            "email_digest",
-            "crm.mail:email_digest",
-            _("The day's notifications in one e-mail to those who want a digest."),
-        ),
-    )
-}
+# Every job, by name: each app registers its own in its AppConfig.ready().
+JOBS: dict[str, Job] = {}
+
+
+def register_job(job: Job) -> None:
+    """Called from an app's AppConfig.ready(); a name is registered once. The
+    schedule is a beat entry a data migration writes (crm.beat.job_entry)."""
+    if JOBS.get(job.name, job) != job:
+        raise ValueError(f"job {job.name!r} is registered twice")
+    JOBS[job.name] = job
 
 
 class JobUnknown(LookupError):

@@ -66,3 +66,16 @@ def record_link(name: str) -> str:
 def plural(words: str, key: str, number: str) -> str:
     """SQL: the form of the text `key` for the number `number`."""
     return f"CASE WHEN ({number}) = 1 THEN {words}->>'{key}_one' ELSE {words}->>'{key}_other' END"
+
+
+def local_text(expr: str, pattern: str) -> str:
+    """SQL: the moment `expr` as text in the site's time zone (param %(tz)s),
+    formatted by the to_char `pattern`."""
+    return f"to_char(({expr}) AT TIME ZONE %(tz)s, '{pattern}')"
+
+
+def compose(sql: str, **pieces: str) -> str:
+    """`sql` with each {name} replaced by its piece of SQL."""
+    for name, piece in pieces.items():
+        sql = sql.replace("{" + name + "}", piece)
+    return sql

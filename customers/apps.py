@@ -26,6 +26,32 @@ class CustomersConfig(AppConfig):
                 more_url_name="customers:list",
             )
         )
+        from crm.jobs import Job, register_job
+
+        register_job(
+            Job(
+                "pool_recycle",
+                "customers.pool:pool_recycle",
+                _(
+                    "Customers neglected under the pool rules back to the pool; "
+                    "owners warned first."
+                ),
+            )
+        )
+        from customers.models import OwnershipChange
+        from customers.timeline import TimelineSource, register_timeline_source
+
+        register_timeline_source(
+            TimelineSource(
+                kind="ownership",
+                model=OwnershipChange,
+                moment="at",
+                label=_("Ownership"),
+                template="customers/_timeline_ownership.html",
+                position=50,  # who held the customer: anyone who sees the customer
+                related=("from_user", "to_user", "actor", "release_reason"),
+            )
+        )
 
 
 def _audit_labels() -> None:

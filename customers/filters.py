@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 
 import django_filters
 from django import forms
@@ -85,11 +86,21 @@ class PeopleFilterMixin:
         return queryset.filter(**{f"{name}__gte": start, f"{name}__lt": end})
 
 
-def _categories() -> list[tuple[str, str]]:
-    from sales.models import Product
+# The list's purchase facts (bought a product or in a category, in a period,
+# spent at least) are answered by the app that records orders, registered in its
+# AppConfig.ready(): `categories()` the product categories to choose from, and
+# `buyers(product=, category=, start=, stop=, spent=)` the ids of the customers
+# whose purchases match (a values("customer_id") queryset).
+_PURCHASES: dict[str, Callable] = {}
 
-    names = Product.objects.exclude(category="").values_list("category", flat=True)
-    return [(name, name) for name in names.distinct().order_by("category")]
+
+def register_purchases(*, categories: Callable[[], list[str]], buyers: Callable) -> None:
+    _PURCHASES.update(categories=categories, buyers=buyers)
+
+
+def _categories() -> list[tuple[str, str]]:
+    categories = _PURCHASES.get("categories")
+    return [(name, name) for name in categories()] if categories else []
 
 
 def _days_back(days) -> datetime.datetime:
@@ -108,13 +119,9 @@ def range_day(moment) -> datetime.date | None:
 
 
 def _purchased(queryset, data: dict):
-    """Customers with purchases (paid, shipped or completed orders) of the product
-    or category, in the period, together worth at least the amount (net of refunds,
-    in CNY); with none of these given, the queryset as it is."""
-    from django.db.models import DecimalField, ExpressionWrapper, F, Sum
-
-    from sales.models import PURCHASE_STATUSES, Order
-
+    """Customers with purchases of the product or category, in the period,
+    together worth at least the amount; with none of these given, the queryset
+    as it is. The amount alone is the customer's total spent (its figures)."""
     product, category = (data.get("bought_product") or "").strip(), data.get("bought_category")
     period, spent = data.get("bought"), data.get("spent_min")
     start, stop = (range_day(period.start), range_day(period.stop)) if period else (None, None)
@@ -122,31 +129,12 @@ def _purchased(queryset, data: dict):
         return queryset
     if spent is not None and not (product or category or start or stop):
         return queryset.filter(metrics__total_spent__gte=spent)
-    orders = Order.objects.filter(status__in=PURCHASE_STATUSES)
-    if start:
-        orders = orders.filter(ordered_at__gte=_day_start(start))
-    if stop and stop < datetime.date.max:
-        orders = orders.filter(ordered_at__lt=_day_start(stop + datetime.timedelta(days=1)))
-    if product:
-        orders = orders.filter(
-            Q(lines__product__sku__iexact=product) | Q(lines__product__name__icontains=product)
-        )
-    if category:
-        orders = orders.filter(lines__product__category=category)
-    if spent is None:
-        return queryset.filter(pk__in=orders.values("customer_id"))
-    net = ExpressionWrapper(
-        (F("total") - F("refunded")) * F("exchange_rate"),
-        output_field=DecimalField(max_digits=20, decimal_places=6),
+    buyers = _PURCHASES.get("buyers")
+    if buyers is None:  # nothing records purchases: nobody bought
+        return queryset.none()
+    return queryset.filter(
+        pk__in=buyers(product=product, category=category, start=start, stop=stop, spent=spent)
     )
-    worth = (
-        Order.objects.filter(pk__in=orders.values("pk"))
-        .values("customer_id")
-        .annotate(worth=Sum(net))
-        .filter(worth__gte=spent)
-        .values("customer_id")
-    )
-    return queryset.filter(pk__in=worth)
 
 
 class CustomerFilter(StableOrderMixin, django_filters.FilterSet):

@@ -1,7 +1,7 @@
-"""The recycle clocks and the nightly `pool_recycle` job (issue 10, items 4–5).
+"""The recycle clocks and the nightly `pool_recycle` job (docs/operations.md).
 
 A customer's recycle date, under the rules of its owner's team and its
-importance level (customers.ownership.RuleBook), in calendar days of the site's
+importance level (customers.pool_rules.RuleBook), in calendar days of the site's
 time zone, every clock counted from when the current owner took it
 (`owner_since`), never from its creation:
 
@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -38,8 +39,9 @@ from django.utils.translation import ngettext_lazy
 
 from crm.models import Team, User
 from crm.services import lazy_format, notify
-from customers.ownership import RuleBook, recycle_write
-from sales.models import OPEN_STAGES, PURCHASE_STATUSES
+from crm.sqlwords import compose
+from customers.ownership import recycle_write
+from customers.pool_rules import RuleBook
 
 _CLOCK_SQL = """
 WITH r AS (
@@ -55,16 +57,9 @@ WITH r AS (
            r.protection_days, r.protection_extension_days, r.protection_max_days,
            r.no_interaction_days, r.no_order_days, r.exempt_open_opportunity,
            r.exempt_order_days, r.warn_days,
-           (SELECT (max(i.occurred_at) AT TIME ZONE %(tz)s)::date
-              FROM interactions_interaction i
-             WHERE i.customer_id = c.id AND i.occurred_at >= c.owner_since
-               AND i.occurred_at < %(end)s) AS touch_d,
-           (SELECT (max(o.ordered_at) AT TIME ZONE %(tz)s)::date
-              FROM sales_order o
-             WHERE o.customer_id = c.id AND o.status = ANY(%(bought)s)
-               AND o.ordered_at < %(end)s) AS order_d,
-           EXISTS (SELECT 1 FROM sales_opportunity p
-                    WHERE p.customer_id = c.id AND p.stage = ANY(%(open)s)) AS open_opp
+           {last_touch} AS touch_d,
+           {last_purchase} AS order_d,
+           {open_deal} AS open_opp
       FROM customers_customer c
       JOIN crm_user u ON u.id = c.owner_id
       JOIN r ON r.key_account = c.is_key_account
@@ -100,6 +95,28 @@ SELECT id, owner_id, team_id, owner_since,
 """
 
 
+# What counts as the owner working the customer comes from the apps that record
+# it, each registering its piece of SQL in its AppConfig.ready(): an expression
+# over the customer row `c` (customers_customer) and the parameters %(tz)s and
+# %(end)s (the end of the as-of day), plus any its `params()` adds. A slot
+# nobody fills counts as never: no touch, no purchase, no open deal.
+ACTIVITY = {
+    "last_touch": "NULL::date",  # the local day of the last interaction since c.owner_since
+    "last_purchase": "NULL::date",  # the local day of the last purchase
+    "open_deal": "false",  # an opportunity still open
+}
+_ACTIVITY: dict[str, tuple[str, Callable[[], dict]]] = {}
+
+
+def register_recycle_activity(slot: str, sql: str, params: Callable[[], dict] = dict) -> None:
+    """Fill one of the ACTIVITY slots (once)."""
+    if slot not in ACTIVITY:
+        raise ValueError(f"unknown recycle activity {slot!r}")
+    if _ACTIVITY.get(slot, (sql, params)) != (sql, params):
+        raise ValueError(f"recycle activity {slot!r} is registered twice")
+    _ACTIVITY[slot] = (sql, params)
+
+
 def _params(as_of: datetime.date, book: RuleBook | None = None) -> dict:
     zone = timezone.get_default_timezone()
     end = datetime.datetime.combine(as_of + datetime.timedelta(days=1), datetime.time(), zone)
@@ -110,13 +127,12 @@ def _params(as_of: datetime.date, book: RuleBook | None = None) -> dict:
         "tz": settings.TIME_ZONE,
         "end": end,
         "as_of": as_of,
-        "bought": list(PURCHASE_STATUSES),
-        "open": list(OPEN_STAGES),
-    }
+    } | {name: value for __, params in _ACTIVITY.values() for name, value in params().items()}
 
 
 def clock_sql(where: str = "") -> str:
-    return _CLOCK_SQL.format(where=where)
+    pieces = {slot: _ACTIVITY.get(slot, (empty,))[0] for slot, empty in ACTIVITY.items()}
+    return compose(_CLOCK_SQL, where=where, **pieces)
 
 
 @dataclass(frozen=True)

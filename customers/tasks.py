@@ -40,12 +40,3 @@ def import_jobs_purge_task() -> int:
     from customers.import_jobs import import_jobs_purge
 
     return import_jobs_purge(now=timezone.now())
-
-
-@shared_task(name="customers.metrics_recompute", acks_late=True, ignore_result=True)
-def metrics_recompute_task() -> int:
-    """The nightly recompute, by its name before the job framework (messages queued
-    then): now the `recompute_metrics` job (crm.tasks.job_run_task)."""
-    from crm.jobs import job_run
-
-    return job_run("recompute_metrics").pk

@@ -12,13 +12,6 @@ from celery import shared_task
     max_retries=5,
 )
 def survey_invitations_email_task(invitation_ids: list[int], base_url: str = "") -> int:
-    from feedback.surveys import survey_invitations_email
+    from feedback.surveys.sending import survey_invitations_email
 
     return survey_invitations_email(invitation_ids, base_url)
-
-
-@shared_task(name="feedback.loyalty_nightly", acks_late=True, ignore_result=True)
-def loyalty_nightly_task() -> dict:
-    from feedback.loyalty import loyalty_nightly
-
-    return loyalty_nightly()

@@ -7,9 +7,8 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import CharField, F, Q, QuerySet, Value
+from django.db.models import Case, IntegerField, Q, QuerySet, When
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from crm.access import register_scope
 from crm.models import User
@@ -20,6 +19,7 @@ from customers.selectors import (
     visible_customers,
     visible_through_customer,
 )
+from customers.timeline import TimelinePage, customer_timeline
 from interactions.models import (
     ACTIVE_TICKET_STATUSES,
     DEFAULT_SLA_HOURS,
@@ -29,9 +29,6 @@ from interactions.models import (
     Task,
     TicketComment,
 )
-
-TIMELINE_PAGE = 20
-
 
 SERVE_ALL = "interactions.serve_all_customers"
 
@@ -225,132 +222,6 @@ def open_ticket_count(customer: Customer) -> int:
     return customer.tickets.filter(status__in=ACTIVE_TICKET_STATUSES).count()
 
 
-# The timeline (DESIGN §6): one UNION ALL of (kind, id, moment) over each source,
-# newest first, cut at the page size; then one query per kind for the page's rows.
-# The number of queries is fixed however long the history, and each branch is
-# served by its (customer, moment) index.
-
-TIMELINE_KINDS = ("order", "interaction", "ticket", "feedback", "ownership")
-
-
-@dataclass
-class TimelineEntry:
-    kind: str
-    at: datetime.datetime
-    item: object
-
-
-@dataclass
-class TimelinePage:
-    entries: list[TimelineEntry]
-    kinds: tuple[str, ...]  # the kinds this user may see
-    kind: str  # the filter ("" for all)
-    next_cursor: str = ""
-
-
-def _branch(kind: str, qs: QuerySet, moment: str, cursor) -> QuerySet:
-    # Not "kind" and "at": the ownership ledger has fields of those names.
-    qs = qs.annotate(entry_kind=Value(kind, output_field=CharField()), entry_at=F(moment))
-    if cursor is not None:
-        at, cursor_kind, cursor_id = cursor
-        if kind < cursor_kind:
-            qs = qs.filter(**{f"{moment}__lte": at})
-        elif kind == cursor_kind:
-            qs = qs.filter(Q(**{f"{moment}__lt": at}) | Q(**{moment: at, "pk__lt": cursor_id}))
-        else:
-            qs = qs.filter(**{f"{moment}__lt": at})
-    return qs.values_list("entry_kind", "pk", "entry_at")
-
-
-def _cursor_parse(text: str):
-    try:
-        at, kind, pk = text.rsplit("|", 2)
-        moment = parse_datetime(at)
-        if moment is None or kind not in TIMELINE_KINDS:
-            return None
-        return moment, kind, int(pk)
-    except (ValueError, TypeError):
-        return None
-
-
-def timeline_kinds(user: User) -> tuple[str, ...]:
-    kinds = []
-    if user.has_perm("sales.view_order"):
-        kinds.append("order")
-    if user.has_perm("interactions.view_interaction"):
-        kinds.append("interaction")
-    if user.has_perm("interactions.view_serviceticket"):
-        kinds.append("ticket")
-    if user.has_perm("feedback.view_feedback"):
-        kinds.append("feedback")
-    kinds.append("ownership")  # who held the customer: anyone who sees the customer
-    return tuple(kinds)
-
-
-def customer_timeline(
-    user: User, customer: Customer, *, kind: str = "", cursor: str = "", size: int = TIMELINE_PAGE
-) -> TimelinePage:
-    """A page of the customer's history, newest first: orders, interactions,
-    tickets and feedback the user may see (the customer itself is already visible to them)."""
-    from customers.models import OwnershipChange
-    from feedback.models import Feedback
-    from sales.models import Order
-
-    allowed = timeline_kinds(user)
-    kind = kind if kind in allowed else ""
-    wanted = (kind,) if kind else allowed
-    after = _cursor_parse(cursor) if cursor else None
-    if cursor and after is None:  # a page after something unknown: nothing, not page 1
-        return TimelinePage([], allowed, kind)
-    sources = {
-        "order": (Order.objects.filter(customer=customer), "ordered_at"),
-        "interaction": (Interaction.objects.filter(customer=customer), "occurred_at"),
-        "ticket": (ServiceTicket.objects.filter(customer=customer), "created_at"),
-        "feedback": (Feedback.objects.filter(customer=customer), "created_at"),
-        "ownership": (OwnershipChange.objects.filter(customer=customer), "at"),
-    }
-    branches = [_branch(k, *sources[k], after) for k in wanted]
-    if not branches:
-        return TimelinePage([], allowed, kind)
-    union = branches[0].union(*branches[1:], all=True) if len(branches) > 1 else branches[0]
-    rows = list(union.order_by("-entry_at", "-entry_kind", "-pk")[: size + 1])
-    more = len(rows) > size
-    rows = rows[:size]
-    ids: dict[str, list[int]] = {}
-    for row_kind, pk, _at in rows:
-        ids.setdefault(row_kind, []).append(pk)
-    loaded: dict[tuple[str, int], object] = {}
-    if ids.get("order"):
-        for order in Order.objects.filter(pk__in=ids["order"]).select_related("salesperson"):
-            loaded["order", order.pk] = order
-    if ids.get("interaction"):
-        for interaction in Interaction.objects.filter(pk__in=ids["interaction"]).select_related(
-            "user", "contact"
-        ):
-            loaded["interaction", interaction.pk] = interaction
-    if ids.get("ticket"):
-        for ticket in ServiceTicket.objects.filter(pk__in=ids["ticket"]).select_related("assignee"):
-            loaded["ticket", ticket.pk] = ticket
-    if ids.get("feedback"):
-        for feedback in Feedback.objects.filter(pk__in=ids["feedback"]).select_related("category"):
-            loaded["feedback", feedback.pk] = feedback
-    if ids.get("ownership"):
-        for change in OwnershipChange.objects.filter(pk__in=ids["ownership"]).select_related(
-            "from_user", "to_user", "actor", "release_reason"
-        ):
-            loaded["ownership", change.pk] = change
-    entries = [
-        TimelineEntry(row_kind, at, loaded[row_kind, pk])
-        for row_kind, pk, at in rows
-        if (row_kind, pk) in loaded
-    ]
-    next_cursor = ""
-    if more and rows:
-        last_kind, last_pk, last_at = rows[-1]
-        next_cursor = f"{last_at.isoformat()}|{last_kind}|{last_pk}"
-    return TimelinePage(entries, allowed, kind, next_cursor)
-
-
 CARDS_ON_PAGE = 10
 
 
@@ -381,8 +252,6 @@ def customer_service(user: User, customer: Customer, *, kind: str = "") -> Custo
     )
     tickets = []
     if sees_tickets:
-        from django.db.models import Case, IntegerField, When
-
         tickets = list(
             customer.tickets.select_related("assignee")
             .annotate(
@@ -401,3 +270,11 @@ def customer_service(user: User, customer: Customer, *, kind: str = "") -> Custo
         sees_tasks=sees_tasks,
         sees_tickets=sees_tickets,
     )
+
+
+# The pool's no-interaction clock (customers.pool.ACTIVITY): the local day of the
+# customer's last interaction since its owner took it, before the as-of day ends.
+LAST_TOUCH_SQL = """(SELECT (max(i.occurred_at) AT TIME ZONE %(tz)s)::date
+              FROM interactions_interaction i
+             WHERE i.customer_id = c.id AND i.occurred_at >= c.owner_since
+               AND i.occurred_at < %(end)s)"""

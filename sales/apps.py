@@ -7,9 +7,10 @@ class SalesConfig(AppConfig):
     verbose_name = _("Sales")
 
     def ready(self) -> None:
-        from sales import workbench
+        from sales import reminders, workbench
 
         workbench.register()
+        reminders.register()
         from django.utils.translation import pgettext_lazy
 
         from crm.auditlog import register_label
@@ -27,3 +28,27 @@ class SalesConfig(AppConfig):
         from customers.panels import register_panel
 
         register_panel(selectors.customer_panel)
+        from customers.pool import register_recycle_activity
+
+        register_recycle_activity(
+            "last_purchase", selectors.LAST_PURCHASE_SQL, selectors.recycle_params
+        )
+        register_recycle_activity("open_deal", selectors.OPEN_DEAL_SQL, selectors.recycle_params)
+        from customers.filters import register_purchases
+
+        register_purchases(categories=selectors.product_categories, buyers=selectors.buyers)
+        from customers.timeline import TimelineSource, register_timeline_source
+        from sales.models import Order
+
+        register_timeline_source(
+            TimelineSource(
+                kind="order",
+                model=Order,
+                moment="ordered_at",
+                label=_("Orders"),
+                template="sales/_timeline_order.html",
+                position=10,
+                permission="sales.view_order",
+                related=("salesperson",),
+            )
+        )

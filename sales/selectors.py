@@ -4,17 +4,20 @@ shared catalogue."""
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Prefetch, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from crm.access import register_scope
 from crm.models import User
 from customers.selectors import visible_through_customer
 from sales.models import (
     OPEN_STAGES,
+    PURCHASE_STATUSES,
     ZERO,
     Competitor,
     Contract,
@@ -232,3 +235,68 @@ def customer_panel(request, profile) -> dict:
         "sees_contracts": sees_contracts,
         "contracts": contracts,
     }
+
+
+# --- what customers' pages and jobs ask of orders (registered in SalesConfig.ready())
+
+
+def product_categories() -> list[str]:
+    """The categories of the catalogue, for the customer list's "bought in category"."""
+    names = Product.objects.exclude(category="").values_list("category", flat=True)
+    return list(names.distinct().order_by("category"))
+
+
+def _day_start(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time()))
+
+
+def buyers(
+    *,
+    product: str = "",
+    category: str = "",
+    start: datetime.date | None = None,
+    stop: datetime.date | None = None,
+    spent: Decimal | None = None,
+) -> QuerySet:
+    """The ids of the customers with purchases (paid, shipped or completed orders)
+    of the product (SKU or part of its name) or category, between the local days
+    `start` and `stop`, together worth at least `spent` (net of refunds, in CNY)."""
+    orders = Order.objects.filter(status__in=PURCHASE_STATUSES)
+    if start:
+        orders = orders.filter(ordered_at__gte=_day_start(start))
+    if stop and stop < datetime.date.max:
+        orders = orders.filter(ordered_at__lt=_day_start(stop + datetime.timedelta(days=1)))
+    if product:
+        orders = orders.filter(
+            Q(lines__product__sku__iexact=product) | Q(lines__product__name__icontains=product)
+        )
+    if category:
+        orders = orders.filter(lines__product__category=category)
+    if spent is None:
+        return orders.values("customer_id")
+    net = ExpressionWrapper(
+        (F("total") - F("refunded")) * F("exchange_rate"),
+        output_field=DecimalField(max_digits=20, decimal_places=6),
+    )
+    return (
+        Order.objects.filter(pk__in=orders.values("pk"))
+        .values("customer_id")
+        .annotate(worth=Sum(net))
+        .filter(worth__gte=spent)
+        .values("customer_id")
+    )
+
+
+# The pool's no-order clock and its exemption (customers.pool.ACTIVITY): the
+# local day of the customer's last purchase before the as-of day ends, and
+# whether an opportunity is still open.
+LAST_PURCHASE_SQL = """(SELECT (max(o.ordered_at) AT TIME ZONE %(tz)s)::date
+              FROM sales_order o
+             WHERE o.customer_id = c.id AND o.status = ANY(%(bought)s)
+               AND o.ordered_at < %(end)s)"""
+OPEN_DEAL_SQL = """EXISTS (SELECT 1 FROM sales_opportunity p
+                    WHERE p.customer_id = c.id AND p.stage = ANY(%(open)s))"""
+
+
+def recycle_params() -> dict:
+    return {"bought": list(PURCHASE_STATUSES), "open": list(OPEN_STAGES)}

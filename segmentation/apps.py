@@ -22,3 +22,22 @@ class SegmentationConfig(AppConfig):
         )
         register_history_key("churn_outcome", _("churn alert"), ChurnOutcome.choices)
         register_history_key("lost_reason", _("why lost"))
+        from crm.jobs import Job, register_job
+
+        register_job(
+            Job(
+                "recompute_metrics",
+                "segmentation.jobs:recompute_metrics",
+                _("Every customer's metrics, tiers, RFM, churn and value scores and stage."),
+            )
+        )
+        register_job(
+            Job(
+                "churn_alerts",
+                "segmentation.churn:churn_alerts",
+                _(
+                    "An alert and a win-back task for each customer newly at risk; "
+                    "managers' digest."
+                ),
+            )
+        )
