@@ -1,10 +1,10 @@
-"""Time the periodic jobs of issue 9 at a million customers against `kehu_bench`
+"""Time the periodic jobs at a million customers against `kehu_bench`
 (bench/generate.py fills it).
 
     .venv/bin/python bench/jobs.py [--as-of YYYY-MM-DD]
 
 Runs `run_job freshness_audit`, `churn_alerts`, `reminders` and `pool_recycle`
-(issue 10; the pool rules' clocks set to the demo's 30 days without an
+(the pool rules' clocks set to the demo's 30 days without an
 interaction and 90 without an order first) twice each in
 its own process, end to end: the first run writes the verification tasks, the
 churn episodes with their tasks and alerts, the reminders; the second finds

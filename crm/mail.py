@@ -1,4 +1,4 @@
-"""Notifications by e-mail (issue 9, item 5), as each person chose on their
+"""Notifications by e-mail (docs/operations.md), as each person chose on their
 profile (crm.models.NotifyBy): in the app only; a daily digest each morning
 (job `email_digest`, 08:15); or immediately (job `email_notifications`, every
 minute: whatever came since, in one e-mail). In the person's language, with a

@@ -1,4 +1,4 @@
-"""The conflict check (查冲突, issue 10 item 7): before creating a customer, is it
+"""The conflict check (查冲突): before creating a customer, is it
 already here, in the pool, or held by a colleague?
 
 The look-up reads every live customer, whoever holds it (that is its point), so

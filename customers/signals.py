@@ -2,6 +2,6 @@
 
 from django.dispatch import Signal
 
-# A customer's record was confirmed with the customer (customers.services.customer_verify),
+# A customer's record was confirmed with the customer (customers.services.records.customer_verify),
 # in its transaction: customer=, actor=, at=.
 customer_verified = Signal()

@@ -1,4 +1,4 @@
-"""The revenue forecast (issue 8, item 7; docs/dashboards.md), two ways:
+"""The revenue forecast (docs/dashboards.md), two ways:
 
 - from the customer base: each buying customer's expected purchases in each of
   the next three calendar months (BG/NBD) × their expected spend per purchase

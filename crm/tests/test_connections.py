@@ -1,4 +1,4 @@
-"""The development server keeps its database connections bounded (issue 26, item 2):
+"""The development server keeps its database connections bounded:
 `make run` serves through runserver, which starts a thread per browser connection;
 connections kept per thread piled up until PostgreSQL refused more. And when that
 happens, the page says so instead of blaming a stopped database."""

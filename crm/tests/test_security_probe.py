@@ -1,4 +1,4 @@
-"""What a security probe found (issue 26, item 9): NUL bytes, ?page=last, the
+"""What a security probe found: NUL bytes, ?page=last, the
 account lock anyone could set off, the audit log's TRUNCATE, password rules and
 password reset floods."""
 
