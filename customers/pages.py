@@ -157,7 +157,9 @@ class FilteredListView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
         return {**super().get_filterset_kwargs(filterset_class), "user": self.request.user}
 
     def get_template_names(self):
-        return [self.template_name + ("#results" if self.request.htmx else "")]
+        # The same template for htmx: it extends list_page.html, which renders
+        # only its #results block when request.htmx is true (hence the Vary).
+        return [self.template_name]
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
