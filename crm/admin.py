@@ -13,6 +13,7 @@ from django.utils.translation import ngettext
 from crm.audit import audit_record, diff, snapshot
 from crm.fields import blind_index
 from crm.models import (
+    RECORD_FIELDS,
     AuditAction,
     AuditEvent,
     ImportJob,
@@ -48,7 +49,17 @@ class SettingsRowAdminMixin:
         return False
 
 
-class AuditedAdminMixin:
+class BookkeepingLastMixin:
+    def get_fields(self, request, obj=None):
+        """The record's own fields first, its bookkeeping (version, who entered
+        it, when) last, wherever the model's abstract base puts them."""
+        fields = list(super().get_fields(request, obj))
+        return [f for f in fields if f not in RECORD_FIELDS] + [
+            f for f in RECORD_FIELDS if f in fields
+        ]
+
+
+class AuditedAdminMixin(BookkeepingLastMixin):
     """Admin writes land in the audit log like every other write."""
 
     permission_snapshot = None  # a function(obj) -> dict, for models with roles
@@ -205,7 +216,7 @@ def run_seconds(run) -> str:
     return f"{(run.finished_at - run.started_at).total_seconds():.1f}"
 
 
-class ReadOnlyAdminMixin:
+class ReadOnlyAdminMixin(BookkeepingLastMixin):
     """Viewing only: writes go through the CRM pages and their services."""
 
     def has_add_permission(self, request, obj=None) -> bool:

@@ -11,6 +11,58 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.fields import BlindIndexField, EncryptedTextField
 
+# --- the shapes business records share --------------------------------------
+
+
+def entered_by(verbose_name=None) -> models.ForeignKey:
+    """Who entered a record: kept when the person leaves (PROTECT), not indexed
+    (nothing looks records up by it), no reverse accessor."""
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=verbose_name or _("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+
+
+class Timestamped(models.Model):
+    """When a record was created and last changed (set by its services, so an
+    import can give the original moments)."""
+
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+
+    class Meta:
+        abstract = True
+
+
+class Versioned(Timestamped):
+    """A record edited through forms: every write bumps `version`
+    (crm.audit.versioned_save), so a form sent from a stale page is refused
+    instead of overwriting a colleague's change."""
+
+    version = models.PositiveIntegerField(_("version"), default=1)
+
+    class Meta:
+        abstract = True
+
+
+class Recorded(Versioned):
+    """A versioned record that remembers who entered it. A record that words it
+    otherwise (an order is *entered by*) overrides `created_by = entered_by(…)`."""
+
+    created_by = entered_by()
+
+    class Meta:
+        abstract = True
+
+
+# Bookkeeping shown last on a record's admin page, whatever the model's order.
+RECORD_FIELDS = ("version", "created_by", "created_at", "updated_at")
+
 
 class BilingualNameMixin:
     """A row of an admin-edited list named in both languages (`name_zh`, `name_en`):

@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from crm.models import Recorded, Timestamped, Versioned, entered_by
+
 
 class Channel(models.TextChoices):
     PHONE = "phone", pgettext_lazy("channel", "Phone call")
@@ -64,7 +66,7 @@ class Outcome(models.TextChoices):
     NO_ANSWER = "no_answer", pgettext_lazy("outcome", "No answer")
 
 
-class Interaction(models.Model):
+class Interaction(Versioned):
     customer = models.ForeignKey(
         "customers.Customer",
         verbose_name=_("customer"),
@@ -102,9 +104,6 @@ class Interaction(models.Model):
     )
     next_step = models.CharField(_("next step"), max_length=200, blank=True, default="")
     follow_up_at = models.DateTimeField(_("follow up on"), null=True, blank=True)
-    version = models.PositiveIntegerField(_("version"), default=1)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("interaction")
@@ -162,7 +161,7 @@ class TaskSource(models.TextChoices):
     TICKET = "ticket", pgettext_lazy("task source", "Service ticket")
 
 
-class Task(models.Model):
+class Task(Timestamped):
     title = models.CharField(_("title"), max_length=200)
     customer = models.ForeignKey(
         "customers.Customer",
@@ -206,17 +205,7 @@ class Task(models.Model):
         related_name="+",
         db_index=False,
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("created by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-    )
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    created_by = entered_by()
 
     class Meta:
         verbose_name = _("task")
@@ -321,7 +310,7 @@ class SlaPolicy(models.Model):
         return f"{self.get_priority_display()}: {self.resolve_hours} h"
 
 
-class ServiceTicket(models.Model):
+class ServiceTicket(Recorded):
     number = models.CharField(_("ticket number"), max_length=20, unique=True)
     customer = models.ForeignKey(
         "customers.Customer",
@@ -376,18 +365,8 @@ class ServiceTicket(models.Model):
         _("customer satisfaction"), null=True, blank=True
     )
     reopened = models.PositiveSmallIntegerField(_("times reopened"), default=0)
-    version = models.PositiveIntegerField(_("version"), default=1)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("opened by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-    )
+    created_by = entered_by(_("opened by"))
     created_at = models.DateTimeField(_("opened at"), default=timezone.now)
-    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("service ticket")

@@ -12,6 +12,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from crm.models import Recorded, entered_by
+
 
 class FeedbackCategory(models.Model):
     """The editable list of what feedback is about (admins keep it)."""
@@ -53,7 +55,7 @@ FEEDBACK_MOVES: dict[str, tuple[str, ...]] = {
 }
 
 
-class Feedback(models.Model):
+class Feedback(Recorded):
     customer = models.ForeignKey(
         "customers.Customer",
         verbose_name=_("customer"),
@@ -103,18 +105,8 @@ class Feedback(models.Model):
         db_index=False,
     )
     handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
-    version = models.PositiveIntegerField(_("version"), default=1)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("recorded by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-    )
+    created_by = entered_by(_("recorded by"))
     created_at = models.DateTimeField(_("received at"), default=timezone.now)
-    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("feedback")

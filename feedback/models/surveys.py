@@ -12,6 +12,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from crm.models import Recorded
 from feedback.models.feedback import Feedback, FeedbackCategory
 
 
@@ -28,7 +29,7 @@ class SurveyStatus(models.TextChoices):
     CLOSED = "closed", pgettext_lazy("survey status", "Closed")
 
 
-class Survey(models.Model):
+class Survey(Recorded):
     """A satisfaction survey: questions in Chinese and English, answered by
     customers from personal links (`SurveyInvitation`) without an account."""
 
@@ -56,18 +57,6 @@ class Survey(models.Model):
         related_name="+",
         help_text=_("The category the answers are filed under as feedback."),
     )
-    version = models.PositiveIntegerField(_("version"), default=1)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("created by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-    )
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("survey")

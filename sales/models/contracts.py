@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm.fields import private_storage
+from crm.models import Recorded, entered_by
 from sales.models.money import ZERO
 from sales.models.opportunities import Opportunity
 
@@ -46,7 +47,7 @@ def contract_file_name(instance: Contract, filename: str) -> str:
     return f"contracts/{timezone.now():%Y/%m}/{uuid.uuid4().hex}.{suffix[:5]}"
 
 
-class Contract(models.Model):
+class Contract(Recorded):
     number = models.CharField(_("contract number"), max_length=40)
     customer = models.ForeignKey(
         "customers.Customer",
@@ -96,18 +97,7 @@ class Contract(models.Model):
     file_name = models.CharField(_("file name"), max_length=200, blank=True, default="")
     file_type = models.CharField(_("file type"), max_length=100, blank=True, default="")
     file_size = models.PositiveBigIntegerField(_("file size"), default=0)
-    version = models.PositiveIntegerField(_("version"), default=1)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("entered by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-    )
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    created_by = entered_by(_("entered by"))
 
     class Meta:
         verbose_name = _("contract")

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from crm.models import Recorded, Timestamped, entered_by
 from sales.models.money import cents
 from sales.models.orders import Order
 
@@ -27,7 +28,7 @@ class PricePosition(models.TextChoices):
     HIGHER = "higher", pgettext_lazy("price position", "Dearer than us")
 
 
-class Competitor(models.Model):
+class Competitor(Timestamped):
     name = models.CharField(pgettext_lazy("competitor", "name"), max_length=100)
     website = models.CharField(_("website"), max_length=200, blank=True, default="")
     strengths = models.TextField(_("strengths"), blank=True, default="")
@@ -37,8 +38,6 @@ class Competitor(models.Model):
     )
     notes = models.TextField(_("notes"), blank=True, default="")
     is_active = models.BooleanField(_("active"), default=True)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("competitor")
@@ -114,7 +113,7 @@ class LostReason(models.TextChoices):
     OTHER = "other", pgettext_lazy("lost reason", "Other")
 
 
-class Opportunity(models.Model):
+class Opportunity(Recorded):
     """A deal followed through the stages to an order (or to its loss)."""
 
     customer = models.ForeignKey(
@@ -173,18 +172,7 @@ class Opportunity(models.Model):
         related_name="opportunity",
     )
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
-    version = models.PositiveIntegerField(_("version"), default=1)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("entered by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-    )
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    created_by = entered_by(_("entered by"))
 
     class Meta:
         verbose_name = _("opportunity")

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from crm.models import Recorded, entered_by
 from sales.models.money import ZERO, Currency
 from sales.models.products import Product
 
@@ -49,7 +50,7 @@ class OrderSource(models.TextChoices):
     DEMO = "demo", pgettext_lazy("order source", "Demo data")
 
 
-class Order(models.Model):
+class Order(Recorded):
     # Indexes: a unique constraint (no LIKE twin) and composite ones in Meta, which
     # lead with the foreign keys; at millions of orders every index costs writes.
     number = models.CharField(_("order number"), max_length=40)
@@ -107,18 +108,7 @@ class Order(models.Model):
     shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
-    version = models.PositiveIntegerField(_("version"), default=1)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("entered by"),
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-    )
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
+    created_by = entered_by(_("entered by"))
 
     class Meta:
         verbose_name = _("order")

@@ -8,14 +8,14 @@ from __future__ import annotations
 from django.db import models
 from django.db.models.functions import Upper
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from crm.models import Timestamped
 from sales.models.money import Currency
 
 
-class Product(models.Model):
+class Product(Timestamped):
     sku = models.CharField(_("SKU"), max_length=40)
     name = models.CharField(pgettext_lazy("product", "name"), max_length=200)
     category = models.CharField(_("category"), max_length=50, blank=True, default="")
@@ -40,8 +40,6 @@ class Product(models.Model):
     # Made by an order import for a product it did not know; a steward completes it.
     is_placeholder = models.BooleanField(_("placeholder from an import"), default=False)
     description = models.TextField(_("description"), blank=True, default="")
-    created_at = models.DateTimeField(_("created at"), default=timezone.now)
-    updated_at = models.DateTimeField(_("updated at"), default=timezone.now)
 
     class Meta:
         verbose_name = _("product")
