@@ -12,6 +12,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views import View
 
+from crm.htmx import HtmxPartialMixin
 from crm.models import ImportJob, ImportStatus
 from crm.sheets.reader import size_check
 from crm.sheets.sheet import SheetError
@@ -194,8 +195,9 @@ class ImportPreviewView(ImportPermissionMixin, View):
         return redirect("customers:import_job", pk=job.pk)
 
 
-class ImportJobView(ImportPermissionMixin, View):
+class ImportJobView(HtmxPartialMixin, ImportPermissionMixin, View):
     template_name = "customers/import_job.html"
+    htmx_partial = "status"
 
     def get(self, request, pk):
         job = _job(request.user, pk)
@@ -212,8 +214,7 @@ class ImportJobView(ImportPermissionMixin, View):
             "summary": import_jobs.KINDS[job.kind].counts_line(job.counts) if job.counts else "",
             "counts": job.counts,
         }
-        name = self.template_name + ("#status" if request.htmx else "")
-        return render(request, name, context)
+        return self.render_part(context)
 
 
 class ImportRejectedView(ImportPermissionMixin, View):

@@ -13,13 +13,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve, reverse
-from django.utils.decorators import method_decorator
 from django.views import View
-from django.views.decorators.vary import vary_on_headers
 from django.views.generic import TemplateView
 from django_filters.views import FilterView
 
 from crm.forms import service_errors
+from crm.htmx import HtmxPartialMixin
 from crm.normalise import id_param
 from crm.pagination import PeekPaginator
 from customers.models import Customer
@@ -81,12 +80,13 @@ class PicksCustomerMixin:
         return super().dispatch(request, *args, **kwargs)
 
 
-class CustomerPickView(LoginRequiredMixin, View):
+class CustomerPickView(HtmxPartialMixin, LoginRequiredMixin, View):
     """Choose the customer for a page that needs one (PicksCustomerMixin): the page
     is named by `?next=` and must be such a page; the results are the customers that
     page accepts, found as the top bar finds them."""
 
     template_name = "customers/customer_pick.html"
+    htmx_partial = "results"
     SHOWN = 20
 
     def get(self, request):
@@ -115,8 +115,7 @@ class CustomerPickView(LoginRequiredMixin, View):
             "query": query,
             "customers": list(found[: self.SHOWN]),
         }
-        name = self.template_name + ("#results" if request.htmx else "")
-        return render(request, name, context)
+        return self.render_part(context)
 
 
 def _required(view) -> tuple[str, ...]:
@@ -144,22 +143,16 @@ def customer_param_visible(request) -> Customer | None:
     return visible_customers(request.user).filter(pk=customer_id).first()
 
 
-@method_decorator(vary_on_headers("HX-Request"), name="dispatch")
-class FilteredListView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
-    """A list with a filter set that takes the user, 50 rows a page without a count,
-    and only its `#results` partial for htmx; `filtered_customer` names the
-    customer of `?customer=` in the page's heading."""
+class FilteredListView(HtmxPartialMixin, LoginRequiredMixin, PermissionRequiredMixin, FilterView):
+    """A list with a filter set that takes the user, 50 rows a page without a
+    count, and only its results for htmx (its template extends list_page.html);
+    `filtered_customer` names the customer of `?customer=` in the page's heading."""
 
     paginate_by = 50
     paginator_class = PeekPaginator
 
     def get_filterset_kwargs(self, filterset_class):
         return {**super().get_filterset_kwargs(filterset_class), "user": self.request.user}
-
-    def get_template_names(self):
-        # The same template for htmx: it extends list_page.html, which renders
-        # only its #results block when request.htmx is true (hence the Vary).
-        return [self.template_name]
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(

@@ -9,14 +9,13 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, pgettext
 from django.views import View
-from django.views.decorators.vary import vary_on_headers
 from django.views.generic import FormView, ListView, TemplateView
 from django_filters.views import FilterView
 
+from crm.htmx import HtmxPartialMixin, htmx_redirect
 from crm.messages import messages_error
 from crm.pagination import PeekPaginator
 from crm.search import kept_query
@@ -40,11 +39,11 @@ _get_visible = visible_customer_or_404
 _get_editable = editable_customer_or_404
 
 
-@method_decorator(vary_on_headers("HX-Request"), name="dispatch")
-class CustomerListView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
+class CustomerListView(HtmxPartialMixin, LoginRequiredMixin, PermissionRequiredMixin, FilterView):
     permission_required = "customers.view_customer"
     filterset_class = CustomerFilter
     template_name = "customers/customer_list.html"
+    htmx_partial = "results"
     paginate_by = 50
     paginator_class = PeekPaginator
 
@@ -60,9 +59,6 @@ class CustomerListView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
             data["q"] = query
             kwargs["data"] = data
         return kwargs
-
-    def get_template_names(self):
-        return [self.template_name + ("#results" if self.request.htmx else "")]
 
     def get_context_data(self, **kwargs):
         user = self.request.user
@@ -346,10 +342,11 @@ class CustomerRestoreView(LoginRequiredMixin, PermissionRequiredMixin, View):
         return redirect(customer)
 
 
-class ContactFormView(LoginRequiredMixin, View):
+class ContactFormView(HtmxPartialMixin, LoginRequiredMixin, View):
     """Add or edit a contact in place on the customer page (htmx), or as a page."""
 
     template_name = "customers/contact_form.html"
+    htmx_partial = "contact-form"
 
     def _contact(self, customer, contact_id):
         if contact_id is None:
@@ -388,20 +385,11 @@ class ContactFormView(LoginRequiredMixin, View):
                 form.add_error(None, exc)
             else:
                 messages.success(request, _("The contact is saved."))
-                return _htmx_redirect(request, customer.get_absolute_url() + "#contacts")
+                return htmx_redirect(request, customer.get_absolute_url() + "#contacts")
         return self._render(request, customer, contact, form)
 
     def _render(self, request, customer, contact, form):
-        template = self.template_name + ("#contact-form" if request.htmx else "")
-        return render(request, template, {"customer": customer, "contact": contact, "form": form})
-
-
-def _htmx_redirect(request, url: str):
-    if request.htmx:
-        response = render(request, "partials/_empty.html")
-        response["HX-Redirect"] = url
-        return response
-    return redirect(url)
+        return self.render_part({"customer": customer, "contact": contact, "form": form})
 
 
 class ContactDeleteView(LoginRequiredMixin, View):

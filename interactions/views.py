@@ -15,6 +15,7 @@ from django.views import View
 from django.views.generic import TemplateView
 
 from crm.forms import service_errors
+from crm.htmx import HtmxPartialMixin
 from crm.normalise import id_param
 from customers.models import Customer
 from customers.pages import (
@@ -78,12 +79,13 @@ from interactions.services.tickets import (
 # --- interactions ---------------------------------------------------------------
 
 
-class InteractionLogView(LoginRequiredMixin, PermissionRequiredMixin, View):
+class InteractionLogView(HtmxPartialMixin, LoginRequiredMixin, PermissionRequiredMixin, View):
     """The short form on the customer page: log a call, visit or message in place.
     After a save the form comes back empty and the timeline reloads."""
 
     permission_required = "interactions.add_interaction"
     template_name = "interactions/interaction_form.html"
+    htmx_partial = "interaction-form"
 
     def get(self, request, pk: int):
         customer = customer_or_404(servable_customers(request.user), pk)
@@ -118,11 +120,10 @@ class InteractionLogView(LoginRequiredMixin, PermissionRequiredMixin, View):
         return self._render(request, customer, form)
 
     def _render(self, request, customer, form, done: str = ""):
-        template = self.template_name + ("#interaction-form" if request.htmx else "")
         context = {"customer": customer, "form": form, "done": done}
         if done:  # the page's header learns the new last contact too
             context["metrics"] = customer_metrics(customer)
-        return render(request, template, context)
+        return self.render_part(context)
 
 
 class InteractionDetailView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):

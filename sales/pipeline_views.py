@@ -15,13 +15,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
-from django.views.decorators.vary import vary_on_headers
 from django.views.generic import FormView, TemplateView
 
+from crm.htmx import HtmxPartialMixin
 from crm.messages import messages_error
 from crm.models import User
 from crm.normalise import id_param
@@ -77,16 +76,13 @@ class OpportunityListView(FilteredListView):
         return context
 
 
-@method_decorator(vary_on_headers("HX-Request"), name="dispatch")
-class PipelineView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
+class PipelineView(HtmxPartialMixin, LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
     """Columns by stage; a card moves with a click on its stage menu, or by drag
     and drop (static/js/kehu.js posts the same form)."""
 
     permission_required = "sales.view_opportunity"
     template_name = "sales/pipeline.html"
-
-    def get_template_names(self):
-        return [self.template_name + ("#board" if self.request.htmx else "")]
+    htmx_partial = "board"
 
     def get_context_data(self, **kwargs):
         user = self.request.user

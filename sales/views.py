@@ -15,6 +15,7 @@ from django.views import View
 from django.views.generic import FormView, TemplateView
 from django_filters.views import FilterView
 
+from crm.htmx import HtmxPartialMixin
 from crm.messages import messages_error
 from crm.normalise import id_param
 from crm.pagination import PeekPaginator
@@ -127,7 +128,7 @@ def _apply_errors(form, formset, exc: ValidationError, indexes: list[int]) -> No
         service_errors(target, ValidationError({field: errors}))
 
 
-class _OrderFormMixin(LoginRequiredMixin, PermissionRequiredMixin):
+class _OrderFormMixin(HtmxPartialMixin, LoginRequiredMixin, PermissionRequiredMixin):
     """The order entry page: the order's fields and its lines. "Add line",
     "Remove" and a changed field re-render the lines with their totals (in place
     with htmx, as a page without it); only "Save" writes."""
@@ -175,8 +176,7 @@ class _OrderFormMixin(LoginRequiredMixin, PermissionRequiredMixin):
             "total": total,
             "currency": currency,
         }
-        name = self.template_name + (f"#{part}" if self.request.htmx else "")
-        return render(self.request, name, context)
+        return self.render_part(context, part)
 
     def post_lines(self, customer, order=None, include=()):
         """Returns a response when the post only edits the lines; None for "Save"."""
