@@ -25,6 +25,7 @@ from crm.filters import AuditEventFilter, PersonFilter
 from crm.forms import LanguageForm, LoginForm, ProfileForm
 from crm.jobs import JOBS, jobs_overview
 from crm.models import JobRun, Notification, Team, User
+from crm.pagination import PeekPaginator
 from crm.roles import user_role_labels
 from crm.search import RESULTS_PER_SECTION, kept_query, query_keep, search_sections
 from crm.selectors import audit_events_for
@@ -151,6 +152,7 @@ class PersonListView(LoginRequiredMixin, ScopedQuerysetMixin, FilterView):
     filterset_class = PersonFilter
     template_name = "crm/person_list.html"
     paginate_by = 50
+    paginator_class = PeekPaginator
 
     def get_filterset_kwargs(self, filterset_class):
         return {**super().get_filterset_kwargs(filterset_class), "user": self.request.user}
@@ -212,6 +214,7 @@ class NotificationListView(LoginRequiredMixin, ScopedQuerysetMixin, ListView):
     model = Notification
     template_name = "crm/notification_list.html"
     paginate_by = 30
+    paginator_class = PeekPaginator
 
 
 class NotificationOpenView(LoginRequiredMixin, View):
@@ -234,6 +237,7 @@ class AuditListView(LoginRequiredMixin, PermissionRequiredMixin, FilterView):
     filterset_class = AuditEventFilter
     template_name = "crm/audit_list.html"
     paginate_by = 50
+    paginator_class = PeekPaginator
 
     def get_queryset(self):
         return audit_events_for(self.request.user)
@@ -251,6 +255,7 @@ class JobRunListView(LoginRequiredMixin, PermissionRequiredMixin, ListView):
     permission_required = "crm.view_jobrun"
     template_name = "crm/job_runs.html"
     paginate_by = 50
+    paginator_class = PeekPaginator
 
     def get_queryset(self):
         runs = JobRun.objects.order_by("-started_at", "-id")
