@@ -12,6 +12,7 @@ from django.utils.translation import pgettext_lazy
 
 from crm.filters import OrderingFilter, StableOrderMixin
 from crm.models import Team
+from crm.selectors import visible_teams
 from customers.address import provinces
 from customers.models import (
     Customer,
@@ -22,6 +23,7 @@ from customers.models import (
     Tag,
     ValueTier,
 )
+from customers.quality import FAIR, GOOD
 from customers.selectors import assignable_owners, customers_matching
 from customers.sources import source_labels
 
@@ -255,8 +257,6 @@ class CustomerFilter(StableOrderMixin, django_filters.FilterSet):
         fields = ["q", "owner", "team", "stage", "kind", "tags", "source", "province", "city"]
 
     def __init__(self, data=None, *args, user, **kwargs):
-        from crm.selectors import visible_teams
-        from customers.selectors import assignable_owners
 
         if data is not None and data.get("q", "").strip() and not data.get("sort"):
             # Search results come newest first unless the user sorts: walking the
@@ -300,7 +300,6 @@ class CustomerFilter(StableOrderMixin, django_filters.FilterSet):
         )
 
     def filter_quality(self, queryset, name, value):
-        from customers.quality import FAIR, GOOD
 
         bands = {"good": Q(quality__gte=GOOD), "fair": Q(quality__gte=FAIR, quality__lt=GOOD)}
         return queryset.filter(bands.get(value, Q(quality__lt=FAIR)))

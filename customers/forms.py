@@ -8,8 +8,24 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from crm.models import User
+from crm.models import ImportKind, User
 from crm.normalise import phone_display
+from crm.selectors import visible_users
+from customers.import_jobs import (
+    KINDS,
+    OWNER_POOL,
+    OWNER_SELF,
+    analysis_of,
+    import_job_layout,
+    import_kinds_for,
+)
+from customers.imports.clean import NEW_SOURCE, value_key
+from customers.imports.values import (
+    Suggester,
+    choice_columns,
+    column_label,
+    value_targets,
+)
 from customers.models import (
     CollaboratorAccess,
     CollaboratorRole,
@@ -22,7 +38,8 @@ from customers.models import (
     ReleaseReason,
     RiskPreference,
 )
-from customers.sources import source_choices
+from customers.selectors import assignable_owners
+from customers.sources import SourceLookup, source_choices
 
 ORIGINAL_SALT = "customers.edit-original"
 
@@ -163,7 +180,6 @@ class CustomerForm(forms.Form):
     original = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, user: User, customer: Customer | None = None, **kwargs):
-        from customers.selectors import assignable_owners
 
         self.customer = customer
         self.user = user
@@ -275,7 +291,6 @@ class CollaboratorForm(forms.Form):
     access = forms.ChoiceField(label=_("Access"), choices=CollaboratorAccess.choices)
 
     def __init__(self, *args, user: User, **kwargs):
-        from crm.selectors import visible_users
 
         super().__init__(*args, **kwargs)
         self.fields["user"].queryset = visible_users(user).filter(is_active=True)
@@ -310,7 +325,6 @@ class BulkAction(forms.Form):
     tag = forms.CharField(label=_("Tag"), max_length=40, required=False)
 
     def __init__(self, *args, user: User, **kwargs):
-        from customers.selectors import assignable_owners
 
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = assignable_owners(user)
@@ -368,8 +382,6 @@ class ImportUploadForm(forms.Form):
     )
 
     def __init__(self, *args, user: User, **kwargs):
-        from crm.models import ImportKind
-        from customers.import_jobs import import_kinds_for
 
         super().__init__(*args, **kwargs)
         kinds = import_kinds_for(user)
@@ -394,8 +406,6 @@ class ImportMappingForm(forms.Form):
     owner = forms.ChoiceField(label=_("Owner of the new customers"), choices=())
 
     def __init__(self, *args, job, user: User, **kwargs):
-        from customers.import_jobs import KINDS, OWNER_POOL, OWNER_SELF
-        from customers.selectors import assignable_owners
 
         spec = KINDS[job.kind]
         initial = {"mode": job.options.get("mode", "fill"), "owner": job.options.get("owner")}
@@ -442,15 +452,6 @@ class ImportValuesForm(forms.Form):
     becomes (the suggestion chosen), with a group per column for the page."""
 
     def __init__(self, *args, job, **kwargs):
-        from customers.import_jobs import analysis_of, import_job_layout
-        from customers.imports.clean import NEW_SOURCE, value_key
-        from customers.imports.values import (
-            Suggester,
-            choice_columns,
-            column_label,
-            value_targets,
-        )
-        from customers.sources import SourceLookup
 
         super().__init__(*args, **kwargs)
         layout = import_job_layout(job)
@@ -498,7 +499,6 @@ class ImportValuesForm(forms.Form):
 
     def decisions(self) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
         """({key: {value_key: target}}, {key: {value_key: text}})."""
-        from customers.imports.clean import value_key
 
         decisions: dict[str, dict[str, str]] = {}
         texts: dict[str, dict[str, str]] = {}

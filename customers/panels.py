@@ -1,6 +1,6 @@
 """The customer page's panels from the apps above customers.
 
-The page (customers.views.CustomerDetailView) reads the customer record itself
+The page (customers.views.profile.CustomerDetailView) reads the customer record itself
 (`customers.selectors.customer_360`); what other apps show on it (the service
 history, loyalty points, surveys, the buying outlook and churn alert) comes from
 the loaders they register here in their AppConfig.ready(). A loader is called

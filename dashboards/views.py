@@ -18,7 +18,7 @@ from crm.sheets.writer import XLSX_TYPE, attachment, xlsx_bytes
 from dashboards import forecast as fc
 from dashboards.figures import dashboard, dashboard_scopes, scope_for
 from dashboards.service import sees_service, service_board, service_first
-from sales.performance_views import MAX_MONTHS, _month, _quick_ranges
+from sales.views.performance import MAX_MONTHS, _month, _quick_ranges
 
 
 def _period(request, today: datetime.date) -> tuple[datetime.date, datetime.date]:

@@ -7,9 +7,11 @@ from django.utils.translation import pgettext_lazy
 
 from crm.filters import StableOrderMixin
 from crm.models import Team, User
+from crm.selectors import visible_teams
 from customers.filters import DateRangeWidget
 from feedback.models import Feedback, FeedbackCategory, FeedbackChannel, FeedbackStatus
 from feedback.selectors import UNHAPPY_UNANSWERED
+from interactions.selectors import task_people
 from sales.models import OrderLine, Product
 
 
@@ -55,9 +57,6 @@ class FeedbackFilter(StableOrderMixin, django_filters.FilterSet):
         super().__init__(data, *args, **kwargs)
         self.user = user
         if user is not None:
-            from crm.selectors import visible_teams
-            from interactions.selectors import task_people
-
             self.filters["team"].queryset = visible_teams(user)
             self.filters["owner"].queryset = task_people(user)
             self.filters["product"].queryset = Product.objects.filter(is_active=True).order_by(

@@ -1,23 +1,23 @@
 from django.urls import path
 
-from feedback import survey_views, views
+from feedback.views import feedback, surveys
 
 app_name = "feedback"
 
 urlpatterns = [
-    path("", views.FeedbackListView.as_view(), name="list"),
-    path("new/", views.FeedbackCreateView.as_view(), name="create"),
-    path("<int:pk>/", views.FeedbackDetailView.as_view(), name="detail"),
-    path("<int:pk>/handle/", views.FeedbackHandleView.as_view(), name="handle"),
-    path("loyalty/<int:pk>/", views.LoyaltyView.as_view(), name="loyalty"),
-    path("analysis/", views.AnalysisView.as_view(), name="analysis"),
+    path("", feedback.FeedbackListView.as_view(), name="list"),
+    path("new/", feedback.FeedbackCreateView.as_view(), name="create"),
+    path("<int:pk>/", feedback.FeedbackDetailView.as_view(), name="detail"),
+    path("<int:pk>/handle/", feedback.FeedbackHandleView.as_view(), name="handle"),
+    path("loyalty/<int:pk>/", feedback.LoyaltyView.as_view(), name="loyalty"),
+    path("analysis/", feedback.AnalysisView.as_view(), name="analysis"),
 ]
 
 urlpatterns += [
-    path("surveys/", survey_views.SurveyListView.as_view(), name="survey_list"),
-    path("surveys/new/", survey_views.SurveyEditView.as_view(), name="survey_create"),
-    path("surveys/send/", survey_views.SurveySendView.as_view(), name="survey_send"),
-    path("surveys/<int:pk>/", survey_views.SurveyDetailView.as_view(), name="survey_detail"),
-    path("surveys/<int:pk>/edit/", survey_views.SurveyEditView.as_view(), name="survey_update"),
-    path("surveys/<int:pk>/status/", survey_views.SurveyStatusView.as_view(), name="survey_status"),
+    path("surveys/", surveys.SurveyListView.as_view(), name="survey_list"),
+    path("surveys/new/", surveys.SurveyEditView.as_view(), name="survey_create"),
+    path("surveys/send/", surveys.SurveySendView.as_view(), name="survey_send"),
+    path("surveys/<int:pk>/", surveys.SurveyDetailView.as_view(), name="survey_detail"),
+    path("surveys/<int:pk>/edit/", surveys.SurveyEditView.as_view(), name="survey_update"),
+    path("surveys/<int:pk>/status/", surveys.SurveyStatusView.as_view(), name="survey_status"),
 ]

@@ -8,7 +8,7 @@ end date shows as expired. `renewal_notice_days` before the end, renewal is due.
 The signed file is checked by its content, not its name: a PDF, a scan (JPEG,
 PNG) or a Word document, at most CONTRACT_FILE_MAX_BYTES. It is stored under a
 random name in the private storage (outside static and media) and is served only
-by `sales.views`' file view to those who may see the customer, each download
+by `sales.views.contracts`' file view to those who may see the customer, each download
 audited.
 """
 

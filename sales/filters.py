@@ -25,6 +25,7 @@ from sales.models import (
     Product,
     Stage,
 )
+from sales.selectors import visible_competitors
 
 
 class OrderFilter(PeopleFilterMixin, StableOrderMixin, django_filters.FilterSet):
@@ -158,7 +159,6 @@ class OpportunityFilter(PeopleFilterMixin, StableOrderMixin, django_filters.Filt
         fields = ["q", "owner", "stage", "close_month", "competitor", "customer"]
 
     def __init__(self, data=None, *args, user, **kwargs):
-        from sales.selectors import visible_competitors
 
         super().__init__(data, *args, user=user, **kwargs)
         self.filters["competitor"].queryset = visible_competitors(user)

@@ -13,6 +13,7 @@ from django.utils.translation import pgettext_lazy
 
 from crm.forms import DateTimeInput, service_errors  # noqa: F401 - where the sales pages import it
 from crm.models import User
+from sales.contracts import CONTRACT_FIELDS
 from sales.models import (
     OPEN_STAGES,
     Competitor,
@@ -388,7 +389,6 @@ class ContractForm(forms.Form):
 
     @staticmethod
     def initial_for(contract) -> dict:
-        from sales.contracts import CONTRACT_FIELDS
 
         initial = {name: getattr(contract, name) for name in CONTRACT_FIELDS}
         initial.update(owner=contract.owner_id, opportunity=contract.opportunity_id)

@@ -45,6 +45,16 @@ PLACEHOLDERS = frozenset(
 )  # fmt: skip
 
 
+CELLS_SEP = "\x1f"  # the unit separator: not something typed into a register
+
+
+def cells_text(cells: str | tuple[str, ...], width: int) -> list[str]:
+    """The packed cells (customers.imports.layout.cells_pack) back as one text
+    per column."""
+    texts = cells.split(CELLS_SEP) if isinstance(cells, str) else list(cells)
+    return (texts + [""] * width)[:width]
+
+
 def is_placeholder(text: str) -> bool:
     return text.casefold() in PLACEHOLDERS
 
@@ -119,7 +129,6 @@ class RowResult:
 
     def texts(self, width: int) -> list[str]:
         """One text per column of the file."""
-        from customers.imports.layout import cells_text
 
         if isinstance(self.cells, list):
             return (self.cells + [""] * width)[:width]

@@ -17,7 +17,7 @@ from crm.sheets.values import (
     column_letters,
 )
 from customers.columns import BY_KEY, IGNORE, NOTES, column_for_header, header_key, is_derived
-from customers.imports.base import SCAN_ROWS, WARNING_MARK, Layout
+from customers.imports.base import CELLS_SEP, SCAN_ROWS, WARNING_MARK, Layout
 
 # --- layout ------------------------------------------------------------------
 
@@ -141,9 +141,6 @@ def cell_problem(value: object, header: str, col: int, row_number: int) -> str:
     return ""
 
 
-_SEP = "\x1f"  # the unit separator: not something typed into a register
-
-
 def cells_pack(cells: dict[int, object], width: int) -> str | tuple[str, ...]:
     """A row's cells as the text a person would see, packed into one string: a
     large import holds every row until it is decided, and one string costs a
@@ -153,14 +150,8 @@ def cells_pack(cells: dict[int, object], width: int) -> str | tuple[str, ...]:
         value if value.__class__ is str else _cell_text(value)
         for col in range(1, width + 1)
     ]  # fmt: skip
-    joined = _SEP.join(texts)
-    return joined if joined.count(_SEP) == width - 1 else tuple(texts)
-
-
-def cells_text(cells: str | tuple[str, ...], width: int) -> list[str]:
-    """The packed cells back as one text per column."""
-    texts = cells.split(_SEP) if isinstance(cells, str) else list(cells)
-    return (texts + [""] * width)[:width]
+    joined = CELLS_SEP.join(texts)
+    return joined if joined.count(CELLS_SEP) == width - 1 else tuple(texts)
 
 
 def _header_score(cells: dict[int, object]) -> int:

@@ -35,8 +35,7 @@ from crm.bulkcopy import gc_paused
 from crm.models import User
 from crm.sheets.sheet import Sheet, SheetError
 from customers.import_jobs import JobKind
-from customers.imports.base import ImportResult, Layout, Outcome
-from customers.imports.layout import cells_text
+from customers.imports.base import ImportResult, Layout, Outcome, cells_text
 from sales.imports.base import COUNTED, PRODUCTS, order_targets
 from sales.imports.decide import orders_decide
 from sales.imports.layout import orders_layout_detect, orders_mapping_errors

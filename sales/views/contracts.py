@@ -18,12 +18,12 @@ from django.views import View
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.generic import FormView, TemplateView
 
-from customers.pages import (
+from customers.selectors import customer_access, people_for_customer
+from customers.views.base import (
     FilteredListView,
     PicksCustomerMixin,
     customer_param_editable_or_404,
 )
-from customers.selectors import customer_access, people_for_customer
 from sales import contracts
 from sales.filters import ContractFilter
 from sales.forms import ContractForm, service_errors
@@ -34,7 +34,7 @@ from sales.selectors import (
     visible_contracts,
     visible_opportunities,
 )
-from sales.views import StatusChangeView
+from sales.views.orders import StatusChangeView
 
 
 class UploadLimit(FileUploadHandler):

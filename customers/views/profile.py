@@ -23,17 +23,21 @@ from customers import ownership
 from customers.conflict import OwnDuplicate
 from customers.filters import CustomerFilter
 from customers.forms import BulkAction, CollaboratorForm, ContactForm, CustomerForm
-from customers.models import Customer
-from customers.pages import editable_customer_or_404, visible_customer_or_404
+from customers.models import Customer, FreshnessPolicy
 from customers.panels import panels_context
 from customers.pool import recycle_clocks
-from customers.pool_views import detail_pool_context
+from customers.quality import RULES
+from customers.segments import segments_visible
 from customers.selectors import (
     customer_360,
     customer_list,
     deleted_customers,
+    quality_by_owner,
+    quality_by_team,
 )
 from customers.services import contacts, lifecycle, records
+from customers.views.base import editable_customer_or_404, visible_customer_or_404
+from customers.views.pool import detail_pool_context
 
 _get_visible = visible_customer_or_404
 _get_editable = editable_customer_or_404
@@ -62,7 +66,6 @@ class CustomerListView(HtmxPartialMixin, LoginRequiredMixin, PermissionRequiredM
 
     def get_context_data(self, **kwargs):
         user = self.request.user
-        from customers.segments import segments_visible
 
         segment_id = self.request.GET.get("segment", "")
         segment = None
@@ -452,9 +455,6 @@ class QualityView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
     template_name = "customers/quality.html"
 
     def get_context_data(self, **kwargs):
-        from customers.models import FreshnessPolicy
-        from customers.quality import RULES
-        from customers.selectors import quality_by_owner, quality_by_team
 
         rows = quality_by_owner(self.request.user)
         return super().get_context_data(

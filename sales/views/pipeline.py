@@ -24,12 +24,12 @@ from crm.htmx import HtmxPartialMixin
 from crm.messages import messages_error
 from crm.models import User
 from crm.normalise import id_param
-from customers.pages import (
+from customers.selectors import customer_access, people_for_customer
+from customers.views.base import (
     FilteredListView,
     PicksCustomerMixin,
     customer_param_editable_or_404,
 )
-from customers.selectors import customer_access, people_for_customer
 from sales import pipeline
 from sales.filters import OpportunityFilter
 from sales.forms import CompetitorForm, LostForm, OpportunityForm, service_errors

@@ -1,7 +1,8 @@
-"""Page helpers for every app whose records follow the customer (sales,
-interactions…): the customer of a URL or of `?customer=`, in the user's scope or
-404, and the base of the filtered lists. Views of other apps use these instead of
-reaching into each other's views."""
+"""The lookups and base views for every app whose records follow the customer
+(sales, interactions…): the customer of a URL or of `?customer=`, in the user's
+scope or 404, the base of the filtered lists and of a form posted from a
+record's page, and the mixin of a page that first picks its customer. Views
+of other apps use these instead of reaching into each other's views."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin, PermissionRequiredMixin
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import Resolver404, resolve, reverse
+from django.urls import reverse
 from django.views import View
 from django.views.generic import TemplateView
 from django_filters.views import FilterView
@@ -78,49 +79,6 @@ class PicksCustomerMixin:
             query = urlencode({"next": request.path})
             return redirect(f"{reverse('customers:pick')}?{query}")
         return super().dispatch(request, *args, **kwargs)
-
-
-class CustomerPickView(HtmxPartialMixin, LoginRequiredMixin, View):
-    """Choose the customer for a page that needs one (PicksCustomerMixin): the page
-    is named by `?next=` and must be such a page; the results are the customers that
-    page accepts, found as the top bar finds them."""
-
-    template_name = "customers/customer_pick.html"
-    htmx_partial = "results"
-    SHOWN = 20
-
-    def get(self, request):
-        from customers.selectors import customers_matching
-
-        target = request.GET.get("next", "")
-        try:
-            match = resolve(target)
-        except Resolver404:
-            raise Http404 from None
-        view = getattr(match.func, "view_class", None)
-        if not (view and issubclass(view, PicksCustomerMixin)) or not target.startswith("/"):
-            raise Http404
-        if not request.user.has_perms(_required(view)):
-            raise PermissionDenied
-        query = request.GET.get("q", "").strip()[:100]
-        scope = view.pick_customers(request.user)
-        found = (
-            customers_matching(scope, query).select_related("owner").order_by("name_pinyin", "id")
-            if query
-            else scope.filter(owner=request.user).order_by("-updated_at", "id")
-        )
-        context = {
-            "title": view.pick_title,
-            "next": target,
-            "query": query,
-            "customers": list(found[: self.SHOWN]),
-        }
-        return self.render_part(context)
-
-
-def _required(view) -> tuple[str, ...]:
-    required = getattr(view, "permission_required", None) or ()
-    return (required,) if isinstance(required, str) else tuple(required)
 
 
 def customer_param_or_404(request, customers) -> Customer:

@@ -23,7 +23,7 @@ from crm.forms import service_errors
 from crm.messages import messages_error
 from crm.models import User
 from crm.normalise import id_param
-from customers.pages import (
+from customers.views.base import (
     DetailActionView,
     FilteredListView,
     customer_param_or_404,

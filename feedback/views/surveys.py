@@ -18,8 +18,8 @@ from crm.messages import messages_error
 from crm.normalise import id_param
 from crm.pagination import PeekPaginator
 from customers.filters import CustomerFilter
-from customers.pages import customer_or_404
 from customers.selectors import customer_list
+from customers.views.base import customer_or_404
 from feedback.forms import QuestionFormSet, SurveyForm, SurveySendForm
 from feedback.models import Survey
 from feedback.selectors import (

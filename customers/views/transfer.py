@@ -1,5 +1,6 @@
 """Import wizard, export and the register template. Thin: the work is in
-customers.import_jobs, customers.imports, customers.exports and customers.template."""
+customers.import_jobs, customers.imports (with its workbook_template) and
+customers.exports."""
 
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ from customers.exports import EXPORT_COLUMNS, customers_export_rows, export_lang
 from customers.filters import CustomerFilter
 from customers.forms import ImportMappingForm, ImportUploadForm, ImportValuesForm
 from customers.imports import rejected_rows, warned_rows, warnings_json
+from customers.imports.workbook_template import register_template
 from customers.selectors import customer_list
-from customers.template import register_template
 
 
 def _job(user, pk: int) -> ImportJob:

@@ -20,12 +20,13 @@ from django.views.generic import TemplateView
 from crm.messages import messages_error
 from crm.models import User
 from customers import ownership, pool_lock
+from customers.conflict import conflict_check
 from customers.filters import PoolFilter
 from customers.forms import ClaimForm, ConflictCheckForm, LockForm, ReleaseForm
 from customers.models import Customer, RecycleReason
-from customers.pages import FilteredListView, editable_customer_or_404
 from customers.pool import Clock, recycle_clocks, recycle_soon
 from customers.selectors import CustomerAccess, pool_customers, visible_customers
+from customers.views.base import FilteredListView, editable_customer_or_404
 
 _REASONS = dict(RecycleReason.choices)
 
@@ -214,7 +215,6 @@ class ConflictCheckView(LoginRequiredMixin, PermissionRequiredMixin, TemplateVie
     # lands in every web server's and proxy's log.
 
     def post(self, request, *args, **kwargs):
-        from customers.conflict import conflict_check
 
         form = ConflictCheckForm(request.POST)
         matches = None

@@ -20,12 +20,12 @@ from crm.messages import messages_error
 from crm.normalise import id_param
 from crm.pagination import PeekPaginator
 from customers.models import Customer
-from customers.pages import (
+from customers.selectors import customer_access, editable_customers, people_for_customer
+from customers.views.base import (
     FilteredListView,
     PicksCustomerMixin,
     customer_param_editable_or_404,
 )
-from customers.selectors import customer_access, editable_customers, people_for_customer
 from sales.filters import OrderFilter, ProductFilter
 from sales.forms import (
     LINES_PREFIX,
