@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm.models import AuditAction, AuditEvent, Team, User
+from crm.selectors import visible_teams
 
 
 class AuditEventFilter(django_filters.FilterSet):
@@ -44,7 +45,6 @@ class PersonFilter(django_filters.FilterSet):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        from crm.selectors import visible_teams
 
         self.filters["team"].queryset = visible_teams(user)
 

@@ -12,6 +12,7 @@ from django.utils import translation
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.translation import gettext as _
 
+from crm.auth import DEVICE_COOKIE, device_cookie_value
 from crm.errors import service_down_message
 from crm.signals import SESSION_STARTED_KEY
 
@@ -79,8 +80,6 @@ class LoginDeviceMiddleware:
         response = self.get_response(request)
         username = getattr(request, "kehu_signed_in", None)
         if username:
-            from crm.auth import DEVICE_COOKIE, device_cookie_value
-
             response.set_cookie(
                 DEVICE_COOKIE,
                 device_cookie_value(request, username),

@@ -19,6 +19,7 @@ from django.views.generic import DetailView, ListView, TemplateView, UpdateView
 from django_filters.views import FilterView
 
 from crm.access import ScopedQuerysetMixin, scoped_get_or_404
+from crm.audit import client_ip
 from crm.auditlog import audit_page
 from crm.errors import service_down_message
 from crm.filters import AuditEventFilter, PersonFilter
@@ -26,6 +27,7 @@ from crm.forms import LanguageForm, LoginForm, ProfileForm
 from crm.jobs import JOBS, jobs_overview
 from crm.models import JobRun, Notification, Team, User
 from crm.pagination import PeekPaginator
+from crm.ratelimit import rate_limit_hit
 from crm.roles import user_role_labels
 from crm.search import RESULTS_PER_SECTION, kept_query, query_keep, search_sections
 from crm.selectors import audit_events_for
@@ -35,6 +37,7 @@ from crm.services import (
     user_set_language,
     user_update_profile,
 )
+from crm.workbench import workbench_for
 
 
 def _safe_next(request, candidate: str | None, default: str) -> str:
@@ -52,7 +55,6 @@ class HomeView(LoginRequiredMixin, TemplateView):
     template_name = "crm/home.html"
 
     def get_context_data(self, **kwargs):
-        from crm.workbench import workbench_for
 
         user = self.request.user
         return super().get_context_data(
@@ -76,8 +78,6 @@ class PasswordResetView(auth_views.PasswordResetView):
     address, so nobody floods a colleague's mailbox or probes many accounts."""
 
     def form_valid(self, form):
-        from crm.audit import client_ip
-        from crm.ratelimit import rate_limit_hit
 
         email = form.cleaned_data["email"].strip().casefold()
         over_address = rate_limit_hit(

@@ -8,6 +8,8 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from crm.filters import OrderingFilter, StableOrderMixin
+from crm.models import User
+from crm.roles import SERVICE_AGENT
 from customers.filters import MINE, DateRangeWidget, PeopleFilterMixin
 from interactions.models import (
     ACTIVE_TICKET_STATUSES,
@@ -89,8 +91,6 @@ class TicketFilter(PeopleFilterMixin, StableOrderMixin, django_filters.FilterSet
             data = data.copy()
             data["status"] = ACTIVE
         super().__init__(data, *args, **kwargs)
-        from crm.models import User
-        from crm.roles import SERVICE_AGENT
 
         choices = self.filters["assignee"].extra["choices"]
         known = {value for value, _label in choices}

@@ -18,7 +18,10 @@ from crm.forms import service_errors
 from crm.htmx import HtmxPartialMixin
 from crm.normalise import id_param
 from customers.models import Customer
-from customers.pages import (
+from customers.segments import segment_members
+from customers.selectors import customer_metrics
+from customers.timeline import customer_timeline
+from customers.views.base import (
     DetailActionView,
     FilteredListView,
     PicksCustomerMixin,
@@ -27,10 +30,7 @@ from customers.pages import (
     customer_param_visible,
     visible_customer_or_404,
 )
-from customers.segment_views import segment_visible_or_404
-from customers.segments import segment_members
-from customers.selectors import customer_metrics
-from customers.timeline import customer_timeline
+from customers.views.segments import segment_visible_or_404
 from interactions.filters import InteractionFilter, TicketFilter
 from interactions.forms import (
     InteractionForm,

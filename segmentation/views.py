@@ -5,8 +5,8 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from customers.pages import DetailActionView, FilteredListView, editable_customer_or_404
-from customers.views import CustomerDetailView
+from customers.views.base import DetailActionView, FilteredListView, editable_customer_or_404
+from customers.views.profile import CustomerDetailView
 from segmentation.churn import LOST_REASON_MAX, churn_mark_lost, churn_reasons
 from segmentation.filters import ChurnFilter
 from segmentation.selectors import visible_churn_episodes

@@ -20,7 +20,8 @@ from django.db import transaction
 
 from crm import roles
 from crm.fields import blind_index
-from crm.models import Team, User
+from crm.jobs import JOBS, job_run
+from crm.models import JobRun, Team, User
 
 DEFAULT_PASSWORD = "kehu-demo"  # noqa: S105 - the documented demo password
 DEFAULT_CUSTOMERS = 2000
@@ -35,6 +36,7 @@ DEMO_PEOPLE = (
     ("auditor", "刘", "洋", roles.AUDITOR, False),
     ("service", "周", "婷", roles.SERVICE_AGENT, False),
 )
+
 DEMO_MOBILES = {
     "manager": "+8613800138001",
     "rep1": "+8613800138002",
@@ -133,8 +135,6 @@ class Command(BaseCommand):
     NIGHTLY = ("churn_alerts", "pool_recycle", "freshness_audit", "reminders")
 
     def _nightly_jobs(self) -> None:
-        from crm.jobs import JOBS, job_run
-        from crm.models import JobRun
 
         if not context_has_customers():
             return
