@@ -19,6 +19,7 @@ from crm.auth import (
     login_user_locked,
 )
 from crm.models import AuditAction
+from crm.services import lazy_format, notify
 
 SESSION_STARTED_KEY = "kehu_auth_started_at"
 
@@ -74,8 +75,6 @@ def login_lock_tell(username: str, ip_address: str | None) -> None:
     active admin hear of it, once an hour."""
     from django.urls import reverse
     from django.utils.translation import gettext_lazy as _
-
-    from crm.services import lazy_format, notify
 
     User = get_user_model()
     hour = int(time.time() // 3600)

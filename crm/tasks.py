@@ -5,11 +5,13 @@ from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
+from crm.jobs import job_run
+from crm.services import login_failures_prune
+
 
 @shared_task(name="crm.login_failures_prune", acks_late=True, ignore_result=True)
 def login_failures_prune_task() -> int:
     """Forget failed log-ins older than a month (the audit log keeps them)."""
-    from crm.services import login_failures_prune
 
     return login_failures_prune(now=timezone.now())
 
@@ -28,8 +30,6 @@ def login_failures_prune_task() -> int:
 def job_run_task(name: str, as_of: str | None = None) -> int:
     """A periodic job by name (crm.jobs), at `as_of` (ISO date; default today)."""
     import datetime
-
-    from crm.jobs import job_run
 
     day = datetime.date.fromisoformat(as_of) if as_of else None
     return job_run(name, day).pk

@@ -42,6 +42,8 @@ from crm.models import (
 from crm.sheets.cells import StoredSheet, cell_load
 from crm.sheets.reader import sheet_open, upload_check
 from crm.sheets.sheet import Sheet, SheetError
+from customers import tasks  # the wrappers import this module back: use it as tasks.x
+from customers.columns import COLUMNS, NOTES
 from customers.imports import (
     PREVIEW_ROWS,
     ImportResult,
@@ -138,7 +140,6 @@ def import_job_create(
     if spec is None or not actor.has_perm(spec.permission):
         raise SheetError(spec.refused() if spec else _("Choose what to import."), "forbidden")
     upload_check(file, name)
-    from customers.tasks import import_job_analyse_task
 
     fernet = primary_fernet()
     with transaction.atomic():
@@ -166,7 +167,7 @@ def import_job_create(
                 position += 1
         job.file_size = size
         job.save(update_fields=["file_size"])
-        transaction.on_commit(lambda: import_job_analyse_task.delay(job.pk))
+        transaction.on_commit(lambda: tasks.import_job_analyse_task.delay(job.pk))
     return job
 
 
@@ -273,7 +274,6 @@ def import_job_preview(*, job: ImportJob) -> ImportResult:
 
 
 def _customer_targets() -> list[tuple[str, str]]:
-    from customers.columns import COLUMNS, NOTES
 
     notes = (NOTES, _("Keep in the notes, under its heading"))
     return [notes, *((column.key, column.label) for column in COLUMNS)]
@@ -313,7 +313,6 @@ def import_job_rows(job: ImportJob) -> int:
 
 
 def import_job_start(*, actor: User, job: ImportJob) -> ImportJob:
-    from customers.tasks import import_job_run_task
 
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job.pk)
@@ -322,7 +321,7 @@ def import_job_start(*, actor: User, job: ImportJob) -> ImportJob:
         job.status = ImportStatus.QUEUED
         job.save(update_fields=["status"])
         _progress_set(job.pk, 0.0, 0)
-        transaction.on_commit(lambda: import_job_run_task.delay(job.pk))
+        transaction.on_commit(lambda: tasks.import_job_run_task.delay(job.pk))
     return job
 
 

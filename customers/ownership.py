@@ -41,6 +41,7 @@ from customers.pool_rules import (
     _receiver_clean,
     receiver_lock,
 )
+from customers.selectors import editable_customers
 
 # The actor name of the recycle job in the audit log.
 SYSTEM = "kehu"
@@ -165,10 +166,6 @@ def customers_claim(*, actor: User, customer_ids: Iterable[int], request=None) -
                      request=request))  # fmt: skip
 
 
-def release_reasons() -> list[ReleaseReason]:
-    return list(ReleaseReason.objects.filter(is_active=True))
-
-
 @transaction.atomic
 def customers_release(
     *,
@@ -180,7 +177,6 @@ def customers_release(
 ) -> int:
     """Give customers back to the pool, with a reason from the list. A rep releases
     their own; a manager may release those they may assign."""
-    from customers.selectors import editable_customers
 
     ids = set(customer_ids)
     if release_reason is None or not release_reason.is_active:
@@ -214,7 +210,6 @@ def customers_assign(
     from another rep (both recorded, with the note), or, with no owner, a release
     to the pool (which needs a reason). The receiver's cap and cool-down hold as for
     a claim: no transfer resets the clock of a customer its owner just lost."""
-    from customers.selectors import editable_customers
 
     if not actor.has_perm("customers.assign_customer_owner"):
         raise ValidationError(_("You may not assign customers."), code="forbidden")

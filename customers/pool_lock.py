@@ -14,13 +14,13 @@ from crm.audit import audit_record
 from crm.models import AuditAction, User
 from customers.models import Customer
 from customers.pool_rules import RuleBook, receiver_lock
+from customers.selectors import editable_customers
 
 
 @transaction.atomic
 def customer_lock(*, actor: User, customer_id: int, locked: bool = True, request=None) -> Customer:
     """Lock a customer against recycling (or unlock it). The owner locks their own,
     a manager those they manage; each owner may have only so many locked."""
-    from customers.selectors import editable_customers
 
     customer = (
         editable_customers(actor).select_for_update(of=("self",)).filter(pk=customer_id).first()

@@ -28,6 +28,7 @@ from customers.models import (
     PoolRule,
     Stage,
 )
+from customers.selectors import assignable_owners
 
 # Won customers have bought: any stage past lead.
 WON_STAGES = (Stage.ACTIVE, Stage.AT_RISK, Stage.CHURNED)
@@ -207,7 +208,6 @@ def _receive_check(
 
 
 def _receiver_clean(actor: User, user: User) -> User:
-    from customers.selectors import assignable_owners
 
     if not user.is_active:
         raise ValidationError(

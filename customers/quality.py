@@ -104,10 +104,6 @@ def quality_missing(customer, phones: int, emails: int) -> list[tuple[object, in
     return [(rule.label, rule.weight) for rule in RULES if not rule.check(customer, phones, emails)]
 
 
-def quality_band(score: int) -> str:
-    return "good" if score >= GOOD else "fair" if score >= FAIR else "poor"
-
-
 def quality_refresh(customer_ids: Iterable[int] | None = None) -> int:
     """Recompute the stored score (all live customers when no ids are given)."""
     with connection.cursor() as cursor:

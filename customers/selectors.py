@@ -11,11 +11,14 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Prefetch, Q, QuerySet
 
+from crm import roles
 from crm.access import register_scope
 from crm.fields import blind_index
 from crm.models import AuditEvent, User
 from crm.normalise import email_normalise, phone_normalise
 from crm.search import RESULTS_PER_SECTION
+from crm.selectors import visible_users
+from customers.freshness import within_policy
 from customers.models import (
     Collaborator,
     CollaboratorAccess,
@@ -24,9 +27,11 @@ from customers.models import (
     CustomerEmail,
     CustomerMetrics,
     CustomerPhone,
+    FreshnessPolicy,
     OwnershipChange,
     StageChange,
 )
+from customers.quality import FAIR, GOOD, quality_missing
 from customers.standardise import query_grams, search_key
 
 MAX_EXACT_MATCHES = 200  # customers sharing one phone or e-mail, at most shown
@@ -371,7 +376,6 @@ def customer_360(*, user: User, customer_id: int) -> Customer360:
     stage_changes = list(customer.stage_changes.select_related("actor")[:20])
     history = customer_history(customer)[:50] if access.sees_history else []
     metrics = customer_metrics(customer)  # purchases (to who sees orders), last contact
-    from customers.quality import quality_missing
 
     return Customer360(
         quality_missing=quality_missing(customer, len(phones), len(emails)),
@@ -407,8 +411,6 @@ def customer_changes_since(customer: Customer, version: int) -> dict[str, list]:
 
 def assignable_owners(user: User) -> QuerySet[User]:
     """Whom the user may hand customers to: the active reps and managers they see."""
-    from crm import roles
-    from crm.selectors import visible_users
 
     return (
         visible_users(user)
@@ -446,10 +448,6 @@ def quality_by_owner(user: User) -> list[QualityRow]:
     customers the user sees."""
     from django.db.models import Avg, Count, Q
     from django.utils import timezone
-
-    from customers.freshness import within_policy
-    from customers.models import FreshnessPolicy
-    from customers.quality import FAIR, GOOD
 
     fresh = within_policy(FreshnessPolicy.current(), timezone.now())
 

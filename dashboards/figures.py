@@ -31,7 +31,10 @@ from customers.models import (
 )
 from customers.selectors import visible_customers
 from dashboards import forecast as fc
-from dashboards.models import CustomerCube, NewCustomersMonth, ProductMonth
+from dashboards.models import CustomerCube, ForecastMonth, NewCustomersMonth, ProductMonth
+from feedback.analysis import satisfaction
+from feedback.selectors import visible_feedback
+from interactions.models import Task
 from sales.models import OPEN_STAGES, Opportunity, Product, SalesDay
 from sales.models import Stage as OpportunityStage
 from sales.performance import Subject, performance_subjects
@@ -233,7 +236,6 @@ def _forecast(scope, today, days, open_rows) -> tuple[Chart, fc.Backtest | None]
     for __ in range(11):
         first = (first - datetime.timedelta(days=1)).replace(day=1)
     actual = fc.actuals_by_month(days, first, fc.month_after(this_month))
-    from dashboards.models import ForecastMonth
 
     latest = ForecastMonth.objects.filter(made_on__lte=today).order_by("-made_on").first()
     months_ahead = fc.forecast_months(today)
@@ -373,8 +375,6 @@ def day_start(day: datetime.date) -> datetime.datetime:
 
 def feedback_satisfaction(viewer: User, scope: Subject, first, end) -> dict:
     """The scope's feedback figures for the days first..end (end excluded)."""
-    from feedback.analysis import satisfaction
-    from feedback.selectors import visible_feedback
 
     feedback = visible_feedback(viewer).filter(
         created_at__gte=day_start(first), created_at__lt=day_start(end)
@@ -389,7 +389,6 @@ def feedback_satisfaction(viewer: User, scope: Subject, first, end) -> dict:
 def _next_actions(viewer: User, today: datetime.date) -> tuple[list, list]:
     """The person's open tasks, due soonest, and their customers expected to buy
     within a week (or overdue and still active)."""
-    from interactions.models import Task
 
     tasks = list(
         Task.objects.filter(assignee=viewer, done_at__isnull=True)

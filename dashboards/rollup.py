@@ -13,6 +13,7 @@ from django.db import connection
 
 from crm.bulkcopy import table_rebuild
 from customers.freshness import WITHIN_POLICY, policy_params
+from customers.models import FreshnessPolicy
 
 PRODUCT_MONTHS = 37  # the longest period a dashboard shows (36 months) and the current one
 MONTHS_BY_INDEX = 4  # more months of orders written since the last run: rebuild them all
@@ -62,8 +63,6 @@ def rollups_rebuild(
     `order_days` when given (the orders written since the last run) and at most
     MONTHS_BY_INDEX of them, the months that left the window dropped."""
     from django.utils import timezone
-
-    from customers.models import FreshnessPolicy
 
     now = timezone.now()
     first = as_of.replace(day=1)

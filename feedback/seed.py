@@ -11,7 +11,22 @@ from django.utils import timezone
 
 from crm.bulkcopy import copy_insert
 from customers.models import Customer
-from feedback.models import Feedback, FeedbackCategory, FeedbackChannel, FeedbackStatus
+from feedback.loyalty import _code, orders_points_sync, points_balance, points_expiry_date
+from feedback.models import (
+    Coupon,
+    CouponReason,
+    Feedback,
+    FeedbackCategory,
+    FeedbackChannel,
+    FeedbackStatus,
+    LoyaltyRules,
+    PointsEntry,
+    Survey,
+    SurveyAnswer,
+    SurveyInvitation,
+    SurveyQuestion,
+)
+from feedback.surveys.sending import _token
 from sales.models import Order
 
 # category (English name), rating, text
@@ -110,15 +125,6 @@ def survey_generate(*, count: int, seed: int, manager=None, now=None) -> int:
     """An open, bilingual after-sales survey sent to `count` customers: about
     six in ten answered (their feedback and bonus points with them), the rest
     waiting or expired."""
-    from feedback.loyalty import points_expiry_date
-    from feedback.models import (
-        PointsEntry,
-        Survey,
-        SurveyAnswer,
-        SurveyInvitation,
-        SurveyQuestion,
-    )
-    from feedback.surveys.sending import _token
 
     rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
     now = now or timezone.now()
@@ -189,9 +195,6 @@ def loyalty_generate(*, count: int, seed: int, now=None) -> tuple[int, int]:
     """Points for the completed orders (by the rules), some of them spent, and
     coupons of every kind, some redeemed. Returns (ledger lines, coupons)."""
     from decimal import Decimal
-
-    from feedback.loyalty import _code, orders_points_sync, points_balance
-    from feedback.models import Coupon, CouponReason, LoyaltyRules, PointsEntry
 
     rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
     now = now or timezone.now()

@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 from crm.access import register_scope
 from crm.models import User
 from customers.selectors import visible_through_customer
+from feedback.loyalty import points_balance
 from feedback.models import (
     Coupon,
     Feedback,
@@ -47,8 +48,6 @@ def active_categories() -> QuerySet[FeedbackCategory]:
 
 def loyalty_summary(customer, *, lines: int = 5, coupons: int = 10):
     """The 360° page's points balance, latest ledger lines and coupons."""
-    from feedback.loyalty import points_balance
-    from feedback.models import Coupon, PointsEntry
 
     return {
         "balance": points_balance(customer),

@@ -2,6 +2,8 @@
 
 from celery import shared_task
 
+from feedback.surveys import sending  # which enqueues this: used as sending.x
+
 
 @shared_task(
     name="feedback.survey_invitations_email",
@@ -12,6 +14,4 @@ from celery import shared_task
     max_retries=5,
 )
 def survey_invitations_email_task(invitation_ids: list[int], base_url: str = "") -> int:
-    from feedback.surveys.sending import survey_invitations_email
-
-    return survey_invitations_email(invitation_ids, base_url)
+    return sending.survey_invitations_email(invitation_ids, base_url)

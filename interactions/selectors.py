@@ -12,10 +12,12 @@ from django.utils import timezone
 
 from crm.access import register_scope
 from crm.models import User
+from crm.roles import SERVICE_AGENT
 from customers.models import Customer
 from customers.selectors import (
     editable_customers,
     managed_team_ids,
+    people_for_customer,
     visible_customers,
     visible_through_customer,
 )
@@ -193,8 +195,6 @@ def ticket_get(user: User, ticket_id: int) -> ServiceTicket:
 def ticket_people(user: User, customer: Customer, ticket: ServiceTicket | None = None):
     """Whom a ticket of this customer may go to: those a sale of it may go to
     (customers.selectors.people_for_customer), the service agents, and whoever has it."""
-    from crm.roles import SERVICE_AGENT
-    from customers.selectors import people_for_customer
 
     ids = set(people_for_customer(user, customer).values_list("pk", flat=True))
     if ticket is not None and ticket.assignee_id:
@@ -216,10 +216,6 @@ def sla_policies() -> dict[str, SlaPolicy]:
     for priority, hours in DEFAULT_SLA_HOURS.items():
         rows.setdefault(priority, SlaPolicy(priority=priority, resolve_hours=hours))
     return rows
-
-
-def open_ticket_count(customer: Customer) -> int:
-    return customer.tickets.filter(status__in=ACTIVE_TICKET_STATUSES).count()
 
 
 CARDS_ON_PAGE = 10

@@ -43,9 +43,10 @@ from customers.imports.base import (
     Outcome,
     RowResult,
     SpilledRows,
+    field_label,
 )
 from customers.imports.clean import Context
-from customers.imports.decide import _decide, _field_label, import_read
+from customers.imports.decide import _decide, import_read
 from customers.imports.layout import _cell_text as cell_text
 from customers.imports.layout import layout_detect, mapping_errors
 from customers.imports.write import _write
@@ -195,7 +196,7 @@ def warned_rows(
 
 def warnings_json(warnings) -> list[list[str]]:
     """A row's warnings as stored: [[key, label, message], …]."""
-    return [[w.key, _field_label(w.key), w.message] for w in warnings]
+    return [[w.key, field_label(w.key), w.message] for w in warnings]
 
 
 def result_files_write(path, result: ImportResult) -> list[Path]:

@@ -8,10 +8,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
+
 from crm.models import User
-from customers.models import (
-    CustomerKind,
-)
+from customers.columns import BY_KEY
+from customers.models import Customer, CustomerKind
 from customers.services.records import (
     FINANCIAL_FIELDS,
     PROFILE_FIELDS,
@@ -43,6 +44,17 @@ PLACEHOLDERS = frozenset(
         "?", "？", "…", "...",
     )
 )  # fmt: skip
+
+
+def field_label(key: str) -> str:
+    """A column's or a customer field's name, as an import's warnings name it."""
+    column = BY_KEY.get(key)
+    if column is not None:
+        return str(column.label)
+    try:
+        return str(Customer._meta.get_field(key).verbose_name).capitalize()
+    except FieldDoesNotExist:
+        return key
 
 
 CELLS_SEP = "\x1f"  # the unit separator: not something typed into a register

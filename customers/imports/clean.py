@@ -32,6 +32,7 @@ from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from crm.normalise import name_normalise
 from crm.sheets.values import (
     TOO_LONG,
     VOLATILE,
@@ -40,7 +41,7 @@ from crm.sheets.values import (
     Hyperlink,
     hyperlink_parse,
 )
-from customers.imports.base import PLACEHOLDERS, Warning, is_placeholder
+from customers.imports.base import PLACEHOLDERS, Warning, field_label, is_placeholder
 from customers.imports.base import warning as _warn
 from customers.imports.contacts import emails_forgive, phones_forgive
 from customers.models import (
@@ -60,7 +61,9 @@ from customers.standardise import (
     MAX_PREFERENCES,
     MAX_TAGS,
     _labels,
+    customer_standardise,
     date_parse,
+    split_list,
     tag_name_clean,
 )
 
@@ -144,9 +147,8 @@ def _blank(value: str) -> bool:
 
 
 def _label(key: str) -> str:
-    from customers.imports.decide import _field_label
 
-    return _field_label(key)
+    return field_label(key)
 
 
 # --- cells -------------------------------------------------------------------
@@ -376,7 +378,6 @@ def tags_forgive(text: str, ctx: Context, warnings: list[Warning]) -> list[str]:
 
 
 def _tags_forgive(text: str, warnings: list[Warning]) -> list[str]:
-    from customers.standardise import split_list
 
     names: list[str] = []
     for raw in split_list(text):
@@ -402,7 +403,6 @@ def _tags_forgive(text: str, warnings: list[Warning]) -> list[str]:
 
 
 def preferences_forgive(key: str, text: str, warnings: list[Warning]) -> list[str]:
-    from customers.standardise import split_list
 
     items = []
     for item in split_list(text):
@@ -482,8 +482,6 @@ def row_forgive(
 ) -> tuple[dict[str, Any] | None, str]:
     """Clean a row's values (as `cell_read` gave them, by register key). Returns the
     customer's values, or None and why the row cannot be a customer."""
-    from crm.normalise import name_normalise
-    from customers.standardise import customer_standardise
 
     name = name_normalise(text_of(raw.get("name")))
     if not name or is_placeholder(name):

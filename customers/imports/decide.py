@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import FieldDoesNotExist
 from django.db import connection
 from django.utils.translation import gettext as _
 
@@ -31,6 +30,7 @@ from customers.imports.base import (
     RowSpill,
     Warning,
     _Entity,
+    field_label,
 )
 from customers.imports.clean import (
     CHOICE_KEYS,
@@ -117,16 +117,6 @@ def _is_template_example(raw: dict[str, Any]) -> bool:
     )
 
 
-def _field_label(key: str) -> str:
-    column = BY_KEY.get(key)
-    if column is not None:
-        return str(column.label)
-    try:
-        return str(Customer._meta.get_field(key).verbose_name).capitalize()
-    except FieldDoesNotExist:
-        return key
-
-
 def name_key(name: str, company: str) -> str:
     """Name and company as compared for duplicates: pinyin-free, case- and space-folded."""
     return "".join(f"{name}|{company}".casefold().split())
@@ -175,7 +165,7 @@ def _clean_row(row_number: int, cells: dict[int, object], layout: Layout, ctx: C
     if not raw:
         reason = _("The row has no value in the imported columns.")
         if warnings:  # nothing usable was left: say what there was
-            reason = "; ".join(f"{_field_label(w.key)}: {w.message}" for w in warnings)
+            reason = "; ".join(f"{field_label(w.key)}: {w.message}" for w in warnings)
         return _Clean(row_number, texts, None, [reason], [])
     owner_text = text_of(raw.pop("owner", ""))
     if _is_template_example(raw):
@@ -320,7 +310,7 @@ def _merge_into(target: dict[str, Any], values: dict[str, Any], row: int, notes:
         elif _is_empty(target.get(key)):
             target[key] = value
         elif target[key] != value:
-            label = _field_label(key)
+            label = field_label(key)
             if key in SENSITIVE:
                 notes.append(
                     _("Row %(row)s gave a different %(field)s.") % {"row": row, "field": label}
@@ -419,7 +409,7 @@ class _Decider:
 
     def reject(self, row: _Clean, reason: str) -> None:
         # What else the row held that was wrong goes with the reason.
-        reason = "; ".join([reason, *(f"{_field_label(w.key)}: {w.message}" for w in row.warnings)])
+        reason = "; ".join([reason, *(f"{field_label(w.key)}: {w.message}" for w in row.warnings)])
         self.keep(RowResult(row.row_number, Outcome.REJECTED, reason, cells=row.cells))
 
     def outcome(self, row: _Clean, entity: _Entity, outcome: str) -> None:

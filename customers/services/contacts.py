@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from crm.audit import audit_record, diff, snapshot
 from crm.models import AuditAction, User
 from crm.normalise import length_check, name_normalise
+from crm.selectors import visible_users
 from customers.models import (
     Collaborator,
     CollaboratorAccess,
@@ -154,7 +155,6 @@ def collaborator_add(
     role: str = CollaboratorRole.CO_FOLLOW,
     request=None,
 ) -> Collaborator:
-    from crm.selectors import visible_users
 
     customer = locked_editable(actor, customer_id)
     if not customer_access(actor, customer).can_manage_collaborators:

@@ -24,8 +24,8 @@ from django.utils.translation import ngettext
 from crm.audit import audit_record
 from crm.models import AuditAction, User
 from customers.models import Customer
+from feedback import tasks  # the wrapper imports this module back: use it as tasks.x
 from feedback.models import SURVEY_LANGUAGES, Survey, SurveyInvitation, SurveyStatus
-from feedback.tasks import survey_invitations_email_task
 from interactions.selectors import servable_customers
 
 MAX_INVITATIONS = 5_000  # per send; a bigger list is cut into several sends
@@ -152,7 +152,7 @@ def survey_invite(
     )
     if email:
         ids = [invitation.pk for invitation in result.invitations]
-        transaction.on_commit(lambda: survey_invitations_email_task.delay(ids, base_url))
+        transaction.on_commit(lambda: tasks.survey_invitations_email_task.delay(ids, base_url))
     return result
 
 

@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from crm.models import User
 from interactions.models import CHANNEL_ICONS, CHANNEL_MEANS
 
 register = template.Library()
@@ -57,7 +58,6 @@ def last_contact(metrics) -> str:
 @register.simple_tag
 def last_contact_person(customer) -> str:
     """Who made a list row's last contact (customers.selectors.customer_list)."""
-    from crm.models import User
 
     name = User.name_of(customer.last_contact_last_name, customer.last_contact_first_name)
     return name or customer.last_contact_username or ""
