@@ -21,6 +21,7 @@ from crm.models import (
     LoginFailure,
     Notification,
     Team,
+    Timestamped,
     User,
 )
 from crm.normalise import phone_normalise
@@ -51,9 +52,12 @@ class SettingsRowAdminMixin:
 
 class BookkeepingLastMixin:
     def get_fields(self, request, obj=None):
-        """The record's own fields first, its bookkeeping (version, who entered
-        it, when) last, wherever the model's abstract base puts them."""
+        """A record's own fields first and its bookkeeping (version, who entered
+        it, when) last, where the admin lets the model's fields set the order:
+        the abstract bases (crm.models.Timestamped…) put theirs first."""
         fields = list(super().get_fields(request, obj))
+        if self.fields or self.fieldsets or not issubclass(self.model, Timestamped):
+            return fields
         return [f for f in fields if f not in RECORD_FIELDS] + [
             f for f in RECORD_FIELDS if f in fields
         ]
