@@ -55,7 +55,6 @@ class HomeView(LoginRequiredMixin, TemplateView):
     template_name = "crm/home.html"
 
     def get_context_data(self, **kwargs):
-
         user = self.request.user
         return super().get_context_data(
             roles=user_role_labels(user),
@@ -78,7 +77,6 @@ class PasswordResetView(auth_views.PasswordResetView):
     address, so nobody floods a colleague's mailbox or probes many accounts."""
 
     def form_valid(self, form):
-
         email = form.cleaned_data["email"].strip().casefold()
         over_address = rate_limit_hit(
             "password-reset-ip",

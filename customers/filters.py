@@ -257,7 +257,6 @@ class CustomerFilter(StableOrderMixin, django_filters.FilterSet):
         fields = ["q", "owner", "team", "stage", "kind", "tags", "source", "province", "city"]
 
     def __init__(self, data=None, *args, user, **kwargs):
-
         if data is not None and data.get("q", "").strip() and not data.get("sort"):
             # Search results come newest first unless the user sorts: walking the
             # name order would cross every customer whose pinyin sorts before the
@@ -300,7 +299,6 @@ class CustomerFilter(StableOrderMixin, django_filters.FilterSet):
         )
 
     def filter_quality(self, queryset, name, value):
-
         bands = {"good": Q(quality__gte=GOOD), "fair": Q(quality__gte=FAIR, quality__lt=GOOD)}
         return queryset.filter(bands.get(value, Q(quality__lt=FAIR)))
 

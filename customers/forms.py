@@ -180,7 +180,6 @@ class CustomerForm(forms.Form):
     original = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, user: User, customer: Customer | None = None, **kwargs):
-
         self.customer = customer
         self.user = user
         super().__init__(*args, **kwargs)
@@ -291,7 +290,6 @@ class CollaboratorForm(forms.Form):
     access = forms.ChoiceField(label=_("Access"), choices=CollaboratorAccess.choices)
 
     def __init__(self, *args, user: User, **kwargs):
-
         super().__init__(*args, **kwargs)
         self.fields["user"].queryset = visible_users(user).filter(is_active=True)
 
@@ -325,7 +323,6 @@ class BulkAction(forms.Form):
     tag = forms.CharField(label=_("Tag"), max_length=40, required=False)
 
     def __init__(self, *args, user: User, **kwargs):
-
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = assignable_owners(user)
         if not user.has_perm("customers.assign_customer_owner"):
@@ -382,7 +379,6 @@ class ImportUploadForm(forms.Form):
     )
 
     def __init__(self, *args, user: User, **kwargs):
-
         super().__init__(*args, **kwargs)
         kinds = import_kinds_for(user)
         self.fields["kind"].choices = [(k, ImportKind(k).label) for k in kinds]
@@ -406,7 +402,6 @@ class ImportMappingForm(forms.Form):
     owner = forms.ChoiceField(label=_("Owner of the new customers"), choices=())
 
     def __init__(self, *args, job, user: User, **kwargs):
-
         spec = KINDS[job.kind]
         initial = {"mode": job.options.get("mode", "fill"), "owner": job.options.get("owner")}
         initial.update({f"col_{i}": key for i, key in enumerate(job.mapping)})
@@ -452,7 +447,6 @@ class ImportValuesForm(forms.Form):
     becomes (the suggestion chosen), with a group per column for the page."""
 
     def __init__(self, *args, job, **kwargs):
-
         super().__init__(*args, **kwargs)
         layout = import_job_layout(job)
         values = analysis_of(job)["values"]

@@ -274,7 +274,6 @@ def import_job_preview(*, job: ImportJob) -> ImportResult:
 
 
 def _customer_targets() -> list[tuple[str, str]]:
-
     notes = (NOTES, _("Keep in the notes, under its heading"))
     return [notes, *((column.key, column.label) for column in COLUMNS)]
 
@@ -313,7 +312,6 @@ def import_job_rows(job: ImportJob) -> int:
 
 
 def import_job_start(*, actor: User, job: ImportJob) -> ImportJob:
-
     with transaction.atomic():
         job = ImportJob.objects.select_for_update().get(pk=job.pk)
         if job.status != ImportStatus.UPLOADED:

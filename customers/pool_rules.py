@@ -208,7 +208,6 @@ def _receive_check(
 
 
 def _receiver_clean(actor: User, user: User) -> User:
-
     if not user.is_active:
         raise ValidationError(
             {"owner": ValidationError(_("%(person)s's account is deactivated; choose someone "

@@ -7,6 +7,5 @@ from segmentation.runs import metrics_recompute
 
 
 def seed(*, context, stdout) -> None:
-
     run = metrics_recompute()
     stdout.write(f"Customers classified (tiers, RFM, lifecycle): {run.buyers} have bought.")

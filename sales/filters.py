@@ -159,7 +159,6 @@ class OpportunityFilter(PeopleFilterMixin, StableOrderMixin, django_filters.Filt
         fields = ["q", "owner", "stage", "close_month", "competitor", "customer"]
 
     def __init__(self, data=None, *args, user, **kwargs):
-
         super().__init__(data, *args, user=user, **kwargs)
         self.filters["competitor"].queryset = visible_competitors(user)
 

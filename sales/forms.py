@@ -389,7 +389,6 @@ class ContractForm(forms.Form):
 
     @staticmethod
     def initial_for(contract) -> dict:
-
         initial = {name: getattr(contract, name) for name in CONTRACT_FIELDS}
         initial.update(owner=contract.owner_id, opportunity=contract.opportunity_id)
         return {**initial, "version": contract.version}

@@ -147,7 +147,6 @@ def _blank(value: str) -> bool:
 
 
 def _label(key: str) -> str:
-
     return field_label(key)
 
 
@@ -378,7 +377,6 @@ def tags_forgive(text: str, ctx: Context, warnings: list[Warning]) -> list[str]:
 
 
 def _tags_forgive(text: str, warnings: list[Warning]) -> list[str]:
-
     names: list[str] = []
     for raw in split_list(text):
         if is_placeholder(raw):
@@ -403,7 +401,6 @@ def _tags_forgive(text: str, warnings: list[Warning]) -> list[str]:
 
 
 def preferences_forgive(key: str, text: str, warnings: list[Warning]) -> list[str]:
-
     items = []
     for item in split_list(text):
         if is_placeholder(item):

@@ -155,7 +155,6 @@ def collaborator_add(
     role: str = CollaboratorRole.CO_FOLLOW,
     request=None,
 ) -> Collaborator:
-
     customer = locked_editable(actor, customer_id)
     if not customer_access(actor, customer).can_manage_collaborators:
         raise ValidationError(

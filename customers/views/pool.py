@@ -215,7 +215,6 @@ class ConflictCheckView(LoginRequiredMixin, PermissionRequiredMixin, TemplateVie
     # lands in every web server's and proxy's log.
 
     def post(self, request, *args, **kwargs):
-
         form = ConflictCheckForm(request.POST)
         matches = None
         if form.is_valid():

@@ -455,7 +455,6 @@ class QualityView(LoginRequiredMixin, PermissionRequiredMixin, TemplateView):
     template_name = "customers/quality.html"
 
     def get_context_data(self, **kwargs):
-
         rows = quality_by_owner(self.request.user)
         return super().get_context_data(
             rows=rows, teams=quality_by_team(rows), rules=RULES,

@@ -143,7 +143,6 @@ class ContractCreateView(PicksCustomerMixin, _ContractFormView):
         self.customer = customer_param_editable_or_404(request)
 
     def get_initial(self):
-
         return {
             "owner": self.customer.owner_id or self.request.user.pk,
             "start_date": timezone.localdate(),

@@ -135,7 +135,6 @@ class Command(BaseCommand):
     NIGHTLY = ("churn_alerts", "pool_recycle", "freshness_audit", "reminders")
 
     def _nightly_jobs(self) -> None:
-
         if not context_has_customers():
             return
         counts = {}
