@@ -58,6 +58,23 @@ def too_many_rows(limit: int) -> SheetError:
     )
 
 
+# The most columns a header may have: each is a choice on the wizard's mapping page.
+MAX_COLUMNS = 500
+
+
+def columns_check(count: int) -> None:
+    """Refuse a header wider than MAX_COLUMNS (a sheet of 16,384 headings is no register)."""
+    if count > MAX_COLUMNS:
+        raise SheetError(
+            _(
+                "The header has %(count)s columns; Kehu imports at most %(max)s. Delete "
+                "the columns the import does not need and upload the file again."
+            )
+            % {"count": f"{count:,}", "max": MAX_COLUMNS},
+            "too_many_columns",
+        )
+
+
 Source = bytes | str | os.PathLike | BinaryIO
 
 

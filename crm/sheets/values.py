@@ -18,11 +18,17 @@ EXCEL_CELL_LIMIT = 32_767
 _EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 
+def _unescaped(match: re.Match) -> str:
+    code = int(match.group(1), 16)
+    return chr(code) if code else ""  # NUL: no text field (nor PostgreSQL) holds one
+
+
 def excel_unescape(text: str) -> str:
-    """Excel writes characters XML cannot carry as _xHHHH_ (and a literal one as _x005F_…)."""
+    """Excel writes characters XML cannot carry as _xHHHH_ (and a literal one as
+    _x005F_…); a NUL is dropped."""
     if "_x" not in text:
         return text
-    return _EXCEL_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    return _EXCEL_ESCAPE.sub(_unescaped, text)
 
 
 class _Marker:
@@ -130,9 +136,11 @@ def _number(raw: str):
         except ValueError:
             pass
     try:
-        return Decimal(raw)
+        number = Decimal(raw)
     except InvalidOperation:
         return raw
+    # NaN and Infinity are no number Excel writes: a forged file's text, kept as text.
+    return number if number.is_finite() else raw
 
 
 def cell_value(kind, style, text, formula, shared, date_styles, epoch):
@@ -144,7 +152,10 @@ def cell_value(kind, style, text, formula, shared, date_styles, epoch):
     if raw == "":
         return FORMULA_WITHOUT_VALUE if formula else None
     if kind == "s":
-        return shared[int(raw)]
+        index = int(raw)
+        if index < 0:  # a list would count it from the end: a wrong text, silently
+            raise IndexError(index)
+        return shared[index]
     if kind == "str":
         return excel_unescape(raw)
     if kind == "b":

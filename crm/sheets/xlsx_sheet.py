@@ -130,6 +130,11 @@ class XlsxSheet(Sheet):
                 "not_xlsx",
             )
         workbook = self._xml(workbook_path)
+        if local_name(workbook.tag) != "workbook":  # a Word or PowerPoint file renamed
+            raise SheetError(
+                _("Kehu reads Excel workbooks (.xlsx) and CSV files; this file is neither."),
+                "not_xlsx",
+            )
         rels = self._rels(workbook_path)
         self.epoch = CALENDAR_WINDOWS_1900
         self.sheet_paths: dict[str, str] = {}

@@ -8,7 +8,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.utils.translation import gettext as _
 
-from crm.sheets.sheet import Sheet, SheetError
+from crm.sheets.sheet import Sheet, SheetError, columns_check
 from crm.sheets.values import (
     TOO_LONG,
     CellError,
@@ -209,6 +209,7 @@ def layout_detect(sheet: Sheet, *, sheet_name: str = "") -> Layout:
         end += 1
     block = top[start : end + 1]
     width = max(max(cells) for _, cells in block)
+    columns_check(width)
     columns, mapping = [], []
     for col in range(1, width + 1):
         texts = [_cell_text(cells.get(col)).strip() for _, cells in block]

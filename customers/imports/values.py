@@ -22,7 +22,7 @@ from django.utils.translation import pgettext
 
 from crm.models import User
 from crm.sheets.cells import cells_dump
-from crm.sheets.sheet import Sheet
+from crm.sheets.sheet import Sheet, SheetError
 from customers.columns import BY_KEY
 from customers.imports.base import PREVIEW_ROWS, Layout, is_placeholder
 from customers.imports.clean import (
@@ -57,10 +57,13 @@ FUZZY_CUTOFF = 0.6
 
 def sheet_analyse(sheet: Sheet, layout: Layout, *, sample: int = PREVIEW_ROWS) -> dict[str, Any]:
     """The first data rows, typed, and each column's distinct values with their
-    counts (None for a column with more than VALUES_PER_COLUMN). One pass."""
+    counts (None for a column with more than VALUES_PER_COLUMN). One pass. A sheet
+    with no data row under its header is refused: there is nothing to import."""
     rows: list[list] = []
     counters: list[dict[str, int] | None] = [{} for __ in layout.columns]
+    found = False
     for row_number, cells in data_rows(sheet, layout, [0]):
+        found = True
         if len(rows) < sample:
             rows.append([row_number, cells_dump(cells)])
         for col, value in cells.items():
@@ -73,6 +76,11 @@ def sheet_analyse(sheet: Sheet, layout: Layout, *, sample: int = PREVIEW_ROWS) -
             counter[text] = counter.get(text, 0) + 1
             if len(counter) > VALUES_PER_COLUMN:
                 counters[col - 1] = None
+    if not found:
+        raise SheetError(
+            _("The sheet has headings but no rows under them: there is nothing to import."),
+            "no_rows",
+        )
     values = {
         str(index): None
         if counter is None

@@ -9,7 +9,7 @@ from collections import defaultdict
 
 from django.utils.translation import gettext as _
 
-from crm.sheets.sheet import Sheet, SheetError
+from crm.sheets.sheet import Sheet, SheetError, columns_check
 from customers.imports.base import SCAN_ROWS, Layout
 from customers.imports.layout import _cell_text
 from sales.imports.base import BY_KEY, CUSTOMER_KEYS, MONEY_KEYS, column_for_order_header
@@ -35,6 +35,7 @@ def orders_layout_detect(sheet: Sheet, *, sheet_name: str = "") -> Layout:
             "no_headers",
         )
     _score, header_row, cells = best
+    columns_check(max(cells))
     columns, mapping, seen = [], [], set()
     for col in range(1, max(cells) + 1):
         name = _cell_text(cells.get(col)).strip()
