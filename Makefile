@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help bootstrap run test lint format messages bench clean
+.PHONY: help bootstrap run serve test lint format messages bench clean
 
 help: ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -15,6 +15,9 @@ bootstrap: ## venv, packages, PostgreSQL and Redis, database, migrations, catalo
 run: bootstrap ## demo data if the database is empty, then web + worker + beat on http://127.0.0.1:8000
 	@$(PY) manage.py seed_demo --if-empty
 	@bash scripts/run.sh
+
+serve: ## production mode here: kehu.env (secrets made once), migrations, static files, gunicorn + worker + beat, /healthz
+	@bash scripts/serve.sh
 
 test: ## bootstrap (with Chromium), the lint, then the whole test suite, browser tests included
 	@bash scripts/bootstrap.sh --test

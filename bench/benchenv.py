@@ -32,6 +32,7 @@ BENCH_ENV = {
     "DEBUG": "false",
     "SECRET_KEY": _secret("secret key") + _secret("secret key 2"),
     "BLIND_INDEX_KEY": _secret("blind index key"),
+    "BACKUP_KEY": _secret("backup key"),
     "FIELD_ENCRYPTION_KEYS": base64.urlsafe_b64encode(
         hashlib.sha256(b"kehu-bench field key").digest()
     ).decode(),

@@ -16,6 +16,7 @@ from crm.models import (
     RECORD_FIELDS,
     AuditAction,
     AuditEvent,
+    BackupRun,
     ImportJob,
     JobRun,
     LoginFailure,
@@ -319,4 +320,21 @@ class JobRunAdmin(ReadOnlyAdmin):
 
     @admin.display(description=_("seconds"))
     def seconds(self, run: JobRun) -> str:
+        return run_seconds(run)
+
+
+@admin.register(BackupRun)
+class BackupRunAdmin(ReadOnlyAdmin):
+    """Every backup (crm.backup): its file and what it holds, or its error, and the
+    old backups it deleted. Restoring is `manage.py restore_backup` (docs/operations.md)."""
+
+    list_display = (
+        "started_at", "trigger", "seconds", "status", "path", "size", "table_count", "row_count",
+        "file_count",
+    )  # fmt: skip
+    list_filter = ("status", "trigger")
+    date_hierarchy = "started_at"
+
+    @admin.display(description=_("seconds"))
+    def seconds(self, run: BackupRun) -> str:
         return run_seconds(run)

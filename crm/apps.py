@@ -37,6 +37,24 @@ class CrmConfig(AppConfig):
                 _("The day's notifications in one e-mail to those who want a digest."),
             )
         )
+        register_job(
+            Job(
+                "backup",
+                "crm.backup.archive:backup_scheduled",
+                _(
+                    "An encrypted backup of the database and the private files, "
+                    "then the old backups pruned."
+                ),
+            )
+        )
+        register_job(
+            Job(
+                "backup_check",
+                "crm.backup.alerts:backup_check",
+                _("Tells the admins when the last backup failed or is more than a day old."),
+                quiet=True,
+            )
+        )
         from crm.search import RESULTS_PER_SECTION, SearchSection, register_search
 
         register_search(

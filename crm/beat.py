@@ -1,10 +1,29 @@
-"""The default beat schedule, written by data migrations into django-celery-beat
-(editable in admin afterwards): a job of crm.jobs at a time of day, in the
-site's time zone (TIME_ZONE, Asia/Shanghai by default)."""
+"""Beat: its scheduler, and the default schedule data migrations write into
+django-celery-beat (editable in admin afterwards): a job of crm.jobs at a time of
+day, in the site's time zone (TIME_ZONE, Asia/Shanghai by default)."""
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
+from django_celery_beat.schedulers import DatabaseScheduler
+
+from crm import health
+
+
+class Scheduler(DatabaseScheduler):
+    """django-celery-beat's scheduler that also stamps beat's heartbeat (read by
+    /healthz), at most every HEARTBEAT_SECONDS: beat ticks every few seconds."""
+
+    _stamped_at = 0.0
+
+    def tick(self, *args, **kwargs):
+        now = time.monotonic()
+        if now - self._stamped_at >= health.HEARTBEAT_SECONDS:
+            health.stamp("beat")
+            self._stamped_at = now
+        return super().tick(*args, **kwargs)
 
 
 def job_entry(name: str, job: str, *, hour: str, minute: str):

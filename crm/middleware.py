@@ -1,25 +1,75 @@
 from __future__ import annotations
 
+import logging
 import time
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.core.exceptions import SuspiciousOperation
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.translation import gettext as _
 
+from crm import health, logs
 from crm.auth import DEVICE_COOKIE, device_cookie_value
 from crm.errors import service_down_message
 from crm.signals import SESSION_STARTED_KEY
+
+log = logging.getLogger(__name__)
 
 LAST_SEEN_KEY = "kehu_last_seen"
 # The idle deadline is pushed back at most this often, so an active user costs
 # one session write a minute rather than one per request.
 SEEN_GRANULARITY = 60
+
+
+class HealthMiddleware:
+    """/healthz, for a load balancer: 200 when every part is healthy, 503 naming
+    the failing ones (crm.health). First in the chain, so no host check, HTTPS
+    redirect, session or database connection of the middleware after it stands in
+    the way of a poll by address."""
+
+    PATH = "/healthz"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.path_info != self.PATH:
+            return self.get_response(request)
+        results = health.checks()
+        failing = [part for part, result in results.items() if result != health.OK]
+        response = JsonResponse(
+            {"status": "failing" if failing else "ok", "failing": failing, "checks": results},
+            status=503 if failing else 200,
+        )
+        patch_cache_control(response, no_store=True)
+        if failing:
+            # One line naming the parts instead of Django's "Service Unavailable".
+            log.warning("healthz: %s", "; ".join(f"{p}: {results[p]}" for p in failing))
+            response._has_been_logged = True
+        return response
+
+
+class RequestIdMiddleware:
+    """Every log line of a request carries its id (crm.logs); the response says it
+    in X-Request-ID, and the error pages show it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.request_id = logs.request_id_from(request.META.get("HTTP_X_REQUEST_ID"))
+        token = logs.request_id.set(request.request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            logs.request_id.reset(token)
+        response["X-Request-ID"] = request.request_id
+        return response
 
 
 class ServiceUnavailableMiddleware:

@@ -497,3 +497,41 @@ class Reminded(models.Model):
 
     def __str__(self) -> str:
         return self.key
+
+
+class BackupRun(models.Model):
+    """One backup (crm.backup): the file it wrote and what the file holds, or why
+    the run failed, and the old backups it deleted."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", pgettext_lazy("backup run", "Running")
+        OK = "ok", pgettext_lazy("backup run", "Succeeded")
+        FAILED = "failed", pgettext_lazy("backup run", "Failed")
+
+    Trigger = JobRun.Trigger  # by the schedule (the `backup` job) or by hand
+
+    trigger = models.CharField(
+        _("started by"), max_length=10, choices=Trigger.choices, default=Trigger.SCHEDULE
+    )
+    started_at = models.DateTimeField(_("started"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.RUNNING
+    )
+    path = models.CharField(_("file"), max_length=500, blank=True, default="")
+    size = models.PositiveBigIntegerField(_("size (bytes)"), null=True, blank=True)
+    table_count = models.PositiveIntegerField(_("tables"), null=True, blank=True)
+    row_count = models.PositiveBigIntegerField(_("rows"), null=True, blank=True)
+    file_count = models.PositiveIntegerField(_("private files"), null=True, blank=True)
+    counts = models.JSONField(_("rows per table"), default=dict, blank=True)
+    pruned = models.JSONField(_("old backups deleted"), default=list, blank=True)
+    error = models.TextField(_("error"), blank=True, default="")
+
+    class Meta:
+        verbose_name = _("backup run")
+        verbose_name_plural = _("backup runs")
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["status", "-started_at"], name="crm_backuprun_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.started_at:%Y-%m-%d %H:%M} ({self.get_status_display()})"

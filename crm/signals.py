@@ -1,16 +1,20 @@
 """Request and authentication signals: the language reset between requests;
-every log-in, log-out and failure audited and fed to the throttle."""
+every log-in, log-out and failure audited and fed to the throttle. Worker
+signals: the worker's heartbeat (crm.health) and each task's id on its log
+lines (crm.logs)."""
 
 from __future__ import annotations
 
 import time
 
+from celery.signals import task_postrun, task_prerun, worker_ready, worker_shutdown
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.core.signals import request_started
 from django.dispatch import receiver
 from django.utils import translation
 
+from crm import logs
 from crm.audit import audit_record, client_ip
 from crm.auth import (
     login_failure_record,
@@ -18,6 +22,7 @@ from crm.auth import (
     login_success_record,
     login_user_locked,
 )
+from crm.health import WorkerHeartbeat
 from crm.models import AuditAction
 from crm.services import lazy_format, notify
 
@@ -107,3 +112,29 @@ def login_lock_tell(username: str, ip_address: str | None) -> None:
             kind="security",
             key=f"login-lock:{username.casefold()[:60]}:{hour}",
         )
+
+
+_heartbeat: WorkerHeartbeat | None = None
+
+
+@worker_ready.connect(dispatch_uid="crm_worker_heartbeat_start")
+def worker_heartbeat_start(sender=None, **kwargs):
+    global _heartbeat
+    _heartbeat = WorkerHeartbeat()
+    _heartbeat.start()
+
+
+@worker_shutdown.connect(dispatch_uid="crm_worker_heartbeat_stop")
+def worker_heartbeat_stop(sender=None, **kwargs):
+    if _heartbeat is not None:
+        _heartbeat.stop()
+
+
+@task_prerun.connect(dispatch_uid="crm_task_request_id")
+def task_request_id_set(task_id=None, **kwargs):
+    logs.request_id.set(task_id or "")
+
+
+@task_postrun.connect(dispatch_uid="crm_task_request_id_clear")
+def task_request_id_clear(**kwargs):
+    logs.request_id.set("")

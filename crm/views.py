@@ -277,4 +277,5 @@ def error_500(request):
     message = service_down_message(sys.exc_info()[1])
     if message:
         return HttpResponse(render_to_string("503.html", {"message": message}), status=503)
-    return HttpResponse(render_to_string("500.html"), status=500)
+    context = {"request_id": getattr(request, "request_id", "")}
+    return HttpResponse(render_to_string("500.html", context), status=500)

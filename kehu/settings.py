@@ -23,6 +23,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEV_SECRET_KEY = "dev-only-kehu-secret-key-9f3c1e7a5b2d4068ae1f7c3b5d9e0a2c4f6b8d0e1a3c5e7"
 DEV_FIELD_ENCRYPTION_KEY = "ZGV2LW9ubHkta2VodS1maWVsZC1rZXktMDAwMDAwMDA="
 DEV_BLIND_INDEX_KEY = "dev-only-kehu-blind-index-key"
+DEV_BACKUP_KEY = "dev-only-kehu-backup-key-4e1b9c7a2d5f8036"
 
 
 def env(name: str, default: str | None = None) -> str:
@@ -67,6 +68,14 @@ DEBUG = env_bool("DEBUG", default=True)
 SECRET_KEY = env("SECRET_KEY", DEV_SECRET_KEY)
 FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", default=DEV_FIELD_ENCRYPTION_KEY)
 BLIND_INDEX_KEY = env("BLIND_INDEX_KEY", DEV_BLIND_INDEX_KEY)
+# Encrypts the backups (crm.backup); kept apart from the field keys, so a stolen
+# backup and a stolen field key do not add up to the data.
+BACKUP_KEY = env("BACKUP_KEY", DEV_BACKUP_KEY)
+if len(BACKUP_KEY) < 32:
+    raise ImproperlyConfigured(
+        "BACKUP_KEY must be at least 32 characters; make one with "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`."
+    )
 
 for _key in FIELD_ENCRYPTION_KEYS:
     try:
@@ -82,6 +91,7 @@ if not DEBUG:
         "SECRET_KEY": SECRET_KEY == DEV_SECRET_KEY,
         "FIELD_ENCRYPTION_KEYS": DEV_FIELD_ENCRYPTION_KEY in FIELD_ENCRYPTION_KEYS,
         "BLIND_INDEX_KEY": BLIND_INDEX_KEY == DEV_BLIND_INDEX_KEY,
+        "BACKUP_KEY": BACKUP_KEY == DEV_BACKUP_KEY,
     }
     _refused = [name for name, is_dev in _dev_values.items() if is_dev]
     if _refused:
@@ -126,6 +136,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "crm.middleware.HealthMiddleware",  # /healthz: before the host check and redirects
+    "crm.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "crm.middleware.NulByteMiddleware",
@@ -263,6 +275,10 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", defa
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 if env_bool("BEHIND_HTTPS_PROXY", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    if not SECURE_SSL_REDIRECT:
+        # The proxy redirects plain HTTP (deploy/nginx/kehu.conf), so the deployment
+        # check's warning about SECURE_SSL_REDIRECT does not apply.
+        SILENCED_SYSTEM_CHECKS = ["security.W008"]
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
@@ -335,7 +351,8 @@ CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "kehu")
 CELERY_TASK_TIME_LIMIT = 30 * 60
 CELERY_TASK_SOFT_TIME_LIMIT = 25 * 60
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's DatabaseScheduler, stamping beat's heartbeat for /healthz.
+CELERY_BEAT_SCHEDULER = "crm.beat:Scheduler"
 
 # --- UI --------------------------------------------------------------------
 
@@ -343,13 +360,33 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
+# Logs go to standard error (journald, honcho), one JSON object per line in
+# production (crm.logs: time, level, logger, message, the request's id), plain
+# text for a developer's terminal.
+LOG_FORMAT = env("LOG_FORMAT", "text" if DEBUG else "json")
+if LOG_FORMAT not in {"text", "json"}:
+    raise ImproperlyConfigured("LOG_FORMAT must be text or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "crm.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "crm.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+# Celery keeps this logging (and its JSON) instead of installing its own; a
+# task's lines carry the task's id as their request id (crm.signals).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 DEFAULT_EXCEPTION_REPORTER = "crm.errors.KehuExceptionReporter"
 # In development WhiteNoise serves straight from the app folders; production runs
 # `collectstatic` (README, "Production").
@@ -371,3 +408,13 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # served only through views that check who may see them (never by the web server).
 PRIVATE_FILES_ROOT = Path(os.environ.get("PRIVATE_FILES_ROOT", BASE_DIR / "private"))
 CONTRACT_FILE_MAX_BYTES = env_int("CONTRACT_FILE_MAX_BYTES", default=20 * 1024 * 1024)
+
+# --- backups ---------------------------------------------------------------
+
+# `manage.py backup` and the daily `backup` job (crm.backup) write the database
+# and the private files here, encrypted with BACKUP_KEY, and keep the newest of
+# each of the last days, ISO weeks and months (docs/operations.md, "Backups").
+BACKUP_DIR = Path(env("BACKUP_DIR", str(BASE_DIR / "backups")))
+BACKUP_KEEP_DAILY = env_int("BACKUP_KEEP_DAILY", default=7)
+BACKUP_KEEP_WEEKLY = env_int("BACKUP_KEEP_WEEKLY", default=4)
+BACKUP_KEEP_MONTHLY = env_int("BACKUP_KEEP_MONTHLY", default=12)

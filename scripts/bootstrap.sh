@@ -2,7 +2,8 @@
 # Makes this machine ready to run Kehu CRM, idempotently:
 #   Python virtualenv + pinned packages, gettext, PostgreSQL and Redis answering,
 #   the database created and migrated, the message catalogues compiled.
-# With --test it also makes sure Chromium is there for the browser tests.
+# With --test it also makes sure Chromium (the browser tests) and nginx (the
+# serving tests) are there.
 # Run as root it installs what is missing with apt; otherwise it says what to run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -91,6 +92,10 @@ fi
 # --- browser for tests ------------------------------------------------------
 if [ "$WANT_BROWSER" = 1 ] && [ ! -x "${CHROMIUM:-/usr/bin/chromium}" ]; then
   apt_install chromium || die "Chromium is needed for the browser tests. Run: sudo apt-get install chromium"
+fi
+# Debian's nginx, for the test of the shipped site file (tests/test_nginx.py).
+if [ "$WANT_BROWSER" = 1 ] && ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  apt_install nginx || die "nginx is needed for the serving tests. Run: sudo apt-get install nginx"
 fi
 # A Chinese font, so the screenshots of the browser tests show text, not boxes.
 if [ "$WANT_BROWSER" = 1 ] && ! fc-list :lang=zh 2>/dev/null | grep -q .; then

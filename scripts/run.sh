@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # `make run`: web, worker and beat under honcho (Procfile). The address is printed
 # once the web server answers; Ctrl-C stops all three and ends quietly.
+# `make serve` (scripts/serve.sh) runs it with Procfile.serve, and waits for
+# /healthz rather than the log-in page.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 PORT=${KEHU_PORT:-8000}
 export KEHU_PORT=$PORT
+PROCFILE=${KEHU_PROCFILE:-Procfile}
+PROBE_PATH=${KEHU_PROBE_PATH:-/login/}
 
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*"; }
 
@@ -14,7 +18,7 @@ if [ "$(id -u)" = 0 ]; then
   say "production (run the worker as an unprivileged user there); here it is harmless."
 fi
 
-"$VENV/bin/honcho" start -f Procfile &
+"$VENV/bin/honcho" start -f "$PROCFILE" &
 honcho=$!
 stopping=0
 stop() {
@@ -26,7 +30,7 @@ trap stop INT TERM
 for _ in $(seq 1 240); do
   kill -0 "$honcho" 2>/dev/null || break
   if "$VENV/bin/python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5)' \
-       "http://127.0.0.1:$PORT/login/" 2>/dev/null; then
+       "http://127.0.0.1:$PORT$PROBE_PATH" 2>/dev/null; then
     say "Kehu CRM on http://127.0.0.1:$PORT (Ctrl-C stops web, worker and beat)"
     break
   fi

@@ -14,12 +14,12 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from kehu.tests.fixtures import PASSWORD
+from kehu.tests.fixtures import PASSWORD, process_stop
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
@@ -34,7 +34,7 @@ class RealServer:
         from django.db import connection
 
         db = connection.settings_dict
-        self.port = _free_port()
+        self.port = free_port()
         env = {
             **os.environ,
             "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
@@ -99,3 +99,44 @@ class RealServer:
             body,
         )
         assert response.status == 302
+
+
+def port_wait(port: int, process: subprocess.Popen, what: str, seconds: float = 60) -> None:
+    """Until something accepts TCP on `port`; fails naming `what` when the process
+    ends first or the time is up."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"{what} ended with status {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{what} did not start within {seconds} s")
+
+
+class Gunicorn:
+    """The production web server as `make serve` runs it (deploy/gunicorn.conf.py),
+    two threaded workers, in a child process with the environment given (merged
+    over this one's); its output in the file `log`."""
+
+    def __init__(self, env: dict[str, str], log: Path, *, workers: int = 2):
+        self.port = free_port()
+        self.log = log
+        full_env = {
+            **os.environ,
+            **env,
+            "KEHU_BIND": f"127.0.0.1:{self.port}",
+            "WEB_CONCURRENCY": str(workers),
+        }
+        with open(log, "ab") as out:
+            self.process = subprocess.Popen(
+                [str(Path(sys.executable).with_name("gunicorn")), "-c", "deploy/gunicorn.conf.py",
+                 "kehu.wsgi:application"],
+                cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        port_wait(self.port, self.process, "gunicorn")
+
+    def stop(self) -> None:
+        process_stop(self.process)

@@ -18,6 +18,7 @@ INHERITED_BUT_NOT_WANTED = {
     "SECRET_KEY",
     "FIELD_ENCRYPTION_KEYS",
     "BLIND_INDEX_KEY",
+    "BACKUP_KEY",
     "ALLOWED_HOSTS",
     "DJANGO_ALLOW_ASYNC_UNSAFE",
 }
@@ -44,6 +45,7 @@ def production_env(**overrides: str) -> dict[str, str]:
         "SECRET_KEY": "k" * 10 + "Zq8#vR2!pL5@wX9$mN3%bT6^cY1&dF4*gH7(jK0)sA" + "e" * 10,
         "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "BLIND_INDEX_KEY": "production-blind-index-key-3f9a1c",
+        "BACKUP_KEY": "production-backup-key-7d2e9b4c1a6f3e8d5b0c",
         "ALLOWED_HOSTS": "crm.example.com",
     }
     env.update(overrides)
@@ -65,6 +67,18 @@ def test_debug_off_refuses_a_development_encryption_key_alone():
     result = _manage("check", **env)
     assert result.returncode != 0
     assert "FIELD_ENCRYPTION_KEYS" in result.stderr
+
+
+def test_debug_off_refuses_the_development_backup_key_and_a_short_one():
+    from django.conf import settings
+
+    result = _manage("check", **production_env(BACKUP_KEY=settings.DEV_BACKUP_KEY))
+    assert result.returncode != 0
+    assert "BACKUP_KEY still holds the development value" in result.stderr
+    result = _manage("check", **production_env(BACKUP_KEY="short"))
+    assert result.returncode != 0
+    assert "BACKUP_KEY must be at least 32 characters" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_malformed_encryption_key_is_named_with_the_fix():

@@ -182,15 +182,19 @@ def celery_worker_start(queue: str, **env_extra: str):
     return worker
 
 
-def celery_worker_stop(worker) -> None:
+def process_stop(process) -> None:
+    """Terminate a child process; kill it when it has not ended within 30 s."""
     import subprocess
 
-    worker.terminate()
+    process.terminate()
     try:
-        worker.wait(timeout=20)
+        process.wait(timeout=30)
     except subprocess.TimeoutExpired:
-        worker.kill()
-        worker.wait(timeout=20)
+        process.kill()
+        process.wait(timeout=30)
+
+
+celery_worker_stop = process_stop
 
 
 @pytest.fixture
