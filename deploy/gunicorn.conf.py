@@ -13,8 +13,9 @@ bind = os.environ.get("KEHU_BIND", f"127.0.0.1:{os.environ.get('KEHU_PORT', '800
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2 + 1)
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "2"))
-# A request taking longer than this is cut and its worker restarted. Uploads
-# reach gunicorn whole (nginx buffers them) and every heavy job runs in Celery.
+# A worker process whose main loop is silent this long (stuck) is killed and
+# replaced. With threads, a request itself may take longer (a large export
+# streams for minutes); nginx cuts one that sends nothing for 90 s.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = 30
 keepalive = 5
