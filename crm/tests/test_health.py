@@ -56,8 +56,9 @@ def _wait_healthy(client, seconds: float = 90) -> dict:
         time.sleep(1)
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_running_worker_and_beat_make_it_healthy_and_a_dead_worker_is_named(
-    client, transactional_db, own_queue, monkeypatch, settings
+    client, own_queue, monkeypatch, settings
 ):
     # The heartbeats go to this process's cache keys.
     prefix = {"CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"]}

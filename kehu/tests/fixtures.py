@@ -38,6 +38,29 @@ def pytest_configure(config):
     options["options"] = "-c kehu.audit_truncate=allow"
 
 
+def pytest_collection_modifyitems(config, items):
+    """A test that commits (transaction=True) must also restore the migrations'
+    rows (serialized_rollback=True). Without it, its TRUNCATE at the end lets
+    post_migrate make the content types again under other ids, and the next
+    test that restores the rows fails on a duplicate (admin, logentry) — a
+    test breaking its neighbours, depending on the order."""
+    wrong = []
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        commits = "transactional_db" in getattr(item, "fixturenames", ()) or (
+            marker is not None and marker.kwargs.get("transaction")
+        )
+        restores = marker is not None and marker.kwargs.get("serialized_rollback")
+        if commits and not restores:
+            wrong.append(item.nodeid)
+    if wrong:
+        raise pytest.UsageError(
+            "Mark tests that commit with "
+            "@pytest.mark.django_db(transaction=True, serialized_rollback=True): "
+            + ", ".join(wrong)
+        )
+
+
 @pytest.fixture(autouse=True)
 def _cache_emptied():
     """Each test starts with this process's cache keys gone (counts, kept figures):
