@@ -2,7 +2,9 @@
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
+from crm.models import BackupRun
 from crm.services import notify
 
 pytestmark = pytest.mark.django_db
@@ -17,6 +19,7 @@ ADMIN_PAGES = [
     "admin:crm_notification_changelist",
     "admin:crm_loginfailure_changelist",
     "admin:crm_importjob_changelist",
+    "admin:crm_backuprun_changelist",
     "admin:django_celery_beat_periodictask_changelist",
     "admin:django_celery_beat_crontabschedule_changelist",
 ]
@@ -58,3 +61,17 @@ def test_import_job_opens_read_only_without_the_upload(admin_client, steward):
     html = response.content.decode()
     assert "field-counts" in html and "field-file_name" in html
     assert "field-analysis" not in html and "secret" not in html
+
+
+@pytest.mark.parametrize(("language", "words"), [("en", "Succeeded"), ("zh-hans", "成功")])
+def test_a_backup_run_reads_in_the_admin_s_language(admin_client, admin_user, language, words):
+    run = BackupRun.objects.create(
+        status=BackupRun.Status.OK, finished_at=timezone.now(), path="/srv/b/kehu-1.kehubackup",
+        size=1234, table_count=80, row_count=5000, counts={"customers_customer": 40},
+    )  # fmt: skip
+    admin_user.language = language
+    admin_user.save(update_fields=["language"])
+    listing = admin_client.get(reverse("admin:crm_backuprun_changelist")).content.decode()
+    assert words in listing and "kehu-1.kehubackup" in listing
+    page = admin_client.get(reverse("admin:crm_backuprun_change", args=[run.pk]))
+    assert page.status_code == 200 and "customers_customer" in page.content.decode()
