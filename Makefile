@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help bootstrap run serve test lint format messages bench clean
+.PHONY: help bootstrap run serve test lint format messages bench load faults clean
 
 help: ## show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -48,6 +48,14 @@ bench: ## fill kehu_bench (BENCH_CUSTOMERS, default 1000000, with their orders a
 	for script in run.py transfer.py sales.py interactions.py segmentation.py workbench.py; do \
 		$(PY) bench/$$script || status=1; \
 	done; exit $$status
+
+load: ## on kehu_bench (make bench first): nginx, gunicorn, Celery; locust ramps to 200 users, holds 10 min, then steps; every write checked
+	@$(PY) -m pip install -q -r bench/requirements.txt
+	@$(PY) bench/load.py
+
+faults: ## on kehu_bench, as root: restarts PostgreSQL and Redis, kills workers, fills a disk under 50 users (bench/faults.py)
+	@$(PY) -m pip install -q -r bench/requirements.txt
+	@$(PY) bench/faults.py
 
 clean: ## remove the virtualenv and collected static files
 	rm -rf $(VENV) staticfiles

@@ -218,6 +218,33 @@ class PrivateStorage(FileSystemStorage):
     def url(self, name):
         raise ValueError("Private files have no URL; a view serves them.")
 
+    def _save(self, name, content):
+        """Write the file whole or not at all. Django's own save leaves what it
+        wrote of a file when the disk fills half-way; here the file is created
+        exclusively (so it is this write's own) and removed again on any error."""
+        directory = os.path.dirname(self.path(name))
+        os.makedirs(directory, exist_ok=True)
+        while True:
+            full_path = self.path(name)
+            try:
+                fd = os.open(full_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                name = self.get_available_name(name)
+                continue
+            break
+        try:
+            with os.fdopen(fd, "wb") as file:
+                for chunk in content.chunks():
+                    file.write(chunk)
+                file.flush()
+                os.fsync(file.fileno())
+        except BaseException:
+            os.remove(full_path)
+            raise
+        if self.file_permissions_mode is not None:
+            os.chmod(full_path, self.file_permissions_mode)
+        return str(name).replace("\\", "/")
+
 
 def private_storage() -> PrivateStorage:
     return PrivateStorage()

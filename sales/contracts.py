@@ -15,7 +15,9 @@ audited.
 from __future__ import annotations
 
 import datetime
+import errno
 import io
+import logging
 import zipfile
 from collections.abc import Mapping
 from typing import Any
@@ -41,6 +43,8 @@ from sales.models import (
 )
 from sales.services.access import customer_object_locked
 from sales.services.values import _code, _text, money_clean
+
+logger = logging.getLogger(__name__)
 
 CONTRACT_PREFIX = "HT"
 CONTRACT_FIELDS = (
@@ -259,10 +263,38 @@ class _StoredFile:
         self.storage.delete(self.name)
 
 
+def _storage_reason(exc: OSError) -> str:
+    """Why the disk refused the file, in the reader's words where it is a usual why."""
+    reasons = {
+        errno.ENOSPC: _("the disk is full"),
+        errno.EDQUOT: _("the disk quota is used up"),
+        errno.EACCES: _("the server may not write there"),
+        errno.EROFS: _("the disk is read-only"),
+    }
+    return str(reasons.get(exc.errno, exc.strerror or exc.__class__.__name__))
+
+
+def _stored(contract: Contract, upload, content_type: str) -> _StoredFile:
+    """The upload written to the private storage, or a refusal the user can read
+    when the disk cannot take it (the storage leaves nothing of it behind)."""
+    try:
+        return _StoredFile(contract, upload, content_type)
+    except OSError as exc:
+        logger.error("a signed contract file could not be stored", exc_info=exc)
+        raise ValidationError(
+            _(
+                "The file could not be stored on the server (%(reason)s). Nothing was "
+                "saved; try again later or tell your administrator."
+            ),
+            code="file_storage",
+            params={"reason": _storage_reason(exc)},
+        ) from exc
+
+
 def _write(contract: Contract, upload, content_type: str, write) -> Contract:
     """Run `write()` in a transaction with the upload stored; nothing stays of the
     file when the write fails."""
-    stored = _StoredFile(contract, upload, content_type) if upload is not None else None
+    stored = _stored(contract, upload, content_type) if upload is not None else None
     try:
         with transaction.atomic():
             write()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import errno
 import io
 from decimal import Decimal
 from pathlib import Path
@@ -316,3 +317,41 @@ def test_free_text_keeps_what_was_typed_and_numbers_are_folded(rep, own_customer
     )
     assert contract.title == "年度框架合同（正式）"  # not (正式)
     assert contract.number == "SH-2026-002"
+
+
+class _DiskFillsUp(SimpleUploadedFile):
+    """An upload whose writing stops half-way as a full disk would stop it."""
+
+    def chunks(self, chunk_size=None):
+        yield PDF_BYTES
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_leaves_no_file_and_no_contract(rep, own_customer, private_files):
+    upload = _DiskFillsUp("签字版.pdf", PDF_BYTES + b"\0" * 4096)
+    with pytest.raises(ValidationError) as refused:
+        make(rep, own_customer, upload=upload)
+    assert refused.value.code == "file_storage"
+    assert "the disk is full" in refused.value.messages[0]
+    assert not Contract.objects.exists() and stored_files(private_files) == []
+
+
+def test_a_full_disk_is_said_next_to_the_file_not_as_a_server_error(
+    client, rep, own_customer, private_files, monkeypatch
+):
+    from django.core.files.uploadedfile import InMemoryUploadedFile
+
+    def chunks(self, chunk_size=None):
+        yield PDF_BYTES
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(InMemoryUploadedFile, "chunks", chunks)
+    login(client, rep)
+    page = client.post(
+        reverse("sales:contract_create") + f"?customer={own_customer.pk}",
+        {"title": "年度供货合同", "kind": "sales", "start_date": today().isoformat(),
+         "owner": rep.pk, "signed_file": SimpleUploadedFile("合同.pdf", PDF_BYTES)},
+    )  # fmt: skip
+    assert page.status_code == 200
+    assert "could not be stored" in str(page.context["form"].errors["signed_file"])
+    assert not Contract.objects.exists() and stored_files(private_files) == []

@@ -124,7 +124,7 @@ class _ContractFormView(LoginRequiredMixin, PermissionRequiredMixin, FormView):
         try:
             contract = self.write(form, form.cleaned_data.get("signed_file"))
         except ValidationError as exc:
-            if getattr(exc, "code", None) in ("too_big", "file_type", "file_name"):
+            if getattr(exc, "code", None) in ("too_big", "file_type", "file_name", "file_storage"):
                 form.add_error("signed_file", exc)
             else:
                 service_errors(form, exc)
