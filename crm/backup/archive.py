@@ -222,7 +222,6 @@ def backup_create(
     Into BACKUP_DIR, a successful run then prunes the old backups there
     (retention); a folder given for one run is never pruned. A failure is
     recorded, told to the admins (crm.backup.alerts) and raised."""
-
     target = Path(directory or settings.BACKUP_DIR)
     prune = directory is None or target.resolve() == Path(settings.BACKUP_DIR).resolve()
     BackupRun.objects.filter(
