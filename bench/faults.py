@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import http.cookiejar
-import io
 import json
 import os
 import re
@@ -45,6 +44,7 @@ import uuid
 from pathlib import Path
 
 from benchenv import BENCH_DIR, DB_NAME, DEMO_PASSWORD, bench_env_apply
+from transfer import multipart
 
 FAULTS = ("postgres", "redis", "web-worker", "celery-import", "celery-survey", "disk-full")
 REDIS_START = [
@@ -92,20 +92,6 @@ class Browser:
 
 
 FORM = "application/x-www-form-urlencoded"
-
-
-def multipart(fields: dict[str, str], file_field: str, name: str, data: bytes, kind: str):
-    boundary = uuid.uuid4().hex
-    body = io.BytesIO()
-    for key, value in fields.items():
-        body.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n'.encode())
-        body.write(f"{value}\r\n".encode())
-    body.write(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; '
-        f'filename="{name}"\r\nContent-Type: {kind}\r\n\r\n'.encode()
-    )
-    body.write(data + b"\r\n" + f"--{boundary}--\r\n".encode())
-    return body.getvalue(), f"multipart/form-data; boundary={boundary}"
 
 
 def windows_report(rows, marks: dict[str, float], end: float) -> dict:

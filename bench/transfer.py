@@ -75,7 +75,10 @@ def register(rows: int, run: int, *, unmapped: bool = False) -> bytes:
     return xlsx_bytes(data)
 
 
-def multipart(fields: dict[str, str], file_field: str, name: str, data: bytes):
+def multipart(
+    fields: dict[str, str], file_field: str, name: str, data: bytes,
+    kind: str = "application/octet-stream",
+):  # fmt: skip
     boundary = uuid.uuid4().hex
     body = io.BytesIO()
     for key, value in fields.items():
@@ -83,7 +86,7 @@ def multipart(fields: dict[str, str], file_field: str, name: str, data: bytes):
         body.write(f"{value}\r\n".encode())
     body.write(
         f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; '
-        f'filename="{name}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
+        f'filename="{name}"\r\nContent-Type: {kind}\r\n\r\n'.encode()
     )
     body.write(data + b"\r\n" + f"--{boundary}--\r\n".encode())
     return body.getvalue(), f"multipart/form-data; boundary={boundary}"
