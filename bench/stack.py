@@ -54,6 +54,11 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def is_read(page: str) -> bool:
+    """A page that only reads: not a write, nor the form a write starts from."""
+    return page not in WRITES and "form" not in page
+
+
 def port_wait(port: int, process: subprocess.Popen, what: str, seconds: float = 90) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -390,11 +395,11 @@ def page_table(rows, start: float, end: float) -> tuple[list[dict], dict]:
                 "p99": percentile(ms, 99),
                 "5xx": sum(1 for r in items if r[3] >= 500),
                 "errors": sum(1 for r in items if r[4] and r[3] < 500),
-                "read": name not in WRITES and "form" not in name,
+                "read": is_read(name),
             }
         )
     everything = [r for r in rows if start <= r[0] < end]
-    reads = [r[2] for r in everything if r[1] not in WRITES and "form" not in r[1]]
+    reads = [r[2] for r in everything if is_read(r[1])]
     total = {
         "requests": len(everything),
         "rps": len(everything) / seconds,
